@@ -1,0 +1,563 @@
+"""The baseline: who ships how much of what to whom, before any policy change.
+
+A `Baseline` holds the flow tensor ``flows[k, i, j]``: the value in USD (at
+baseline prices, tariff-exclusive customs value) of product ``k`` shipped from
+exporter ``i`` to importer ``j``. The diagonal ``flows[k, i, i]`` holds domestic
+sales when they are known (``domestic=True``). An optional tensor of the same
+shape holds baseline ad valorem tariffs as fractions, and an optional boolean
+tensor marks cells whose values were imputed rather than published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .codes import (
+    CHAPTER_SECTION,
+    COUNTRY_GROUPS,
+    _country_problem,
+    _hs_problem,
+    country_name,
+    select_products,
+    validate_countries,
+    validate_products,
+)
+from .errors import InputError
+
+__all__ = ["Baseline", "MAX_RATE"]
+
+#: Highest ad valorem rate accepted anywhere (2,000%), as a fraction.
+MAX_RATE = 20.0
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def _cells(mask: np.ndarray, products, countries, limit: int = 5) -> str:
+    """Name the first offending cells of a [k, i, j] mask as product/exporter->importer."""
+    k, i, j = np.nonzero(mask)
+    shown = [f"{products[a]}/{countries[b]}->{countries[c]}" for a, b, c in zip(k[:limit], i[:limit], j[:limit])]
+    more = f" and {len(k) - limit} more" if len(k) > limit else ""
+    return ", ".join(shown) + more
+
+
+@dataclass(frozen=True, eq=False)
+class Baseline:
+    """Baseline trade flows by product, exporter and importer.
+
+    Parameters
+    ----------
+    countries : tuple of str
+        ISO 3166 alpha-3 codes or dataset groups (``ROW``), shape ``[country]``.
+    products : tuple of str
+        HS codes (digit strings) or, after aggregation, group labels such as HS
+        section numerals, shape ``[product]``.
+    flows : numpy.ndarray of float64, shape ``[product, exporter, importer]``
+        Values in USD per year, tariff-exclusive. Non-negative and finite.
+    tariffs : numpy.ndarray of float64, optional, same shape as `flows`
+        Baseline ad valorem tariffs as fractions (0.25 means 25%), from 0 to 20.
+    year : int, optional
+        Reference year of the flows.
+    provenance : mapping of str to str
+        Where the numbers came from and how they were processed.
+    imputed : numpy.ndarray of bool, optional, same shape as `flows`
+        True where a cell was imputed rather than published.
+    domestic : bool, optional
+        Whether the diagonal ``flows[k, i, i]`` holds domestic sales. Inferred as
+        "some diagonal cell is positive" when not given.
+    groups : mapping of str to str
+        Country groups this dataset defines, besides ISO codes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"exporter": ["CHN", "USA"], "importer": ["USA", "CHN"],
+    ...                    "product": ["85", "12"], "value": [1e9, 2e8]})
+    >>> b = Baseline.from_frame(df, year=2024)
+    >>> b.flows.shape
+    (2, 2, 2)
+    """
+
+    countries: tuple[str, ...]
+    products: tuple[str, ...]
+    flows: np.ndarray
+    tariffs: np.ndarray | None = None
+    year: int | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    imputed: np.ndarray | None = None
+    domestic: bool | None = None
+    groups: Mapping[str, str] = field(default_factory=lambda: dict(COUNTRY_GROUPS))
+
+    def __post_init__(self) -> None:
+        countries = tuple(self.countries)
+        products = tuple(self.products)
+        groups = MappingProxyType(dict(self.groups))
+        validate_countries(countries, groups=groups, key="countries")
+        for name, labels in (("countries", countries), ("products", products)):
+            dup = sorted({c for c in labels if labels.count(c) > 1})
+            if dup:
+                raise InputError(f"duplicate labels {dup}; each must appear once", key=name)
+        bad = [p for p in products if not isinstance(p, str) or not p]
+        if bad:
+            raise InputError(f"product labels must be non-empty strings, got {bad[:5]}", key="products")
+        validate_products([p for p in products if p.isdigit()], key="products")
+
+        flows = np.asarray(self.flows)
+        expected = (len(products), len(countries), len(countries))
+        if flows.ndim != 3 or flows.shape != expected:
+            raise InputError(
+                f"flows has shape {flows.shape}, expected [product, exporter, importer] = {expected}", key="flows"
+            )
+        if not np.issubdtype(flows.dtype, np.number) or np.issubdtype(flows.dtype, np.complexfloating):
+            raise InputError(f"flows has dtype {flows.dtype}, expected real numbers", key="flows")
+        flows = flows.astype(np.float64)
+        if not np.isfinite(flows).all():
+            raise InputError(
+                f"flows has NaN or infinite values at {_cells(~np.isfinite(flows), products, countries)}; "
+                "expected finite USD values (write 0 for no trade)",
+                key="flows",
+            )
+        if (flows < 0).any():
+            raise InputError(
+                f"flows has negative values at {_cells(flows < 0, products, countries)}; expected values >= 0",
+                key="flows",
+            )
+
+        tariffs = self.tariffs
+        if tariffs is not None:
+            tariffs = np.asarray(tariffs, dtype=np.float64)
+            if tariffs.shape != flows.shape:
+                raise InputError(f"tariffs has shape {tariffs.shape}, expected {flows.shape} like flows", key="tariffs")
+            bad = ~np.isfinite(tariffs) | (tariffs < 0) | (tariffs > MAX_RATE)
+            if bad.any():
+                raise InputError(
+                    f"tariffs out of range at {_cells(bad, products, countries)}; "
+                    f"expected finite fractions from 0 to {MAX_RATE:g} (2,000%)",
+                    key="tariffs",
+                )
+            tariffs = _readonly(tariffs)
+
+        imputed = self.imputed
+        if imputed is not None:
+            imputed = np.asarray(imputed)
+            if imputed.shape != flows.shape or imputed.dtype != bool:
+                raise InputError(
+                    f"imputed must be a bool array of shape {flows.shape}, got {imputed.dtype} {imputed.shape}",
+                    key="imputed",
+                )
+            imputed = _readonly(imputed)
+
+        domestic = self.domestic
+        if domestic is None:
+            diag = np.einsum("kii->ki", flows)
+            domestic = bool((diag > 0).any())
+
+        set_ = object.__setattr__
+        set_(self, "countries", countries)
+        set_(self, "products", products)
+        set_(self, "flows", _readonly(flows))
+        set_(self, "tariffs", tariffs)
+        set_(self, "imputed", imputed)
+        set_(self, "domestic", bool(domestic))
+        set_(self, "groups", groups)
+        set_(self, "provenance", MappingProxyType(dict(self.provenance)))
+        if self.year is not None:
+            set_(self, "year", int(self.year))
+
+    # ------------------------------------------------------------------ access
+
+    def __repr__(self) -> str:
+        return (
+            f"Baseline(year={self.year}, {len(self.products)} products x {len(self.countries)} countries, "
+            f"total {self.flows.sum() / 1e9:,.1f} bn USD, domestic={self.domestic})"
+        )
+
+    def country_index(self, code: str) -> int:
+        """Position of a country on the exporter and importer axes."""
+        try:
+            return self.countries.index(code)
+        except ValueError:
+            validate_countries([code], groups=self.groups)  # raises with suggestions if unknown
+            raise InputError(f"country {code!r} is not in this baseline; it has {list(self.countries)}") from None
+
+    def trade(self, exporter: str, importer: str, products: str | list[str] | None = None) -> float:
+        """Total value in USD shipped from `exporter` to `importer`.
+
+        Parameters
+        ----------
+        products : str or list of str, optional
+            HS prefixes to restrict to (``"85"`` selects all of chapter 85).
+        """
+        i, j = self.country_index(exporter), self.country_index(importer)
+        column = self.flows[:, i, j]
+        if products is not None:
+            column = column[select_products(self.products, [products] if isinstance(products, str) else products)]
+        return float(column.sum())
+
+    def equals(self, other: Baseline) -> bool:
+        """True when labels and all arrays are identical."""
+
+        def same(a, b):
+            return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+
+        return (
+            isinstance(other, Baseline)
+            and self.countries == other.countries
+            and self.products == other.products
+            and same(self.flows, other.flows)
+            and same(self.tariffs, other.tariffs)
+            and same(self.imputed, other.imputed)
+            and self.domestic == other.domestic
+            and self.year == other.year
+        )
+
+    # ------------------------------------------------------------- conversion
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        exporter: str = "exporter",
+        importer: str = "importer",
+        product: str = "product",
+        value: str = "value",
+        tariff: str | None = None,
+        imputed: str | None = None,
+        countries: list[str] | None = None,
+        products: list[str] | None = None,
+        year: int | None = None,
+        provenance: Mapping[str, str] | None = None,
+        domestic: bool | None = None,
+        groups: Mapping[str, str] | None = None,
+        hs: bool = True,
+        source: str | None = None,
+    ) -> Baseline:
+        """Build a baseline from a tidy table with one row per product, exporter and importer.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per cell. Cells without a row are zero.
+        exporter, importer, product, value : str
+            Column names. Values are in USD; product codes must be digit strings.
+        tariff : str, optional
+            Column with baseline ad valorem tariffs as fractions.
+        imputed : str, optional
+            Boolean column marking imputed cells.
+        countries, products : list of str, optional
+            Order of the axes; they may list labels with no rows. By default
+            countries are sorted with groups (``ROW``) last, products sorted.
+        year, provenance, domestic, groups
+            As in `Baseline`.
+        hs : bool
+            Require product labels to be HS codes (default). Set False for group labels.
+        source : str, optional
+            Name of the file the frame came from, for error messages.
+
+        Raises
+        ------
+        InputError
+            For a missing column, an unknown country or HS code, a NaN,
+            non-numeric or negative value, or duplicate rows, naming the rows.
+        """
+        source = source or "frame"
+        groups = dict(COUNTRY_GROUPS if groups is None else groups)
+        needed = [c for c in (exporter, importer, product, value, tariff, imputed) if c is not None]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise InputError(f"missing columns {missing}; the table has {list(frame.columns)}", source=source)
+
+        df = frame[needed]
+        if df.index.has_duplicates:
+            df = df.reset_index(drop=True)
+
+        def row(labels) -> str:
+            return _rows(labels, df.index)
+
+        for col in (exporter, importer, product):
+            blank = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
+            if len(blank):
+                raise InputError(f"blank {col} code in {row(blank)}", source=source, key=f"column {col!r}")
+        for col in (exporter, importer):
+            unknown = [c for c in df[col].unique() if _country_problem(c, groups)]
+            if unknown:
+                message = "; ".join(_country_problem(c, groups) for c in unknown[:10])
+                bad = df.index[df[col].isin(unknown)]
+                raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {col!r}")
+        codes = df[product]
+        if not (codes.map(type) == str).all():
+            bad = df.index[codes.map(type) != str]
+            raise InputError(
+                f"product codes must be text, but {row(bad)} hold numbers such as {codes[bad[0]]!r}; "
+                "read the column as text (dtype=str) so codes keep their leading zeros",
+                source=source,
+                key=f"column {product!r}",
+            )
+        if hs:
+            unknown = [c for c in codes.unique() if _hs_problem(c)]
+            if unknown:
+                message = "; ".join(_hs_problem(c) for c in unknown[:10])
+                bad = df.index[codes.isin(unknown)]
+                raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {product!r}")
+
+        numeric = {}
+        for col, kind in ((value, "USD value"), (tariff, "tariff fraction")):
+            if col is None:
+                continue
+            num = pd.to_numeric(df[col], errors="coerce")
+            nonnum = df.index[num.isna() & df[col].notna()]
+            if len(nonnum):
+                raise InputError(
+                    f"non-numeric {kind} {df[col][nonnum[0]]!r} in {row(nonnum)}", source=source, key=f"column {col!r}"
+                )
+            if num.isna().any():
+                raise InputError(
+                    f"missing (NaN) {kind} in {row(df.index[num.isna()])}; write 0 for no trade",
+                    source=source,
+                    key=f"column {col!r}",
+                )
+            bad = df.index[~np.isfinite(num) | (num < 0) | ((num > MAX_RATE) if col == tariff else False)]
+            if len(bad):
+                limit = "from 0 to 20 (2,000%)" if col == tariff else ">= 0"
+                raise InputError(
+                    f"{kind} {num[bad[0]]!r} out of range in {row(bad)}; expected {limit}",
+                    source=source,
+                    key=f"column {col!r}",
+                )
+            numeric[col] = num.to_numpy(np.float64)
+
+        dup = df.duplicated([exporter, importer, product], keep=False)
+        if dup.any():
+            first = df[dup].iloc[0]
+            raise InputError(
+                f"duplicate rows for product {first[product]!r} from {first[exporter]!r} to {first[importer]!r} "
+                f"({row(df.index[dup])}); expected one row per product, exporter and importer "
+                "(sum them first if they are parts of one flow)",
+                source=source,
+            )
+
+        present = pd.unique(pd.concat([df[exporter], df[importer]]))
+        if countries is None:
+            countries = sorted(present, key=lambda c: (c in groups, c))
+        else:
+            absent = sorted(set(present) - set(countries))
+            if absent:
+                raise InputError(f"countries {absent} have rows but are not in the given country order", source=source)
+        if products is None:
+            products = sorted(pd.unique(codes))
+        else:
+            absent = sorted(set(codes) - set(products))
+            if absent:
+                raise InputError(f"products {absent[:10]} have rows but are not in the given product order", source=source)
+
+        k = pd.Categorical(codes, categories=products).codes
+        i = pd.Categorical(df[exporter], categories=countries).codes
+        j = pd.Categorical(df[importer], categories=countries).codes
+        shape = (len(products), len(countries), len(countries))
+        flows = np.zeros(shape)
+        flows[k, i, j] = numeric[value]
+        tariffs = None
+        if tariff is not None:
+            tariffs = np.zeros(shape)
+            tariffs[k, i, j] = numeric[tariff]
+        imputed_arr = None
+        if imputed is not None:
+            flags = df[imputed]
+            if not flags.isin([True, False, 0, 1]).all():
+                bad = df.index[~flags.isin([True, False, 0, 1])]
+                raise InputError(f"imputed flags must be true/false, {row(bad)}", source=source, key=f"column {imputed!r}")
+            imputed_arr = np.zeros(shape, dtype=bool)
+            imputed_arr[k, i, j] = flags.astype(bool).to_numpy()
+        return cls(
+            countries=tuple(countries),
+            products=tuple(products),
+            flows=flows,
+            tariffs=tariffs,
+            year=year,
+            provenance=provenance or {"source": source},
+            imputed=imputed_arr,
+            domestic=domestic,
+            groups=groups,
+        )
+
+    def to_frame(self, *, nonzero: bool = True) -> pd.DataFrame:
+        """Tidy table with columns ``exporter, importer, product, value`` (USD).
+
+        Adds ``tariff`` (fraction) and ``imputed`` (bool) when the baseline has
+        them. With ``nonzero=True`` (default) cells with zero flow are left out
+        unless they carry a tariff; `from_frame` reads the result back exactly.
+        """
+        k, i, j = np.indices(self.flows.shape).reshape(3, -1)
+        frame = pd.DataFrame(
+            {
+                "exporter": np.asarray(self.countries, dtype=object)[i],
+                "importer": np.asarray(self.countries, dtype=object)[j],
+                "product": np.asarray(self.products, dtype=object)[k],
+                "value": self.flows.ravel(),
+            }
+        )
+        keep = frame["value"].to_numpy() > 0
+        if self.tariffs is not None:
+            frame["tariff"] = self.tariffs.ravel()
+            keep |= self.tariffs.ravel() > 0
+        if self.imputed is not None:
+            frame["imputed"] = self.imputed.ravel()
+        if nonzero:
+            frame = frame[keep].reset_index(drop=True)
+        return frame
+
+    # ------------------------------------------------------------ aggregation
+
+    def aggregate(
+        self,
+        products: str | Mapping[str, str] | None = None,
+        countries: Mapping[str, str] | None = None,
+    ) -> Baseline:
+        """Sum flows into coarser products and country groups; totals are kept.
+
+        Parameters
+        ----------
+        products : {"chapter", "section"} or mapping of str to str, optional
+            ``"chapter"``: two-digit HS chapters; ``"section"``: HS section numerals
+            (``"XVI"``); a mapping from HS prefixes to labels, each product going to
+            the label of its longest matching prefix. Every product must be covered.
+        countries : mapping of str to str, optional
+            Country code -> group code (``{"DEU": "EU27", "FRA": "EU27"}``).
+            Countries not in the mapping keep their own code.
+
+        Returns
+        -------
+        Baseline
+            Flows summed; tariffs averaged with the flows as weights (a simple mean
+            where the aggregated cell has no trade); a cell is imputed if any part
+            of it with trade (or any part, when it has none) was imputed. Trade
+            among members of a group lands on the group's diagonal.
+        """
+        prod_labels = self._product_groups(products)
+        country_labels = list(self.countries)
+        groups = dict(self.groups)
+        if countries is not None:
+            unknown = sorted(set(countries) - set(self.countries))
+            if unknown:
+                raise InputError(f"countries {unknown} are not in this baseline", key="countries")
+            country_labels = [countries.get(c, c) for c in self.countries]
+            for label in set(countries.values()):
+                try:
+                    validate_countries([label], groups=groups)
+                except InputError:
+                    groups[label] = f"group defined by aggregation: {sorted(c for c, g in countries.items() if g == label)}"
+
+        new_products = list(dict.fromkeys(prod_labels))
+        new_countries = list(dict.fromkeys(country_labels))
+        P = (np.asarray(prod_labels)[None, :] == np.asarray(new_products)[:, None]).astype(float)
+        C = (np.asarray(country_labels)[None, :] == np.asarray(new_countries)[:, None]).astype(float)
+        agg = lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, C, C, x, optimize=True)  # noqa: E731
+
+        flows = agg(self.flows)
+        tariffs = None
+        if self.tariffs is not None:
+            weighted = agg(self.flows * self.tariffs)
+            count = agg(np.ones_like(self.flows))
+            simple = agg(self.tariffs) / count
+            with np.errstate(invalid="ignore", divide="ignore"):
+                tariffs = np.where(flows > 0, weighted / np.where(flows > 0, flows, 1), simple)
+        imputed = None
+        if self.imputed is not None:
+            any_traded = agg((self.imputed & (self.flows > 0)).astype(float)) > 0
+            any_cell = agg(self.imputed.astype(float)) > 0
+            imputed = np.where(flows > 0, any_traded, any_cell)
+        note = f"aggregated: products={products if isinstance(products, str) or products is None else 'mapping'}"
+        if countries:
+            note += f", countries={dict(countries)}"
+        prov = dict(self.provenance)
+        prov["aggregation"] = "; ".join(filter(None, [prov.get("aggregation"), note]))
+        return replace(
+            self,
+            countries=tuple(new_countries),
+            products=tuple(new_products),
+            flows=flows,
+            tariffs=tariffs,
+            imputed=imputed,
+            provenance=prov,
+            groups=groups,
+        )
+
+    def _product_groups(self, products) -> list[str]:
+        if products is None:
+            return list(self.products)
+        nonhs = [p for p in self.products if not p.isdigit()]
+        if nonhs:
+            raise InputError(f"products {nonhs[:5]} are not HS codes and cannot be regrouped by HS", key="products")
+        if products == "chapter":
+            return [p[:2] for p in self.products]
+        if products == "section":
+            return [CHAPTER_SECTION[p[:2]] for p in self.products]
+        if isinstance(products, str):
+            raise InputError(f"unknown product aggregation {products!r}; expected 'chapter', 'section' or a mapping")
+        validate_products(list(products), key="products mapping")
+        labels = []
+        uncovered = []
+        for code in self.products:
+            matches = [pre for pre in products if code.startswith(pre)]
+            if not matches:
+                uncovered.append(code)
+                continue
+            labels.append(str(products[max(matches, key=len)]))
+        if uncovered:
+            raise InputError(
+                f"products {uncovered[:10]} are covered by no prefix of the mapping; map every product",
+                key="products mapping",
+            )
+        return labels
+
+    # ---------------------------------------------------------------- summary
+
+    def summary(self) -> pd.DataFrame:
+        """Per-country totals in USD billions: exports, imports, balance, domestic sales, imputed share.
+
+        ``exports`` and ``imports`` exclude the diagonal. ``imputed_pct`` is the
+        share of the country's exports and imports (by value) in imputed cells.
+        """
+        off = self.flows.sum(axis=0).copy()
+        domestic = np.diag(off).copy()
+        np.fill_diagonal(off, 0.0)
+        exports, imports = off.sum(axis=1), off.sum(axis=0)
+        table = pd.DataFrame(
+            {
+                "name": [country_name(c) if c not in self.groups else self.groups[c] for c in self.countries],
+                "exports_bn": exports / 1e9,
+                "imports_bn": imports / 1e9,
+                "balance_bn": (exports - imports) / 1e9,
+            },
+            index=pd.Index(self.countries, name="country"),
+        )
+        if self.domestic:
+            table["domestic_bn"] = domestic / 1e9
+        if self.imputed is not None:
+            imp = np.where(self.imputed, self.flows, 0.0).sum(axis=0)
+            np.fill_diagonal(imp, 0.0)
+            with np.errstate(invalid="ignore"):
+                table["imputed_pct"] = 100 * (imp.sum(axis=1) + imp.sum(axis=0)) / (exports + imports)
+        return table
+
+
+def _rows(labels, index: pd.Index, limit: int = 5) -> str:
+    """Name offending rows: file lines when the index is named "line", else 1-based row numbers."""
+    labels = list(labels)
+    if index.name == "line":
+        word, shown = "line", [str(x) for x in labels[:limit]]
+    elif isinstance(index, pd.RangeIndex):
+        word, shown = "row", [str(index.get_loc(x) + 1) for x in labels[:limit]]
+    else:
+        word, shown = "row", [str(x) for x in labels[:limit]]
+    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
+    return f"{word}{'s' if len(labels) > 1 else ''} {', '.join(shown)}{more}"

@@ -1,0 +1,76 @@
+"""Bundled baselines and the fact tables they are built from (see README.md in this folder)."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from ..baseline import Baseline
+from ..errors import InputError
+
+__all__ = ["list_baselines", "load_baseline"]
+
+
+def _catalogue() -> dict:
+    with resources.files(__name__).joinpath("baselines.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def list_baselines() -> pd.DataFrame:
+    """Bundled baselines: name, year, number of countries and description."""
+    rows = [
+        {"name": name, "year": meta["year"], "countries": len(meta["countries"]), "description": meta["description"]}
+        for name, meta in _catalogue().items()
+    ]
+    return pd.DataFrame(rows).set_index("name")
+
+
+@lru_cache(maxsize=8)
+def load_baseline(name: str) -> Baseline:
+    """Load a bundled baseline by name (see `list_baselines`).
+
+    Parameters
+    ----------
+    name : str
+        For example ``"demo-2024"``.
+
+    Returns
+    -------
+    Baseline
+        With ``imputed`` marking every cell not taken from statistics for that
+        pair and product, and ``provenance`` naming the sources and the build script.
+
+    Examples
+    --------
+    >>> b = load_baseline("demo-2024")
+    >>> round(b.trade("CHN", "USA") / 1e9, 1)
+    438.9
+    """
+    catalogue = _catalogue()
+    if name not in catalogue:
+        raise InputError(f"no bundled baseline {name!r}; bundled: {sorted(catalogue)}", key="baseline")
+    meta = catalogue[name]
+    with resources.files(__name__).joinpath(meta["file"]).open("r", encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, dtype={"exporter": str, "importer": str, "product": str})
+    frame["imputed"] = frame["imputed"].astype(bool)
+    products = [f"{c:02d}" for c in range(1, 98) if c != 77]
+    provenance = {
+        "name": name,
+        "description": meta["description"],
+        "sources": "; ".join(meta["sources"]),
+        "built_by": meta["built_by"],
+        "methods": ", ".join(sorted(frame["method"].unique())),
+    }
+    return Baseline.from_frame(
+        frame,
+        imputed="imputed",
+        countries=meta["countries"],
+        products=sorted(set(products) | set(frame["product"])),
+        year=meta["year"],
+        domestic=meta["domestic"],
+        provenance=provenance,
+        source=f"tradesim/data/{meta['file']}",
+    )

@@ -1,0 +1,7 @@
+"""Readers for the trade data analysts have: tidy tables, CEPII BACI and UN Comtrade. No maths here."""
+
+from .baci import read_baci, read_baci_country_codes
+from .comtrade import read_comtrade
+from .tidy import read_flows
+
+__all__ = ["read_baci", "read_baci_country_codes", "read_comtrade", "read_flows"]

@@ -1,0 +1,192 @@
+"""Reader for CEPII BACI: bilateral trade by HS6 product, reconciled from UN Comtrade.
+
+A BACI year file (``BACI_HS17_Y2022_V202401.csv``) has columns ``t`` (year),
+``i`` (exporter), ``j`` (importer), ``k`` (HS6 product), ``v`` (value in
+thousands of USD, FOB) and ``q`` (quantity in metric tons, blank or ``NA`` when
+unknown). Countries are BACI's own numeric codes, which mostly follow ISO 3166
+numeric but not always (the United States is 842, France 251, India 699,
+Switzerland 757, Norway 579), so they are resolved through the country-code file
+that ships with each BACI release (``country_codes_V202401.csv``), never through
+ISO numeric codes.
+
+Reference: Gaulier, G. and Zignago, S. (2010), "BACI: International Trade
+Database at the Product-Level. The 1994-2007 Version", CEPII Working Paper 2010-23.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..baseline import Baseline, _rows
+from ..errors import InputError
+from ._common import check_values, pad_codes, read_table, require_columns, resolve_countries, restrict_countries
+
+__all__ = ["read_baci", "read_baci_country_codes"]
+
+# Column names of the country-code file: releases from 2024 on, and earlier ones.
+_CODE_COLUMNS = (
+    ("country_code", "country_iso3", "country_name"),
+    ("country_code", "iso_3digit_alpha", "country_name_abbreviation"),
+)
+
+
+def read_baci_country_codes(path) -> pd.DataFrame:
+    """Read a BACI country-code file into columns ``code`` (int), ``iso3`` and ``name``."""
+    src = str(path)
+    table = read_table(path, dtype=str)
+    for code, iso3, name in _CODE_COLUMNS:
+        if {code, iso3, name} <= set(table.columns):
+            out = pd.DataFrame(
+                {
+                    "code": pd.to_numeric(table[code].str.strip(), errors="coerce"),
+                    "iso3": table[iso3].fillna("").str.strip(),
+                    "name": table[name].fillna("").str.strip(),
+                }
+            )
+            if out["code"].isna().any():
+                bad = out.index[out["code"].isna()]
+                raise InputError(f"country code is not a number ({_rows(bad, out.index)})", source=src, key=code)
+            dup = out.index[out["code"].duplicated(keep=False)]
+            if len(dup):
+                raise InputError(f"country code listed twice ({_rows(dup, out.index)})", source=src, key=code)
+            out["code"] = out["code"].astype(int)
+            return out
+    raise InputError(
+        "not a BACI country-code file: expected columns country_code, country_iso3, country_name "
+        f"(or the pre-2024 iso_3digit_alpha, country_name_abbreviation); found {list(table.columns)}",
+        source=src,
+    )
+
+
+def _find_code_file(path: Path) -> Path:
+    candidates = sorted(path.parent.glob("country_codes_V*.csv"))
+    version = re.search(r"V\d{6}", path.name)
+    if version:
+        same = [c for c in candidates if version.group(0) in c.name]
+        candidates = same or candidates
+    if len(candidates) == 1:
+        return candidates[0]
+    found = f"found {[c.name for c in candidates]}" if candidates else "found none"
+    raise InputError(
+        f"cannot tell which BACI country-code file belongs to this data ({found} beside it); "
+        "pass country_codes='country_codes_VYYYYMM.csv'",
+        source=str(path),
+    )
+
+
+def read_baci(
+    path,
+    country_codes=None,
+    *,
+    year: int | None = None,
+    product_level: int = 6,
+    countries: Sequence[str] | None = None,
+    rest: str = "ROW",
+    unknown: str = "error",
+    country_map: Mapping[str, str] | None = None,
+) -> Baseline:
+    """Read a CEPII BACI file into a `Baseline` (values in USD, not thousands).
+
+    Parameters
+    ----------
+    path : path-like
+        A BACI CSV (``t,i,j,k,v,q``), plain or compressed, or Parquet with those columns.
+    country_codes : path-like, optional
+        BACI's country-code file. By default the ``country_codes_V*.csv`` beside
+        `path` (of the same release, when several lie there).
+    year : int, optional
+        Year to keep when the file holds several.
+    product_level : {2, 4, 6}
+        HS digits to sum the HS6 flows to.
+    countries : sequence of str, optional
+        ISO3 codes to keep; every other economy is summed into `rest`.
+    rest : str
+        Group that collects the other economies (``ROW``).
+    unknown : {"error", "ROW"}
+        What to do with BACI codes that are not ISO 3166 countries (``S19``,
+        "Other Asia, n.e.s."): raise, or fold into ``ROW`` with a warning that
+        lists them and their trade.
+    country_map : mapping, optional
+        Renames applied to ISO3 codes first, e.g. ``{"S19": "TWN"}``.
+
+    Returns
+    -------
+    Baseline
+        ``flows[k, i, j]`` in USD; no domestic sales (BACI has none).
+
+    Raises
+    ------
+    InputError
+        Missing file or columns, codes missing from the code file, non-numeric,
+        blank or negative values, product codes longer than six digits, duplicate
+        rows, several years without `year`.
+    """
+    path = Path(path)
+    src = str(path)
+    if product_level not in (2, 4, 6):
+        raise InputError(f"product_level={product_level!r}: expected 2, 4 or 6", key="product_level")
+    frame = read_table(path, dtype=str)
+    require_columns(frame, ["t", "i", "j", "k", "v"], src, "a CEPII BACI file (t, i, j, k, v, q)")
+    frame = frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+
+    years = sorted(frame["t"].dropna().unique())
+    if year is None:
+        if len(years) != 1:
+            raise InputError(f"the file holds years {years}; pass year= to pick one", source=src, key="column 't'")
+        year = int(years[0])
+    else:
+        frame = frame[frame["t"] == str(year)]
+        if frame.empty:
+            raise InputError(f"no rows for year {year}; the file holds {years}", source=src, key="column 't'")
+
+    codes = read_baci_country_codes(country_codes if country_codes is not None else _find_code_file(path))
+    iso = dict(zip(codes["code"], codes["iso3"]))
+    names = dict(zip(codes["iso3"], codes["name"]))
+    numeric = {}
+    for col in ("i", "j"):
+        num = pd.to_numeric(frame[col], errors="coerce")
+        missing = frame.index[num.isna() | ~num.isin(list(iso))]
+        if len(missing):
+            raise InputError(
+                f"country code {frame[col][missing[0]]!r} is not in the BACI country-code file "
+                f"({_rows(missing, frame.index)})",
+                source=src,
+                key=f"column {col!r}",
+            )
+        numeric[col] = num.astype(int).map(iso)
+
+    dup = frame.index[frame.duplicated(["i", "j", "k"], keep=False)]
+    if len(dup):
+        raise InputError(f"duplicate exporter, importer and product ({_rows(dup, frame.index)})", source=src)
+
+    table = pd.DataFrame(
+        {
+            "exporter": numeric["i"],
+            "importer": numeric["j"],
+            "product": pad_codes(frame["k"], 6, src, "k").str[:product_level],
+            # BACI values are in thousands of USD.
+            "value": check_values(frame["v"], src, "v") * 1000.0,
+        },
+        index=frame.index,
+    )
+    table = resolve_countries(
+        table, ("exporter", "importer"), source=src, unknown=unknown, country_map=country_map, value="value", names=names
+    )
+    table = restrict_countries(table, ("exporter", "importer"), countries, rest)
+    table = table.groupby(["exporter", "importer", "product"], as_index=False, sort=False)["value"].sum()
+    return Baseline.from_frame(
+        table,
+        year=year,
+        domestic=False,
+        source=src,
+        provenance={
+            "source": "CEPII BACI",
+            "file": src,
+            "units": "USD (BACI thousands of USD x 1000), FOB",
+            "products": f"HS{product_level}, summed from BACI HS6",
+        },
+    )
