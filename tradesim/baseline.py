@@ -294,8 +294,9 @@ class Baseline:
                 bad = df.index[df[col].isin(unknown)]
                 raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {col!r}")
         codes = df[product]
-        if not (codes.map(type) == str).all():
-            bad = df.index[codes.map(type) != str]
+        is_text = np.array([isinstance(c, str) for c in codes], dtype=bool)
+        if not is_text.all():
+            bad = df.index[~is_text]
             raise InputError(
                 f"product codes must be text, but {row(bad)} hold numbers such as {codes[bad[0]]!r}; "
                 "read the column as text (dtype=str) so codes keep their leading zeros",
@@ -329,7 +330,7 @@ class Baseline:
             if len(bad):
                 limit = "from 0 to 20 (2,000%)" if col == tariff else ">= 0"
                 raise InputError(
-                    f"{kind} {num[bad[0]]!r} out of range in {row(bad)}; expected {limit}",
+                    f"{kind} {float(num[bad[0]])!r} out of range in {row(bad)}; expected {limit}",
                     source=source,
                     key=f"column {col!r}",
                 )

@@ -185,6 +185,8 @@ def _hs_problem(code: object) -> str | None:
             f"HS code {code!r} is a {type(code).__name__}, expected a digit string "
             "(numbers lose leading zeros: write '0101', not 101)"
         )
+    if not code:
+        return "HS code '' is empty"
     if not code.isdigit() or not code.isascii():
         return f"HS code {code!r} has characters other than digits"
     if len(code) not in (2, 4, 6, 8, 10):

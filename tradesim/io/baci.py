@@ -131,7 +131,7 @@ def read_baci(
         raise InputError(f"product_level={product_level!r}: expected 2, 4 or 6", key="product_level")
     frame = read_table(path, dtype=str)
     require_columns(frame, ["t", "i", "j", "k", "v"], src, "a CEPII BACI file (t, i, j, k, v, q)")
-    frame = frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+    frame = frame.apply(lambda col: col.str.strip() if pd.api.types.is_string_dtype(col) else col)
 
     years = sorted(frame["t"].dropna().unique())
     if year is None:

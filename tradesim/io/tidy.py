@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
+
 from ..baseline import Baseline
 from ._common import read_table, require_columns
 
@@ -53,7 +55,7 @@ def read_flows(
     text = {exporter: str, importer: str, product: str}
     frame = read_table(path, dtype=text)
     require_columns(frame, columns, str(path), "a table of flows")
-    if imputed and frame[imputed].dtype == object:
+    if imputed and pd.api.types.is_string_dtype(frame[imputed]):
         frame[imputed] = frame[imputed].str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
     return Baseline.from_frame(
         frame,

@@ -1,0 +1,1 @@
+"""tradesim benchmarks: run ``python -m benchmarks`` from the repository root."""

@@ -1,0 +1,77 @@
+"""The bundled baseline against the published figures it is built from."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tradesim
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return tradesim.load_baseline("demo-2024")
+
+
+def test_us_china_totals_equal_the_published_figures_exactly(demo):
+    # US Census, 2024 (first release): imports from China 438.9bn, exports to China 143.5bn.
+    assert demo.trade("CHN", "USA") == 438_900_000_000
+    assert demo.trade("USA", "CHN") == 143_500_000_000
+
+
+def test_us_world_totals_and_every_published_pair(demo):
+    facts = pd.read_csv(ROOT / "tradesim" / "data" / "facts_trade_totals.csv")
+    us = facts[(facts.reporter == "USA") & (facts.year == 2024)]
+    for r in us.itertuples():
+        if r.exporter == "WORLD":
+            assert demo.flows[:, :, demo.country_index("USA")].sum() == r.value_usd
+        elif r.importer == "WORLD":
+            assert demo.flows[:, demo.country_index("USA"), :].sum() == r.value_usd
+        else:
+            assert demo.trade(r.exporter, r.importer) == r.value_usd, (r.exporter, r.importer)
+    cn = facts[(facts.reporter == "CHN") & (facts.year == 2023) & (facts.exporter != "USA") & (facts.importer != "USA")]
+    for r in cn.itertuples():
+        assert demo.trade(r.exporter, r.importer) == r.value_usd
+
+
+def test_published_product_values_are_floors_of_their_chapters(demo):
+    items = pd.read_csv(ROOT / "tradesim" / "data" / "facts_product_items_2024.csv", dtype={"chapter": str})
+    sums = items.groupby(["exporter", "importer", "chapter"])["value_usd"].sum()
+    for (e, i, ch), value in sums.items():
+        assert demo.trade(e, i, products=ch) >= value - 1, (e, i, ch)
+    # Soybeans (USDA 12.64bn) are the whole of chapter 12 exports to China, which the
+    # containerised share alone (0.9bn) would miss.
+    assert demo.trade("USA", "CHN", products="12") == pytest.approx(12.64e9, abs=1)
+
+
+def test_shape_labels_and_flags(demo):
+    assert demo.year == 2024 and demo.domestic is False
+    assert len(demo.countries) == 16 and demo.countries[-1] == "ROW"
+    assert len(demo.products) == 96 and "77" not in demo.products
+    assert np.all(np.einsum("kii->ki", demo.flows) == 0)
+    k = demo.products.index("85")
+    us, cn = demo.country_index("USA"), demo.country_index("CHN")
+    assert not demo.imputed[k, cn, us]  # measured chapter share
+    assert demo.imputed[k, demo.country_index("DEU"), demo.country_index("JPN")]  # gravity-imputed
+
+
+def test_committed_file_matches_a_fresh_build():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_demo_2024 as build
+    finally:
+        sys.path.pop(0)
+    fresh = build.build()
+    committed = pd.read_csv(ROOT / "tradesim" / "data" / "demo-2024.csv", dtype={"product": str})
+    pd.testing.assert_frame_equal(committed, fresh)
+
+
+def test_list_baselines_and_unknown_name():
+    table = tradesim.list_baselines()
+    assert "demo-2024" in table.index and table.loc["demo-2024", "countries"] == 16
+    with pytest.raises(tradesim.InputError, match=r"no bundled baseline 'demo-2025'; bundled: \['demo-2024'\]"):
+        tradesim.load_baseline("demo-2025")
