@@ -10,6 +10,7 @@ tensor marks cells whose values were imputed rather than published.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -102,7 +103,7 @@ class Baseline:
         groups = MappingProxyType(dict(self.groups))
         validate_countries(countries, groups=groups, key="countries")
         for name, labels in (("countries", countries), ("products", products)):
-            dup = sorted({c for c in labels if labels.count(c) > 1})
+            dup = sorted(c for c, n in Counter(labels).items() if n > 1)
             if dup:
                 raise InputError(f"duplicate labels {dup}; each must appear once", key=name)
         bad = [p for p in products if not isinstance(p, str) or not p]

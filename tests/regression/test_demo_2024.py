@@ -75,3 +75,12 @@ def test_list_baselines_and_unknown_name():
     assert "demo-2024" in table.index and table.loc["demo-2024", "countries"] == 16
     with pytest.raises(tradesim.InputError, match=r"no bundled baseline 'demo-2025'; bundled: \['demo-2024'\]"):
         tradesim.load_baseline("demo-2025")
+
+
+def test_bundled_files_are_installed_with_the_package():
+    from importlib import resources
+
+    data = resources.files("tradesim.data")
+    for name in ("README.md", "baselines.toml", "demo-2024.csv", "facts_trade_totals.csv", "facts_gdp_2024.csv"):
+        assert data.joinpath(name).is_file(), name
+    assert resources.files("tradesim.scenarios").joinpath("README.md").is_file()
