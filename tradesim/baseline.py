@@ -506,20 +506,17 @@ class Baseline:
         if isinstance(products, str):
             raise InputError(f"unknown product aggregation {products!r}; expected 'chapter', 'section' or a mapping")
         validate_products(list(products), key="products mapping")
-        labels = []
-        uncovered = []
-        for code in self.products:
-            matches = [pre for pre in products if code.startswith(pre)]
-            if not matches:
-                uncovered.append(code)
-                continue
-            labels.append(str(products[max(matches, key=len)]))
+        labels = np.full(len(self.products), None, dtype=object)
+        # Shorter prefixes first, so the longest matching prefix is assigned last and wins.
+        for prefix in sorted(products, key=len):
+            labels[select_products(self.products, [prefix])] = str(products[prefix])
+        uncovered = [p for p, label in zip(self.products, labels) if label is None]
         if uncovered:
             raise InputError(
                 f"products {uncovered[:10]} are covered by no prefix of the mapping; map every product",
                 key="products mapping",
             )
-        return labels
+        return labels.tolist()
 
     # ---------------------------------------------------------------- summary
 
