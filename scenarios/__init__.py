@@ -1,0 +1,1 @@
+"""Bundled scenario files (TOML). This folder is installed as the package ``tradesim.scenarios``."""
