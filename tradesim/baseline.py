@@ -295,9 +295,9 @@ class Baseline:
                 bad = df.index[df[col].isin(unknown)]
                 raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {col!r}")
         codes = df[product]
-        is_text = np.array([isinstance(c, str) for c in codes], dtype=bool)
-        if not is_text.all():
-            bad = df.index[~is_text]
+        # infer_dtype scans in C; the per-row check runs only to name the offending rows.
+        if pd.api.types.infer_dtype(codes, skipna=False) != "string":
+            bad = df.index[~codes.map(lambda c: isinstance(c, str)).to_numpy(bool)]
             raise InputError(
                 f"product codes must be text, but {row(bad)} hold numbers such as {codes[bad[0]]!r}; "
                 "read the column as text (dtype=str) so codes keep their leading zeros",

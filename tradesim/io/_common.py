@@ -66,7 +66,7 @@ def check_values(values: pd.Series, source: str, column: str) -> np.ndarray:
     return num.to_numpy(np.float64)
 
 
-def pad_codes(codes: pd.Series, digits: pd.Series | int, source: str, column: str) -> pd.Series:
+def pad_codes(codes: pd.Series, digits: int, source: str, column: str) -> pd.Series:
     """Restore leading zeros that spreadsheets strip from HS codes (``10121`` -> ``"010121"``).
 
     The number of digits must be known (BACI is always HS6; Comtrade states the
@@ -80,16 +80,14 @@ def pad_codes(codes: pd.Series, digits: pd.Series | int, source: str, column: st
             source=source,
             key=f"column {column!r}",
         )
-    digits = pd.Series(digits, index=codes.index) if np.isscalar(digits) else digits
     too_long = text.index[text.str.len() > digits]
     if len(too_long):
-        x = too_long[0]
         raise InputError(
-            f"product code {text[x]!r} has more than {digits[x]} digits ({_rows(too_long, codes.index)})",
+            f"product code {text[too_long[0]]!r} has more than {digits} digits ({_rows(too_long, codes.index)})",
             source=source,
             key=f"column {column!r}",
         )
-    return pd.Series([t.zfill(d) for t, d in zip(text, digits)], index=codes.index, dtype=object)
+    return text.str.zfill(digits)
 
 
 def resolve_countries(
