@@ -1,9 +1,10 @@
 """tradesim: trade-policy scenarios with bilateral tariffs, exemption lists and trade elasticities."""
 
 from .baseline import Baseline
-from .data import list_baselines, load_baseline
+from .data import list_baselines, list_schedules, load_baseline, load_schedule
 from .errors import ConvergenceError, InputError, ScenarioError, TradesimError
 from .io import read_baci, read_comtrade, read_flows
+from .tariffs import Measure, ProductList, TariffSchedule, effective_rate
 
 __all__ = [
     "Baseline",
@@ -11,8 +12,14 @@ __all__ = [
     "InputError",
     "ScenarioError",
     "TradesimError",
+    "Measure",
+    "ProductList",
+    "TariffSchedule",
+    "effective_rate",
     "list_baselines",
+    "list_schedules",
     "load_baseline",
+    "load_schedule",
     "read_baci",
     "read_comtrade",
     "read_flows",

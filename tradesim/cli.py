@@ -16,11 +16,58 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tradesim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the bundled baselines")
+    sub.add_parser("list", help="list the bundled baselines and tariff schedules")
     b = sub.add_parser("baseline", help="load a baseline and print its summary")
     b.add_argument("name", nargs="?", default="demo-2024", help="bundled name or path to a tidy CSV/Parquet file")
     b.add_argument("--value", default="value", help="value column of a tidy file (USD)")
+    r = sub.add_parser("rate", help="the tariff on one product from one country into another on a day, and why")
+    r.add_argument("--importer", required=True, help="ISO alpha-3 code, e.g. USA")
+    r.add_argument("--exporter", required=True, help="ISO alpha-3 code, e.g. CHN")
+    r.add_argument("--product", required=True, help="HS code of 2 to 10 digits, e.g. 9503 or 8517.13")
+    r.add_argument("--date", required=True, help="YYYY-MM-DD")
+    r.add_argument("--schedule", default="us-china-2025", help="bundled schedule name or path to a TOML file")
+    r.add_argument("--all", action="store_true", help="also list measures that do not cover the product or exporter")
     return parser
+
+
+def _schedule(name: str):
+    from pathlib import Path
+
+    from .data import list_schedules, load_schedule
+    from .tariffs import TariffSchedule
+
+    if name in list_schedules().index or not Path(name).suffix:
+        return load_schedule(name)  # raises with the bundled names when unknown
+    return TariffSchedule.from_file(name)
+
+
+def _rate(args) -> int:
+    import warnings
+
+    from .errors import TradesimWarning
+
+    schedule = _schedule(args.schedule)
+    product = args.product.replace(".", "").strip()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TradesimWarning)
+        table = schedule.explain(args.date, product, args.exporter, args.importer)
+    total = table.iloc[-1]["contribution_pct"]
+    shown = table.iloc[:-1]
+    if not args.all:
+        shown = shown[~shown["status"].isin(["product not covered", "exporter not covered"])]
+    print(f"{schedule.name}: {args.importer} duty on {product} from {args.exporter} on {args.date}")
+    if shown.empty:
+        print("  no measure of this schedule covers the product and exporter")
+    else:
+        view = shown[["measure", "status", "share", "rate_pct", "contribution_pct", "start", "end"]].copy()
+        view["share"] = (100 * view["share"]).map("{:.1f}%".format)
+        view["end"] = view["end"].map(lambda d: "" if d is None or d != d else str(d))
+        with pd.option_context("display.width", 160, "display.max_colwidth", 60, "display.float_format", "{:,.2f}".format):
+            print(view.to_string(index=False))
+    print(f"total additional duty: {total:.2f}%")
+    for w in caught:
+        print(f"note: {w.message}")
+    return 0
 
 
 def _baseline(args) -> int:
@@ -53,11 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
-            from .data import list_baselines
+            from .data import list_baselines, list_schedules
 
             with pd.option_context("display.width", 160, "display.max_colwidth", 110):
+                print("baselines:")
                 print(list_baselines().to_string())
+                print("\ntariff schedules:")
+                print(list_schedules().to_string())
             return 0
+        if args.command == "rate":
+            return _rate(args)
         return _baseline(args)
     except TradesimError as err:
         if args.debug:

