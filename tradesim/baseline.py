@@ -472,6 +472,8 @@ class Baseline:
             simple = agg(self.tariffs) / count
             with np.errstate(invalid="ignore", divide="ignore"):
                 tariffs = np.where(flows > 0, weighted / np.where(flows > 0, flows, 1), simple)
+            # A mean lies within its inputs' range; clip the last-bit rounding (20 * w / w > 20).
+            tariffs = np.clip(tariffs, self.tariffs.min(), self.tariffs.max())
         imputed = None
         if self.imputed is not None:
             any_traded = agg((self.imputed & (self.flows > 0)).astype(float)) > 0

@@ -46,7 +46,6 @@ import graphlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
@@ -485,6 +484,7 @@ class TariffSchedule:
             if m.group:
                 members.setdefault(m.group, []).append(i)
         object.__setattr__(self, "_members", members)
+        object.__setattr__(self, "_code_cache", {})
 
     def __repr__(self) -> str:
         return (
@@ -547,10 +547,16 @@ class TariffSchedule:
             out += [r] if _is_code(r) else list(self.product_lists[r].codes)
         return out
 
-    @cached_property
-    def _all_codes(self) -> list[str]:
+    def _codes_of(self, importers: np.ndarray) -> list[str]:
+        """HS codes that the measures of `importers` use: only these can split a product."""
+        key = tuple(sorted(set(importers.tolist())))
+        if key not in self._code_cache:
+            self._code_cache[key] = self._all_codes([m for m in self.measures if m.importer in key])
+        return self._code_cache[key]
+
+    def _all_codes(self, measures) -> list[str]:
         codes: set[str] = set()
-        for m in self.measures:
+        for m in measures:
             codes.update(self._codes(m.products or ()))
             codes.update(self._codes(m.exclude))
             codes.update(m.product_rates or ())
@@ -560,7 +566,7 @@ class TariffSchedule:
 
     def _plan(self, products: np.ndarray, exporters: np.ndarray, importers: np.ndarray, fine_values) -> _Plan:
         """Split products that the schedule's codes cover only in part into atoms with weights."""
-        codes = self._all_codes
+        codes = self._codes_of(importers)
         lengths = np.char.str_len(products) if products.size else np.zeros(0, int)
         split = np.zeros(products.shape, dtype=bool)
         for n in np.unique(lengths):
@@ -761,9 +767,8 @@ class TariffSchedule:
                 row("exporter not covered", np.ones(plan.atoms.size))
                 continue
             if not layer["active"]:
-                eligible = layer["eligible"][:, 0]
-                if eligible.any():
-                    row("not in force", eligible)
+                if layer["selected"].any():
+                    row("not in force", layer["selected"].astype(float))
                 else:
                     row("product not covered", np.ones(plan.atoms.size))
                 continue

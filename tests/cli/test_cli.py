@@ -45,3 +45,57 @@ def test_console_script_is_installed():
     assert exe.exists(), f"the tradesim console script is not installed beside {sys.executable}"
     done = subprocess.run([str(exe), "list"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "demo-2024" in done.stdout
+
+
+def test_list_shows_schedules(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "tariff schedules:" in out and "us-china-2025" in out
+
+
+def test_rate_explains_the_toy_at_145(capsys):
+    assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "9503", "--date", "2025-04-14"]) == 0
+    out = capsys.readouterr().out
+    assert "total additional duty: 145.00%" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("us_")}
+    assert "applied" in lines["us_ieepa_reciprocal_125"] and "125.00" in lines["us_ieepa_reciprocal_125"]
+    assert "applied" in lines["us_ieepa_fentanyl_20"]
+    assert "exempted by us_s301_list_4b_suspended" in lines["us_s301_lists_1_3"]
+    assert "not in force" in lines["us_ieepa_reciprocal_84"]
+    assert "us_s232_autos" not in lines  # does not cover toys: shown only with --all
+
+
+def test_rate_with_dotted_code_and_all_rows(capsys):
+    assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "8471.30", "--date", "2025-04-14", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "total additional duty: 20.00%" in out and "us_s232_autos" in out and "product not covered" in out
+
+
+def test_rate_from_a_schedule_file_and_partial_coverage_note(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[[product_lists]]\nname = "el"\ncodes = ["847130"]\n\n'
+        '[[measures]]\nname = "r"\nimporter = "USA"\nexporters = ["CHN"]\nexclude = ["el"]\nrate_pct = 50\nstart = 2025-01-01\n'
+    )
+    assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "8471", "--date", "2025-02-01",
+                 "--schedule", str(path)]) == 0
+    out = capsys.readouterr().out
+    # 8471 has 8 HS 2022 subheadings, one exempted: 50% * 7/8
+    assert "total additional duty: 43.75%" in out and "note: measures cover 1 product(s) only in part" in out
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--importer", "US"], "did you mean USA"),
+        (["--date", "2025-13-01"], "not a date"),
+        (["--product", "95x3"], "characters other than digits"),
+        (["--schedule", "nope"], "no bundled schedule 'nope'"),
+    ],
+)
+def test_rate_bad_input_is_a_clean_error(capsys, args, expected):
+    base = {"--importer": "USA", "--exporter": "CHN", "--product": "9503", "--date": "2025-04-14"}
+    base.update(dict(zip(args[::2], args[1::2])))
+    assert main(["rate", *[x for kv in base.items() for x in kv]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err

@@ -1,0 +1,96 @@
+"""Invariants of the stacking rules, on random schedules."""
+
+import datetime as dt
+import warnings
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tradesim import Measure, ProductList, TariffSchedule
+from tradesim.errors import TradesimWarning
+
+PRODUCTS = ["01", "0101", "010121", "72", "7208", "8471", "847130", "85", "8542", "85423100", "9503"]
+CODES = ["01", "0101", "72", "7208", "84", "8471", "847130", "85", "8542", "854231", "85423100", "9503"]
+COUNTRIES = ["CHN", "USA", "VNM", "MEX"]
+DAY0 = dt.date(2025, 1, 1)
+
+codes = st.lists(st.sampled_from(CODES), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def measures(draw, n_max=5):
+    n = draw(st.integers(1, n_max))
+    out = []
+    for k in range(n):
+        start = DAY0 + dt.timedelta(days=draw(st.integers(0, 300)))
+        end = draw(st.one_of(st.none(), st.integers(1, 300).map(lambda d, s=start: s + dt.timedelta(days=d))))
+        out.append(
+            Measure(
+                f"m{k}",
+                draw(st.sampled_from(["USA", "CHN"])),
+                draw(st.floats(0, 3, allow_nan=False)),
+                start,
+                end=end,
+                exporters=draw(st.one_of(st.none(), st.lists(st.sampled_from(COUNTRIES), min_size=1, max_size=3, unique=True))),
+                products=draw(st.one_of(st.none(), codes)),
+                group=draw(st.sampled_from([None, None, "g1", "g2"])),
+                coverage=draw(st.sampled_from([1.0, 1.0, 0.5])),
+            )
+        )
+    return out
+
+
+def rates(schedule, date):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        return schedule.rates(date, PRODUCTS, COUNTRIES, COUNTRIES)
+
+
+dates = st.integers(0, 500).map(lambda d: DAY0 + dt.timedelta(days=d))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ms=measures(), date=dates, exempt=codes, which=st.integers(0, 4))
+def test_an_exemption_never_raises_a_rate(ms, date, exempt, which):
+    target = ms[which % len(ms)]
+    lists = [ProductList("ex", exempt)]
+    before = rates(TariffSchedule(ms, lists), date)
+    ms2 = [Measure(**{**vars(m), "exclude": ("ex",)}) if m is target else m for m in ms]
+    after = rates(TariffSchedule(ms2, lists), date)
+    assert (after <= before + 1e-12).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(ms=measures(n_max=4), date=dates, extra=measures(n_max=1), replaces=st.booleans())
+def test_a_measure_outside_its_dates_changes_nothing(ms, date, extra, replaces):
+    m = extra[0]
+    out = Measure(**{**vars(m), "name": "late", "start": date + dt.timedelta(days=1), "end": None,
+                     "replaces": tuple(x.name for x in ms) if replaces else ()})
+    np.testing.assert_allclose(rates(TariffSchedule([*ms, out]), date), rates(TariffSchedule(ms), date))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ms=measures(), date=dates, seed=st.integers(0, 2**16))
+def test_the_order_of_measures_does_not_matter(ms, date, seed):
+    ms = [Measure(**{**vars(m), "replaces": ("m0",) if m.name == "m1" else ()}) for m in ms]
+    shuffled = [ms[i] for i in np.random.default_rng(seed).permutation(len(ms))]
+    np.testing.assert_allclose(rates(TariffSchedule(ms), date), rates(TariffSchedule(shuffled), date))
+
+
+@settings(max_examples=60, deadline=None)
+@given(a_codes=codes, b_codes=codes, ra=st.floats(0.01, 3), rb=st.floats(0.01, 3), date=dates)
+def test_a_replaced_measure_and_its_replacement_never_both_apply(a_codes, b_codes, ra, rb, date):
+    a = Measure("a", "USA", ra, DAY0, products=a_codes, replaces=["b"])
+    b = Measure("b", "USA", rb, DAY0, products=b_codes)
+    s = TariffSchedule([a, b])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        for p in PRODUCTS:
+            table = s.explain(date, p, "CHN", "USA").set_index("measure")
+            applied = table[table.status == "applied"]
+            shares = applied["share"].groupby(level=0).sum()
+            # on every part of the product at most one of the two applies
+            assert shares.get("a", 0) + shares.get("b", 0) <= 1 + 1e-12
+            total = table.loc["total", "contribution_pct"]
+            assert total <= 100 * max(ra, rb) + 1e-9
