@@ -109,7 +109,7 @@ class ProductList:
     Parameters
     ----------
     name : str
-        Name that measures use to refer to the list (not all digits).
+        Name that measures use to refer to the list; it may not start with a digit.
     codes : sequence of str
         HS codes of 2 to 10 digits (``"8471"``, ``"85171300"``). Duplicates are dropped.
     description, source, notes : str
@@ -129,8 +129,9 @@ class ProductList:
 
     def __post_init__(self) -> None:
         problems = []
-        if not isinstance(self.name, str) or not self.name.strip() or self.name.isdigit():
-            problems.append(("name", f"{self.name!r} is not a list name: expected text that is not all digits"))
+        if not isinstance(self.name, str) or not self.name.strip() or self.name[0].isdigit():
+            # measures tell list names from HS codes by the first character
+            problems.append(("name", f"{self.name!r} is not a list name: expected text that does not start with a digit"))
         codes = (self.codes,) if isinstance(self.codes, str) else tuple(self.codes)
         if not codes:
             problems.append(("codes", "the list is empty: expected at least one HS code"))
@@ -341,13 +342,6 @@ class Measure:
         """True when ``start <= date < end``."""
         d = to_date(date)
         return self.start <= d and (self.end is None or d < self.end)
-
-    def covers_exporter(self, exporter: str) -> bool:
-        if exporter == self.importer:
-            return False
-        if self.exporters is not None:
-            return exporter in self.exporters
-        return exporter not in self.except_exporters
 
     def _exporter_mask(self, exporters: np.ndarray) -> np.ndarray:
         mask = np.isin(exporters, self.exporters) if self.exporters is not None else ~np.isin(exporters, self.except_exporters)

@@ -33,6 +33,8 @@ def test_product_list_rejects_bad_input():
         ProductList("x", [])
     with pytest.raises(InputError, match="not a list name"):
         ProductList("8471", ["8471"])
+    with pytest.raises(InputError, match="does not start with a digit"):
+        ProductList("2025_list", ["8471"])
 
 
 def test_product_list_from_csv_strips_dots_and_names_bad_lines(tmp_path):

@@ -140,20 +140,15 @@ def schedule_from_tables(
     problems: list[ScenarioError] = []
     # Tables with problems still take part in the cross-reference checks (with
     # stand-in values for their bad fields) so that one run reports everything.
-    lists, list_rows, measures, measure_rows, ok = [], [], [], [], True
-    for i, table in enumerate(_array(data, "product_lists", source, text, problems)):
-        pl, good = _product_list(table, i, source, text, base_dir, problems)
-        ok &= good
-        if pl is not None:
-            lists.append(pl)
-            list_rows.append(i)
-    for i, table in enumerate(_array(data, "measures", source, text, problems)):
-        m, good = _measure(table, i, source, text, base_dir, problems)
-        ok &= good
-        if m is not None:
-            measures.append(m)
-            measure_rows.append(i)
-    rows = {"product_lists": list_rows, "measures": measure_rows}
+    built: dict[str, list] = {"product_lists": [], "measures": []}
+    rows: dict[str, list[int]] = {"product_lists": [], "measures": []}
+    for kind, build in (("product_lists", _product_list), ("measures", _measure)):
+        for i, table in enumerate(_array(data, kind, source, text, problems)):
+            obj = build(table, i, source, text, base_dir, problems)
+            if obj is not None:
+                built[kind].append(obj)
+                rows[kind].append(i)
+    lists, measures = built["product_lists"], built["measures"]
     for table, pos, fld, message in _schedule_problems(measures, lists):
         key = f"{table}[{rows[table][pos]}].{fld}"
         problems.append(_problem(message, source, key, text))
@@ -271,6 +266,7 @@ def _date(value, key: str):
 
 
 def _product_list(table: dict, i: int, source: str, text, base_dir: Path, problems: list) -> ProductList | None:
+    """The list, a stand-in with its name when its codes are bad, or None; problems go to `problems`."""
     key = f"product_lists[{i}]"
     found = _unknown(table, LIST_KEYS, key, source, text)
     if "name" not in table:
@@ -298,12 +294,13 @@ def _product_list(table: dict, i: int, source: str, text, base_dir: Path, proble
         pl = ProductList(name, tuple(codes), **text_fields)
     except _FieldErrors as err:
         problems += [_problem(m, source, f"{key}.{f}", text) for f, m in err.fields if f != "codes" or not found]
-        stand_in = isinstance(name, str) and name.strip() and not name.isdigit()
-        return (ProductList(name, ("01",)) if stand_in else None), False
-    return pl, not found
+        stand_in = isinstance(name, str) and name.strip() and not name[0].isdigit()
+        return ProductList(name, ("01",)) if stand_in else None
+    return pl
 
 
 def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: list) -> Measure | None:
+    """The measure, built with stand-ins for bad fields when possible, or None; problems go to `problems`."""
     key = f"measures[{i}]"
     found = _unknown(table, MEASURE_KEYS, key, source, text)
     for required in ("name", "importer", "start"):
@@ -351,7 +348,7 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
                  "exporters": None, "except_exporters": (), "products": None, "exclude": (), "replaces": (),
                  "kind": "additional", "product_rates": None, "coverage": 1.0, "group": None}
     try:
-        return Measure(**{**stand_ins, **kw}), not found
+        return Measure(**{**stand_ins, **kw})
     except _FieldErrors as err:
         for f, msg in err.fields:
             head, _, rest = f.partition(".")
@@ -360,9 +357,9 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
             if head == "except_exporters":
                 kw.pop("exporters", None)
     try:  # again with stand-ins for the bad fields, for the cross-reference checks only
-        return Measure(**{**stand_ins, **kw}), False
+        return Measure(**{**stand_ins, **kw})
     except _FieldErrors:
-        return None, False
+        return None
 
 
 def _rates_file(path: Path, key: str, source: str, text, found: list) -> dict[str, float]:
