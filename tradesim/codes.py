@@ -258,21 +258,32 @@ def select_products(products: Iterable[str], prefixes: Iterable[str]) -> np.ndar
     >>> select_products(["8471", "8542", "9503"], ["85", "9503"]).tolist()
     [False, True, True]
     """
-    prods = np.asarray(list(products), dtype=str)
     prefixes = validate_products(prefixes, key="prefixes")
-    mask = np.zeros(prods.shape, dtype=bool)
-    if prods.size == 0:
-        return mask
-    by_length: dict[int, list[str]] = {}
-    for p in prefixes:
-        by_length.setdefault(len(p), []).append(p)
-    lengths = np.char.str_len(prods)
-    # One vectorised membership test per prefix length (at most five), not per prefix.
-    for n, group in by_length.items():
-        truncated = prods.astype(f"<U{n}")
-        mask |= (lengths >= n) & np.isin(truncated, group)
-    return mask
+    return _prefix_mask(np.asarray(list(products), dtype=str), prefixes)
 
+
+def _prefix_mask(products: np.ndarray, codes: Iterable[str], *, finer: bool = False) -> np.ndarray:
+    """Products that some code covers: the code is a prefix of the product.
+
+    With ``finer=True`` a product also counts as covered when a code is finer than
+    it and starts with it (the tariff layer's whole-line rule for atoms). One
+    vectorised test per code length (at most five), never a loop over codes or products.
+    """
+    mask = np.zeros(products.shape, dtype=bool)
+    if products.size == 0:
+        return mask
+    lengths = np.char.str_len(products)
+    by_length: dict[int, list[str]] = {}
+    for c in codes:
+        by_length.setdefault(len(c), []).append(c)
+    for n, group in by_length.items():
+        mask |= (lengths >= n) & np.isin(products.astype(f"<U{n}"), group)
+    if finer:
+        for n in np.unique(lengths):
+            longer = [c[:n] for c in codes if len(c) > n]
+            if longer:
+                mask |= (lengths == n) & np.isin(products, longer)
+    return mask
 
 @lru_cache(maxsize=1)
 def _subheadings() -> np.ndarray:

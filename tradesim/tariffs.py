@@ -52,7 +52,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .codes import COUNTRY_GROUPS, _country_problem, _hs_problem, hs_subheadings
+from .codes import COUNTRY_GROUPS, _country_problem, _hs_problem, _prefix_mask, hs_subheadings
 from .errors import InputError, TradesimWarning
 
 __all__ = ["ProductList", "Measure", "TariffSchedule", "effective_rate", "MAX_RATE", "KINDS"]
@@ -178,30 +178,6 @@ class ProductList:
             more = f"; ... and {len(bad) - 5} more" if len(bad) > 5 else ""
             raise InputError(shown + more, source=str(path), key=f"column {column!r}")
         return cls(name or path.stem, tuple(codes), description=description, source=source or str(path))
-
-
-def _prefix_mask(products: np.ndarray, codes: Iterable[str], *, finer: bool = False) -> np.ndarray:
-    """Products that some code covers: the code is a prefix of the product.
-
-    With ``finer=True`` a product also counts as covered when a code is finer than
-    it and starts with it (the whole-line rule for atoms). One vectorised test per
-    code length, never a loop over codes or products.
-    """
-    mask = np.zeros(products.shape, dtype=bool)
-    if products.size == 0:
-        return mask
-    lengths = np.char.str_len(products)
-    by_length: dict[int, list[str]] = {}
-    for c in codes:
-        by_length.setdefault(len(c), []).append(c)
-    for n, group in by_length.items():
-        mask |= (lengths >= n) & np.isin(products.astype(f"<U{n}"), group)
-    if finer:
-        for n in np.unique(lengths):
-            longer = [c[:n] for c in codes if len(c) > n]
-            if longer:
-                mask |= (lengths == n) & np.isin(products, longer)
-    return mask
 
 
 # ---------------------------------------------------------------------------
