@@ -548,8 +548,12 @@ class TariffSchedule:
         pairs = (exporters.size, importers.size)
         fine = _fine_table(fine_values, exporters, importers)
         pair_weights = fine is not None and fine[1].ndim == 3
+
+        def equal(n: int) -> np.ndarray:  # equal weights, per pair when the given weights are per pair
+            return np.ones((n,) + (pairs if pair_weights else ()))
+
         todo = np.flatnonzero(split)
-        parts = [(np.flatnonzero(~split), products[~split], np.ones((int((~split).sum()),) + (pairs if pair_weights else ())))]
+        parts = [(np.flatnonzero(~split), products[~split], equal(int((~split).sum())))]
         n_exact = 0
         if fine is not None:
             fcodes, fw = fine
@@ -568,8 +572,8 @@ class TariffSchedule:
             parent, idx = _expand(subs, products[todo[short]])
             covered = np.bincount(parent, minlength=int(short.sum())) > 0
             whole = np.concatenate([todo[~short], todo[short][~covered]])
-            parts.append((todo[short][parent], subs[idx], np.ones((idx.size,) + (pairs if pair_weights else ()))))
-            parts.append((whole, products[whole], np.ones((whole.size,) + (pairs if pair_weights else ()))))
+            parts.append((todo[short][parent], subs[idx], equal(idx.size)))
+            parts.append((whole, products[whole], equal(whole.size)))
         _warn_split(products[split], n_exact, int(split.sum()) - n_exact)
         parent = np.concatenate([p[0] for p in parts])
         return _Plan(
@@ -763,19 +767,12 @@ class TariffSchedule:
             uncovered = (~layer["selected"]).astype(float) + layer["selected"] * (~layer["exempt"]) * (1 - m.coverage)
             if (uncovered > 0).any():
                 row("product not covered", uncovered)
-        total = 100 * float(_aggregate(self._total(d, plan, exps, importer), plan)[0, 0, 0])
+        atoms_total = sum((layer["contribution"] for layer in layers if layer["active"]), np.zeros((plan.atoms.size, 1)))
+        total = 100 * float(_aggregate(atoms_total[:, :, None], plan)[0, 0, 0])
         rows.append(dict(measure="total", kind="", authority="", group="", status="", share=1.0, rate_pct=np.nan,
                          contribution_pct=total, start=None, end=None))
         cols = ["measure", "kind", "authority", "group", "status", "share", "rate_pct", "contribution_pct", "start", "end"]
         return pd.DataFrame(rows, columns=cols)
-
-    def _total(self, d, plan, exps, importer) -> np.ndarray:
-        out = np.zeros((plan.atoms.size, exps.size, 1))
-        for layer in self._layers(d, plan.atoms, exps, importer):
-            if layer["active"]:
-                out[:, :, 0] += layer["contribution"]
-        return out
-
 
 def _labels(values, key: str) -> np.ndarray:
     values = [values] if isinstance(values, str) else list(values)
