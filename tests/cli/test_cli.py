@@ -99,3 +99,15 @@ def test_rate_bad_input_is_a_clean_error(capsys, args, expected):
     assert main(["rate", *[x for kv in base.items() for x in kv]]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_output_piped_into_head_stops_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        f'"{sys.executable}" -m tradesim.cli baseline demo-2024 | head -1',
+        shell=True, capture_output=True, text=True,
+    )
+    assert run.stdout.startswith("Baseline(year=2024")
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
