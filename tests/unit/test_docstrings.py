@@ -1,6 +1,7 @@
 """The examples in the public docstrings run and print what they say."""
 
 import doctest
+import importlib
 import warnings
 
 import pytest
@@ -8,10 +9,16 @@ import pytest
 import tradesim.baseline
 import tradesim.codes
 import tradesim.data
+import tradesim.elasticities
+import tradesim.models.pe
 import tradesim.tariffs
 
 
-@pytest.mark.parametrize("module", [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline])
+@pytest.mark.parametrize(
+    "module",
+    [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.elasticities,
+     importlib.import_module("tradesim.simulate")],  # the package's `simulate` is the function
+)
 def test_docstring_examples(module):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

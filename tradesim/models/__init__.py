@@ -1,0 +1,62 @@
+"""Models: pure functions on arrays, found by name in a registry.
+
+A model is registered with the elasticities it takes and whether it needs domestic sales
+on the diagonal, so `tradesim.simulate` can run any registered model without knowing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["MODELS", "ModelSpec", "get_model", "register"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model.
+
+    Attributes
+    ----------
+    name : str
+    solve : callable
+        ``solve(flows, tariff_before, tariff_after, **parameters, **options)`` returning a
+        solution object whose arrays have axes ``[draw?, product, exporter, importer]``.
+    parameters : tuple of str
+        Elasticities it takes, by their glossary names.
+    description : str
+    """
+
+    name: str
+    solve: Callable
+    parameters: tuple[str, ...]
+    description: str
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str) -> ModelSpec:
+    """Add a model to the registry (replacing one of the same name) and return its spec."""
+    spec = ModelSpec(name, solve, tuple(parameters), description)
+    MODELS[name] = spec
+    return spec
+
+
+def get_model(name: str) -> ModelSpec:
+    """The registered model called `name`; `InputError` naming the known ones otherwise."""
+    from ..errors import InputError
+
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; registered: {sorted(MODELS)}", key="model")
+    return MODELS[name]
+
+
+def _register_bundled() -> None:
+    from . import pe
+
+    register("pe", pe.solve, ("sigma", "eta", "epsilon"),
+             "multi-market Armington partial equilibrium, every product at once")
+
+
+_register_bundled()

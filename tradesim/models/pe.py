@@ -1,0 +1,832 @@
+r"""Partial equilibrium: a multi-market Armington model, solved exactly for every product at once.
+
+The model (one product; every product and every elasticity draw is an independent copy)
+----------------------------------------------------------------------------------------
+Hats are ratios of new to baseline values. Quantities are measured so that every baseline
+exporter price is 1, hence a baseline quantity equals its baseline value ``flows[i, j]``
+(USD, tariff-exclusive). For importer ``j`` and source ``i`` (the domestic source ``i = j``
+is included when ``domestic=True``)::
+
+    tau[i,j] = (1 + t1[i,j]) / (1 + t0[i,j])                     tariff factor
+    pb[i,j]  = p[i] * tau[i,j]                                   buyer price
+    s[i,j]   = flows[i,j] (1 + t0[i,j]) / sum_l flows[l,j] (1 + t0[l,j])
+                                                                 baseline expenditure share
+    P[j]     = (sum_i s[i,j] pb[i,j]**(1 - sigma[j]))**(1 / (1 - sigma[j]))
+                                                                 CES price index
+               (sigma = 1: log P[j] = sum_i s[i,j] log pb[i,j])
+    Q[j]     = P[j]**(-eta[j])                                   composite demand
+    q[i,j]   = (pb[i,j] / P[j])**(-sigma[j]) * Q[j]              bilateral demand
+    X[i] p[i]**epsilon[i] = sum_j flows[i,j] q[i,j]               market clearing, X[i] = sum_j flows[i,j]
+
+``epsilon[i] = inf`` fixes ``p[i] = 1`` (perfectly elastic export supply).
+
+Solution method
+---------------
+The unknowns are ``x[i] = log p[i]``, one per exporter with positive sales and finite
+``epsilon``. The residual is the log excess demand::
+
+    F[i](x) = log(sum_j w[i,j] q[i,j](x)) - epsilon[i] x[i],     w[i,j] = flows[i,j] / X[i]
+
+and its Jacobian is analytic::
+
+    dF[i]/dx[l] = -delta[i,l] (sum_j omega[i,j] sigma[j] + epsilon[i])
+                  + sum_j omega[i,j] (sigma[j] - eta[j]) S[l,j]
+
+with ``omega[i,j]`` exporter ``i``'s new sales shares and ``S[l,j]`` importer ``j``'s new
+expenditure shares. Newton's method runs on all products and draws together as batched
+``n x n`` linear solves, with a backtracking line search on ``|F|**2`` (Armijo). Everything
+is evaluated in logs (log-sum-exp), so tariffs of 2,000% with ``sigma = 20`` neither
+overflow nor underflow. The solve stops when ``max |F| <= tol`` (a relative excess demand)
+and raises `ConvergenceError` otherwise.
+
+``method="linear"`` solves the first-order (GSIM) version of the same equations in
+proportional changes, ``dpb = dp + dtau``, ``dP = sum_i s dpb``,
+``dq = -sigma (dpb - dP) - eta dP`` and ``sum_j w dq = epsilon dp``: one linear system per
+product (Francois and Hall 2003).
+
+Welfare (USD, changes from the baseline)
+----------------------------------------
+- Consumer surplus of importer ``j``: the exact area to the left of the composite demand
+  curve ``Q = E0 P**(-eta)`` between ``P = 1`` and ``P-hat``, ``E0`` being baseline
+  expenditure at tariff-inclusive prices::
+
+      dCS[j] = -E0[j] (P[j]**(1 - eta) - 1) / (1 - eta)          (eta = 1: -E0 log P)
+
+- Producer surplus of exporter ``i``: the area to the left of the supply curve
+  ``X p**epsilon``::
+
+      dPS[i] = X[i] (p[i]**(1 + epsilon) - 1) / (1 + epsilon)    (epsilon = inf: 0)
+
+- Tariff revenue of importer ``j``: ``sum_i t1 p q flows - sum_i t0 flows``.
+
+Welfare of a country is the sum of the three, the country being importer for consumer
+surplus and revenue and exporter for producer surplus.
+
+Trade creation and diversion (imports only, volumes at baseline prices, USD)
+----------------------------------------------------------------------------
+With ``M[j] = sum_{i != j} flows[i,j]`` and ``M-hat[j] = sum_{i != j} flows q / M[j]``::
+
+    creation[i,j]  = flows[i,j] (M-hat[j] - 1)            sums over i to the change in imports
+    diversion[i,j] = flows[i,j] (q[i,j] - M-hat[j])       sums over i to zero
+
+To first order the importer's total creation equals SMART's summed trade creation and each
+partner's diversion equals SMART's trade diversion (see `smart`). SMART attributes all of
+the creation to the partners whose tariff changed; the CES demand system spreads it over
+every source in proportion to its baseline imports.
+
+References
+----------
+Francois, J. and H. K. Hall (2003). Global simulation analysis of industry-level trade
+policy. World Bank, GSIM technical paper.
+Jammes, O. and M. Olarreaga (2005). Explaining SMART and GSIM. World Bank.
+Laird, S. and A. Yeats (1986). The UNCTAD trade policy simulation model. UNCTAD
+Discussion Paper 19.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConvergenceError, InputError, TradesimWarning
+
+__all__ = ["PESolution", "SmartResult", "smart", "solve"]
+
+_TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
+_NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 40
+_MIN_CHUNK = 256  # problems per thread worth the overhead
+_ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding noise
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class PESolution:
+    """Solution of the partial-equilibrium model.
+
+    Every array has an optional leading ``draw`` axis, present when any elasticity had one.
+    Countries are the same list on the exporter, importer and country axes.
+
+    Attributes
+    ----------
+    exporter_price : ndarray, ``[draw?, product, exporter]``
+        ``p-hat``, the exporter (factory-gate) price relative to the baseline.
+    buyer_price : ndarray, ``[draw?, product, exporter, importer]``
+        ``p-hat * (1 + t1) / (1 + t0)``, the tariff-inclusive price relative to the baseline.
+    price_index : ndarray, ``[draw?, product, importer]``
+        ``P-hat``, the CES price index relative to the baseline.
+    quantity : ndarray, ``[draw?, product, exporter, importer]``
+        ``q-hat``, quantity relative to the baseline (1 where there is no trade).
+    flows_after : ndarray, ``[draw?, product, exporter, importer]``
+        ``flows * p-hat * q-hat``: value after the change at new exporter prices, USD,
+        tariff-exclusive.
+    revenue : ndarray, ``[draw?, product, exporter, importer]``
+        Tariff revenue after the change, ``t1 * flows_after``, USD.
+    revenue_before : ndarray, ``[product, exporter, importer]``
+        Tariff revenue at the baseline, ``t0 * flows``, USD.
+    consumer_surplus : ndarray, ``[draw?, product, importer]``
+        Change in consumer surplus, USD.
+    producer_surplus : ndarray, ``[draw?, product, exporter]``
+        Change in producer surplus, USD.
+    welfare : ndarray, ``[draw?, product, country]``
+        Consumer surplus + producer surplus + change in tariff revenue, USD.
+    pass_through : ndarray, ``[draw?, product, exporter, importer]``
+        ``log(buyer_price) / log((1 + t1) / (1 + t0))``; NaN where the tariff did not change.
+    trade_creation, trade_diversion : ndarray, ``[draw?, product, exporter, importer]``
+        Import volumes at baseline prices, USD; see the module docstring. Zero on the diagonal.
+    iterations : int
+        Newton iterations of the slowest problem (0 for ``method="linear"``).
+    max_residual : float
+        Largest ``|log excess demand|`` over all exporters, products and draws.
+    method : str
+        ``"exact"`` or ``"linear"``.
+    domestic : bool
+        Whether the diagonal (domestic sales) was a source of supply.
+    """
+
+    exporter_price: np.ndarray
+    buyer_price: np.ndarray
+    price_index: np.ndarray
+    quantity: np.ndarray
+    flows_after: np.ndarray
+    revenue: np.ndarray
+    revenue_before: np.ndarray
+    consumer_surplus: np.ndarray
+    producer_surplus: np.ndarray
+    welfare: np.ndarray
+    pass_through: np.ndarray
+    trade_creation: np.ndarray
+    trade_diversion: np.ndarray
+    iterations: int
+    max_residual: float
+    method: str
+    domestic: bool
+    draws: bool = field(default=False)
+
+    @property
+    def revenue_change(self) -> np.ndarray:
+        """Change in tariff revenue by importer, USD, ``[draw?, product, importer]``."""
+        return self.revenue.sum(axis=-2) - self.revenue_before.sum(axis=-2)
+
+    @property
+    def creation_by_importer(self) -> np.ndarray:
+        """Change in each importer's import volume at baseline prices, USD, ``[draw?, product, importer]``."""
+        return self.trade_creation.sum(axis=-2)
+
+    @property
+    def diversion_by_importer(self) -> np.ndarray:
+        """Import volume each importer moves between sources, USD, ``[draw?, product, importer]``.
+
+        The sum of the positive diversions (equal to minus the sum of the negative ones).
+        """
+        return np.clip(self.trade_diversion, 0.0, None).sum(axis=-2)
+
+
+@dataclass(frozen=True)
+class SmartResult:
+    """WITS-SMART effects for one importer, in USD, arrays ``[..., product, exporter]``.
+
+    Attributes
+    ----------
+    trade_creation : ndarray
+        ``-eta * M * (t1 - t0) / (1 + t0)``.
+    trade_diversion : ndarray
+        Substitution between partners; sums to zero over exporters.
+    trade_total : ndarray
+        ``trade_creation + trade_diversion``.
+    revenue_before, revenue_after : ndarray
+        ``t0 * M`` and ``t1 * (M + trade_total)``.
+    welfare : ndarray
+        ``(t0 + t1) / 2 * trade_total``: the trapezoid under the tariff wedge, which is
+        WITS's ``0.5 * dt * dM`` when the tariff starts or ends at zero.
+    """
+
+    trade_creation: np.ndarray
+    trade_diversion: np.ndarray
+    trade_total: np.ndarray
+    revenue_before: np.ndarray
+    revenue_after: np.ndarray
+    welfare: np.ndarray
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"expected numbers, got {type(value).__name__}: {exc}", key=name) from None
+    if ndim is not None and a.ndim != ndim:
+        raise InputError(f"has shape {a.shape}; expected {ndim} axes [product, exporter, importer]", key=name)
+    if np.isnan(a).any():
+        raise InputError(f"contains NaN at {_first(np.isnan(a))}; expected numbers", key=name)
+    return a
+
+
+def _first(mask: np.ndarray) -> str:
+    idx = np.argwhere(mask)
+    shown = ", ".join(str(tuple(int(v) for v in row)) for row in idx[:3])
+    more = f" and {len(idx) - 3} more" if len(idx) > 3 else ""
+    return f"index {shown}{more}"
+
+
+def _elasticity(name: str, value, n_products: int, n_countries: int, *, low: float, strict: bool,
+                allow_inf: bool) -> np.ndarray:
+    """Return `value` as ``[draw, product, country]`` (draw of length 1 when absent).
+
+    Accepted shapes: ``()``, ``(product,)``, ``(product, country)`` and, with a leading draw
+    axis, ``(draw, product, country)``; any axis may have length 1 to broadcast.
+    """
+    a = _array(name, value)
+    shapes = {0: (), 1: (n_products,), 2: (n_products, n_countries), 3: (None, n_products, n_countries)}
+    if a.ndim not in shapes:
+        raise InputError(
+            f"has shape {a.shape}; expected (), (product,), (product, country) or (draw, product, country) "
+            f"with product={n_products}, country={n_countries}",
+            key=name,
+        )
+    want = shapes[a.ndim]
+    if any(w is not None and s not in (1, w) for s, w in zip(a.shape, want)):
+        raise InputError(
+            f"has shape {a.shape}; expected {tuple('draw' if w is None else w for w in want)} "
+            f"(product={n_products}, country={n_countries}; 1 broadcasts)",
+            key=name,
+        )
+    a = a.reshape((1,) * (3 - a.ndim) + a.shape) if a.ndim != 1 else a.reshape(1, -1, 1)
+    bad = ~(a > low) if strict else ~(a >= low)
+    if not allow_inf:
+        bad |= np.isinf(a)
+    if bad.any():
+        bound = f"{'>' if strict else '>='} {low:g}" + ("" if allow_inf else " and finite")
+        raise InputError(f"has {a[bad].ravel()[0]!r} at {_first(bad)}; expected values {bound}", key=name)
+    return a
+
+
+def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic):
+    from ..tariffs import MAX_RATE
+
+    flows = _array("flows", flows, ndim=3)
+    K, n, n2 = flows.shape
+    if n != n2:
+        raise InputError(f"has shape {flows.shape}; expected a square [product, exporter, importer] tensor", key="flows")
+    if np.isinf(flows).any() or (flows < 0).any():
+        raise InputError(f"has negative or infinite values at {_first(~(flows >= 0) | np.isinf(flows))}; "
+                         "expected finite USD values >= 0", key="flows")
+    tariffs = []
+    for name, t in (("tariff_before", tariff_before), ("tariff_after", tariff_after)):
+        t = _array(name, t, ndim=3)
+        if t.shape != flows.shape:
+            raise InputError(f"has shape {t.shape}; expected {flows.shape} like flows", key=name)
+        bad = ~((t >= 0) & (t <= MAX_RATE))
+        if bad.any():
+            raise InputError(f"has {t[bad][0]!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)
+        tariffs.append(t)
+    t0, t1 = tariffs
+    diag = np.einsum("kii->ki", flows)
+    if domestic:
+        if K and not (diag > 0).any():
+            raise InputError(
+                "has no domestic sales on its diagonal flows[k, i, i], which the domestic substitute needs; "
+                "add them (gross output minus exports) or pass domestic=False to model imports only",
+                key="flows",
+            )
+        for name, t in (("tariff_before", t0), ("tariff_after", t1)):
+            td = np.einsum("kii->ki", t)
+            if (td != 0).any():
+                raise InputError(f"is nonzero on the diagonal at {_first(td != 0)}; "
+                                 "a country does not levy tariffs on its own sales", key=name)
+    sig = _elasticity("sigma", sigma, K, n, low=0.0, strict=True, allow_inf=False)
+    et = _elasticity("eta", eta, K, n, low=0.0, strict=False, allow_inf=False)
+    eps = _elasticity("epsilon", epsilon, K, n, low=0.0, strict=True, allow_inf=True)
+    draws = {name: a.shape[0] for name, a in (("sigma", sig), ("eta", et), ("epsilon", eps)) if a.shape[0] != 1}
+    if len(set(draws.values())) > 1:
+        raise InputError(
+            "draw axes differ in length: " + ", ".join(f"{k} has {v}" for k, v in draws.items())
+            + "; give every elasticity with draws the same number of draws",
+            key="/".join(draws),
+        )
+    return flows, t0, t1, sig, et, eps, bool(draws)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _softmax(z: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log-sum-exp of `z` along `axis` (kept, -inf where every term is -inf) and the shares ``exp(z - lse)``.
+
+    One ``exp`` over the array: the shares reuse it. `z` is overwritten.
+    """
+    m = np.max(z, axis=axis, keepdims=True)
+    m[~np.isfinite(m)] = 0.0
+    z -= m
+    np.exp(z, out=z)
+    total = np.sum(z, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        lse = np.log(total) + m
+    total[total == 0] = 1.0
+    z /= total
+    return lse, z
+
+
+def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``(exp(a z) - 1) / a``, with its limit ``z`` as ``a -> 0``."""
+    small = np.abs(a) < _TINY
+    a_safe = np.where(small, 1.0, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(small, z * (1 + a * z / 2), np.expm1(a * z) / a_safe)
+
+
+class _Problem:
+    """The per-problem constants of a batch of products and draws, flattened to ``[B, ...]``."""
+
+    _FIELDS = ("log_s", "log_w", "log_tau", "sigma", "eta", "eps", "has_sales", "has_buys", "free", "index")
+
+    def __init__(self, flows, t0, t1, sig, eta, eps, domestic):
+        D = max(sig.shape[0], eta.shape[0], eps.shape[0])
+        K, n, _ = flows.shape
+        self.shape = (D, K, n)
+        v = flows if domestic else flows * ~np.eye(n, dtype=bool)
+        expend = v * (1 + t0)
+        sales = v.sum(axis=2)  # X[k, i]
+        buys = expend.sum(axis=1)  # E0[k, j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s = np.log(expend / np.where(buys > 0, buys, 1.0)[:, None, :])
+            log_w = np.log(v / np.where(sales > 0, sales, 1.0)[:, :, None])
+
+        def flat(a, draw=False):  # [K, ...] or [draw, K, ...] -> [D * K, ...]
+            a = a if draw else a[None]
+            return np.broadcast_to(a, (D, K, *a.shape[2:])).reshape(D * K, *a.shape[2:])
+
+        self.v, self.sales, self.buys = v, sales, buys
+        self.log_s = flat(log_s)
+        self.log_w = flat(log_w)
+        self.log_tau = flat(np.log((1 + t1) / (1 + t0)))
+        # elasticities [B, 1, importer] and [B, exporter]
+        self.sigma = np.broadcast_to(flat(sig, True), (D * K, n))[:, None, :]
+        self.eta = np.broadcast_to(flat(eta, True), (D * K, n))[:, None, :]
+        self.eps = np.broadcast_to(flat(eps, True), (D * K, n))
+        self.has_sales = flat(sales > 0)
+        self.has_buys = flat(buys > 0)[:, None, :]
+        self.free = self.has_sales & np.isfinite(self.eps)
+        self.index = np.arange(D * K)  # position of each problem in the full batch
+
+    def __len__(self):
+        return len(self.index)
+
+    def subset(self, idx):
+        """The constants of problems `idx` (fancy indexing copies only these)."""
+        if len(idx) == len(self) and (np.diff(idx) == 1).all():
+            return self
+        sub = object.__new__(_Problem)
+        sub.shape = self.shape
+        for name in self._FIELDS:
+            setattr(sub, name, getattr(self, name)[idx])
+        return sub
+
+
+def _demand(pr, x):
+    """Demand at log exporter prices `x` [B, exporter].
+
+    Returns log buyer prices ``y`` [B, i, j], log price indices [B, 1, j], new expenditure
+    shares ``S`` [B, i, j] and log quantity-hats [B, i, j].
+    """
+    y = x[:, :, None] + pr.log_tau
+    a = 1.0 - pr.sigma
+    ay = a * y
+    L, S = _softmax(ay + pr.log_s, axis=1)
+    near = np.abs(a) < _NEAR_ONE
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_P = L / np.where(near, 1.0, a)
+        if near.any():
+            # log(sum s e^(a y)) / a loses log(sum s) = O(rounding) / a near sigma = 1; this form does not
+            s = np.exp(pr.log_s)
+            log_P = np.where(near, np.log1p(np.sum(s * np.expm1(ay), axis=1, keepdims=True)) / a, log_P)
+            small = np.abs(a) < _TINY  # sigma = 1: the Cobb-Douglas limit, to second order in (1 - sigma)
+            if small.any():
+                y0 = np.where(s > 0, y, 0.0)
+                mean = np.sum(s * y0, axis=1, keepdims=True)
+                var = np.sum(s * y0 * y0, axis=1, keepdims=True) - mean**2
+                log_P = np.where(small, mean + a * var / 2, log_P)
+    log_P = np.where(pr.has_buys, log_P, 0.0)
+    log_q = (pr.sigma - pr.eta) * log_P - pr.sigma * y
+    return y, log_P, S, log_q
+
+
+def _evaluate(pr, x):
+    """Log excess demand F [B, exporter], new sales shares omega and expenditure shares S [B, i, j]."""
+    _, _, S, log_q = _demand(pr, x)
+    log_q += pr.log_w
+    log_D, omega = _softmax(log_q, axis=2)
+    log_D = np.where(pr.has_sales, log_D[:, :, 0], 0.0)
+    with np.errstate(invalid="ignore"):
+        F = np.where(pr.free, log_D - np.where(pr.free, pr.eps, 0.0) * x, x)
+    return F, omega, S
+
+
+def _jacobian(pr, omega, S):
+    """``dF/dx`` [B, exporter, exporter]; identity rows for exporters whose price is fixed."""
+    J = np.matmul(omega * (pr.sigma - pr.eta), np.swapaxes(S, 1, 2))
+    n = J.shape[-1]
+    J[:, np.arange(n), np.arange(n)] -= (omega * pr.sigma).sum(axis=2) + np.where(pr.free, pr.eps, 0.0)
+    J = np.where(pr.free[:, :, None], J, np.eye(n))
+    return J
+
+
+def _solve_linear(J, rhs):
+    """Batched ``J @ out = rhs``; the pseudo-inverse only if some matrix is singular."""
+    try:
+        return np.linalg.solve(J, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("bil,bl->bi", np.linalg.pinv(J), rhs)
+
+
+def _newton_from(pr, x, tol, max_iter):
+    """Damped Newton from `x` for every problem in `pr`; never raises.
+
+    Returns the last iterate, its residual, a mask of the problems that converged
+    (``max |F| <= tol``, or steps down to rounding error), and the iterations used.
+    """
+    F, omega, S = _evaluate(pr, x)
+    merit = 0.5 * np.einsum("bi,bi->b", F, F)
+    done = np.abs(F).max(axis=1, initial=0.0) <= tol
+    failed = np.zeros_like(done)
+    it = 0
+    while it < max_iter and not (done | failed).all():
+        it += 1
+        act = np.flatnonzero(~(done | failed))
+        sub = pr.subset(act)
+        step = _solve_linear(_jacobian(sub, omega[act], S[act]), -F[act])
+        step = np.where(np.isfinite(step), step, 0.0)
+        alpha = np.ones(act.size)
+        todo = np.arange(act.size)
+        for _ in range(_MAX_HALVINGS):  # backtracking (Armijo on |F|^2): a loop over step sizes
+            idx = act[todo]
+            trial = x[idx] + alpha[todo, None] * step[todo]
+            Ft, om, St = _evaluate(sub.subset(todo), trial)
+            mt = 0.5 * np.einsum("bi,bi->b", Ft, Ft)
+            ok = np.isfinite(mt) & (mt <= (1 - 2 * _ARMIJO * alpha[todo]) * merit[idx])
+            acc, k = idx[ok], todo[ok]
+            x[acc], F[acc], omega[acc], S[acc], merit[acc] = trial[ok], Ft[ok], om[ok], St[ok], mt[ok]
+            tiny = (np.abs(alpha[k, None] * step[k]) <= _ROUNDING * (1 + np.abs(x[acc]))).all(axis=1)
+            done[acc] = (np.abs(F[acc]).max(axis=1, initial=0.0) <= tol) | tiny
+            todo = todo[~ok]
+            if not todo.size:
+                break
+            alpha[todo] /= 2
+        failed[act[todo]] = True  # no decrease along the Newton direction: a local minimum of |F|
+    return x, F, done, it
+
+
+def _newton(pr, tol, max_iter):
+    """Solve every problem, continuing from smaller shocks where Newton alone fails.
+
+    Problems that Newton does not solve from the baseline are solved along the path
+    ``tau**lam`` from ``lam = 0`` (the baseline, solved by ``x = 0``) to ``lam = 1``: each
+    step starts from the last solution and is halved when it fails, so the iterate
+    tracks the equilibrium. The path is only needed in corners (strong complementarity,
+    ``eta >> sigma``, with very inelastic supply and tariffs of several hundred percent).
+    """
+    B, n = pr.free.shape
+    x = np.zeros((B, n))
+    lam_done = np.zeros(B)
+    lam_try = np.ones(B)
+    iterations = np.zeros(B, dtype=int)
+    residual = np.zeros(B)
+    todo = np.arange(B)
+    while todo.size:
+        budget = max_iter - int(iterations[todo].max())
+        if budget <= 0:
+            F = _evaluate(pr.subset(todo), x[todo])[0]
+            raise ConvergenceError(
+                f"{todo.size} of {B} problems did not converge in {max_iter} Newton iterations "
+                f"(first: {_where(pr, int(todo[0]))}, shock solved up to {lam_done[todo[0]]:.6f} of the way)",
+                iterations=max_iter, residual=float(np.abs(F).max()), tol=tol,
+            )
+        sub = pr.subset(todo)
+        sub.log_tau = sub.log_tau * lam_try[todo, None, None]
+        xt, Ft, ok, it = _newton_from(sub, x[todo].copy(), tol, budget)
+        iterations[todo] += it
+        good, bad = todo[ok], todo[~ok]
+        x[good] = xt[ok]
+        residual[good] = np.abs(Ft[ok]).max(axis=1, initial=0.0)
+        width = lam_try[good] - lam_done[good]
+        lam_done[good] = lam_try[good]
+        lam_try[good] = np.minimum(1.0, lam_done[good] + 2 * width)
+        lam_try[bad] = (lam_done[bad] + lam_try[bad]) / 2
+        stuck = bad[lam_try[bad] - lam_done[bad] < 1e-6]
+        if stuck.size:
+            F = _evaluate(pr.subset(stuck), x[stuck])[0]
+            raise ConvergenceError(
+                f"{stuck.size} of {B} problems have no solution reachable from the baseline "
+                f"(first: {_where(pr, int(stuck[0]))}, shock solved up to {lam_done[stuck[0]]:.6f} of the way)",
+                iterations=int(iterations.max()), residual=float(np.abs(F).max()), tol=tol,
+            )
+        todo = np.flatnonzero(lam_done < 1.0)
+    worst = float(residual.max(initial=0.0))
+    if worst > tol:  # only where rounding error stopped Newton short of the tolerance
+        raise ConvergenceError(
+            f"market clearing misses the tolerance at the solution ({_where(pr, int(residual.argmax()))}); "
+            "rounding error dominates: check for extreme flows or elasticities",
+            iterations=int(iterations.max()), residual=worst, tol=tol,
+        )
+    return x, int(iterations.max(initial=0)), worst
+
+
+def _solve_chunks(pr, tol, max_iter):
+    """`_newton` on contiguous chunks of problems, one per core (numpy releases the GIL)."""
+    B = len(pr)
+    workers = max(1, min(os.cpu_count() or 1, B // _MIN_CHUNK))
+    if workers == 1:
+        return _newton(pr, tol, max_iter)
+    chunks = np.array_split(np.arange(B), workers)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda idx: _newton(pr.subset(idx), tol, max_iter), chunks))
+    x = np.concatenate([p[0] for p in parts])
+    return x, max(p[1] for p in parts), max(p[2] for p in parts)
+
+
+def _where(pr, b):
+    D, K, n = pr.shape
+    d, k = divmod(int(pr.index[b]), K)
+    return f"draw {d}, product index {k}" if D > 1 else f"product index {k}"
+
+
+# --------------------------------------------------------------------------- solvers
+
+
+def solve(
+    flows,
+    tariff_before,
+    tariff_after,
+    sigma,
+    eta,
+    epsilon,
+    *,
+    domestic: bool = True,
+    method: str = "exact",
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> PESolution:
+    """Solve the multi-market Armington model for every product (and elasticity draw) at once.
+
+    Parameters
+    ----------
+    flows : array_like, ``[product, exporter, importer]``
+        Baseline values, USD per year, tariff-exclusive. The diagonal holds domestic sales.
+    tariff_before, tariff_after : array_like, ``[product, exporter, importer]``
+        Ad valorem rates as fractions, 0 to 20.
+    sigma : array_like
+        Elasticity of substitution between sources (> 0), shape ``()``, ``[product]``,
+        ``[product, importer]`` or with a leading draw axis ``[draw, product, importer]``.
+    eta : array_like
+        Elasticity of composite demand (>= 0); shapes as `sigma`.
+    epsilon : array_like
+        Export supply elasticity (> 0, ``inf`` allowed), shapes as `sigma` with the last
+        axis the exporter.
+    domestic : bool
+        Include domestic sales (the diagonal) as a source. Needs a diagonal that is not all
+        zero. With False the diagonal is ignored and reported unchanged.
+    method : {"exact", "linear"}
+        Newton on the nonlinear equations, or their GSIM linearisation.
+    tol : float
+        Stopping tolerance on ``max |log excess demand|`` (relative excess demand).
+    max_iter : int
+        Most Newton iterations for any problem, continuation steps included.
+
+    Returns
+    -------
+    PESolution
+
+    Raises
+    ------
+    InputError
+        For shapes that do not match, negative or NaN values, ``sigma <= 0``, ``eta < 0``,
+        ``epsilon <= 0``, or draw axes of different lengths.
+    ConvergenceError
+        When Newton's method does not reach `tol`.
+
+    Examples
+    --------
+    A 10% tariff on one of two equal suppliers, perfectly elastic supply:
+
+    >>> import numpy as np
+    >>> flows = np.array([[[0, 0, 50], [0, 0, 50], [0, 0, 0]]], dtype=float)
+    >>> t1 = np.zeros_like(flows); t1[0, 0, 2] = 0.1
+    >>> sol = solve(flows, np.zeros_like(flows), t1, sigma=4, eta=1, epsilon=np.inf, domestic=False)
+    >>> P = ((1.1**-3 + 1) / 2) ** (-1 / 3)  # CES index with equal shares
+    >>> bool(np.isclose(sol.quantity[0, 0, 2], (1.1 / P) ** -4 * P**-1))
+    True
+    >>> round(float(sol.quantity[0, 0, 2]), 4)
+    0.78
+    """
+    if method not in ("exact", "linear"):
+        raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
+    if not tol > 0:
+        raise InputError(f"tol is {tol!r}; expected a positive number", key="tol")
+    if int(max_iter) < 1:
+        raise InputError(f"max_iter is {max_iter!r}; expected at least 1", key="max_iter")
+    flows, t0, t1, sig, et, eps, has_draws = _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon,
+                                                          domestic)
+    pr = _Problem(flows, t0, t1, sig, et, eps, domestic)
+    if method == "exact":
+        x, iterations, residual = _solve_chunks(pr, tol, max_iter)
+        y, log_P, _, log_q = _demand(pr, x)
+        p_hat, P_hat, q_hat = np.exp(x), np.exp(log_P[:, 0, :]), np.exp(log_q)
+    else:
+        p_hat, P_hat, q_hat = _linear(pr)
+        iterations = 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            F = _evaluate(pr, np.log(p_hat))[0]
+        residual = float(np.abs(F).max(initial=0.0))
+    return _package(pr, flows, t0, t1, p_hat, P_hat, q_hat, et, eps, iterations, residual, method, domestic,
+                    has_draws)
+
+
+def _linear(pr):
+    """GSIM: the first-order system in proportional changes, one linear solve per problem."""
+    s = np.exp(pr.log_s)
+    w = np.exp(pr.log_w)
+    dtau = np.expm1(pr.log_tau)
+    # demand response to the tariffs alone, at unchanged exporter prices
+    dP_tau = np.sum(s * dtau, axis=1, keepdims=True)
+    dq_tau = -pr.sigma * dtau + (pr.sigma - pr.eta) * dP_tau
+    rhs = -np.sum(w * dq_tau, axis=2)
+    A = np.matmul(w * (pr.sigma - pr.eta), np.swapaxes(s, 1, 2))
+    n = A.shape[-1]
+    A[:, np.arange(n), np.arange(n)] -= (w * pr.sigma).sum(axis=2) + np.where(pr.free, pr.eps, 0.0)
+    fixed = ~pr.free
+    A = np.where(fixed[:, :, None], 0.0, A)
+    b, i = np.nonzero(fixed)
+    A[b, i, i] = 1.0
+    rhs = np.where(fixed, 0.0, rhs)
+    dp = _solve_linear(A, rhs)
+    dpb = dp[:, :, None] + dtau
+    dP = np.sum(s * dpb, axis=1, keepdims=True)
+    dq = -pr.sigma * (dpb - dP) - pr.eta * dP
+    p_hat, P_hat, q_hat = 1 + dp, 1 + dP[:, 0, :], 1 + dq
+    bad = int((p_hat <= 0).sum() + (P_hat <= 0).sum() + ((q_hat < 0) & (w > 0)).sum())
+    if bad:
+        warnings.warn(
+            f"the linear (GSIM) approximation gives {bad} negative prices or quantities: the shock is too "
+            "large for a first-order solution; use method='exact'",
+            TradesimWarning,
+            stacklevel=3,
+        )
+    return p_hat, P_hat, q_hat
+
+
+def _package(pr, flows, t0, t1, p_hat, P_hat, q_hat, eta, eps, iterations, residual, method, domestic, has_draws):
+    D, K, n = pr.shape
+    shape3, shape4 = (D, K, n), (D, K, n, n)
+    p_hat, P_hat, q_hat = p_hat.reshape(shape3), P_hat.reshape(shape3), q_hat.reshape(shape4)
+    v = pr.v
+    traded = v > 0
+    q_hat = np.where(traded, q_hat, 1.0)
+    tau = (1 + t1) / (1 + t0)
+    pb = p_hat[..., :, None] * tau
+    flows_after = v * p_hat[..., :, None] * q_hat
+    if not domestic:  # the diagonal is not modelled: hold it fixed
+        diag = np.eye(n, dtype=bool)
+        flows_after = np.where(diag, flows, flows_after)
+    revenue = t1 * flows_after
+    revenue_before = t0 * flows
+    d_rev = revenue.sum(axis=-2) - revenue_before.sum(axis=-2)
+
+    eta = np.broadcast_to(eta, shape3)
+    eps = np.broadcast_to(eps, shape3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_P = np.log(P_hat)
+        cs = -pr.buys * _log_ratio(log_P, 1 - eta)
+        finite = np.isfinite(eps)
+        e_safe = np.where(finite, eps, 0.0)
+        ps = np.where(finite, pr.sales * _log_ratio(np.log(p_hat), 1 + e_safe), 0.0)
+        ps = np.where(pr.sales > 0, ps, 0.0)
+        log_tau = np.log(tau)
+        log_tau[log_tau == 0] = np.nan  # no tariff change: pass-through undefined
+        pass_through = 1 + np.log(p_hat)[..., :, None] / log_tau
+    welfare = cs + ps + d_rev
+
+    off = ~np.eye(n, dtype=bool)
+    m = np.where(off, v, 0.0)
+    m_after = m * q_hat
+    M = m.sum(axis=-2, keepdims=True)
+    M_hat = np.where(M > 0, m_after.sum(axis=-2, keepdims=True) / np.where(M > 0, M, 1.0), 1.0)
+    creation = m * (M_hat - 1)
+    diversion = m_after - m * M_hat
+
+    def out(a):
+        return a if has_draws else a[0]
+
+    return PESolution(
+        exporter_price=out(p_hat),
+        buyer_price=out(pb),
+        price_index=out(P_hat),
+        quantity=out(q_hat),
+        flows_after=out(flows_after),
+        revenue=out(revenue),
+        revenue_before=revenue_before,
+        consumer_surplus=out(cs),
+        producer_surplus=out(ps),
+        welfare=out(welfare),
+        pass_through=out(pass_through),
+        trade_creation=out(creation),
+        trade_diversion=out(diversion),
+        iterations=int(iterations),
+        max_residual=float(residual),
+        method=method,
+        domestic=bool(domestic),
+        draws=bool(has_draws),
+    )
+
+
+def smart(imports, tariff_before, tariff_after, sigma, eta) -> SmartResult:
+    """WITS-SMART: one importer, perfectly elastic export supply, Laird–Yeats formulas.
+
+    Parameters
+    ----------
+    imports : array_like, ``[..., product, exporter]``
+        The importer's baseline imports, USD (SMART treats values as quantities at world
+        price 1).
+    tariff_before, tariff_after : array_like, same shape as `imports`
+        Ad valorem rates as fractions.
+    sigma : array_like
+        Substitution elasticity between partners (> 0), broadcasting against ``[..., product]``.
+    eta : array_like
+        Import demand elasticity as a positive number (SMART's is negative), same shapes.
+
+    Returns
+    -------
+    SmartResult
+
+    Notes
+    -----
+    Trade creation of partner ``i`` is ``-eta M[i] dt[i] / (1 + t0[i])``. Trade diversion
+    compares each partner's tariff factor ``(1 + t1) / (1 + t0)`` with the import-weighted
+    factor of all the other partners, ``r[i] = f[i] / f_rest[i] - 1``. A partner whose
+    relative price falls gains::
+
+        M[i] M_rest[i] sigma |r[i]| / (M[i] + M_rest[i] + M[i] sigma |r[i]|)
+
+    (the Laird–Yeats formula, bounded by ``M_rest``), and the partners whose relative price
+    does not fall lose the total gain in proportion to their imports, so diversion sums to
+    zero over partners. With one beneficiary group this is exactly WITS's calculation;
+    with several distinct changes it is first-order exact when the losers face a common
+    change.
+
+    Examples
+    --------
+    Cutting one partner's 10% tariff to zero, the other partner unchanged:
+
+    >>> r = smart([[100.0, 100.0]], [[0.1, 0.1]], [[0.0, 0.1]], sigma=1.5, eta=1.0)
+    >>> round(float(r.trade_creation[0, 0]), 3)  # -1.0 * 100 * (-0.1) / 1.1
+    9.091
+    >>> float(r.trade_diversion.sum())
+    0.0
+    """
+    M = _array("imports", imports)
+    t0 = _array("tariff_before", tariff_before)
+    t1 = _array("tariff_after", tariff_after)
+    if M.ndim < 2 or t0.shape != M.shape or t1.shape != M.shape:
+        raise InputError(
+            f"imports, tariff_before and tariff_after have shapes {M.shape}, {t0.shape}, {t1.shape}; "
+            "expected one shape [..., product, exporter]",
+            key="imports",
+        )
+    if (M < 0).any() or np.isinf(M).any():
+        raise InputError(f"has negative or infinite values at {_first((M < 0) | np.isinf(M))}", key="imports")
+    sig = _array("sigma", sigma)[..., None]
+    et = _array("eta", eta)[..., None]
+    if (sig <= 0).any() or (et < 0).any():
+        raise InputError("sigma must be > 0 and eta >= 0", key="sigma" if (sig <= 0).any() else "eta")
+
+    f = (1 + t1) / (1 + t0)
+    creation = -et * M * (t1 - t0) / (1 + t0)
+    total = M.sum(axis=-1, keepdims=True)
+    rest = total - M
+    f_rest = np.where(rest > 0, ((M * f).sum(axis=-1, keepdims=True) - M * f) / np.where(rest > 0, rest, 1.0), 1.0)
+    r = f / f_rest - 1
+    fall = np.clip(-r, 0.0, None)
+    gain = M * rest * sig * fall / (total + M * sig * fall)
+    gain = np.where((rest > 0) & (M > 0), gain, 0.0)
+    losers = (r >= 0) & (M > 0)
+    loser_M = np.where(losers, M, 0.0)
+    pool = loser_M.sum(axis=-1, keepdims=True)
+    loss = gain.sum(axis=-1, keepdims=True) * loser_M / np.where(pool > 0, pool, 1.0)
+    diversion = np.where(losers, -loss, gain)
+    trade_total = creation + diversion
+    return SmartResult(
+        trade_creation=creation,
+        trade_diversion=diversion,
+        trade_total=trade_total,
+        revenue_before=t0 * M,
+        revenue_after=t1 * (M + trade_total),
+        welfare=(t0 + t1) / 2 * trade_total,
+    )
