@@ -100,7 +100,7 @@ _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
-_MIN_CHUNK = 256  # problems per thread worth the overhead
+_CHUNK_CELLS = 2**18  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
 _ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding noise
 
 
@@ -403,7 +403,7 @@ def _demand(pr, x):
     ay = a * y
     L, S = _softmax(ay + pr.log_s, axis=1)
     near = np.abs(a) < _NEAR_ONE
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # trial points far out may overflow
         log_P = L / np.where(near, 1.0, a)
         if near.any():
             # log(sum s e^(a y)) / a loses log(sum s) = O(rounding) / a near sigma = 1; this form does not
@@ -541,12 +541,16 @@ def _newton(pr, tol, max_iter):
 
 
 def _solve_chunks(pr, tol, max_iter):
-    """`_newton` on contiguous chunks of problems, one per core (numpy releases the GIL)."""
-    B = len(pr)
-    workers = max(1, min(os.cpu_count() or 1, B // _MIN_CHUNK))
-    if workers == 1:
+    """`_newton` on chunks of problems small enough to stay in cache, spread over the cores.
+
+    numpy releases the GIL inside its loops, so threads run chunks in parallel.
+    """
+    B, n = len(pr), pr.shape[2]
+    size = max(1, _CHUNK_CELLS // (n * n))
+    chunks = [np.arange(start, min(B, start + size)) for start in range(0, B, size)]
+    if len(chunks) == 1:
         return _newton(pr, tol, max_iter)
-    chunks = np.array_split(np.arange(B), workers)
+    workers = min(os.cpu_count() or 1, len(chunks))
     with ThreadPoolExecutor(workers) as pool:
         parts = list(pool.map(lambda idx: _newton(pr.subset(idx), tol, max_iter), chunks))
     x = np.concatenate([p[0] for p in parts])

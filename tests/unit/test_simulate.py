@@ -1,0 +1,168 @@
+"""simulate(), SimulationResult and Elasticities: the orchestration around the models."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tradesim
+from tradesim import Elasticities, InputError, Measure, TariffSchedule, TradesimWarning, simulate
+from tradesim.models import MODELS, get_model
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return tradesim.load_baseline("demo-2024")
+
+
+@pytest.fixture(scope="module")
+def us_china(demo):
+    schedule = tradesim.load_schedule("us-china-2025")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)  # coverage fallback notice
+        return simulate(demo, (schedule, "2025-01-01"), (schedule, "2025-04-15"), domestic=False), schedule
+
+
+def test_pre_substitution_rate_agrees_with_the_tariff_layer(demo, us_china):
+    result, schedule = us_china
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        expected = tradesim.effective_rate(schedule, demo, "2025-04-15", "USA", "CHN")
+    assert result.effective_rate("USA", "CHN") == pytest.approx(expected, rel=1e-12)
+
+
+def test_post_substitution_rate_is_lower_after_a_targeted_rise(demo):
+    schedule = TariffSchedule([Measure("x", "USA", 1.0, "2025-01-01", exporters=["CHN"])])
+    r = simulate(demo, (schedule, "2024-12-01"), (schedule, "2025-01-01"), domestic=False)
+    pre, post = r.effective_rate("USA"), r.effective_rate("USA", weights="post")
+    china_share_pre = demo.trade("CHN", "USA") / sum(demo.trade(c, "USA") for c in demo.countries if c != "USA")
+    assert pre == pytest.approx(china_share_pre)  # 100% on China's share, 0 elsewhere
+    assert 0 < post < pre
+    with pytest.raises(InputError, match="'pre' or 'post'"):
+        r.effective_rate("USA", weights="after")
+
+
+def test_summaries_add_up(demo, us_china):
+    result, _ = us_china
+    pairs = result.summary("pair")
+    row = pairs[(pairs.exporter == "CHN") & (pairs.importer == "USA")].iloc[0]
+    assert row.imports_before_usd == pytest.approx(demo.trade("CHN", "USA"))
+    assert row.imports_after_usd < row.imports_before_usd
+    assert row.tariff_after_pct > row.tariff_before_pct
+    countries = result.summary("country")
+    parts = countries[["consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd"]].sum(axis=1)
+    np.testing.assert_allclose(countries["welfare_usd"], parts)
+    assert countries.loc["USA", "price_index_change_pct"] > 0
+    # perfectly elastic supply (the default): no producer surplus anywhere
+    assert (countries["producer_surplus_usd"] == 0).all()
+    assert countries["imports_before_usd"].sum() == pytest.approx(pairs["imports_before_usd"].sum())
+
+
+def test_to_frame_is_long_and_complete(demo, us_china):
+    result, _ = us_china
+    frame = result.to_frame(["flows_before", "quantity"])
+    assert list(frame.columns) == ["product", "exporter", "importer", "variable", "value"]
+    assert len(frame) == 2 * int((demo.flows > 0).sum())
+    wide = frame.pivot_table(index=["product", "exporter", "importer"], columns="variable", values="value")
+    assert wide["flows_before"].sum() == pytest.approx(demo.flows.sum())
+    k, i, j = demo.products.index("85"), demo.countries.index("CHN"), demo.countries.index("USA")
+    assert wide.loc[("85", "CHN", "USA"), "quantity"] == pytest.approx(result.solution.quantity[k, i, j])
+    with pytest.raises(InputError, match="unknown variables"):
+        result.to_frame(["welfare"])
+
+
+def test_elasticity_draws_give_a_draw_axis_and_mean_summaries(demo):
+    schedule = TariffSchedule([Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])])
+    sigma = np.array([1.5, 2.0, 3.0])[:, None, None]
+    r = simulate(demo, (schedule, "2024-12-01"), (schedule, "2025-01-01"), elasticities={"sigma": sigma},
+                 domestic=False)
+    assert r.n_draws == 3
+    assert r.solution.quantity.shape == (3, *demo.flows.shape)
+    means = r.summary("country")["welfare_usd"]
+    np.testing.assert_allclose(means, r.solution.welfare.sum(axis=1).mean(axis=0))
+    assert set(r.to_frame(["quantity"])["draw"]) == {0, 1, 2}
+
+
+def test_missing_domestic_sales_is_said_not_guessed(demo):
+    zeros = np.zeros(demo.flows.shape)
+    with pytest.warns(TradesimWarning, match="domestic substitute is not modelled"):
+        r = simulate(demo, zeros, zeros)
+    assert any("domestic" in note for note in r.notes)
+    with pytest.raises(InputError, match="domestic=False"):
+        simulate(demo, zeros, zeros, domestic=True)
+
+
+def test_bad_arguments(demo):
+    zeros = np.zeros(demo.flows.shape)
+    schedule = TariffSchedule([Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])])
+    with pytest.raises(InputError, match="unknown model 'cge'"):
+        simulate(demo, zeros, zeros, model="cge")
+    with pytest.raises(InputError, match="without a date") as err:
+        simulate(demo, schedule, zeros)
+    assert err.value.key == "before"
+    with pytest.raises(InputError, match=r"\(2, 2\)") as err:
+        simulate(demo, zeros, np.zeros((2, 2)))
+    assert err.value.key == "after"
+    with pytest.raises(InputError, match="unknown parameters"):
+        simulate(demo, zeros, zeros, elasticities={"theta": 4})
+    with pytest.raises(InputError, match="Baseline"):
+        simulate(demo.flows, zeros, zeros)
+
+
+def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
+    calls = {}
+
+    def fake(flows, tariff_before, tariff_after, *, sigma, domestic):
+        calls["sigma"] = sigma
+        return get_model("pe").solve(flows, tariff_before, tariff_after, sigma, 1.0, np.inf, domestic=domestic)
+
+    tradesim.models.register("fake", fake, ("sigma",), "test double")
+    try:
+        zeros = np.zeros(demo.flows.shape)
+        r = simulate(demo, zeros, zeros, model="fake", elasticities={"sigma": 3.0}, domestic=False)
+        assert calls["sigma"] == 3.0 and r.model == "fake"
+    finally:
+        MODELS.pop("fake")
+
+
+# ------------------------------------------------------------------ elasticities
+
+
+def test_defaults_cite_verified_sources_only():
+    table = Elasticities.table()
+    assert set(table["parameter"]) == {"sigma", "eta", "epsilon"}
+    assert not table["verification"].str.contains("unverified").any()
+    e = Elasticities.defaults()
+    assert (e.sigma, e.eta, e.epsilon) == (2.0, 1.3, np.inf)
+    assert "Boehm" in e.sources["sigma"] and "Amiti" in e.sources["eta"]
+    assert Elasticities.defaults("short").sigma == 0.76
+    assert e.with_values(eta=0.5).describe().loc["eta", "source"] == "user"
+
+
+def test_mappings_resolve_by_longest_prefix():
+    e = Elasticities(sigma={"*": 2.0, "87": 4.0, "8703": 6.0})
+    np.testing.assert_array_equal(e.values_for("sigma", ["01", "87", "8701", "870321"]), [2.0, 4.0, 4.0, 6.0])
+    with pytest.raises(InputError, match=r"no value for products \['01'\]"):
+        Elasticities(sigma={"87": 4.0}).values_for("sigma", ["01", "87"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key", "words"),
+    [
+        ({"sigma": 0}, "sigma", "> 0"),
+        ({"sigma": np.inf}, "sigma", "finite"),
+        ({"eta": -1}, "eta", ">= 0"),
+        ({"epsilon": "fast"}, "epsilon", "expected a number"),
+        ({"sigma": {"8x": 2.0}}, "sigma", "HS digit strings"),
+        ({"sigma": {"87": -2.0}}, "sigma", "['87']"),
+        ({"sigma": np.array([1.0, np.nan])}, "sigma", "NaN"),
+    ],
+)
+def test_bad_elasticities(kwargs, key, words):
+    with pytest.raises(InputError) as err:
+        Elasticities(**kwargs)
+    assert err.value.key == key and words in err.value.message
+    with pytest.raises(InputError, match="horizon"):
+        Elasticities.defaults("medium")
+    assert isinstance(Elasticities.table(), pd.DataFrame)
