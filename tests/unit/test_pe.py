@@ -280,3 +280,18 @@ def test_domestic_needs_the_diagonal():
 def test_smart_rejects_mismatched_shapes():
     with pytest.raises(InputError, match=r"\(1, 3\), \(1, 2\)"):
         smart([[1.0, 2.0, 3.0]], [[0.0, 0.0]], [[0.0, 0.0, 0.0]], 1.5, 1.0)
+
+
+def test_log_sum_exp_is_exact_far_outside_the_range_of_exp():
+    from scipy.special import logsumexp
+
+    from tradesim.models.pe import _softmax
+
+    z = np.array([[[800.0, 1.0], [799.0, -np.inf]], [[-900.0, -np.inf], [-901.0, -np.inf]]])
+    present = np.array([[[True, True]], [[True, False]]])
+    lse, shares = _softmax(z.copy(), axis=1, present=present)
+    with np.errstate(divide="ignore"):
+        expected = logsumexp(z, axis=1, keepdims=True)
+    np.testing.assert_allclose(lse, expected, rtol=1e-14)
+    np.testing.assert_allclose(shares[0, :, 0], [1 / (1 + np.exp(-1)), 1 / (1 + np.e)], rtol=1e-14)
+    np.testing.assert_array_equal(shares[1, :, 1], 0.0)

@@ -34,10 +34,14 @@ and its Jacobian is analytic::
 
 with ``omega[i,j]`` exporter ``i``'s new sales shares and ``S[l,j]`` importer ``j``'s new
 expenditure shares. Newton's method runs on all products and draws together as batched
-``n x n`` linear solves, with a backtracking line search on ``|F|**2`` (Armijo). Everything
-is evaluated in logs (log-sum-exp), so tariffs of 2,000% with ``sigma = 20`` neither
-overflow nor underflow. The solve stops when ``max |F| <= tol`` (a relative excess demand)
-and raises `ConvergenceError` otherwise.
+``n x n`` linear solves, with a backtracking line search on ``|F|**2`` (Armijo). Where the
+line search stalls (strong complementarity, ``eta >> sigma``, with very inelastic supply and
+tariffs of several hundred percent), the problem is solved along the path ``tau**lam``,
+``lam`` from 0 to 1, in steps that halve on failure, each starting from the last solution.
+Everything is evaluated in logs (log-sum-exp), so tariffs of 2,000% with ``sigma = 20``
+neither overflow nor underflow. The solve stops when ``max |F| <= tol`` (a relative excess
+demand) and raises `ConvergenceError` otherwise. Problems are processed in chunks that fit
+in cache, one thread per core.
 
 ``method="linear"`` solves the first-order (GSIM) version of the same equations in
 proportional changes, ``dpb = dp + dtau``, ``dP = sum_i s dpb``,
@@ -88,7 +92,7 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,7 +104,8 @@ _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
-_CHUNK_CELLS = 2**18  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
+_SAFE_SUM = 1e250  # sums of exponentials inside (1 / this, this) need no shift to stay exact
+_CHUNK_CELLS = 2**17  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
 _ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding noise
 
 
@@ -112,68 +117,113 @@ class PESolution:
     """Solution of the partial-equilibrium model.
 
     Every array has an optional leading ``draw`` axis, present when any elasticity had one.
-    Countries are the same list on the exporter, importer and country axes.
+    Countries are the same list on the exporter, importer and country axes. The solved
+    arrays are stored; the pair arrays derived from them (`buyer_price`, `flows_after`,
+    `revenue`, `pass_through`, `trade_creation`, `trade_diversion`) are computed when read.
 
     Attributes
     ----------
+    flows, tariff_before, tariff_after : ndarray, ``[product, exporter, importer]``
+        The inputs (USD; fractions).
     exporter_price : ndarray, ``[draw?, product, exporter]``
         ``p-hat``, the exporter (factory-gate) price relative to the baseline.
-    buyer_price : ndarray, ``[draw?, product, exporter, importer]``
-        ``p-hat * (1 + t1) / (1 + t0)``, the tariff-inclusive price relative to the baseline.
     price_index : ndarray, ``[draw?, product, importer]``
         ``P-hat``, the CES price index relative to the baseline.
     quantity : ndarray, ``[draw?, product, exporter, importer]``
-        ``q-hat``, quantity relative to the baseline (1 where there is no trade).
-    flows_after : ndarray, ``[draw?, product, exporter, importer]``
-        ``flows * p-hat * q-hat``: value after the change at new exporter prices, USD,
-        tariff-exclusive.
-    revenue : ndarray, ``[draw?, product, exporter, importer]``
-        Tariff revenue after the change, ``t1 * flows_after``, USD.
-    revenue_before : ndarray, ``[product, exporter, importer]``
-        Tariff revenue at the baseline, ``t0 * flows``, USD.
+        ``q-hat``, quantity relative to the baseline (1 where there is no trade, and on the
+        diagonal when it is not modelled).
     consumer_surplus : ndarray, ``[draw?, product, importer]``
         Change in consumer surplus, USD.
     producer_surplus : ndarray, ``[draw?, product, exporter]``
         Change in producer surplus, USD.
     welfare : ndarray, ``[draw?, product, country]``
         Consumer surplus + producer surplus + change in tariff revenue, USD.
-    pass_through : ndarray, ``[draw?, product, exporter, importer]``
-        ``log(buyer_price) / log((1 + t1) / (1 + t0))``; NaN where the tariff did not change.
-    trade_creation, trade_diversion : ndarray, ``[draw?, product, exporter, importer]``
-        Import volumes at baseline prices, USD; see the module docstring. Zero on the diagonal.
     iterations : int
-        Newton iterations of the slowest problem (0 for ``method="linear"``).
+        Newton iterations of the slowest problem, continuation steps included (0 for
+        ``method="linear"``).
     max_residual : float
-        Largest ``|log excess demand|`` over all exporters, products and draws.
+        Largest ``|log(demand / supply)|`` over all exporters, products and draws (for
+        ``method="linear"``: of the exact equations at the linear answer).
     method : str
         ``"exact"`` or ``"linear"``.
     domestic : bool
         Whether the diagonal (domestic sales) was a source of supply.
+    draws : bool
+        Whether the arrays have a leading draw axis.
     """
 
+    flows: np.ndarray
+    tariff_before: np.ndarray
+    tariff_after: np.ndarray
     exporter_price: np.ndarray
-    buyer_price: np.ndarray
     price_index: np.ndarray
     quantity: np.ndarray
-    flows_after: np.ndarray
-    revenue: np.ndarray
-    revenue_before: np.ndarray
     consumer_surplus: np.ndarray
     producer_surplus: np.ndarray
     welfare: np.ndarray
-    pass_through: np.ndarray
-    trade_creation: np.ndarray
-    trade_diversion: np.ndarray
     iterations: int
     max_residual: float
     method: str
     domestic: bool
-    draws: bool = field(default=False)
+    draws: bool = False
+
+    @property
+    def buyer_price(self) -> np.ndarray:
+        """``p-hat * (1 + t1) / (1 + t0)``, tariff-inclusive price relative to the baseline, ``[draw?, k, i, j]``."""
+        return self.exporter_price[..., :, None] * ((1 + self.tariff_after) / (1 + self.tariff_before))
+
+    @property
+    def flows_after(self) -> np.ndarray:
+        """``flows * p-hat * q-hat``: value at new exporter prices, USD, tariff-exclusive, ``[draw?, k, i, j]``.
+
+        Without ``domestic`` the diagonal is not modelled and is reported unchanged.
+        """
+        after = self.flows * self.exporter_price[..., :, None] * self.quantity
+        if not self.domestic:
+            after = np.where(np.eye(self.flows.shape[-1], dtype=bool), self.flows, after)
+        return after
+
+    @property
+    def revenue(self) -> np.ndarray:
+        """Tariff revenue after the change, ``t1 * flows_after``, USD, ``[draw?, k, i, j]``."""
+        return self.tariff_after * self.flows_after
+
+    @property
+    def revenue_before(self) -> np.ndarray:
+        """Tariff revenue at the baseline, ``t0 * flows``, USD, ``[k, i, j]``."""
+        return self.tariff_before * self.flows
 
     @property
     def revenue_change(self) -> np.ndarray:
         """Change in tariff revenue by importer, USD, ``[draw?, product, importer]``."""
         return self.revenue.sum(axis=-2) - self.revenue_before.sum(axis=-2)
+
+    @property
+    def pass_through(self) -> np.ndarray:
+        """``log(buyer_price) / log((1 + t1) / (1 + t0))``, ``[draw?, k, i, j]``; NaN where the tariff did not change."""
+        log_tau = np.log((1 + self.tariff_after) / (1 + self.tariff_before))
+        log_tau[log_tau == 0] = np.nan
+        return 1 + np.log(self.exporter_price)[..., :, None] / log_tau
+
+    def _imports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = self.flows * ~np.eye(self.flows.shape[-1], dtype=bool)
+        m_after = m * self.quantity
+        total = m.sum(axis=-2, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_hat = np.where(total > 0, m_after.sum(axis=-2, keepdims=True) / total, 1.0)
+        return m, m_after, m_hat
+
+    @property
+    def trade_creation(self) -> np.ndarray:
+        """``flows * (M-hat - 1)``: import volume at baseline prices, USD, ``[draw?, k, i, j]``; see the module docstring."""
+        m, _, m_hat = self._imports()
+        return m * (m_hat - 1)
+
+    @property
+    def trade_diversion(self) -> np.ndarray:
+        """``flows * (q-hat - M-hat)``: import volume at baseline prices, USD, ``[draw?, k, i, j]``; sums to zero over exporters."""
+        m, m_after, m_hat = self._imports()
+        return m_after - m * m_hat
 
     @property
     def creation_by_importer(self) -> np.ndarray:
@@ -319,21 +369,27 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
 # --------------------------------------------------------------------------- helpers
 
 
-def _softmax(z: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Log-sum-exp of `z` along `axis` (kept, -inf where every term is -inf) and the shares ``exp(z - lse)``.
+def _softmax(z: np.ndarray, axis: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-sum-exp of `z` along `axis` (kept) and the shares ``exp(z - lse)``; `z` may be overwritten.
 
-    One ``exp`` over the array: the shares reuse it. `z` is overwritten.
+    `present` marks the sums that have a finite term (the others are -inf with zero shares).
+    One ``exp`` over the array, which the shares reuse; the shift by the maximum (two more
+    passes) only when some sum would overflow or underflow without it.
     """
-    m = np.max(z, axis=axis, keepdims=True)
-    m[~np.isfinite(m)] = 0.0
-    z -= m
-    np.exp(z, out=z)
-    total = np.sum(z, axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):
+        e = np.exp(z)
+    total = np.sum(e, axis=axis, keepdims=True)
+    m = 0.0
+    if not ((total < _SAFE_SUM) & ((total > 1 / _SAFE_SUM) | ~present)).all():
+        m = np.max(z, axis=axis, keepdims=True)
+        m[~np.isfinite(m)] = 0.0
+        np.exp(np.subtract(z, m, out=z), out=e)
+        total = np.sum(e, axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
         lse = np.log(total) + m
     total[total == 0] = 1.0
-    z /= total
-    return lse, z
+    e /= total
+    return lse, e
 
 
 def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -345,44 +401,44 @@ def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 class _Problem:
-    """The per-problem constants of a batch of products and draws, flattened to ``[B, ...]``."""
+    """The constants of a chunk of problems (a problem is one product under one elasticity draw).
+
+    Problems are numbered ``b = draw * K + product`` over the whole batch; `index` lists this
+    chunk's. Arrays are ``[C, ...]`` with ``C = len(index)``.
+    """
 
     _FIELDS = ("log_s", "log_w", "log_tau", "sigma", "eta", "eps", "has_sales", "has_buys", "free", "index")
 
-    def __init__(self, flows, t0, t1, sig, eta, eps, domestic):
+    def __init__(self, flows, t0, t1, sig, eta, eps, domestic, index):
         D = max(sig.shape[0], eta.shape[0], eps.shape[0])
         K, n, _ = flows.shape
         self.shape = (D, K, n)
-        v = flows if domestic else flows * ~np.eye(n, dtype=bool)
-        expend = v * (1 + t0)
-        sales = v.sum(axis=2)  # X[k, i]
-        buys = expend.sum(axis=1)  # E0[k, j]
+        self.index = index
+        d, k = np.divmod(index, K)
+        full = flows[k]
+        v = full if domestic else full * ~np.eye(n, dtype=bool)
+        self.t0, self.t1 = t0[k], t1[k]
+        expend = v * (1 + self.t0)
+        sales = v.sum(axis=2)  # X[i]
+        buys = expend.sum(axis=1)  # E0[j]
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_s = np.log(expend / np.where(buys > 0, buys, 1.0)[:, None, :])
-            log_w = np.log(v / np.where(sales > 0, sales, 1.0)[:, :, None])
-
-        def flat(a, draw=False):  # [K, ...] or [draw, K, ...] -> [D * K, ...]
-            a = a if draw else a[None]
-            return np.broadcast_to(a, (D, K, *a.shape[2:])).reshape(D * K, *a.shape[2:])
-
-        self.v, self.sales, self.buys = v, sales, buys
-        self.log_s = flat(log_s)
-        self.log_w = flat(log_w)
-        self.log_tau = flat(np.log((1 + t1) / (1 + t0)))
-        # elasticities [B, 1, importer] and [B, exporter]
-        self.sigma = np.broadcast_to(flat(sig, True), (D * K, n))[:, None, :]
-        self.eta = np.broadcast_to(flat(eta, True), (D * K, n))[:, None, :]
-        self.eps = np.broadcast_to(flat(eps, True), (D * K, n))
-        self.has_sales = flat(sales > 0)
-        self.has_buys = flat(buys > 0)[:, None, :]
+            self.log_s = np.log(expend / np.where(buys > 0, buys, 1.0)[:, None, :])
+            self.log_w = np.log(v / np.where(sales > 0, sales, 1.0)[:, :, None])
+        self.log_tau = np.log((1 + self.t1) / (1 + self.t0))
+        self.v, self.full, self.sales, self.buys = v, full, sales, buys
+        # elasticities [C, 1, importer] and [C, exporter]
+        self.sigma = np.broadcast_to(sig, (D, K, n))[d, k][:, None, :]
+        self.eta = np.broadcast_to(eta, (D, K, n))[d, k][:, None, :]
+        self.eps = np.broadcast_to(eps, (D, K, n))[d, k]
+        self.has_sales = sales > 0
+        self.has_buys = (buys > 0)[:, None, :]
         self.free = self.has_sales & np.isfinite(self.eps)
-        self.index = np.arange(D * K)  # position of each problem in the full batch
 
     def __len__(self):
         return len(self.index)
 
     def subset(self, idx):
-        """The constants of problems `idx` (fancy indexing copies only these)."""
+        """The solver's constants for problems `idx` of this chunk (fancy indexing copies only these)."""
         if len(idx) == len(self) and (np.diff(idx) == 1).all():
             return self
         sub = object.__new__(_Problem)
@@ -401,7 +457,7 @@ def _demand(pr, x):
     y = x[:, :, None] + pr.log_tau
     a = 1.0 - pr.sigma
     ay = a * y
-    L, S = _softmax(ay + pr.log_s, axis=1)
+    L, S = _softmax(ay + pr.log_s, axis=1, present=pr.has_buys)
     near = np.abs(a) < _NEAR_ONE
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # trial points far out may overflow
         log_P = L / np.where(near, 1.0, a)
@@ -424,7 +480,7 @@ def _evaluate(pr, x):
     """Log excess demand F [B, exporter], new sales shares omega and expenditure shares S [B, i, j]."""
     _, _, S, log_q = _demand(pr, x)
     log_q += pr.log_w
-    log_D, omega = _softmax(log_q, axis=2)
+    log_D, omega = _softmax(log_q, axis=2, present=pr.has_sales[:, :, None])
     log_D = np.where(pr.has_sales, log_D[:, :, 0], 0.0)
     with np.errstate(invalid="ignore"):
         F = np.where(pr.free, log_D - np.where(pr.free, pr.eps, 0.0) * x, x)
@@ -540,23 +596,6 @@ def _newton(pr, tol, max_iter):
     return x, int(iterations.max(initial=0)), worst
 
 
-def _solve_chunks(pr, tol, max_iter):
-    """`_newton` on chunks of problems small enough to stay in cache, spread over the cores.
-
-    numpy releases the GIL inside its loops, so threads run chunks in parallel.
-    """
-    B, n = len(pr), pr.shape[2]
-    size = max(1, _CHUNK_CELLS // (n * n))
-    chunks = [np.arange(start, min(B, start + size)) for start in range(0, B, size)]
-    if len(chunks) == 1:
-        return _newton(pr, tol, max_iter)
-    workers = min(os.cpu_count() or 1, len(chunks))
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda idx: _newton(pr.subset(idx), tol, max_iter), chunks))
-    x = np.concatenate([p[0] for p in parts])
-    return x, max(p[1] for p in parts), max(p[2] for p in parts)
-
-
 def _where(pr, b):
     D, K, n = pr.shape
     d, k = divmod(int(pr.index[b]), K)
@@ -639,19 +678,51 @@ def solve(
         raise InputError(f"max_iter is {max_iter!r}; expected at least 1", key="max_iter")
     flows, t0, t1, sig, et, eps, has_draws = _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon,
                                                           domestic)
-    pr = _Problem(flows, t0, t1, sig, et, eps, domestic)
-    if method == "exact":
-        x, iterations, residual = _solve_chunks(pr, tol, max_iter)
-        y, log_P, _, log_q = _demand(pr, x)
-        p_hat, P_hat, q_hat = np.exp(x), np.exp(log_P[:, 0, :]), np.exp(log_q)
+    D = max(sig.shape[0], et.shape[0], eps.shape[0])
+    K, n, _ = flows.shape
+    B = D * K
+    out = {name: np.empty((B, n, n) if pair else (B, n)) for name, pair in _OUTPUTS.items()}
+
+    def work(idx):
+        pr = _Problem(flows, t0, t1, sig, et, eps, domestic, idx)
+        p_hat, P_hat, q_hat, iterations, residual, bad = _solve_chunk(pr, method, tol, max_iter)
+        rows = slice(idx[0], idx[-1] + 1)
+        for name, a in _outcomes(pr, p_hat, P_hat, q_hat, domestic).items():
+            out[name][rows] = a
+        return iterations, residual, bad
+
+    # chunks of problems small enough to stay in cache, run on every core (numpy releases the GIL)
+    size = max(1, _CHUNK_CELLS // (n * n))
+    chunks = [np.arange(start, min(B, start + size)) for start in range(0, B, size)]
+    if len(chunks) <= 1:
+        runs = [work(idx) for idx in chunks]
     else:
-        p_hat, P_hat, q_hat = _linear(pr)
-        iterations = 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            F = _evaluate(pr, np.log(p_hat))[0]
-        residual = float(np.abs(F).max(initial=0.0))
-    return _package(pr, flows, t0, t1, p_hat, P_hat, q_hat, et, eps, iterations, residual, method, domestic,
-                    has_draws)
+        with ThreadPoolExecutor(min(os.cpu_count() or 1, len(chunks))) as pool:
+            runs = list(pool.map(work, chunks))
+    bad = sum(r[2] for r in runs)
+    if bad:
+        warnings.warn(
+            f"the linear (GSIM) approximation gives {bad} negative prices or quantities: the shock is too "
+            "large for a first-order solution; use method='exact'",
+            TradesimWarning,
+            stacklevel=2,
+        )
+
+    def shaped(a):
+        a = a.reshape(D, K, *a.shape[1:])
+        return a if has_draws else a[0]
+
+    return PESolution(
+        flows=flows,
+        tariff_before=t0,
+        tariff_after=t1,
+        **{name: shaped(a) for name, a in out.items()},
+        iterations=max((r[0] for r in runs), default=0),
+        max_residual=max((r[1] for r in runs), default=0.0),
+        method=method,
+        domestic=bool(domestic),
+        draws=has_draws,
+    )
 
 
 def _linear(pr):
@@ -676,79 +747,44 @@ def _linear(pr):
     dP = np.sum(s * dpb, axis=1, keepdims=True)
     dq = -pr.sigma * (dpb - dP) - pr.eta * dP
     p_hat, P_hat, q_hat = 1 + dp, 1 + dP[:, 0, :], 1 + dq
-    bad = int((p_hat <= 0).sum() + (P_hat <= 0).sum() + ((q_hat < 0) & (w > 0)).sum())
-    if bad:
-        warnings.warn(
-            f"the linear (GSIM) approximation gives {bad} negative prices or quantities: the shock is too "
-            "large for a first-order solution; use method='exact'",
-            TradesimWarning,
-            stacklevel=3,
-        )
     return p_hat, P_hat, q_hat
 
 
-def _package(pr, flows, t0, t1, p_hat, P_hat, q_hat, eta, eps, iterations, residual, method, domestic, has_draws):
-    D, K, n = pr.shape
-    shape3, shape4 = (D, K, n), (D, K, n, n)
-    p_hat, P_hat, q_hat = p_hat.reshape(shape3), P_hat.reshape(shape3), q_hat.reshape(shape4)
-    v = pr.v
-    traded = v > 0
-    q_hat = np.where(traded, q_hat, 1.0)
-    tau = (1 + t1) / (1 + t0)
-    pb = p_hat[..., :, None] * tau
-    flows_after = v * p_hat[..., :, None] * q_hat
-    if not domestic:  # the diagonal is not modelled: hold it fixed
-        diag = np.eye(n, dtype=bool)
-        flows_after = np.where(diag, flows, flows_after)
-    revenue = t1 * flows_after
-    revenue_before = t0 * flows
-    d_rev = revenue.sum(axis=-2) - revenue_before.sum(axis=-2)
+_OUTPUTS = {  # name: per exporter and importer (True) or per country (False)
+    "exporter_price": False, "price_index": False, "quantity": True,
+    "consumer_surplus": False, "producer_surplus": False, "welfare": False,
+}
 
-    eta = np.broadcast_to(eta, shape3)
-    eps = np.broadcast_to(eps, shape3)
+
+def _solve_chunk(pr, method, tol, max_iter):
+    """Solve one chunk; returns the hats, iterations, residual and the count of negative linear answers."""
+    if method == "exact":
+        x, iterations, residual = _newton(pr, tol, max_iter)
+        _, log_P, _, log_q = _demand(pr, x)
+        return np.exp(x), np.exp(log_P[:, 0, :]), np.exp(log_q), iterations, residual, 0
+    p_hat, P_hat, q_hat = _linear(pr)
+    bad = int((p_hat <= 0).sum() + (P_hat <= 0).sum() + ((q_hat < 0) & pr.has_sales[:, :, None]
+                                                          & np.isfinite(pr.log_w)).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_P = np.log(P_hat)
-        cs = -pr.buys * _log_ratio(log_P, 1 - eta)
-        finite = np.isfinite(eps)
-        e_safe = np.where(finite, eps, 0.0)
-        ps = np.where(finite, pr.sales * _log_ratio(np.log(p_hat), 1 + e_safe), 0.0)
-        ps = np.where(pr.sales > 0, ps, 0.0)
-        log_tau = np.log(tau)
-        log_tau[log_tau == 0] = np.nan  # no tariff change: pass-through undefined
-        pass_through = 1 + np.log(p_hat)[..., :, None] / log_tau
-    welfare = cs + ps + d_rev
+        F = _evaluate(pr, np.log(p_hat))[0]  # the exact equations' residual at the linear answer
+    return p_hat, P_hat, q_hat, 0, float(np.abs(F).max(initial=0.0)), bad
 
-    off = ~np.eye(n, dtype=bool)
-    m = np.where(off, v, 0.0)
-    m_after = m * q_hat
-    M = m.sum(axis=-2, keepdims=True)
-    M_hat = np.where(M > 0, m_after.sum(axis=-2, keepdims=True) / np.where(M > 0, M, 1.0), 1.0)
-    creation = m * (M_hat - 1)
-    diversion = m_after - m * M_hat
 
-    def out(a):
-        return a if has_draws else a[0]
-
-    return PESolution(
-        exporter_price=out(p_hat),
-        buyer_price=out(pb),
-        price_index=out(P_hat),
-        quantity=out(q_hat),
-        flows_after=out(flows_after),
-        revenue=out(revenue),
-        revenue_before=revenue_before,
-        consumer_surplus=out(cs),
-        producer_surplus=out(ps),
-        welfare=out(welfare),
-        pass_through=out(pass_through),
-        trade_creation=out(creation),
-        trade_diversion=out(diversion),
-        iterations=int(iterations),
-        max_residual=float(residual),
-        method=method,
-        domestic=bool(domestic),
-        draws=bool(has_draws),
-    )
+def _outcomes(pr, p_hat, P_hat, q_hat, domestic):
+    """The stored arrays of a chunk from its hats (see `PESolution`)."""
+    off = ~np.eye(p_hat.shape[-1], dtype=bool)
+    q_hat = np.where(pr.v > 0, q_hat, 1.0)
+    flows_after = pr.v * p_hat[:, :, None] * q_hat
+    if not domestic:  # the diagonal is not modelled: hold it fixed
+        flows_after = np.where(off, flows_after, pr.full)
+    d_rev = (pr.t1 * flows_after).sum(axis=1) - (pr.t0 * pr.full).sum(axis=1)
+    finite = np.isfinite(pr.eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cs = -pr.buys * _log_ratio(np.log(P_hat), 1 - pr.eta[:, 0, :])
+        ps = pr.sales * _log_ratio(np.log(p_hat), 1 + np.where(finite, pr.eps, 0.0))
+    ps = np.where(finite & pr.has_sales, ps, 0.0)
+    return {"exporter_price": p_hat, "price_index": P_hat, "quantity": q_hat,
+            "consumer_surplus": cs, "producer_surplus": ps, "welfare": cs + ps + d_rev}
 
 
 def smart(imports, tariff_before, tariff_after, sigma, eta) -> SmartResult:
