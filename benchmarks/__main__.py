@@ -37,6 +37,14 @@ def _time(fn, repeats: int) -> tuple[float, float, float]:
     return statistics.median(times), min(times), max(times)
 
 
+def _row(case: str, size: str, timing: tuple[float, float, float], peak_mb: float, reference: str, ref_s: float,
+         target: str) -> dict:
+    """One line of the table: the case's median time and spread, its memory, and the reference's time."""
+    med, lo, hi = timing
+    return {"case": case, "size": size, "median_s": med, "spread_s": f"{lo:.3f}-{hi:.3f}", "peak_mb": peak_mb,
+            "reference": reference, "ref_s": ref_s, "ratio": med / ref_s, "target": target}
+
+
 def _peak_mb(fn) -> float:
     tracemalloc.start()
     fn()
@@ -62,17 +70,8 @@ def case_load_demo(repeats: int) -> dict:
     med, lo, hi = _time(load, repeats)
     ref, _, _ = _time(floor, repeats)
     b = tradesim.load_baseline("demo-2024")
-    return {
-        "case": "load_demo",
-        "size": f"{len(b.products)}x{len(b.countries)}x1",
-        "median_s": med,
-        "spread_s": f"{lo:.3f}-{hi:.3f}",
-        "peak_mb": _peak_mb(load),
-        "reference": "pandas.read_csv of the file",
-        "ref_s": ref,
-        "ratio": med / ref,
-        "target": "< 1 s",
-    }
+    return _row("load_demo", f"{len(b.products)}x{len(b.countries)}x1", (med, lo, hi), _peak_mb(load),
+                "pandas.read_csv of the file", ref, "< 1 s")
 
 
 def _tariff_workload(n_lines: int = 20_000, n_countries: int = 50, seed: int = 0):
@@ -117,17 +116,8 @@ def case_tariff_rates(repeats: int) -> dict:
     run()
     med, lo, hi = _time(run, repeats)
     ref, _, _ = _time(floor, repeats)
-    return {
-        "case": "tariff_rates",
-        "size": f"{shape[0]}x{shape[1]}x1",
-        "median_s": med,
-        "spread_s": f"{lo:.3f}-{hi:.3f}",
-        "peak_mb": _peak_mb(run),
-        "reference": "write the [k,i,j] output once",
-        "ref_s": ref,
-        "ratio": med / ref,
-        "target": "<= 0.5 s, < 1 GB",
-    }
+    return _row("tariff_rates", f"{shape[0]}x{shape[1]}x1", (med, lo, hi), _peak_mb(run),
+                "write the [k,i,j] output once", ref, "<= 0.5 s, < 1 GB")
 
 
 def _pe_workload(n_products: int = 5000, n_countries: int = 40, seed: int = 0):
@@ -191,17 +181,8 @@ def case_pe_hs6(repeats: int) -> dict:
     ref_prices = _scipy_loop(*sub)
     ref = (time.perf_counter() - t) * data[0].shape[0] / sample
     gap = float(np.abs(ref_prices - sol.exporter_price[:sample]).max())
-    return {
-        "case": "pe_hs6",
-        "size": f"{data[0].shape[0]}x{data[0].shape[1]}x1",
-        "median_s": med,
-        "spread_s": f"{lo:.3f}-{hi:.3f}",
-        "peak_mb": _peak_mb(run),
-        "reference": f"scipy.optimize.root per product ({sample} timed, scaled; prices agree to {gap:.0e})",
-        "ref_s": ref,
-        "ratio": med / ref,
-        "target": "<= 2 s, ratio <= 1/30",
-    }
+    return _row("pe_hs6", f"{data[0].shape[0]}x{data[0].shape[1]}x1", (med, lo, hi), _peak_mb(run),
+                f"scipy.optimize.root per product ({sample} timed, scaled; prices agree to {gap:.0e})", ref, "<= 2 s, ratio <= 1/30")
 
 
 def case_pe_draws(repeats: int) -> dict:
@@ -233,17 +214,8 @@ def case_pe_draws(repeats: int) -> dict:
     run()
     med, lo, hi = _time(run, min(repeats, 5))
     ref, _, _ = _time(loop, 1)
-    return {
-        "case": "pe_draws",
-        "size": f"{len(b.products)}x{len(b.countries)}x{draws}",
-        "median_s": med,
-        "spread_s": f"{lo:.3f}-{hi:.3f}",
-        "peak_mb": _peak_mb(run),
-        "reference": "the same solve, one draw at a time",
-        "ref_s": ref,
-        "ratio": med / ref,
-        "target": "faster than the loop",
-    }
+    return _row("pe_draws", f"{len(b.products)}x{len(b.countries)}x{draws}", (med, lo, hi), _peak_mb(run),
+                "the same solve, one draw at a time", ref, "faster than the loop")
 
 
 CASES = {"load_demo": case_load_demo, "tariff_rates": case_tariff_rates, "pe_hs6": case_pe_hs6,

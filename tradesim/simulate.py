@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 
@@ -45,7 +46,8 @@ def simulate(
         (see `TariffSchedule.rates`).
     **options
         Passed to the model, for example ``domestic=False``, ``method="linear"`` or ``tol``.
-        ``domestic`` defaults to whether the baseline has domestic sales.
+        ``domestic``, for models that take it, defaults to whether the baseline has domestic
+        sales (with a warning and a note in the result when it has none).
 
     Returns
     -------
@@ -71,7 +73,7 @@ def simulate(
     params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
 
     notes = []
-    if "domestic" not in options:
+    if "domestic" not in options and "domestic" in inspect.signature(spec.solve).parameters:
         options["domestic"] = baseline.domestic
         if not baseline.domestic:
             note = ("the baseline has no domestic sales, so the domestic substitute is not modelled: "

@@ -113,15 +113,15 @@ def test_bad_arguments(demo):
 def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
     calls = {}
 
-    def fake(flows, tariff_before, tariff_after, *, sigma, domestic):
+    def fake(flows, tariff_before, tariff_after, *, sigma):  # takes no `domestic`: none is passed
         calls["sigma"] = sigma
-        return get_model("pe").solve(flows, tariff_before, tariff_after, sigma, 1.0, np.inf, domestic=domestic)
+        return get_model("pe").solve(flows, tariff_before, tariff_after, sigma, 1.0, np.inf, domestic=False)
 
     tradesim.models.register("fake", fake, ("sigma",), "test double")
     try:
         zeros = np.zeros(demo.flows.shape)
-        r = simulate(demo, zeros, zeros, model="fake", elasticities={"sigma": 3.0}, domestic=False)
-        assert calls["sigma"] == 3.0 and r.model == "fake"
+        r = simulate(demo, zeros, zeros, model="fake", elasticities={"sigma": 3.0})
+        assert calls["sigma"] == 3.0 and r.model == "fake" and r.notes == ()
     finally:
         MODELS.pop("fake")
 

@@ -763,8 +763,7 @@ def _solve_chunk(pr, method, tol, max_iter):
         _, log_P, _, log_q = _demand(pr, x)
         return np.exp(x), np.exp(log_P[:, 0, :]), np.exp(log_q), iterations, residual, 0
     p_hat, P_hat, q_hat = _linear(pr)
-    bad = int((p_hat <= 0).sum() + (P_hat <= 0).sum() + ((q_hat < 0) & pr.has_sales[:, :, None]
-                                                          & np.isfinite(pr.log_w)).sum())
+    bad = int((p_hat <= 0).sum() + (P_hat <= 0).sum() + ((q_hat < 0) & np.isfinite(pr.log_w)).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         F = _evaluate(pr, np.log(p_hat))[0]  # the exact equations' residual at the linear answer
     return p_hat, P_hat, q_hat, 0, float(np.abs(F).max(initial=0.0)), bad
