@@ -560,12 +560,8 @@ def _newton(pr, tol, max_iter):
     while todo.size:
         budget = max_iter - int(iterations[todo].max())
         if budget <= 0:
-            F = _evaluate(pr.subset(todo), x[todo])[0]
-            raise ConvergenceError(
-                f"{todo.size} of {B} problems did not converge in {max_iter} Newton iterations "
-                f"(first: {_where(pr, int(todo[0]))}, shock solved up to {lam_done[todo[0]]:.6f} of the way)",
-                iterations=max_iter, residual=float(np.abs(F).max()), tol=tol,
-            )
+            raise _unsolved(pr, x, lam_done, todo, f"did not converge in {max_iter} Newton iterations",
+                            max_iter, tol)
         sub = pr.subset(todo)
         sub.log_tau = sub.log_tau * lam_try[todo, None, None]
         xt, Ft, ok, it = _newton_from(sub, x[todo].copy(), tol, budget)
@@ -579,12 +575,8 @@ def _newton(pr, tol, max_iter):
         lam_try[bad] = (lam_done[bad] + lam_try[bad]) / 2
         stuck = bad[lam_try[bad] - lam_done[bad] < 1e-6]
         if stuck.size:
-            F = _evaluate(pr.subset(stuck), x[stuck])[0]
-            raise ConvergenceError(
-                f"{stuck.size} of {B} problems have no solution reachable from the baseline "
-                f"(first: {_where(pr, int(stuck[0]))}, shock solved up to {lam_done[stuck[0]]:.6f} of the way)",
-                iterations=int(iterations.max()), residual=float(np.abs(F).max()), tol=tol,
-            )
+            raise _unsolved(pr, x, lam_done, stuck, "have no solution reachable from the baseline",
+                            int(iterations.max()), tol)
         todo = np.flatnonzero(lam_done < 1.0)
     worst = float(residual.max(initial=0.0))
     if worst > tol:  # only where rounding error stopped Newton short of the tolerance
@@ -594,6 +586,17 @@ def _newton(pr, tol, max_iter):
             iterations=int(iterations.max()), residual=worst, tol=tol,
         )
     return x, int(iterations.max(initial=0)), worst
+
+
+def _unsolved(pr, x, lam_done, idx, why, iterations, tol) -> ConvergenceError:
+    """The error for problems `idx`: how many, the first one, how far along the shock it got, its residual."""
+    F = _evaluate(pr.subset(idx), x[idx])[0]
+    first = int(idx[0])
+    return ConvergenceError(
+        f"{idx.size} of {len(pr)} problems {why} "
+        f"(first: {_where(pr, first)}, shock solved up to {lam_done[first]:.6f} of the way)",
+        iterations=iterations, residual=float(np.abs(F).max()), tol=tol,
+    )
 
 
 def _where(pr, b):
