@@ -10,13 +10,15 @@ import tradesim.baseline
 import tradesim.codes
 import tradesim.data
 import tradesim.elasticities
+import tradesim.models.ge
 import tradesim.models.pe
 import tradesim.tariffs
 
 
 @pytest.mark.parametrize(
     "module",
-    [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.elasticities,
+    [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.models.ge,
+     tradesim.elasticities,
      importlib.import_module("tradesim.simulate")],  # the package's `simulate` is the function
 )
 def test_docstring_examples(module):

@@ -97,6 +97,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConvergenceError, InputError, TradesimWarning
+from ._lse import softmax as _softmax
 
 __all__ = ["PESolution", "SmartResult", "smart", "solve"]
 
@@ -104,7 +105,6 @@ _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
-_SAFE_SUM = 1e250  # sums of exponentials inside (1 / this, this) need no shift to stay exact
 _CHUNK_CELLS = 2**17  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
 _ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding noise
 
@@ -367,29 +367,6 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _softmax(z: np.ndarray, axis: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-sum-exp of `z` along `axis` (kept) and the shares ``exp(z - lse)``; `z` may be overwritten.
-
-    `present` marks the sums that have a finite term (the others are -inf with zero shares).
-    One ``exp`` over the array, which the shares reuse; the shift by the maximum (two more
-    passes) only when some sum would overflow or underflow without it.
-    """
-    with np.errstate(over="ignore"):
-        e = np.exp(z)
-    total = np.sum(e, axis=axis, keepdims=True)
-    m = 0.0
-    if not ((total < _SAFE_SUM) & ((total > 1 / _SAFE_SUM) | ~present)).all():
-        m = np.max(z, axis=axis, keepdims=True)
-        m[~np.isfinite(m)] = 0.0
-        np.exp(np.subtract(z, m, out=z), out=e)
-        total = np.sum(e, axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):
-        lse = np.log(total) + m
-    total[total == 0] = 1.0
-    e /= total
-    return lse, e
 
 
 def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:

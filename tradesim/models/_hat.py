@@ -1,0 +1,298 @@
+r"""Equilibrium conditions of the hat-algebra models, their residuals and analytic Jacobians.
+
+`tradesim.models.ge` checks inputs and builds `Economy`; this module only does arithmetic.
+Axes: ``m`` batch members (draws), ``s, k`` sectors, ``i, l`` exporters, ``j`` importers.
+
+Two systems share one economy:
+
+- `Direct` (no input-output links): the unknowns are log wages ``u[i]`` only; sector price
+  indices, spending and tariff revenue follow in closed form.
+- `Linked` (Caliendo and Parro 2015): the unknowns are ``u[i]``, log sector price indices
+  ``q[s, j]`` and spending hats ``e[s, j]``, all solved together.
+
+In both, one market-clearing equation (the largest economy's) is redundant by Walras' law and
+is replaced by the normalisation ``log(sum_i w_hat[i] VA[i] / sum_i VA[i]) = 0``: world GDP
+at factory-gate prices is the numeraire while solving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ._lse import softmax
+
+__all__ = ["Direct", "Economy", "Linked"]
+
+
+@dataclass
+class Economy:
+    """Baseline shares and the shock, with a leading batch axis of 1 (shared) or ``B``.
+
+    Attributes
+    ----------
+    log_pi : ``[b, s, i, j]``
+        Log baseline expenditure shares (tariff-inclusive), ``-inf`` where no trade.
+    log_kappa : ``[b, s, i, j]``
+        Log change of the trade-cost factor ``d_hat (1 + t1) / (1 + t0)``; ``inf`` prohibitive.
+    g : ``[b, s, i, j]``
+        ``1 / (1 + t1)``: the factory-gate part of a unit of spending.
+    theta : ``[b, s]``
+        Trade elasticities.
+    present : ``[b, s, 1, j]``
+        Sector-importer cells with baseline spending.
+    spend : ``[b, s, j]``
+        Baseline spending ``E[s, j]``, tariff-inclusive, USD.
+    alpha : ``[b, s, j]``
+        Final-demand shares (Cobb-Douglas); sum to one over sectors.
+    beta : ``[b, s, i]``
+        Value-added shares of gross output.
+    gamma : ``[b, k, s, i]``
+        Share of inputs from sector ``k`` in sector ``s``'s gross output; None without links.
+    va : ``[b, i]``
+        Baseline value added (GDP at factory-gate prices), USD.
+    deficit : ``[b, i]``
+        Baseline deficit ``D``: spending minus income (value added plus tariff revenue).
+    closure : {"fixed", "share"}
+    drop : ``[b]``
+        Index of the market-clearing equation replaced by the normalisation.
+    """
+
+    log_pi: np.ndarray
+    log_kappa: np.ndarray
+    g: np.ndarray
+    theta: np.ndarray
+    present: np.ndarray
+    spend: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    gamma: np.ndarray | None
+    va: np.ndarray
+    deficit: np.ndarray
+    closure: str
+    drop: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(sectors, countries)``."""
+        return self.log_pi.shape[1], self.log_pi.shape[2]
+
+    def take(self, idx: np.ndarray) -> Economy:
+        """The members `idx`; shared arrays (batch axis 1) stay shared."""
+        values = {}
+        for f in fields(self):
+            a = getattr(self, f.name)
+            values[f.name] = a[idx] if isinstance(a, np.ndarray) and a.shape[0] > 1 else a
+        return Economy(**values)
+
+
+def _deficit(c: Economy, va_new: np.ndarray, jac: bool):
+    """New deficits ``[m, j]`` (and ``d/du [m, j, l]``) under the closure, at new value added."""
+    world0 = c.va.sum(axis=1, keepdims=True)
+    world = va_new.sum(axis=1, keepdims=True)
+    if c.closure == "fixed":  # fixed in units of world GDP
+        d = c.deficit * (world / world0)
+        dd = c.deficit[:, :, None] * (va_new / world0)[:, None, :] if jac else None
+        return d, dd
+    # a fixed share of own GDP, less the GDP-weighted mean share so deficits still sum to zero
+    share = c.deficit / c.va
+    dev = share - (share * va_new).sum(axis=1, keepdims=True) / world
+    d = va_new * dev
+    if not jac:
+        return d, None
+    dd = -va_new[:, :, None] * (va_new * dev)[:, None, :] / world[:, :, None]
+    dd[:, np.arange(d.shape[1]), np.arange(d.shape[1])] += d
+    return d, dd
+
+
+def _shares(c: Economy, log_cost: np.ndarray):
+    """New expenditure shares ``[m, s, i, j]`` and log sector price indices ``[m, s, j]``.
+
+    `log_cost` is the log unit-cost change ``[m, s, i]``.
+    """
+    th = c.theta[:, :, None, None]
+    z = c.log_pi - th * (c.log_kappa + log_cost[:, :, :, None])
+    lse, pi = softmax(z, axis=2, present=c.present)
+    log_P = np.where(c.present[:, :, 0, :], -lse[:, :, 0, :] / c.theta[:, :, None], 0.0)
+    return pi, log_P
+
+
+def _normalise(F: np.ndarray, c: Economy, va_new: np.ndarray) -> None:
+    """Put ``log(world GDP hat)`` in place of the dropped market-clearing residual."""
+    rows = np.arange(F.shape[0])
+    F[rows, np.broadcast_to(c.drop, rows.shape)] = np.log(va_new.sum(axis=1) / c.va.sum(axis=1))
+
+
+def _normalise_row(J: np.ndarray, c: Economy, va_new: np.ndarray) -> None:
+    """The normalisation's gradient in place of the dropped row of the Jacobian."""
+    rows = np.arange(J.shape[0])
+    drop = np.broadcast_to(c.drop, rows.shape)
+    J[rows, drop, :] = 0.0
+    n = va_new.shape[1]
+    J[rows, drop, :n] = va_new / va_new.sum(axis=1, keepdims=True)
+
+
+class Direct:
+    """No input-output links: unknowns ``x = log w_hat [m, i]``.
+
+    With ``Phi[s, j] = sum_i g pi'`` (the factory-gate share of sector spending) and
+    ``Psi[j] = sum_s alpha Phi``, spending is ``X'[j] = (VA'[j] + D'[j]) / Psi[j]`` (income
+    includes the tariff revenue ``(1 - Psi) X'``), and the residual is relative excess
+    demand ``sum_{s,j} g pi' alpha X' / VA'[i] - 1``.
+    """
+
+    def __init__(self, economy: Economy):
+        self.c = economy
+
+    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        c = self.c.take(idx)
+        va_new = np.exp(x) * c.va
+        pi, log_P = _shares(c, np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1])))
+        gpi = c.g * pi
+        phi = gpi.sum(axis=2)  # [m, s, j]
+        psi = (c.alpha * phi).sum(axis=1)  # [m, j]
+        d_new, _ = _deficit(c, va_new, jac=False)
+        spend = (va_new + d_new) / psi  # total spending X'[j]
+        flows = gpi * (c.alpha * spend[:, None, :])[:, :, None, :]
+        return dict(c=c, x=x, va_new=va_new, pi=pi, gpi=gpi, phi=phi, psi=psi, d_new=d_new, spend=spend,
+                    flows=flows, log_P=log_P, sector_spend=c.alpha * spend[:, None, :],
+                    revenue=(1 - psi) * spend)
+
+    def market(self, st: dict) -> np.ndarray:
+        """Relative excess demand ``[m, i]`` of every country (none dropped)."""
+        return st["flows"].sum(axis=(1, 3)) / st["va_new"] - 1
+
+    def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        st = self.state(x, idx)
+        F = self.market(st)
+        _normalise(F, st["c"], st["va_new"])
+        return F
+
+    def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        st = self.state(x, idx)
+        c, pi, flows, va_new = st["c"], st["pi"], st["flows"], st["va_new"]
+        th = c.theta
+        n = x.shape[1]
+        diag = (np.arange(n), np.arange(n))
+        _, d_dd = _deficit(c, va_new, jac=True)
+        d_psi = -np.einsum("msj,ms,mslj->mjl", c.alpha, th, pi * (c.g - st["phi"][:, :, None, :]))
+        d_n = d_dd
+        d_n[:, diag[0], diag[1]] += va_new
+        d_spend = (d_n - st["spend"][:, :, None] * d_psi) / st["psi"][:, :, None]
+        sales = flows.sum(axis=(1, 3))
+        J = np.matmul(th[:, :, None, None] * flows, np.swapaxes(pi, 2, 3)).sum(axis=1)
+        J += np.matmul((st["gpi"] * c.alpha[:, :, None, :]).sum(axis=1), d_spend)
+        J[:, diag[0], diag[1]] -= (th[:, :, None] * flows.sum(axis=3)).sum(axis=1) + sales
+        J /= va_new[:, :, None]
+        _normalise_row(J, c, va_new)
+        return J
+
+
+class Linked:
+    """Input-output links (Caliendo and Parro 2015): ``x = [u (n), q (s*n), e (s*n)]``.
+
+    ``u = log w_hat``, ``q = log P_hat[s, j]``, ``e = E'[s, j] / E[s, j]``. Equations, in order:
+    labour markets ``sum_s beta Y'[s, i] / VA'[i] - 1`` (one replaced by the normalisation);
+    price indices ``q + log(sum_i pi (kappa c_hat)^-theta) / theta``; and spending
+    ``(sum_k gamma[s, k, j] Y'[k, j] + alpha (VA' + R' + D')[j] - E'[s, j]) / E[s, j]``, with unit
+    costs ``log c_hat = beta u + sum_k gamma[k, s, i] q[k, i]`` and gross output
+    ``Y'[s, i] = sum_j pi' E' / (1 + t1)``.
+    """
+
+    def __init__(self, economy: Economy):
+        self.c = economy
+
+    def _split(self, x):
+        S, n = self.c.shape
+        m = x.shape[0]
+        return x[:, :n], x[:, n:n + S * n].reshape(m, S, n), x[:, n + S * n:].reshape(m, S, n)
+
+    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        c = self.c.take(idx)
+        u, q, e = self._split(x)
+        va_new = np.exp(u) * c.va
+        log_cost = c.beta * u[:, None, :] + np.einsum("mksi,mki->msi", c.gamma, q)
+        pi, log_P = _shares(c, log_cost)
+        spend = c.spend * e
+        flows = c.g * pi * spend[:, :, None, :]
+        tariff = pi * spend[:, :, None, :] - flows
+        output = flows.sum(axis=3)
+        revenue = tariff.sum(axis=(1, 2))
+        d_new, _ = _deficit(c, va_new, jac=False)
+        return dict(c=c, x=x, u=u, q=q, e=e, va_new=va_new, pi=pi, log_P=log_P, sector_spend=spend, flows=flows,
+                    tariff=tariff, output=output, revenue=revenue, d_new=d_new)
+
+    def market(self, st: dict) -> np.ndarray:
+        c = st["c"]
+        return (c.beta * st["output"]).sum(axis=1) / st["va_new"] - 1
+
+    def _equations(self, st):
+        c = st["c"]
+        present = c.present[:, :, 0, :]
+        f1 = np.where(present, st["q"] - st["log_P"], st["q"])
+        scale = np.where(present, c.spend, 1.0)
+        inter = np.einsum("mskj,mkj->msj", c.gamma, st["output"])
+        final = c.alpha * (st["va_new"] + st["revenue"] + st["d_new"])[:, None, :]
+        f2 = np.where(present, (inter + final - st["sector_spend"]) / scale, st["e"] - 1)
+        return f1, f2
+
+    def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        st = self.state(x, idx)
+        f3 = self.market(st)
+        _normalise(f3, st["c"], st["va_new"])
+        f1, f2 = self._equations(st)
+        m = x.shape[0]
+        return np.concatenate([f3, f1.reshape(m, -1), f2.reshape(m, -1)], axis=1)
+
+    def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        st = self.state(x, idx)
+        c = st["c"]
+        S, n = c.shape
+        m = x.shape[0]
+        pi, flows, tariff, output, va_new = st["pi"], st["flows"], st["tariff"], st["output"], st["va_new"]
+        th, beta, gamma, alpha = c.theta, c.beta, c.gamma, c.alpha
+        eye_n = np.eye(n)
+        present = c.present[:, :, 0, :]  # [m, s, j]
+        scale = np.where(present, c.spend, 1.0)
+
+        # gross output Y'[s, i]: d/du[l], d/dq[k, l], and dY/de via G = g pi E
+        K = output[:, :, :, None] * eye_n - np.matmul(flows, np.swapaxes(pi, 2, 3))  # [m, s, i, l]
+        dY_u = -th[:, :, None, None] * beta[:, :, None, :] * K
+        dY_q = -np.einsum("ms,mksl,msil->msikl", th, gamma, K)
+        G = c.g * pi * c.spend[:, :, None, :]  # [m, s, i, j]
+        # tariff revenue R'[j]
+        V = tariff - tariff.sum(axis=2, keepdims=True) * pi  # [m, s, l, j]
+        dR_u = -np.einsum("ms,msl,mslj->mjl", th, beta, V)
+        dR_q = -np.einsum("ms,mksl,mslj->mjkl", th, gamma, V)
+        rate = (pi - c.g * pi) * c.spend[:, :, None, :]  # d revenue / d e, summed over i below
+        _, dD = _deficit(c, va_new, jac=True)
+        d_income_u = dR_u + dD + va_new[:, :, None] * eye_n
+
+        N = n + 2 * S * n
+        J = np.zeros((m, N, N))
+        U, Q, E = slice(0, n), slice(n, n + S * n), slice(n + S * n, N)
+        # labour markets
+        J[:, U, U] = np.einsum("msi,msil->mil", beta, dY_u) / va_new[:, :, None]
+        J[:, U, U] -= (self.market(st) + 1)[:, :, None] * eye_n
+        J[:, U, Q] = (np.einsum("msi,msikl->mikl", beta, dY_q) / va_new[:, :, None, None]).reshape(m, n, S * n)
+        J[:, U, E] = (beta[:, :, :, None] * G / va_new[:, None, :, None]).transpose(0, 2, 1, 3).reshape(m, n, S * n)
+        _normalise_row(J, c, va_new)
+        # price indices (rows for absent cells pin q = 0)
+        p = present[:, :, :, None]
+        J1u = -np.swapaxes(pi * beta[:, :, :, None], 2, 3)  # [m, s, j, l]
+        J[:, Q, U] = np.where(p, J1u, 0.0).reshape(m, S * n, n)
+        J1q = -np.einsum("mslj,mksl->msjkl", pi, gamma) * present[:, :, :, None, None]
+        J[:, Q, Q] = J1q.reshape(m, S * n, S * n) + np.eye(S * n)
+        # spending (rows for absent cells pin e = 1)
+        J2u = (np.einsum("mskj,mkjl->msjl", gamma, dY_u) + alpha[:, :, :, None] * d_income_u[:, None]) / scale[..., None]
+        J[:, E, U] = np.where(p, J2u, 0.0).reshape(m, S * n, n)
+        J2q = (np.einsum("mskj,mkjpl->msjpl", gamma, dY_q) + alpha[:, :, :, None, None] * dR_q[:, None])
+        J[:, E, Q] = (J2q * (present / scale)[:, :, :, None, None]).reshape(m, S * n, S * n)
+        # d/de[s', j']: gamma[s, s', j] G[s', j, j'] + alpha[s, j] delta(j, j') revenue rate[s', j]
+        J2e = np.einsum("mskj,mkjl->msjkl", gamma, G)
+        J2e += np.einsum("msj,mkj,jl->msjkl", alpha, rate.sum(axis=2), eye_n)
+        J2e *= (present / scale)[:, :, :, None, None]
+        own = np.broadcast_to(np.where(present, c.spend / scale, -1.0), (m, S, n)).reshape(m, S * n)
+        J[:, E, E] = J2e.reshape(m, S * n, S * n) - own[:, :, None] * np.eye(S * n)
+        return J

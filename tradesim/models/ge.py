@@ -1,0 +1,583 @@
+r"""General equilibrium: structural gravity by exact hat algebra, with tariff revenue.
+
+The model
+---------
+Hats are ratios of new to baseline values. ``flows[s, i, j]`` is the value of sector ``s``
+goods shipped from exporter ``i`` to importer ``j`` at baseline prices, tariff-exclusive,
+with domestic sales on the diagonal. With ``kappa = d_hat (1 + t1) / (1 + t0)`` the change
+of the trade-cost factor (iceberg cost times tariff)::
+
+    pi[s,i,j]  = flows (1 + t0) / E[s,j]              baseline share of j's spending, E tariff-inclusive
+    c_hat[s,i] = w_hat[i]**beta[s,i] * prod_k P_hat[k,i]**gamma[k,s,i]        unit cost
+    P_hat[s,j] = (sum_i pi (kappa c_hat[s,i])**-theta[s])**(-1/theta[s])      sector price index
+    pi'[s,i,j] = pi (kappa c_hat[s,i] / P_hat[s,j])**-theta[s]
+    Y'[s,i]    = sum_j pi' E'[s,j] / (1 + t1)                                 gross output
+    E'[s,j]    = sum_k gamma[s,k,j] Y'[k,j] + alpha[s,j] (VA'[j] + R'[j] + D'[j])
+    R'[j]      = sum_{s,i} pi' E'[s,j] t1 / (1 + t1)                          tariff revenue
+    VA'[i]     = w_hat[i] VA[i] = sum_s beta[s,i] Y'[s,i]                     market clearing
+
+``VA`` is value added (GDP at factory-gate prices), ``alpha`` the Cobb-Douglas shares of
+final demand and ``beta``, ``gamma`` the value-added and input shares of gross output. One
+sector without input-output links (``beta = 1``, ``gamma = 0``) is the endowment economy of
+Dekle, Eaton and Kortum (2008), where ``w_hat`` is the change of the factory-gate price; many
+sectors with links are Caliendo and Parro (2015). ``theta`` is the trade elasticity (``sigma - 1``
+in Armington terms).
+
+Income and deficits. Tariff revenue is income of the importer. The deficit ``D`` (spending
+minus income, in the data: imports minus exports, both including domestic sales) closes
+the model in one of two ways:
+
+- ``"fixed"``: ``D' = D`` in units of world GDP (Dekle, Eaton and Kortum 2008; Caliendo and
+  Parro 2015);
+- ``"share"``: ``D'[j] = VA'[j] (D[j] / VA[j] - m')``, a fixed share of own GDP, which is the
+  closure ``E = phi Y`` of Yotov et al. (2016), less the common GDP-weighted mean share
+  ``m'`` (zero at baseline) so that world deficits still sum to zero and every market clears.
+
+Both are homogeneous of degree one in prices, so real outcomes do not depend on the numeraire.
+Welfare is real national income, ``(VA' + R') / (VA + R) / P_hat`` with the consumer price
+index ``P_hat[j] = prod_s P_hat[s,j]**alpha[s,j]``. Without tariffs and input-output links it
+is ``prod_s lambda_hat[s,j]**(-alpha[s,j] / theta[s])`` with ``lambda`` the domestic share
+(Arkolakis, Costinot and Rodriguez-Clare 2012).
+
+Solution method
+---------------
+Newton's method with analytic Jacobians (`tradesim.models._hat`), batched over draws, from
+``w_hat = 1``, with a backtracking line search. Without links the unknowns are the ``n`` log
+wages, everything else being explicit in them; with links they are log wages, log sector price
+indices and sector spending (``n + 2 S n``). One market-clearing condition is redundant (Walras'
+law) and is replaced by the normalisation that world GDP is unchanged; the solution is then
+rescaled to the numeraire asked for. The solver stops when every equation (all market-clearing
+conditions included, as relative excess demand) is within ``tol``, and raises
+`ConvergenceError` otherwise.
+
+References
+----------
+Arkolakis, C., Costinot, A. and Rodriguez-Clare, A. (2012). New trade models, same old
+gains? American Economic Review 102(1), 94-130.
+Caliendo, L. and Parro, F. (2015). Estimates of the trade and welfare effects of NAFTA.
+Review of Economic Studies 82(1), 1-44.
+Dekle, R., Eaton, J. and Kortum, S. (2008). Global rebalancing with gravity: measuring the
+burden of adjustment. IMF Staff Papers 55(3), 511-540.
+Yotov, Y. V., Piermartini, R., Monteiro, J.-A. and Larch, M. (2016). An Advanced Guide to
+Trade Policy Analysis: The Structural Gravity Model. WTO and UNCTAD, chapter 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConvergenceError, InputError
+from . import _hat
+from ._newton import newton
+
+__all__ = ["GESolution", "solve", "solve_sectors"]
+
+_SHARE_TOL = 1e-8  # value-added and input shares must add to one within this
+_CHUNK_CELLS = 2**22  # batch members per Newton run are bounded so arrays stay near 32 MB
+
+
+@dataclass(frozen=True)
+class GESolution:
+    """A solved general equilibrium.
+
+    Axes: ``[draw?, country]`` for country results and the shape of `flows` (with ``draw``
+    first when there are draws) for pair results; ``draw`` is present when the flows or the
+    trade elasticity had a draw axis. Nominal values are in numeraire units: baseline USD
+    when the numeraire is world GDP.
+
+    Attributes
+    ----------
+    flows, tariff_before, tariff_after, trade_cost_change : numpy.ndarray
+        The inputs, broadcast to the shape of `flows`.
+    welfare : numpy.ndarray, ``[draw?, country]``
+        Real national income, new over baseline: ``(VA' + R') / (VA + R) / P_hat``.
+    wage : numpy.ndarray, ``[draw?, country]``
+        Change of the wage (factory-gate price in one sector), in the numeraire.
+    price_index : numpy.ndarray, ``[draw?, country]``
+        Change of the consumer price index, in the numeraire.
+    sector_price_index : numpy.ndarray or None, ``[draw?, sector, country]``
+        Change of each sector's price index (`solve_sectors` only).
+    flows_after : numpy.ndarray
+        New flows, tariff-exclusive, like `flows`.
+    revenue, revenue_before : numpy.ndarray, ``[draw?, country]``
+        Tariff revenue of each importer, new and baseline.
+    income_before, income_after : numpy.ndarray, ``[draw?, country]``
+        Value added plus tariff revenue.
+    deficit_before, deficit_after : numpy.ndarray, ``[draw?, country]``
+        Spending minus income.
+    iterations : int
+        Newton steps taken by the slowest draw.
+    max_residual : float
+        Largest residual of any equation at the solution (market clearing as relative excess
+        demand, for every country).
+    deficits : str
+        The closure, ``"fixed"`` or ``"share"``.
+    numeraire : tuple
+        ``("world",)``, ``("price_index", country)`` or ``("wage", country)``.
+    """
+
+    flows: np.ndarray
+    tariff_before: np.ndarray
+    tariff_after: np.ndarray
+    trade_cost_change: np.ndarray
+    welfare: np.ndarray
+    wage: np.ndarray
+    price_index: np.ndarray
+    sector_price_index: np.ndarray | None
+    flows_after: np.ndarray
+    revenue: np.ndarray
+    revenue_before: np.ndarray
+    income_before: np.ndarray
+    income_after: np.ndarray
+    deficit_before: np.ndarray
+    deficit_after: np.ndarray
+    iterations: int
+    max_residual: float
+    deficits: str
+    numeraire: tuple
+    draws: bool
+
+    @property
+    def real_wage(self) -> np.ndarray:
+        """``wage / price_index``, ``[draw?, country]``."""
+        return self.wage / self.price_index
+
+
+# --------------------------------------------------------------------------- public
+
+
+def solve(
+    flows,
+    trade_cost_change=None,
+    tariff_before=None,
+    tariff_after=None,
+    theta=4.0,
+    *,
+    deficits: str = "fixed",
+    numeraire=None,
+    countries: Sequence[str] | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 50,
+) -> GESolution:
+    """One-sector general equilibrium by exact hat algebra (Dekle, Eaton and Kortum 2008).
+
+    Parameters
+    ----------
+    flows : array_like, ``[exporter, importer]`` or ``[draw, exporter, importer]``
+        Baseline trade, USD, tariff-exclusive, domestic sales on the diagonal.
+    trade_cost_change : array_like, optional
+        ``d_hat``, new over baseline iceberg trade costs, broadcastable to `flows`; ``inf``
+        is prohibitive. 1 (no change) by default.
+    tariff_before, tariff_after : array_like, optional
+        Ad valorem tariffs as fractions, broadcastable to `flows`; zero on the diagonal.
+        Zero by default.
+    theta : float or array_like ``[draw]``
+        Trade elasticity (> 0).
+    deficits : {"fixed", "share"}
+        Hold each deficit fixed in units of world GDP, or as a share of own GDP (the
+        closure of Yotov et al. 2016); see the module notes.
+    numeraire : None, ("price_index", country) or ("wage", country)
+        What the nominal results are measured in: world GDP at factory-gate prices when None,
+        else a country's consumer price index or wage; `country` is a code from `countries`
+        or an index.
+    countries : sequence of str, optional
+        Country codes along the exporter and importer axes, for messages and `numeraire`.
+    tol : float
+        Largest residual accepted (relative excess demand, log price indices).
+    max_iter : int
+        Most Newton steps.
+
+    Returns
+    -------
+    GESolution
+        Country results ``[draw?, country]``; flows like `flows`.
+
+    Raises
+    ------
+    InputError
+        For shapes that do not match, negative or NaN flows, a country without sales,
+        purchases or domestic sales (named), tariffs off ``[0, 20]`` or on the diagonal.
+    ConvergenceError
+        When Newton's method does not reach `tol`.
+
+    Examples
+    --------
+    Arkolakis, Costinot and Rodriguez-Clare: without tariffs the welfare change is the
+    domestic share's change to the power ``-1/theta``.
+
+    >>> import numpy as np
+    >>> flows = np.array([[60.0, 20.0], [10.0, 80.0]])
+    >>> d_hat = np.array([[1.0, 0.9], [0.9, 1.0]])  # trade costs fall by 10%
+    >>> sol = solve(flows, d_hat, theta=5.0)
+    >>> lam = np.diag(flows) / flows.sum(axis=0)
+    >>> lam_new = np.diag(sol.flows_after) / sol.flows_after.sum(axis=0)
+    >>> bool(np.allclose(sol.welfare, (lam_new / lam) ** (-1 / 5)))
+    True
+    >>> np.round(sol.welfare, 4)
+    array([1.0246, 1.0195])
+    """
+    a = _array("flows", flows)
+    if a.ndim not in (2, 3):
+        raise InputError(f"has shape {a.shape}; expected [exporter, importer] or [draw, exporter, importer]",
+                         key="flows")
+    drawn = a.ndim == 3
+    th = _array("theta", theta)
+    if th.ndim > 1:
+        raise InputError(f"has shape {th.shape}; expected () or [draw]", key="theta")
+    sol = _solve(a[:, None] if drawn else a[None, None], trade_cost_change, tariff_before, tariff_after,
+                 th.reshape(-1, 1), None, None, deficits, numeraire, countries, tol, max_iter,
+                 drawn, th.ndim == 1, user_shape=a.shape)
+    return sol
+
+
+def solve_sectors(
+    flows,
+    trade_cost_change=None,
+    tariff_before=None,
+    tariff_after=None,
+    theta=4.0,
+    *,
+    value_added=None,
+    io=None,
+    deficits: str = "fixed",
+    numeraire=None,
+    countries: Sequence[str] | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 50,
+) -> GESolution:
+    """Many sectors, with input-output links (Caliendo and Parro 2015) or without.
+
+    Parameters
+    ----------
+    flows : array_like, ``[sector, exporter, importer]`` or ``[draw, sector, exporter, importer]``
+        Baseline trade, USD, tariff-exclusive, domestic sales on the diagonal.
+    trade_cost_change, tariff_before, tariff_after : array_like, optional
+        As in `solve`, broadcastable to `flows`.
+    theta : float or array_like
+        Trade elasticity of each sector (> 0): ``()``, ``[sector]`` or ``[draw, sector]``.
+    value_added : array_like ``[sector, country]``, optional
+        Value-added share of gross output (0 to 1). All ones (no links) by default.
+    io : array_like ``[input sector, sector, country]``, optional
+        Share of inputs from each sector in a sector's gross output; with `value_added` it
+        adds to one over the input sector. None for no links.
+    deficits, numeraire, countries, tol, max_iter
+        As in `solve`.
+
+    Returns
+    -------
+    GESolution
+        With `sector_price_index` ``[draw?, sector, country]``.
+
+    Raises
+    ------
+    InputError
+        As in `solve`; also when shares do not add to one, or intermediate use of a sector
+        in a country exceeds its spending (negative final demand), naming both.
+    ConvergenceError
+        When Newton's method does not reach `tol`.
+
+    Examples
+    --------
+    Without links, welfare is the product of the sectors' ACR terms weighted by final
+    demand shares:
+
+    >>> import numpy as np
+    >>> flows = np.array([[[50.0, 10.0], [5.0, 40.0]], [[20.0, 30.0], [25.0, 60.0]]])
+    >>> d_hat = np.array([[1.0, 1.2], [1.2, 1.0]])  # trade costs rise by 20% in both sectors
+    >>> sol = solve_sectors(flows, d_hat, theta=[4.0, 8.0])
+    >>> share = lambda f: np.einsum("sjj->sj", f) / f.sum(axis=1)
+    >>> alpha = flows.sum(axis=1) / flows.sum(axis=(0, 1))
+    >>> acr = np.prod((share(sol.flows_after) / share(flows)) ** (-alpha / np.array([[4.0], [8.0]])), axis=0)
+    >>> bool(np.allclose(sol.welfare, acr))
+    True
+    """
+    a = _array("flows", flows)
+    if a.ndim not in (3, 4):
+        raise InputError(f"has shape {a.shape}; expected [sector, exporter, importer] or "
+                         "[draw, sector, exporter, importer]", key="flows")
+    drawn = a.ndim == 4
+    f4 = a if drawn else a[None]
+    S = f4.shape[1]
+    th = _array("theta", theta)
+    if th.ndim == 0 or (th.ndim == 1 and th.shape[0] in (1, S)):
+        th2, theta_drawn = np.broadcast_to(th, (S,))[None], False
+    elif th.ndim == 2 and th.shape[1] in (1, S):
+        th2, theta_drawn = np.broadcast_to(th, (th.shape[0], S)), True
+    else:
+        raise InputError(f"has shape {th.shape}; expected (), [sector] or [draw, sector] with sector={S}",
+                         key="theta")
+    return _solve(f4, trade_cost_change, tariff_before, tariff_after, th2, value_added, io, deficits,
+                  numeraire, countries, tol, max_iter, drawn, theta_drawn, user_shape=a.shape, sectors=True)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _array(name: str, value) -> np.ndarray:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"expected numbers, got {type(value).__name__}: {exc}", key=name) from None
+    if np.isnan(a).any():
+        raise InputError(f"contains NaN at {_at(np.isnan(a))}; expected numbers", key=name)
+    return a
+
+
+def _at(mask: np.ndarray) -> str:
+    idx = np.argwhere(mask)
+    return f"index {tuple(int(v) for v in idx[0])}" + (f" and {len(idx) - 1} more" if len(idx) > 1 else "")
+
+
+class _Names:
+    """Country names for messages: codes when given, else indices."""
+
+    def __init__(self, countries, n):
+        if countries is not None:
+            countries = [str(c) for c in countries]
+            if len(countries) != n:
+                raise InputError(f"has {len(countries)} codes; flows have {n} countries", key="countries")
+        self.codes = countries
+
+    def __call__(self, i: int) -> str:
+        return f"country {self.codes[i]!r}" if self.codes else f"country index {i}"
+
+    def index(self, country, key: str) -> int:
+        if isinstance(country, (int, np.integer)) and not isinstance(country, bool):
+            return int(country)
+        if self.codes is None or country not in self.codes:
+            known = self.codes if self.codes else "pass countries=... to name them"
+            raise InputError(f"country {country!r} is unknown; known: {known}", key=key)
+        return self.codes.index(country)
+
+
+def _along(name: str, value, default: float, user_shape: tuple, shape: tuple) -> np.ndarray:
+    """`value`, broadcastable to the user's flows, as the internal ``[b, s, i, j]`` (b = 1 without draws)."""
+    if value is None:
+        return np.full((1, *shape[1:]), default)
+    a = _array(name, value)
+    try:
+        return np.broadcast_to(a, user_shape).reshape(shape)
+    except ValueError:
+        raise InputError(f"has shape {a.shape}; expected a shape that broadcasts to flows {user_shape}",
+                         key=name) from None
+
+
+def _check_flows(f: np.ndarray, names: _Names) -> None:
+    if (f < 0).any() or np.isinf(f).any():
+        raise InputError(f"has negative or infinite values at {_at((f < 0) | np.isinf(f))}; "
+                         "expected USD values >= 0", key="flows")
+    for what, total in (("sells nothing (its row of flows is zero)", f.sum(axis=(1, 3))),
+                        ("buys nothing (its column of flows is zero)", f.sum(axis=(1, 2))),
+                        ("has no domestic sales on the diagonal, which general equilibrium needs "
+                         "(add gross output minus exports)", np.einsum("bsii->bi", f))):
+        bad = ~(total > 0)
+        if bad.any():
+            d, i = np.argwhere(bad)[0]
+            raise InputError(f"{names(i)} {what}" + (f" in draw {d}" if f.shape[0] > 1 else ""), key="flows")
+
+
+def _check_tariff(name: str, t: np.ndarray) -> None:
+    from ..tariffs import MAX_RATE
+
+    bad = ~((t >= 0) & (t <= MAX_RATE))
+    if bad.any():
+        raise InputError(f"has {t[bad][0]!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)
+    diag = np.einsum("bsii->bsi", t)
+    if (diag != 0).any():
+        raise InputError(f"is nonzero on the diagonal at {_at(diag != 0)}; "
+                         "a country does not levy tariffs on its own sales", key=name)
+
+
+def _production(value_added, io, S: int, n: int, names: _Names):
+    """Validated ``beta [1, s, i]`` and ``gamma [1, k, s, i]`` (None without links)."""
+    if io is None and value_added is None:
+        return np.ones((1, S, n)), None
+    beta = np.ones((S, n)) if value_added is None else _array("value_added", value_added)
+    if beta.shape != (S, n):
+        raise InputError(f"has shape {beta.shape}; expected [sector, country] = {(S, n)}", key="value_added")
+    if not ((beta > 0) & (beta <= 1)).all():
+        bad = ~((beta > 0) & (beta <= 1))
+        s, i = np.argwhere(bad)[0]
+        raise InputError(f"is {beta[s, i]!r} for sector {s}, {names(i)}; expected shares in (0, 1]",
+                         key="value_added")
+    gamma = np.zeros((S, S, n)) if io is None else _array("io", io)
+    if gamma.shape != (S, S, n):
+        raise InputError(f"has shape {gamma.shape}; expected [input sector, sector, country] = {(S, S, n)}",
+                         key="io")
+    if (gamma < 0).any() or np.isinf(gamma).any():
+        raise InputError(f"has a negative or infinite share at {_at((gamma < 0) | np.isinf(gamma))}", key="io")
+    total = beta + gamma.sum(axis=0)
+    off = np.abs(total - 1) > _SHARE_TOL
+    if off.any():
+        s, i = np.argwhere(off)[0]
+        raise InputError(f"value added plus inputs is {total[s, i]!r} of gross output for sector {s}, {names(i)}; "
+                         "expected 1", key="io" if io is not None else "value_added")
+    if not gamma.any():
+        return beta[None], None
+    return beta[None], gamma[None]
+
+
+def _numeraire(numeraire, names: _Names) -> tuple:
+    if numeraire is None or numeraire == "world" or numeraire == ("world",):
+        return ("world",)
+    if isinstance(numeraire, (tuple, list)) and len(numeraire) == 2 and numeraire[0] in ("price_index", "wage"):
+        return (numeraire[0], numeraire[1], names.index(numeraire[1], "numeraire"))
+    raise InputError(f"is {numeraire!r}; expected None, ('price_index', country) or ('wage', country)",
+                     key="numeraire")
+
+
+# --------------------------------------------------------------------------- solver
+
+
+def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_added, io, deficits, numeraire,
+           countries, tol, max_iter, flows_drawn, theta_drawn, *, user_shape, sectors=False) -> GESolution:
+    if deficits not in ("fixed", "share"):
+        raise InputError(f"is {deficits!r}; expected 'fixed' or 'share'", key="deficits")
+    if not tol > 0:
+        raise InputError(f"is {tol!r}; expected a positive number", key="tol")
+    if int(max_iter) < 1:
+        raise InputError(f"is {max_iter!r}; expected at least 1", key="max_iter")
+    Bf, S, n, n2 = f4.shape
+    if n != n2:
+        raise InputError(f"has shape {user_shape}; expected square exporter and importer axes", key="flows")
+    names = _Names(countries, n)
+    num = _numeraire(numeraire, names)
+    if num[0] != "world" and not 0 <= num[2] < n:
+        raise InputError(f"index {num[2]} is out of range for {n} countries", key="numeraire")
+    if not (np.isfinite(theta) & (theta > 0)).all():
+        raise InputError(f"has {theta[~(np.isfinite(theta) & (theta > 0))][0]!r}; expected finite values > 0",
+                         key="theta")
+    if flows_drawn and theta_drawn and theta.shape[0] != Bf:
+        raise InputError(f"has {theta.shape[0]} draws; flows have {Bf}", key="theta")
+    _check_flows(f4, names)
+    t0 = _along("tariff_before", tariff_before, 0.0, user_shape, f4.shape)
+    t1 = _along("tariff_after", tariff_after, 0.0, user_shape, f4.shape)
+    for name, t in (("tariff_before", t0), ("tariff_after", t1)):
+        _check_tariff(name, t)
+    d_hat = _along("trade_cost_change", trade_cost_change, 1.0, user_shape, f4.shape)
+    if not (d_hat > 0).all():
+        raise InputError(f"has {d_hat[~(d_hat > 0)][0]!r} at {_at(~(d_hat > 0))}; expected values > 0 "
+                         "(inf for prohibitive)", key="trade_cost_change")
+    beta, gamma = _production(value_added, io, S, n, names)
+    economy = _economy(f4, t0, t1, d_hat, theta, beta, gamma, deficits, names)
+    system = _hat.Direct if gamma is None else _hat.Linked
+    B = max(Bf, theta.shape[0])
+    st, iterations, residual = _run(system, economy, B, tol, max_iter, names)
+    return _solution(st, economy, num, f4, t0, t1, d_hat, flows_drawn or theta_drawn, flows_drawn, user_shape,
+                     deficits, iterations, residual, sectors)
+
+
+def _economy(f4, t0, t1, d_hat, theta, beta, gamma, closure, names) -> _hat.Economy:
+    spend_pairs = f4 * (1 + t0)
+    spend = spend_pairs.sum(axis=2)  # [b, s, j]
+    present = spend > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pi = np.log(spend_pairs / np.where(present, spend, 1.0)[:, :, None, :])
+        log_kappa = np.log(d_hat) + np.log1p(t1) - np.log1p(t0)
+    output = f4.sum(axis=3)  # [b, s, i]
+    va = (beta * output).sum(axis=1)
+    inter = 0.0 if gamma is None else np.einsum("bskj,bkj->bsj", gamma, output)
+    final = spend - inter
+    low = final < -_SHARE_TOL * np.maximum(spend, 1.0)
+    if low.any():
+        d, s, j = np.argwhere(low)[0]
+        raise InputError(
+            f"intermediate use of sector {s} in {names(j)} (USD {float(np.broadcast_to(inter, spend.shape)[d, s, j]):.6g}) "
+            f"exceeds its spending (USD {spend[d, s, j]:.6g}): final demand would be negative", key="io")
+    final = np.maximum(final, 0.0)
+    total_final = final.sum(axis=1, keepdims=True)
+    if not (total_final > 0).all():
+        d, _, j = np.argwhere(~(total_final > 0))[0]
+        raise InputError(f"{names(j)} has no final demand: all its spending is intermediate use", key="io")
+    deficit = f4.sum(axis=(1, 2)) - f4.sum(axis=(1, 3))  # imports minus exports, domestic sales in both
+    return _hat.Economy(
+        log_pi=log_pi, log_kappa=log_kappa, g=1 / (1 + t1), theta=theta, present=present[:, :, None, :],
+        spend=spend, alpha=final / total_final, beta=beta, gamma=gamma, va=va, deficit=deficit,
+        closure=closure, drop=np.argmax(va, axis=1),
+    )
+
+
+def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, names: _Names):
+    """Solve every batch member; return the solved state, iterations and the largest residual."""
+    system = system_type(economy)
+    S, n = economy.shape
+    N = n if system_type is _hat.Direct else n * (1 + 2 * S)
+    size = max(1, _CHUNK_CELLS // max(S * n * n, N * N))
+    x = np.zeros((B, N))
+    iterations = 0
+    for start in range(0, B, size):  # chunks of draws bound memory; each chunk is one batched solve
+        idx = np.arange(start, min(B, start + size))
+        xs, F, done, it = newton(system.residual, system.jacobian, x[idx], tol=tol, max_iter=max_iter)
+        x[idx] = xs
+        iterations = max(iterations, it)
+        if not done.all():
+            b = int(idx[np.argmin(done)])
+            raise ConvergenceError(
+                f"{int((~done).sum())} of {B} equilibria did not converge (first: draw {b}, largest residual "
+                f"at {_equation(int(np.abs(F[b - start]).argmax()), S, n, names)})",
+                iterations=it, residual=float(np.abs(F[~done]).max()), tol=tol)
+    st = system.state(x, np.arange(B))
+    residual = _max_residual(system, st, x)
+    if residual > tol:
+        raise ConvergenceError("the solution misses the tolerance once every market-clearing condition is "
+                               "checked; rounding error dominates: check for extreme flows or elasticities",
+                               iterations=iterations, residual=residual, tol=tol)
+    return st, iterations, residual
+
+
+def _equation(k: int, S: int, n: int, names: _Names) -> str:
+    """What residual `k` of the stacked system is."""
+    if k < n:
+        return f"market clearing for {names(k)}"
+    block, cell = divmod(k - n, S * n)
+    s, j = divmod(cell, n)
+    return f"{('price index', 'spending')[block]} of sector {s} in {names(j)}"
+
+
+def _max_residual(system, st, x) -> float:
+    worst = float(np.abs(system.market(st)).max())
+    if isinstance(system, _hat.Linked):
+        f1, f2 = system._equations(st)
+        worst = max(worst, float(np.abs(f1).max()), float(np.abs(f2).max()))
+    return worst
+
+
+def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, user_shape, deficits,
+              iterations, residual, sectors) -> GESolution:
+    wage = np.exp(st["x"][:, :c.va.shape[1]])
+    log_P = st["log_P"]  # [B, s, j]
+    price = np.exp((c.alpha * log_P).sum(axis=1))
+    if num[0] == "world":
+        scale = np.ones(wage.shape[0])
+    else:
+        scale = (price if num[0] == "price_index" else wage)[:, num[2]]
+    k = scale[:, None]
+    income0 = c.va + (f4 * t0).sum(axis=(1, 2))
+    income1 = st["va_new"] + st["revenue"]
+    welfare = income1 / income0 / price
+
+    def country(a):  # [B, n] -> [draw?, n]
+        return a if draws else a[0]
+
+    core = user_shape[1:] if flows_drawn else user_shape
+
+    def pairs(a):  # [B, s, i, j] -> the user's flows shape, with the draw axis first when there are draws
+        return np.broadcast_to(a, (a.shape[0], *f4.shape[1:])).reshape((-1, *core) if draws else core)
+
+    def inputs(a):  # [b, s, i, j] -> the user's flows shape
+        return np.broadcast_to(a, f4.shape).reshape(user_shape)
+
+    return GESolution(
+        flows=inputs(f4), tariff_before=inputs(t0), tariff_after=inputs(t1), trade_cost_change=inputs(d_hat),
+        welfare=country(welfare), wage=country(wage / k), price_index=country(price / k),
+        sector_price_index=(country(np.exp(log_P) / k[:, :, None]) if sectors else None),
+        flows_after=pairs(st["flows"] / k[:, :, None, None]),
+        revenue=country(st["revenue"] / k), revenue_before=country(np.broadcast_to(income0 - c.va, wage.shape)),
+        income_before=country(np.broadcast_to(income0, wage.shape)), income_after=country(income1 / k),
+        deficit_before=country(np.broadcast_to(c.deficit, wage.shape)), deficit_after=country(st["d_new"] / k),
+        iterations=int(iterations), max_residual=residual, deficits=deficits,
+        numeraire=num[:2], draws=draws,
+    )
