@@ -1,7 +1,8 @@
 """Elasticities for the models, with literature defaults and the paper each one comes from.
 
 ``sigma`` (substitution between sources), ``eta`` (composite demand) and ``epsilon`` (export
-supply) are positive numbers. Each can be one number, a mapping from HS codes to numbers
+supply) for the partial-equilibrium model, and ``theta`` (the trade elasticity) for general
+equilibrium, are positive numbers. Each can be one number, a mapping from HS codes to numbers
 (the longest matching prefix wins; the key ``"*"`` covers every other product), or an array
 in the shapes `tradesim.models.pe.solve` takes, including a leading draw axis.
 """
@@ -22,7 +23,7 @@ from .errors import InputError
 
 __all__ = ["Elasticities", "PARAMETERS"]
 
-PARAMETERS = ("sigma", "eta", "epsilon")
+PARAMETERS = ("sigma", "eta", "epsilon", "theta")
 _HORIZONS = ("long", "short")
 
 
@@ -37,7 +38,7 @@ class Elasticities:
 
     Parameters
     ----------
-    sigma, eta, epsilon : float, mapping of str to float, or array_like
+    sigma, eta, epsilon, theta : float, mapping of str to float, or array_like
         See the module docstring. ``epsilon`` may be ``inf``.
     sources : mapping of str to str
         For each parameter, the reference (or ``"user"``).
@@ -45,8 +46,8 @@ class Elasticities:
     Examples
     --------
     >>> e = Elasticities.defaults()
-    >>> e.sigma, e.eta, e.epsilon
-    (2.0, 1.3, inf)
+    >>> e.sigma, e.eta, e.epsilon, e.theta
+    (2.0, 1.3, inf, 4.0)
     >>> e.with_values(sigma={"*": 2.0, "87": 4.0}).values_for("sigma", ["85", "8703"])
     array([2., 4.])
     """
@@ -54,6 +55,7 @@ class Elasticities:
     sigma: object = 2.0
     eta: object = 1.3
     epsilon: object = math.inf
+    theta: object = 4.0
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -38,8 +38,10 @@ class SimulationResult:
     model : str
         Registered model name.
     solution : object
-        The model's solution (`tradesim.models.pe.PESolution` for ``"pe"``); arrays
-        ``[draw?, product, exporter, importer]``.
+        The model's solution (`tradesim.models.pe.PESolution` for ``"pe"``,
+        `tradesim.models.ge.GESolution` for ``"ge"``); pair arrays
+        ``[draw?, product, exporter, importer]``, and a ``country_table()`` of headline
+        results per country.
     tariff_before, tariff_after : numpy.ndarray, ``[product, exporter, importer]``
         Fractions.
     elasticities : Elasticities
@@ -122,9 +124,11 @@ class SimulationResult:
             ``"pair"``: one row per exporter and importer with baseline trade: import values
             before and after (USD), their change in value and in volume at baseline prices
             (percent), pre-substitution tariffs before and after (percent) and tariff revenue
-            (USD). ``"country"``: imports and exports before and after, the change in the
-            expenditure-weighted price index (percent), consumer and producer surplus, the
-            change in tariff revenue and welfare (all USD).
+            (USD). ``"country"``: imports and exports before and after (USD), then the
+            model's headline columns: for ``"pe"`` the change in the expenditure-weighted
+            price index (percent), consumer and producer surplus, the change in tariff revenue
+            and welfare (USD); for ``"ge"`` the change in real income, wages and the consumer
+            price index (percent) and tariff revenue before and after (USD).
 
         Returns
         -------
@@ -164,22 +168,16 @@ class SimulationResult:
         off = ~np.eye(len(b.countries), dtype=bool)
         before = b.flows * off
         after = self._mean(sol.flows_after) * off
-        expend = (b.flows if sol.domestic else before) * (1 + self.tariff_before)
-        weights = expend.sum(axis=1)  # [product, importer]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            price = (weights * (self._mean(sol.price_index) - 1)).sum(axis=0) / weights.sum(axis=0)
-        return pd.DataFrame({
+        table = {
             "country": list(b.countries),
             "imports_before_usd": before.sum(axis=(0, 1)),
             "imports_after_usd": after.sum(axis=(0, 1)),
             "exports_before_usd": before.sum(axis=(0, 2)),
             "exports_after_usd": after.sum(axis=(0, 2)),
-            "price_index_change_pct": 100 * price,
-            "consumer_surplus_usd": self._mean(sol.consumer_surplus).sum(axis=0),
-            "producer_surplus_usd": self._mean(sol.producer_surplus).sum(axis=0),
-            "revenue_change_usd": self._mean(sol.revenue_change).sum(axis=0),
-            "welfare_usd": self._mean(sol.welfare).sum(axis=0),
-        }).set_index("country")
+        }
+        # the model's own headline columns (PE: surplus and welfare in USD; GE: real income in percent)
+        table.update({name: self._mean(a) for name, a in sol.country_table().items()})
+        return pd.DataFrame(table).set_index("country")
 
     def to_frame(self, variables: Iterable[str] | None = None, *, nonzero: bool = True) -> pd.DataFrame:
         """Long table: ``[draw,] product, exporter, importer, variable, value``.

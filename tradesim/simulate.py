@@ -37,7 +37,8 @@ def simulate(
         Tariffs ``[product, exporter, importer]`` as fractions, or a schedule and the date
         at which to read it.
     model : str
-        A registered model (see `tradesim.models.MODELS`); ``"pe"`` by default.
+        A registered model (see `tradesim.models.MODELS`): ``"pe"`` (the default) or ``"ge"``
+        (general equilibrium, which needs domestic sales on the baseline's diagonal).
     elasticities : Elasticities or mapping, optional
         `Elasticities.defaults()` when None; a mapping replaces some defaults
         (``{"sigma": 4.0}``).
@@ -73,7 +74,10 @@ def simulate(
     params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
 
     notes = []
-    if "domestic" not in options and "domestic" in inspect.signature(spec.solve).parameters:
+    takes = inspect.signature(spec.solve).parameters
+    if "countries" in takes:  # so errors name countries and a numeraire can be given by code
+        options.setdefault("countries", baseline.countries)
+    if "domestic" not in options and "domestic" in takes:
         options["domestic"] = baseline.domestic
         if not baseline.domestic:
             note = ("the baseline has no domestic sales, so the domestic substitute is not modelled: "

@@ -219,7 +219,9 @@ def test_markets_clear_and_income_equals_spending_less_deficit():
         np.testing.assert_allclose(sol.flows_after.sum(axis=1), output, rtol=1e-12)
         spending = (sol.flows_after * (1 + t1)).sum(axis=0)
         np.testing.assert_allclose(spending, sol.income_after + sol.deficit_after, rtol=1e-12)
-        np.testing.assert_allclose(sol.revenue, (sol.flows_after * t1).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(sol.income_after - output, (sol.flows_after * t1).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(sol.country_table()["revenue_after_usd"], sol.revenue.sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(sol.quantity * sol.wage[:, None] * f, sol.flows_after, rtol=1e-12)
         assert abs(sol.deficit_after.sum()) <= 1e-9 * f.sum()
 
 

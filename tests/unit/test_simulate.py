@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import tradesim
-from tradesim import Elasticities, InputError, Measure, TariffSchedule, TradesimWarning, simulate
+from tradesim import Baseline, Elasticities, InputError, Measure, TariffSchedule, TradesimWarning, simulate
+import tradesim.models.ge
 from tradesim.models import MODELS, get_model
 
 
@@ -105,7 +106,7 @@ def test_bad_arguments(demo):
         simulate(demo, zeros, np.zeros((2, 2)))
     assert err.value.key == "after"
     with pytest.raises(InputError, match="unknown parameters"):
-        simulate(demo, zeros, zeros, elasticities={"theta": 4})
+        simulate(demo, zeros, zeros, elasticities={"kappa": 4})
     with pytest.raises(InputError, match="Baseline"):
         simulate(demo.flows, zeros, zeros)
 
@@ -131,10 +132,11 @@ def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
 
 def test_defaults_cite_verified_sources_only():
     table = Elasticities.table()
-    assert set(table["parameter"]) == {"sigma", "eta", "epsilon"}
+    assert set(table["parameter"]) == {"sigma", "eta", "epsilon", "theta"}
     assert not table["verification"].str.contains("unverified").any()
     e = Elasticities.defaults()
-    assert (e.sigma, e.eta, e.epsilon) == (2.0, 1.3, np.inf)
+    assert (e.sigma, e.eta, e.epsilon, e.theta) == (2.0, 1.3, np.inf, 4.0)
+    assert "Simonovska" in e.sources["theta"]
     assert "Boehm" in e.sources["sigma"] and "Amiti" in e.sources["eta"]
     assert Elasticities.defaults("short").sigma == 0.76
     assert e.with_values(eta=0.5).describe().loc["eta", "source"] == "user"
@@ -166,3 +168,37 @@ def test_bad_elasticities(kwargs, key, words):
     with pytest.raises(InputError, match="horizon"):
         Elasticities.defaults("medium")
     assert isinstance(Elasticities.table(), pd.DataFrame)
+
+
+# ------------------------------------------------------------------ general equilibrium
+
+
+def test_ge_through_simulate(random_baseline):
+    b = random_baseline
+    flows = b.flows.copy()
+    idx = np.arange(len(b.countries))
+    flows[:, idx, idx] = 20 * flows.sum(axis=1).mean()  # domestic sales on the diagonal
+    base = Baseline(b.countries, b.products, flows, year=2024)
+    t0 = np.zeros(flows.shape)
+    t1 = t0.copy()
+    usa, chn = base.countries.index("USA"), base.countries.index("CHN")
+    t1[:, chn, usa] = 1.45
+    r = simulate(base, t0, t1, model="ge", elasticities={"theta": 5.0})
+    sol = r.solution
+    assert r.model == "ge" and sol.max_residual <= 1e-12
+    direct = tradesim.models.ge.solve_sectors(flows, None, t0, t1, theta=5.0)
+    np.testing.assert_allclose(sol.welfare, direct.welfare, rtol=1e-12)
+    table = r.summary("country")
+    np.testing.assert_allclose(table["real_income_change_pct"], 100 * (sol.welfare - 1))
+    assert table.loc["USA", "revenue_after_usd"] > 0 == table.loc["USA", "revenue_before_usd"]
+    share = lambda f: f[:, chn, usa].sum() / f[:, :, usa].sum()  # noqa: E731
+    assert share(sol.flows_after) < share(flows)
+    pairs = r.summary("pair").set_index(["exporter", "importer"])
+    assert pairs.loc[("CHN", "USA"), "volume_change_pct"] < -50
+    assert r.effective_rate("USA", "CHN") == pytest.approx(1.45)
+
+
+def test_ge_needs_domestic_sales(demo):
+    zeros = np.zeros(demo.flows.shape)
+    with pytest.raises(InputError, match="no domestic sales"):
+        simulate(demo, zeros, zeros, model="ge")

@@ -21,7 +21,11 @@ class ModelSpec:
     name : str
     solve : callable
         ``solve(flows, tariff_before, tariff_after, **parameters, **options)`` returning a
-        solution object whose arrays have axes ``[draw?, product, exporter, importer]``.
+        solution object whose pair arrays have axes ``[draw?, product, exporter, importer]``
+        (``flows_after``, ``quantity``, ``buyer_price``, ``revenue``, ``revenue_before``),
+        with ``draws`` (bool) and ``country_table()``: headline results per country.
+        `tradesim.simulate` passes ``domestic`` and ``countries`` from the baseline when
+        the function takes them.
     parameters : tuple of str
         Elasticities it takes, by their glossary names.
     description : str
@@ -53,10 +57,12 @@ def get_model(name: str) -> ModelSpec:
 
 
 def _register_bundled() -> None:
-    from . import pe
+    from . import ge, pe
 
     register("pe", pe.solve, ("sigma", "eta", "epsilon"),
              "multi-market Armington partial equilibrium, every product at once")
+    register("ge", ge.solve_products, ("theta",),
+             "general equilibrium by exact hat algebra, products as sectors without input-output links")
 
 
 _register_bundled()

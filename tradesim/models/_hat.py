@@ -148,14 +148,15 @@ class Direct:
     def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
         c = self.c.take(idx)
         va_new = np.exp(x) * c.va
-        pi, log_P = _shares(c, np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1])))
+        log_cost = np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1]))
+        pi, log_P = _shares(c, log_cost)
         gpi = c.g * pi
         phi = gpi.sum(axis=2)  # [m, s, j]
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
         d_new, _ = _deficit(c, va_new, jac=False)
         spend = (va_new + d_new) / psi  # total spending X'[j]
         flows = gpi * (c.alpha * spend[:, None, :])[:, :, None, :]
-        return dict(c=c, x=x, va_new=va_new, pi=pi, gpi=gpi, phi=phi, psi=psi, d_new=d_new, spend=spend,
+        return dict(c=c, x=x, log_cost=log_cost, va_new=va_new, pi=pi, gpi=gpi, phi=phi, psi=psi, d_new=d_new, spend=spend,
                     flows=flows, log_P=log_P, sector_spend=c.alpha * spend[:, None, :],
                     revenue=(1 - psi) * spend)
 
@@ -220,7 +221,7 @@ class Linked:
         output = flows.sum(axis=3)
         revenue = tariff.sum(axis=(1, 2))
         d_new, _ = _deficit(c, va_new, jac=False)
-        return dict(c=c, x=x, u=u, q=q, e=e, va_new=va_new, pi=pi, log_P=log_P, sector_spend=spend, flows=flows,
+        return dict(c=c, x=x, log_cost=log_cost, u=u, q=q, e=e, va_new=va_new, pi=pi, log_P=log_P, sector_spend=spend, flows=flows,
                     tariff=tariff, output=output, revenue=revenue, d_new=d_new)
 
     def market(self, st: dict) -> np.ndarray:

@@ -73,7 +73,7 @@ from ..errors import ConvergenceError, InputError
 from . import _hat
 from ._newton import newton
 
-__all__ = ["GESolution", "solve", "solve_sectors"]
+__all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
 
 _SHARE_TOL = 1e-8  # value-added and input shares must add to one within this
 _CHUNK_CELLS = 2**22  # batch members per Newton run are bounded so arrays stay near 32 MB
@@ -100,10 +100,12 @@ class GESolution:
         Change of the consumer price index, in the numeraire.
     sector_price_index : numpy.ndarray or None, ``[draw?, sector, country]``
         Change of each sector's price index (`solve_sectors` only).
+    unit_cost : numpy.ndarray, ``[draw?, sector?, country]``
+        Change of unit costs (the exporter price of each sector's goods), in the numeraire;
+        the wage in one sector without input-output links. The sector axis is there for
+        `solve_sectors`.
     flows_after : numpy.ndarray
         New flows, tariff-exclusive, like `flows`.
-    revenue, revenue_before : numpy.ndarray, ``[draw?, country]``
-        Tariff revenue of each importer, new and baseline.
     income_before, income_after : numpy.ndarray, ``[draw?, country]``
         Value added plus tariff revenue.
     deficit_before, deficit_after : numpy.ndarray, ``[draw?, country]``
@@ -127,9 +129,8 @@ class GESolution:
     wage: np.ndarray
     price_index: np.ndarray
     sector_price_index: np.ndarray | None
+    unit_cost: np.ndarray
     flows_after: np.ndarray
-    revenue: np.ndarray
-    revenue_before: np.ndarray
     income_before: np.ndarray
     income_after: np.ndarray
     deficit_before: np.ndarray
@@ -144,6 +145,43 @@ class GESolution:
     def real_wage(self) -> np.ndarray:
         """``wage / price_index``, ``[draw?, country]``."""
         return self.wage / self.price_index
+
+    @property
+    def revenue(self) -> np.ndarray:
+        """Tariff revenue after the change, ``t1 * flows_after``, like `flows_after`."""
+        return self.tariff_after * self.flows_after
+
+    @property
+    def revenue_before(self) -> np.ndarray:
+        """Tariff revenue at the baseline, ``t0 * flows``, like `flows`."""
+        return self.tariff_before * self.flows
+
+    @property
+    def quantity(self) -> np.ndarray:
+        """Volume relative to the baseline, ``flows_after / (flows * unit_cost[i])``, like `flows_after`; 1 without trade."""
+        cost = self.unit_cost[..., :, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.flows > 0, self.flows_after / (self.flows * cost), 1.0)
+
+    @property
+    def buyer_price(self) -> np.ndarray:
+        """Tariff-inclusive delivered price relative to the baseline, ``unit_cost[i] * d_hat * (1 + t1) / (1 + t0)``."""
+        return self.unit_cost[..., :, None] * self.trade_cost_change * (1 + self.tariff_after) / (1 + self.tariff_before)
+
+    def country_table(self) -> dict[str, np.ndarray]:
+        """Headline results per country, ``[draw?, country]`` each, names ending in their unit."""
+        return {
+            "real_income_change_pct": 100 * (self.welfare - 1),
+            "wage_change_pct": 100 * (self.wage - 1),
+            "price_index_change_pct": 100 * (self.price_index - 1),
+            "revenue_before_usd": np.broadcast_to(self._by_importer(self.revenue_before), self.welfare.shape),
+            "revenue_after_usd": self._by_importer(self.revenue),
+        }
+
+    def _by_importer(self, pairs: np.ndarray) -> np.ndarray:
+        """Pair values ``[draw?, sector?, exporter, importer]`` summed to ``[draw?, importer]``."""
+        total = pairs.sum(axis=-2)
+        return total.sum(axis=-2) if self.sector_price_index is not None else total
 
 
 # --------------------------------------------------------------------------- public
@@ -311,6 +349,18 @@ def solve_sectors(
                          key="theta")
     return _solve(f4, trade_cost_change, tariff_before, tariff_after, th2, value_added, io, deficits,
                   numeraire, countries, tol, max_iter, drawn, theta_drawn, user_shape=a.shape, sectors=True)
+
+
+def solve_products(flows, tariff_before, tariff_after, theta=4.0, *, deficits: str = "fixed", numeraire=None,
+                   countries: Sequence[str] | None = None, tol: float = 1e-12, max_iter: int = 50) -> GESolution:
+    """Every product a sector, without input-output links: the ``"ge"`` entry of the model registry.
+
+    `solve_sectors` with no trade-cost change, so `tradesim.simulate` can run general
+    equilibrium on a `Baseline` of ``[product, exporter, importer]`` flows with domestic
+    sales on the diagonal. Parameters as in `solve_sectors`.
+    """
+    return solve_sectors(flows, None, tariff_before, tariff_after, theta, deficits=deficits, numeraire=numeraire,
+                         countries=countries, tol=tol, max_iter=max_iter)
 
 
 # --------------------------------------------------------------------------- checks
@@ -557,6 +607,7 @@ def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, u
     k = scale[:, None]
     income0 = c.va + (f4 * t0).sum(axis=(1, 2))
     income1 = st["va_new"] + st["revenue"]
+    cost = np.exp(st["log_cost"]) / k[:, :, None]  # [B, s, i]
     welfare = income1 / income0 / price
 
     def country(a):  # [B, n] -> [draw?, n]
@@ -574,8 +625,8 @@ def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, u
         flows=inputs(f4), tariff_before=inputs(t0), tariff_after=inputs(t1), trade_cost_change=inputs(d_hat),
         welfare=country(welfare), wage=country(wage / k), price_index=country(price / k),
         sector_price_index=(country(np.exp(log_P) / k[:, :, None]) if sectors else None),
+        unit_cost=(country(cost) if sectors else country(cost[:, 0])),
         flows_after=pairs(st["flows"] / k[:, :, None, None]),
-        revenue=country(st["revenue"] / k), revenue_before=country(np.broadcast_to(income0 - c.va, wage.shape)),
         income_before=country(np.broadcast_to(income0, wage.shape)), income_after=country(income1 / k),
         deficit_before=country(np.broadcast_to(c.deficit, wage.shape)), deficit_after=country(st["d_new"] / k),
         iterations=int(iterations), max_residual=residual, deficits=deficits,

@@ -230,6 +230,24 @@ class PESolution:
         """Change in each importer's import volume at baseline prices, USD, ``[draw?, product, importer]``."""
         return self.trade_creation.sum(axis=-2)
 
+    def country_table(self) -> dict[str, np.ndarray]:
+        """Headline results per country, ``[draw?, country]`` each, summed over products.
+
+        ``price_index_change_pct`` weights each product's price index by the importer's
+        baseline spending on it (tariff-inclusive; imports only without `domestic`).
+        """
+        off = ~np.eye(self.flows.shape[-1], dtype=bool)
+        weights = ((self.flows if self.domestic else self.flows * off) * (1 + self.tariff_before)).sum(axis=-2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            price = (weights * (self.price_index - 1)).sum(axis=-2) / weights.sum(axis=-2)
+        return {
+            "price_index_change_pct": 100 * price,
+            "consumer_surplus_usd": self.consumer_surplus.sum(axis=-2),
+            "producer_surplus_usd": self.producer_surplus.sum(axis=-2),
+            "revenue_change_usd": self.revenue_change.sum(axis=-2),
+            "welfare_usd": self.welfare.sum(axis=-2),
+        }
+
     @property
     def diversion_by_importer(self) -> np.ndarray:
         """Import volume each importer moves between sources, USD, ``[draw?, product, importer]``.
