@@ -199,11 +199,14 @@ def test_analytic_jacobians_match_finite_differences(closure, linked):
     if linked:
         x[:, n + S * n:] += 1
     idx = np.array([0])
-    J = system.jacobian(x, idx)[0]
+    J, rows = system.jacobian(x, idx)
     h = 1e-6
     numeric = np.stack([(system.residual(x + h * e, idx)[0] - system.residual(x - h * e, idx)[0]) / (2 * h)
-                        for e in np.eye(N)], axis=1)
-    np.testing.assert_allclose(J, numeric, atol=1e-8)
+                        for e in np.eye(N)], axis=1)  # every equation, the normalisation last
+    assert numeric.shape == (N + 1, N) and rows.shape == (1, N)
+    left_out = np.setdiff1d(np.arange(N + 1), rows[0])
+    assert left_out.size == 1 and left_out[0] < n
+    np.testing.assert_allclose(J[0], numeric[rows[0]], atol=1e-8)
 
 
 # --------------------------------------------------------------------------- accounting and options
@@ -334,3 +337,23 @@ def test_unconverged_solve_raises():
     with pytest.raises(ConvergenceError) as err:
         ge.solve(f, None, None, tariffs(rng, f.shape, 5.0), theta=8.0, max_iter=1)
     assert err.value.iterations == 1 and err.value.residual > err.value.tol
+
+
+def test_extreme_tariffs_are_solved_along_the_path_from_the_baseline():
+    rng = np.random.default_rng(18)
+    a = world(rng, 6)
+    f = a + a.T
+    t1 = tariffs(rng, f.shape, 20.0)  # up to 2,000%, the most a schedule allows
+    sol = ge.solve(f, None, None, t1, theta=8.0, deficits="share")
+    assert sol.max_residual <= 1e-12 and sol.iterations > 8  # more than Newton from the baseline needs
+    np.testing.assert_allclose(sol.flows_after.sum(axis=1), sol.wage * f.sum(axis=1), rtol=1e-12)
+
+
+def test_fixed_deficits_that_cannot_be_earned_raise_and_name_the_way_out():
+    f = np.array([[50.0, 40.0, 40.0], [5.0, 60.0, 10.0], [5.0, 10.0, 60.0]])  # country 0: surplus of 60% of GDP
+    t1 = np.zeros_like(f)
+    t1[0, 1:] = 20.0  # its exports pay 2,000%
+    with pytest.raises(ConvergenceError, match="deficits='share'"):
+        ge.solve(f, None, None, t1, theta=4.0, deficits="fixed")
+    sol = ge.solve(f, None, None, t1, theta=4.0, deficits="share")
+    assert sol.max_residual <= 1e-12 and sol.welfare[0] < 1

@@ -10,9 +10,10 @@ Two systems share one economy:
 - `Linked` (Caliendo and Parro 2015): the unknowns are ``u[i]``, log sector price indices
   ``q[s, j]`` and spending hats ``e[s, j]``, all solved together.
 
-In both, one market-clearing equation (the largest economy's) is redundant by Walras' law and
-is replaced by the normalisation ``log(sum_i w_hat[i] VA[i] / sum_i VA[i]) = 0``: world GDP
-at factory-gate prices is the numeraire while solving.
+In both, the market-clearing equations determine wages only up to scale (one of them is
+redundant by Walras' law), so the normalisation ``log(sum_i w_hat[i] VA[i] / sum_i VA[i]) = 0``
+is appended as a last equation: world GDP at factory-gate prices is the numeraire while
+solving. Residuals cover every equation; each Newton step leaves out the redundant one.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class Economy:
         Baseline value added (GDP at factory-gate prices), USD.
     deficit : ``[b, i]``
         Baseline deficit ``D``: spending minus income (value added plus tariff revenue).
+    t0 : ``[b, s, i, j]``
+        Baseline tariffs (for the path from the baseline to the shock).
     closure : {"fixed", "share"}
-    drop : ``[b]``
-        Index of the market-clearing equation replaced by the normalisation.
     """
 
     log_pi: np.ndarray
@@ -70,8 +71,8 @@ class Economy:
     gamma: np.ndarray | None
     va: np.ndarray
     deficit: np.ndarray
+    t0: np.ndarray
     closure: str
-    drop: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,6 +85,23 @@ class Economy:
         for f in fields(self):
             a = getattr(self, f.name)
             values[f.name] = a[idx] if isinstance(a, np.ndarray) and a.shape[0] > 1 else a
+        return Economy(**values)
+
+
+    def along(self, lam: np.ndarray) -> Economy:
+        """The economy a fraction `lam` ``[b]`` of the way from the baseline to the shock.
+
+        Tariffs move linearly, ``t0 + lam (t1 - t0)``, and trade costs geometrically, ``d_hat**lam``.
+        """
+        lam = lam[:, None, None, None]
+        t1 = 1 / self.g - 1
+        with np.errstate(invalid="ignore"):  # inf - finite stays inf for prohibitive costs
+            log_d = self.log_kappa - np.log1p(t1) + np.log1p(self.t0)
+        t = self.t0 + lam * (t1 - self.t0)
+        with np.errstate(invalid="ignore"):
+            log_kappa = np.where(np.isinf(log_d), log_d, lam * log_d) + np.log1p(t) - np.log1p(self.t0)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(log_kappa=log_kappa, g=1 / (1 + t))
         return Economy(**values)
 
 
@@ -118,19 +136,24 @@ def _shares(c: Economy, log_cost: np.ndarray):
     return pi, log_P
 
 
-def _normalise(F: np.ndarray, c: Economy, va_new: np.ndarray) -> None:
-    """Put ``log(world GDP hat)`` in place of the dropped market-clearing residual."""
-    rows = np.arange(F.shape[0])
-    F[rows, np.broadcast_to(c.drop, rows.shape)] = np.log(va_new.sum(axis=1) / c.va.sum(axis=1))
+def _normalised(F: np.ndarray, va_new: np.ndarray, va: np.ndarray) -> np.ndarray:
+    """`F` with ``log(world GDP hat)`` appended as a last equation."""
+    return np.concatenate([F, np.log(va_new.sum(axis=1) / va.sum(axis=1))[:, None]], axis=1)
 
 
-def _normalise_row(J: np.ndarray, c: Economy, va_new: np.ndarray) -> None:
-    """The normalisation's gradient in place of the dropped row of the Jacobian."""
-    rows = np.arange(J.shape[0])
-    drop = np.broadcast_to(c.drop, rows.shape)
-    J[rows, drop, :] = 0.0
-    n = va_new.shape[1]
-    J[rows, drop, :n] = va_new / va_new.sum(axis=1, keepdims=True)
+def _normalised_rows(J: np.ndarray, va_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The square Jacobian for a Newton step, and which residuals its rows are.
+
+    The normalisation's gradient is appended, and the market-clearing row of the country
+    with the largest value added is left out: Walras' law makes it follow from the others,
+    so the step is Newton's for all of them.
+    """
+    m, M, N = J.shape[0], J.shape[1] + 1, J.shape[2]
+    row = np.zeros((m, 1, N))
+    row[:, 0, :va_new.shape[1]] = va_new / va_new.sum(axis=1, keepdims=True)
+    rows = np.broadcast_to(np.arange(M), (m, M))
+    keep = rows[rows != np.argmax(va_new, axis=1)[:, None]].reshape(m, M - 1)
+    return np.take_along_axis(np.concatenate([J, row], axis=1), keep[:, :, None], axis=1), keep
 
 
 class Direct:
@@ -154,21 +177,21 @@ class Direct:
         phi = gpi.sum(axis=2)  # [m, s, j]
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
         d_new, _ = _deficit(c, va_new, jac=False)
-        spend = (va_new + d_new) / psi  # total spending X'[j]
+        # total spending X'[j]; NaN (outside the domain) where deficits would make it negative
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spend = np.where(va_new + d_new > 0, (va_new + d_new) / psi, np.nan)
         flows = gpi * (c.alpha * spend[:, None, :])[:, :, None, :]
         return dict(c=c, x=x, log_cost=log_cost, va_new=va_new, pi=pi, gpi=gpi, phi=phi, psi=psi, d_new=d_new, spend=spend,
                     flows=flows, log_P=log_P, sector_spend=c.alpha * spend[:, None, :],
                     revenue=(1 - psi) * spend)
 
     def market(self, st: dict) -> np.ndarray:
-        """Relative excess demand ``[m, i]`` of every country (none dropped)."""
+        """Relative excess demand ``[m, i]`` of every country."""
         return st["flows"].sum(axis=(1, 3)) / st["va_new"] - 1
 
     def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         st = self.state(x, idx)
-        F = self.market(st)
-        _normalise(F, st["c"], st["va_new"])
-        return F
+        return _normalised(self.market(st), st["va_new"], st["c"].va)
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         st = self.state(x, idx)
@@ -186,15 +209,14 @@ class Direct:
         J += np.matmul((st["gpi"] * c.alpha[:, :, None, :]).sum(axis=1), d_spend)
         J[:, diag[0], diag[1]] -= (th[:, :, None] * flows.sum(axis=3)).sum(axis=1) + sales
         J /= va_new[:, :, None]
-        _normalise_row(J, c, va_new)
-        return J
+        return _normalised_rows(J, va_new)
 
 
 class Linked:
     """Input-output links (Caliendo and Parro 2015): ``x = [u (n), q (s*n), e (s*n)]``.
 
     ``u = log w_hat``, ``q = log P_hat[s, j]``, ``e = E'[s, j] / E[s, j]``. Equations, in order:
-    labour markets ``sum_s beta Y'[s, i] / VA'[i] - 1`` (one replaced by the normalisation);
+    labour markets ``sum_s beta Y'[s, i] / VA'[i] - 1``;
     price indices ``q + log(sum_i pi (kappa c_hat)^-theta) / theta``; and spending
     ``(sum_k gamma[s, k, j] Y'[k, j] + alpha (VA' + R' + D')[j] - E'[s, j]) / E[s, j]``, with unit
     costs ``log c_hat = beta u + sum_k gamma[k, s, i] q[k, i]`` and gross output
@@ -234,17 +256,17 @@ class Linked:
         f1 = np.where(present, st["q"] - st["log_P"], st["q"])
         scale = np.where(present, c.spend, 1.0)
         inter = np.einsum("mskj,mkj->msj", c.gamma, st["output"])
-        final = c.alpha * (st["va_new"] + st["revenue"] + st["d_new"])[:, None, :]
+        income = st["va_new"] + st["revenue"] + st["d_new"]  # NaN below: negative final spending is outside the domain
+        final = c.alpha * np.where(income > 0, income, np.nan)[:, None, :]
         f2 = np.where(present, (inter + final - st["sector_spend"]) / scale, st["e"] - 1)
         return f1, f2
 
     def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         st = self.state(x, idx)
-        f3 = self.market(st)
-        _normalise(f3, st["c"], st["va_new"])
         f1, f2 = self._equations(st)
         m = x.shape[0]
-        return np.concatenate([f3, f1.reshape(m, -1), f2.reshape(m, -1)], axis=1)
+        F = np.concatenate([self.market(st), f1.reshape(m, -1), f2.reshape(m, -1)], axis=1)
+        return _normalised(F, st["va_new"], st["c"].va)
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         st = self.state(x, idx)
@@ -278,7 +300,6 @@ class Linked:
         J[:, U, U] -= (self.market(st) + 1)[:, :, None] * eye_n
         J[:, U, Q] = (np.einsum("msi,msikl->mikl", beta, dY_q) / va_new[:, :, None, None]).reshape(m, n, S * n)
         J[:, U, E] = (beta[:, :, :, None] * G / va_new[:, None, :, None]).transpose(0, 2, 1, 3).reshape(m, n, S * n)
-        _normalise_row(J, c, va_new)
         # price indices (rows for absent cells pin q = 0)
         p = present[:, :, :, None]
         J1u = -np.swapaxes(pi * beta[:, :, :, None], 2, 3)  # [m, s, j, l]
@@ -296,4 +317,4 @@ class Linked:
         J2e *= (present / scale)[:, :, :, None, None]
         own = np.broadcast_to(np.where(present, c.spend / scale, -1.0), (m, S, n)).reshape(m, S * n)
         J[:, E, E] = J2e.reshape(m, S * n, S * n) - own[:, :, None] * np.eye(S * n)
-        return J
+        return _normalised_rows(J, va_new)

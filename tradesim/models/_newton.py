@@ -1,4 +1,4 @@
-"""Damped Newton's method for a batch of independent square systems.
+"""Damped Newton's method for a batch of independent systems.
 
 The general-equilibrium solvers use it: each batch member is one elasticity draw (or one
 data set), all members advance together, and a member leaves the loop when it converges.
@@ -18,7 +18,7 @@ _ROUNDING = 8 * np.finfo(float).eps  # a step this small (relative to x) is roun
 
 
 def _solve(J: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched ``J @ out = rhs``; least squares for members whose matrix is singular."""
+    """Batched ``J @ out = rhs``; the pseudo-inverse for members whose matrix is singular."""
     try:
         return np.linalg.solve(J, rhs[..., None])[..., 0]
     except np.linalg.LinAlgError:
@@ -38,10 +38,13 @@ def newton(
     Parameters
     ----------
     residual : callable
-        ``residual(x, idx) -> F``: residuals ``[m, N]`` of batch members `idx` (``[m]``) at
-        ``x`` (``[m, N]``). Non-finite values mark points outside the domain.
+        ``residual(x, idx) -> F``: residuals ``[m, M]`` of batch members `idx` (``[m]``) at
+        ``x`` (``[m, N]``), ``M >= N``. Non-finite values mark points outside the domain.
     jacobian : callable
-        ``jacobian(x, idx) -> J``: ``dF/dx`` as ``[m, N, N]``.
+        ``jacobian(x, idx) -> J`` with ``J = dF/dx`` ``[m, N, N]`` when ``M = N``, or
+        ``-> (J, rows)``: a square ``J`` ``[m, N, N]`` whose rows are the derivatives of the
+        residuals ``rows`` ``[m, N]`` (for systems with redundant equations: those left out
+        must follow from the others, so that a Newton step on the rest solves them too).
     x : numpy.ndarray, ``[batch, N]``
         Starting points; overwritten with the iterates.
     tol : float
@@ -53,7 +56,7 @@ def newton(
     -------
     x : numpy.ndarray, ``[batch, N]``
         Last iterates.
-    F : numpy.ndarray, ``[batch, N]``
+    F : numpy.ndarray, ``[batch, M]``
         Their residuals.
     done : numpy.ndarray of bool, ``[batch]``
         Members that reached `tol`, or whose step shrank to rounding error (the caller
@@ -76,7 +79,10 @@ def newton(
     while it < max_iter and not (done | stuck).all():
         it += 1
         act = np.flatnonzero(~(done | stuck))
-        step = _solve(jacobian(x[act], act), -F[act])
+        J = jacobian(x[act], act)
+        J, rows = J if isinstance(J, tuple) else (J, None)
+        rhs = -F[act] if rows is None else -np.take_along_axis(F[act], rows, axis=1)
+        step = _solve(J, rhs)
         step = np.where(np.isfinite(step), step, 0.0)
         alpha = np.ones(act.size)
         todo = np.arange(act.size)

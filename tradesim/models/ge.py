@@ -45,8 +45,9 @@ Newton's method with analytic Jacobians (`tradesim.models._hat`), batched over d
 ``w_hat = 1``, with a backtracking line search. Without links the unknowns are the ``n`` log
 wages, everything else being explicit in them; with links they are log wages, log sector price
 indices and sector spending (``n + 2 S n``). One market-clearing condition is redundant (Walras'
-law) and is replaced by the normalisation that world GDP is unchanged; the solution is then
-rescaled to the numeraire asked for. The solver stops when every equation (all market-clearing
+law), and the normalisation that world GDP is unchanged is added as one more equation; each
+step solves the stacked system by least squares (a Newton step, since the system is
+consistent). The solution is then rescaled to the numeraire asked for. The solver stops when every equation (all market-clearing
 conditions included, as relative excess demand) is within ``tol``, and raises
 `ConvergenceError` otherwise.
 
@@ -77,6 +78,7 @@ __all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
 
 _SHARE_TOL = 1e-8  # value-added and input shares must add to one within this
 _CHUNK_CELLS = 2**22  # batch members per Newton run are bounded so arrays stay near 32 MB
+_STEP_ITER = 12  # on the path from the baseline, a step that takes longer than this is halved
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def solve(
     numeraire=None,
     countries: Sequence[str] | None = None,
     tol: float = 1e-12,
-    max_iter: int = 50,
+    max_iter: int = 200,
 ) -> GESolution:
     """One-sector general equilibrium by exact hat algebra (Dekle, Eaton and Kortum 2008).
 
@@ -226,7 +228,7 @@ def solve(
     tol : float
         Largest residual accepted (relative excess demand, log price indices).
     max_iter : int
-        Most Newton steps.
+        Most Newton steps in all, steps along the path from the baseline included.
 
     Returns
     -------
@@ -284,7 +286,7 @@ def solve_sectors(
     numeraire=None,
     countries: Sequence[str] | None = None,
     tol: float = 1e-12,
-    max_iter: int = 50,
+    max_iter: int = 200,
 ) -> GESolution:
     """Many sectors, with input-output links (Caliendo and Parro 2015) or without.
 
@@ -352,7 +354,7 @@ def solve_sectors(
 
 
 def solve_products(flows, tariff_before, tariff_after, theta=4.0, *, deficits: str = "fixed", numeraire=None,
-                   countries: Sequence[str] | None = None, tol: float = 1e-12, max_iter: int = 50) -> GESolution:
+                   countries: Sequence[str] | None = None, tol: float = 1e-12, max_iter: int = 200) -> GESolution:
     """Every product a sector, without input-output links: the ``"ge"`` entry of the model registry.
 
     `solve_sectors` with no trade-cost change, so `tradesim.simulate` can run general
@@ -545,14 +547,13 @@ def _economy(f4, t0, t1, d_hat, theta, beta, gamma, closure, names) -> _hat.Econ
     deficit = f4.sum(axis=(1, 2)) - f4.sum(axis=(1, 3))  # imports minus exports, domestic sales in both
     return _hat.Economy(
         log_pi=log_pi, log_kappa=log_kappa, g=1 / (1 + t1), theta=theta, present=present[:, :, None, :],
-        spend=spend, alpha=final / total_final, beta=beta, gamma=gamma, va=va, deficit=deficit,
-        closure=closure, drop=np.argmax(va, axis=1),
+        spend=spend, alpha=final / total_final, beta=beta, gamma=gamma, va=va, deficit=deficit, t0=t0,
+        closure=closure,
     )
 
 
 def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, names: _Names):
     """Solve every batch member; return the solved state, iterations and the largest residual."""
-    system = system_type(economy)
     S, n = economy.shape
     N = n if system_type is _hat.Direct else n * (1 + 2 * S)
     size = max(1, _CHUNK_CELLS // max(S * n * n, N * N))
@@ -560,15 +561,10 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
     iterations = 0
     for start in range(0, B, size):  # chunks of draws bound memory; each chunk is one batched solve
         idx = np.arange(start, min(B, start + size))
-        xs, F, done, it = newton(system.residual, system.jacobian, x[idx], tol=tol, max_iter=max_iter)
-        x[idx] = xs
+        x[idx], it = _path(system_type, economy.take(idx) if B > 1 else economy, len(idx), N, tol, max_iter,
+                           names, start)
         iterations = max(iterations, it)
-        if not done.all():
-            b = int(idx[np.argmin(done)])
-            raise ConvergenceError(
-                f"{int((~done).sum())} of {B} equilibria did not converge (first: draw {b}, largest residual "
-                f"at {_equation(int(np.abs(F[b - start]).argmax()), S, n, names)})",
-                iterations=it, residual=float(np.abs(F[~done]).max()), tol=tol)
+    system = system_type(economy)
     st = system.state(x, np.arange(B))
     residual = _max_residual(system, st, x)
     if residual > tol:
@@ -578,11 +574,53 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
     return st, iterations, residual
 
 
-def _equation(k: int, S: int, n: int, names: _Names) -> str:
-    """What residual `k` of the stacked system is."""
+def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_iter: int, names: _Names,
+          offset: int):
+    """Newton from the baseline; members it does not solve go along the path from the baseline.
+
+    Each step of the path (`_hat.Economy.along`) starts from the last solution and is halved
+    when Newton fails, so the iterate tracks the equilibrium; doubling again after a success.
+    Large tariffs (hundreds of percent) with very low or very high theta need it.
+    """
+    S, n = economy.shape
+    x = np.zeros((B, N))
+    lam_done, lam_try = np.zeros(B), np.ones(B)
+    used = np.zeros(B, dtype=int)
+    todo = np.arange(B)
+    while todo.size:
+        budget = max_iter - int(used[todo].max())
+        sub = system_type(economy.take(todo).along(lam_try[todo]))
+        cap = (max_iter + 1) // 2 if not used.any() else _STEP_ITER  # the whole shock first, with a generous budget
+        xs, F, done, it = newton(sub.residual, sub.jacobian, x[todo].copy(), tol=tol,
+                                 max_iter=max(min(budget, cap), 0))
+        used[todo] += it
+        good, bad = todo[done], todo[~done]
+        x[good] = xs[done]
+        width = lam_try[good] - lam_done[good]
+        lam_done[good] = lam_try[good]
+        lam_try[good] = np.minimum(1.0, lam_done[good] + 2 * width)
+        lam_try[bad] = (lam_done[bad] + lam_try[bad]) / 2
+        lost = bad[(lam_try[bad] - lam_done[bad] < 1e-6) | (used[bad] >= max_iter)]
+        if lost.size:
+            first = int(np.flatnonzero(np.isin(todo, lost))[0])
+            k = int(np.abs(F[first]).argmax())
+            raise ConvergenceError(
+                f"{lost.size} of {B} equilibria did not converge (first: draw {offset + int(todo[first])}, "
+                f"solved up to {lam_done[todo[first]]:.6f} of the way from the baseline; largest residual at "
+                f"{_equation(k, S, n, system_type is _hat.Linked, names)}); an equilibrium may not exist, for example when fixed deficits "
+                "exceed what a country can earn: try deficits='share'",
+                iterations=int(used.max()), residual=float(np.abs(F[first]).max()), tol=tol)
+        todo = np.flatnonzero(lam_done < 1.0)
+    return x, int(used.max(initial=0))
+
+
+def _equation(k: int, S: int, n: int, linked: bool, names: _Names) -> str:
+    """What residual `k` of the stacked system is (`_hat`: markets, price indices, spending, normalisation)."""
     if k < n:
         return f"market clearing for {names(k)}"
     block, cell = divmod(k - n, S * n)
+    if not linked or block >= 2:
+        return "the normalisation"
     s, j = divmod(cell, n)
     return f"{('price index', 'spending')[block]} of sector {s} in {names(j)}"
 
