@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import importlib.util
 import warnings
 
 import pytest
@@ -19,9 +20,12 @@ import tradesim.tariffs
     "module",
     [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.models.ge,
      tradesim.elasticities,
-     importlib.import_module("tradesim.simulate")],  # the package's `simulate` is the function
+     importlib.import_module("tradesim.simulate"),  # the package's `simulate` is the function
+     pytest.param("tradesim.gravity", marks=pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None,
+                                                               reason="tradesim.gravity needs statsmodels"))],
 )
 def test_docstring_examples(module):
+    module = importlib.import_module(module) if isinstance(module, str) else module
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
