@@ -73,6 +73,7 @@ import numpy as np
 from ..errors import ConvergenceError, InputError
 from . import _hat
 from ._newton import newton
+from ._revenue import PairRevenue
 
 __all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
 
@@ -82,7 +83,7 @@ _STEP_ITER = 12  # on the path from the baseline, a step that takes longer than 
 
 
 @dataclass(frozen=True)
-class GESolution:
+class GESolution(PairRevenue):
     """A solved general equilibrium.
 
     Axes: ``[draw?, country]`` for country results and the shape of `flows` (with ``draw``
@@ -147,16 +148,6 @@ class GESolution:
     def real_wage(self) -> np.ndarray:
         """``wage / price_index``, ``[draw?, country]``."""
         return self.wage / self.price_index
-
-    @property
-    def revenue(self) -> np.ndarray:
-        """Tariff revenue after the change, ``t1 * flows_after``, like `flows_after`."""
-        return self.tariff_after * self.flows_after
-
-    @property
-    def revenue_before(self) -> np.ndarray:
-        """Tariff revenue at the baseline, ``t0 * flows``, like `flows`."""
-        return self.tariff_before * self.flows
 
     @property
     def quantity(self) -> np.ndarray:

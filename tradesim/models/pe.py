@@ -98,6 +98,7 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError, TradesimWarning
 from ._lse import softmax as _softmax
+from ._revenue import PairRevenue
 
 __all__ = ["PESolution", "SmartResult", "smart", "solve"]
 
@@ -113,7 +114,7 @@ _ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding 
 
 
 @dataclass(frozen=True)
-class PESolution:
+class PESolution(PairRevenue):
     """Solution of the partial-equilibrium model.
 
     Every array has an optional leading ``draw`` axis, present when any elasticity had one.
@@ -182,16 +183,6 @@ class PESolution:
         if not self.domestic:
             after = np.where(np.eye(self.flows.shape[-1], dtype=bool), self.flows, after)
         return after
-
-    @property
-    def revenue(self) -> np.ndarray:
-        """Tariff revenue after the change, ``t1 * flows_after``, USD, ``[draw?, k, i, j]``."""
-        return self.tariff_after * self.flows_after
-
-    @property
-    def revenue_before(self) -> np.ndarray:
-        """Tariff revenue at the baseline, ``t0 * flows``, USD, ``[k, i, j]``."""
-        return self.tariff_before * self.flows
 
     @property
     def revenue_change(self) -> np.ndarray:
