@@ -10,14 +10,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["newton"]
+__all__ = ["newton", "solve_linear"]
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
 _ROUNDING = 8 * np.finfo(float).eps  # a step this small (relative to x) is rounding noise
 
 
-def _solve(J: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def solve_linear(J: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Batched ``J @ out = rhs``; the pseudo-inverse for members whose matrix is singular."""
     try:
         return np.linalg.solve(J, rhs[..., None])[..., 0]
@@ -82,7 +82,7 @@ def newton(
         J = jacobian(x[act], act)
         J, rows = J if isinstance(J, tuple) else (J, None)
         rhs = -F[act] if rows is None else -np.take_along_axis(F[act], rows, axis=1)
-        step = _solve(J, rhs)
+        step = solve_linear(J, rhs)
         step = np.where(np.isfinite(step), step, 0.0)
         alpha = np.ones(act.size)
         todo = np.arange(act.size)

@@ -98,16 +98,15 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError, TradesimWarning
 from ._lse import softmax as _softmax
+from ._newton import solve_linear as _solve_linear
+from ._newton import newton
 from ._revenue import PairRevenue
 
 __all__ = ["PESolution", "SmartResult", "smart", "solve"]
 
 _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 40
 _CHUNK_CELLS = 2**17  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
-_ROUNDING = 8 * np.finfo(float).eps  # steps this small (relative) are rounding noise
 
 
 # --------------------------------------------------------------------------- results
@@ -482,49 +481,18 @@ def _jacobian(pr, omega, S):
     return J
 
 
-def _solve_linear(J, rhs):
-    """Batched ``J @ out = rhs``; the pseudo-inverse only if some matrix is singular."""
-    try:
-        return np.linalg.solve(J, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.einsum("bil,bl->bi", np.linalg.pinv(J), rhs)
-
-
 def _newton_from(pr, x, tol, max_iter):
-    """Damped Newton from `x` for every problem in `pr`; never raises.
+    """Damped Newton (`tradesim.models._newton.newton`) from `x` for every problem in `pr`; never raises."""
 
-    Returns the last iterate, its residual, a mask of the problems that converged
-    (``max |F| <= tol``, or steps down to rounding error), and the iterations used.
-    """
-    F, omega, S = _evaluate(pr, x)
-    merit = 0.5 * np.einsum("bi,bi->b", F, F)
-    done = np.abs(F).max(axis=1, initial=0.0) <= tol
-    failed = np.zeros_like(done)
-    it = 0
-    while it < max_iter and not (done | failed).all():
-        it += 1
-        act = np.flatnonzero(~(done | failed))
-        sub = pr.subset(act)
-        step = _solve_linear(_jacobian(sub, omega[act], S[act]), -F[act])
-        step = np.where(np.isfinite(step), step, 0.0)
-        alpha = np.ones(act.size)
-        todo = np.arange(act.size)
-        for _ in range(_MAX_HALVINGS):  # backtracking (Armijo on |F|^2): a loop over step sizes
-            idx = act[todo]
-            trial = x[idx] + alpha[todo, None] * step[todo]
-            Ft, om, St = _evaluate(sub.subset(todo), trial)
-            mt = 0.5 * np.einsum("bi,bi->b", Ft, Ft)
-            ok = np.isfinite(mt) & (mt <= (1 - 2 * _ARMIJO * alpha[todo]) * merit[idx])
-            acc, k = idx[ok], todo[ok]
-            x[acc], F[acc], omega[acc], S[acc], merit[acc] = trial[ok], Ft[ok], om[ok], St[ok], mt[ok]
-            tiny = (np.abs(alpha[k, None] * step[k]) <= _ROUNDING * (1 + np.abs(x[acc]))).all(axis=1)
-            done[acc] = (np.abs(F[acc]).max(axis=1, initial=0.0) <= tol) | tiny
-            todo = todo[~ok]
-            if not todo.size:
-                break
-            alpha[todo] /= 2
-        failed[act[todo]] = True  # no decrease along the Newton direction: a local minimum of |F|
-    return x, F, done, it
+    def residual(x, idx):
+        return _evaluate(pr.subset(idx), x)[0]
+
+    def jacobian(x, idx):
+        sub = pr.subset(idx)
+        _, omega, S = _evaluate(sub, x)
+        return _jacobian(sub, omega, S)
+
+    return newton(residual, jacobian, x, tol=tol, max_iter=max_iter)
 
 
 def _newton(pr, tol, max_iter):
