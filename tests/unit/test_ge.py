@@ -357,3 +357,17 @@ def test_fixed_deficits_that_cannot_be_earned_raise_and_name_the_way_out():
         ge.solve(f, None, None, t1, theta=4.0, deficits="fixed")
     sol = ge.solve(f, None, None, t1, theta=4.0, deficits="share")
     assert sol.max_residual <= 1e-12 and sol.welfare[0] < 1
+
+
+def test_bad_solver_options_are_named_for_both_models():
+    from tradesim.models import pe
+
+    f = world(np.random.default_rng(19), 3)
+    for solve in (lambda **kw: ge.solve(f, **kw),
+                  lambda **kw: pe.solve(f[None], np.zeros((1, 3, 3)), np.zeros((1, 3, 3)), 2.0, 1.0, np.inf, **kw)):
+        with pytest.raises(InputError, match="positive") as err:
+            solve(tol=0.0)
+        assert err.value.key == "tol"
+        with pytest.raises(InputError, match="at least 1") as err:
+            solve(max_iter=0)
+        assert err.value.key == "max_iter"

@@ -10,11 +10,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["newton", "solve_linear"]
+__all__ = ["check_options", "newton", "solve_linear"]
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
 _ROUNDING = 8 * np.finfo(float).eps  # a step this small (relative to x) is rounding noise
+
+
+def check_options(tol, max_iter) -> None:
+    """`InputError` unless `tol` is positive and `max_iter` at least 1."""
+    from ..errors import InputError
+
+    if not tol > 0:
+        raise InputError(f"is {tol!r}; expected a positive number", key="tol")
+    if int(max_iter) < 1:
+        raise InputError(f"is {max_iter!r}; expected at least 1", key="max_iter")
 
 
 def solve_linear(J: np.ndarray, rhs: np.ndarray) -> np.ndarray:

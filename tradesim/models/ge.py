@@ -72,7 +72,7 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError
 from . import _hat
-from ._newton import newton
+from ._newton import check_options, newton
 from ._revenue import PairRevenue
 
 __all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
@@ -479,10 +479,7 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
            countries, tol, max_iter, flows_drawn, theta_drawn, *, user_shape, sectors=False) -> GESolution:
     if deficits not in ("fixed", "share"):
         raise InputError(f"is {deficits!r}; expected 'fixed' or 'share'", key="deficits")
-    if not tol > 0:
-        raise InputError(f"is {tol!r}; expected a positive number", key="tol")
-    if int(max_iter) < 1:
-        raise InputError(f"is {max_iter!r}; expected at least 1", key="max_iter")
+    check_options(tol, max_iter)
     Bf, S, n, n2 = f4.shape
     if n != n2:
         raise InputError(f"has shape {user_shape}; expected square exporter and importer axes", key="flows")

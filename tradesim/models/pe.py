@@ -99,7 +99,7 @@ import numpy as np
 from ..errors import ConvergenceError, InputError, TradesimWarning
 from ._lse import softmax as _softmax
 from ._newton import solve_linear as _solve_linear
-from ._newton import newton
+from ._newton import check_options, newton
 from ._revenue import PairRevenue
 
 __all__ = ["PESolution", "SmartResult", "smart", "solve"]
@@ -629,10 +629,7 @@ def solve(
     """
     if method not in ("exact", "linear"):
         raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
-    if not tol > 0:
-        raise InputError(f"tol is {tol!r}; expected a positive number", key="tol")
-    if int(max_iter) < 1:
-        raise InputError(f"max_iter is {max_iter!r}; expected at least 1", key="max_iter")
+    check_options(tol, max_iter)
     flows, t0, t1, sig, et, eps, has_draws = _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon,
                                                           domestic)
     D = max(sig.shape[0], et.shape[0], eps.shape[0])
