@@ -223,3 +223,234 @@ class SimulationResult:
         return out if self.n_draws else out.drop(columns="draw")
 
     VARIABLES = _PAIR_VARIABLES
+
+
+# per-pair variables of ScenarioResult.to_frame(): name -> unit
+_PATH_PAIR_VARIABLES = {
+    "flows": "USD per year, tariff-exclusive, at the period's prices (annual rate; mean over the period)",
+    "tariff": "fraction (statutory rate, mean over the period's days)",
+    "revenue": "USD per year (tariff revenue, annual rate)",
+    "quantity": "ratio to baseline",
+    "buyer_price": "ratio to baseline, tariff-inclusive",
+}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """The outcome of `tradesim.simulate` on a `Scenario`: the model's results on each period.
+
+    Values of a period are means over its days (tariffs change within a month), and flows and
+    revenue are annual rates, so the mean over a year's monthly values is that year's total.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    baseline : Baseline
+    model : str
+    dates, period_ends : pandas.DatetimeIndex, ``[time]``
+        Each period is ``[dates[t], period_ends[t])``.
+    tariff : numpy.ndarray, ``[time, product, exporter, importer]``
+        Fractions.
+    tariff_reference : numpy.ndarray, ``[product, exporter, importer]``
+        Tariffs the baseline's flows reflect (the scenario's reference day).
+    flows, revenue : numpy.ndarray, ``[draw?, time, product, exporter, importer]``
+        USD per year.
+    quantity, buyer_price : numpy.ndarray, ``[draw?, time, product, exporter, importer]``
+        Ratios to the baseline.
+    countries : dict of str to numpy.ndarray, ``[draw?, time, country]``
+        The model's headline results per country (`country_table` of its solution), for
+        example ``welfare_usd``.
+    elasticity_multiplier : numpy.ndarray, ``[time]``
+        Factor on the trade elasticity (see `tradesim.dynamics`).
+    elasticities : Elasticities
+    shock_start : datetime.date or None
+        First day the tariffs differed from the reference tariffs.
+    notes : tuple of str
+    """
+
+    scenario: object
+    baseline: Baseline
+    model: str
+    dates: pd.DatetimeIndex
+    period_ends: pd.DatetimeIndex
+    tariff: np.ndarray
+    tariff_reference: np.ndarray
+    flows: np.ndarray
+    quantity: np.ndarray
+    buyer_price: np.ndarray
+    revenue: np.ndarray
+    countries: dict
+    elasticity_multiplier: np.ndarray
+    elasticities: Elasticities
+    shock_start: object = None
+    notes: tuple[str, ...] = ()
+
+    VARIABLES = {**_PATH_PAIR_VARIABLES, "welfare": "USD per year, per country (in importer)"}
+
+    def __repr__(self) -> str:
+        return (f"ScenarioResult({self.scenario.name!r}, model {self.model!r}: {len(self.dates)} periods from "
+                f"{self.dates[0].date()}, {len(self.baseline.products)} products x {len(self.baseline.countries)} "
+                f"countries{f', {self.n_draws} draws' if self.n_draws else ''})")
+
+    @property
+    def n_draws(self) -> int | None:
+        """Number of elasticity draws, or None without a draw axis."""
+        return self.flows.shape[0] if self.flows.ndim == 5 else None
+
+    def _mean(self, a: np.ndarray) -> np.ndarray:
+        return a.mean(axis=0) if self.n_draws else a
+
+    def _index(self, codes, key: str) -> list[int]:
+        codes = [codes] if isinstance(codes, str) else list(codes)
+        missing = [c for c in codes if c not in self.baseline.countries]
+        if missing:
+            raise InputError(f"{missing} not in the result; it has {list(self.baseline.countries)}", key=key)
+        return [self.baseline.countries.index(c) for c in codes]
+
+    def changed_pairs(self) -> list[tuple[str, str]]:
+        """``(exporter, importer)`` pairs with trade whose tariff differs from the reference on some date."""
+        moved = (np.abs(self.tariff - self.tariff_reference).max(axis=0) > 0) & (self.baseline.flows > 0)
+        i, j = np.nonzero(moved.any(axis=0))
+        c = self.baseline.countries
+        return [(c[a], c[b]) for a, b in zip(i, j)]
+
+    def effective_rate(self, importer: str, exporter=None, *, weights: str = "pre") -> pd.Series:
+        """Trade-weighted tariff of `importer` on each date (fraction), as the trackers define it.
+
+        Parameters
+        ----------
+        importer : str
+        exporter : str or iterable of str, optional
+            All but the importer when None.
+        weights : {"pre", "post"}
+            Baseline flows (before substitution) or the period's flows (after).
+        """
+        if weights not in ("pre", "post"):
+            raise InputError(f"weights is {weights!r}; expected 'pre' or 'post'", key="weights")
+        (j,) = self._index(importer, "importer")
+        idx = [i for i in range(len(self.baseline.countries)) if i != j] if exporter is None else \
+            self._index(exporter, "exporter")
+        w = self.baseline.flows[None] if weights == "pre" else self._mean(self.flows)
+        w = np.broadcast_to(w, self.tariff.shape)[:, :, idx, j]
+        total = w.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = (self.tariff[:, :, idx, j] * w).sum(axis=(1, 2)) / total
+        return pd.Series(rate, index=self.dates, name=f"{importer} effective rate ({weights})")
+
+    def summary(self, by: str = "pair", pairs=None) -> pd.DataFrame:
+        """The path of headline numbers, one row per date and pair (or country).
+
+        Parameters
+        ----------
+        by : {"pair", "country"}
+            ``"pair"``: imports (USD per year) and their change from the baseline in value and
+            in volume (percent), the trade-weighted tariff before substitution (percent) and
+            tariff revenue (USD per year). ``"country"``: imports and exports (USD per year)
+            and the model's headline columns (for PE, surplus, revenue change and welfare in
+            USD per year; for GE, real income, wage and prices in percent and welfare in USD).
+        pairs : iterable of (exporter, importer), optional
+            With ``by="pair"``; the pairs whose tariffs change (`changed_pairs`) when None.
+        """
+        if by == "pair":
+            return self._pair_path(self.changed_pairs() if pairs is None else list(pairs))
+        if by == "country":
+            return self._country_path()
+        raise InputError(f"by is {by!r}; expected 'pair' or 'country'", key="by")
+
+    def _pair_path(self, pairs) -> pd.DataFrame:
+        b = self.baseline
+        rows = []
+        flows, qty, rev = self._mean(self.flows), self._mean(self.quantity), self._mean(self.revenue)
+        for exporter, importer in pairs:  # a handful of headline pairs
+            (i,), (j,) = self._index(exporter, "exporter"), self._index(importer, "importer")
+            base = b.flows[:, i, j]
+            total = base.sum()
+            if total <= 0:
+                raise InputError(f"no baseline trade from {exporter} to {importer}", key="pairs")
+            after = flows[:, :, i, j].sum(axis=1)
+            volume = (qty[:, :, i, j] * base).sum(axis=1)
+            rows.append(pd.DataFrame({
+                "date": self.dates, "exporter": exporter, "importer": importer,
+                "imports_usd": after, "value_change_pct": 100 * (after / total - 1),
+                "volume_change_pct": 100 * (volume / total - 1),
+                "tariff_pct": 100 * (self.tariff[:, :, i, j] * base).sum(axis=1) / total,
+                "revenue_usd": rev[:, :, i, j].sum(axis=1),
+            }))
+        cols = ["date", "exporter", "importer", "imports_usd", "value_change_pct", "volume_change_pct", "tariff_pct",
+                "revenue_usd"]
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+    def _country_path(self) -> pd.DataFrame:
+        n = len(self.baseline.countries)
+        off = ~np.eye(n, dtype=bool)
+        flows = self._mean(self.flows) * off
+        T = len(self.dates)
+        table = {
+            "date": np.repeat(self.dates, n), "country": np.tile(self.baseline.countries, T),
+            "imports_usd": flows.sum(axis=(1, 2)).ravel(), "exports_usd": flows.sum(axis=(1, 3)).ravel(),
+        }
+        table.update({name: self._mean(a).ravel() for name, a in self.countries.items()})
+        return pd.DataFrame(table)
+
+    def to_frame(self, variables=None, *, nonzero: bool = True) -> pd.DataFrame:
+        """Long, tidy table: ``[draw,] date, exporter, importer, product, variable, value``.
+
+        Parameters
+        ----------
+        variables : iterable of str, optional
+            Some of `VARIABLES` (all by default): ``flows``, ``tariff``, ``revenue``,
+            ``quantity``, ``buyer_price`` per pair and product, and ``welfare`` per country
+            (the country in ``importer``; ``exporter`` and ``product`` empty).
+        nonzero : bool
+            Keep only pairs and products with baseline trade.
+        """
+        names = list(self.VARIABLES) if variables is None else list(variables)
+        unknown = [v for v in names if v not in self.VARIABLES]
+        if unknown:
+            raise InputError(f"unknown variables {unknown}; expected some of {list(self.VARIABLES)}", key="variables")
+        b = self.baseline
+        D, T = self.n_draws or 1, len(self.dates)
+        countries, products = np.asarray(b.countries), np.asarray(b.products)
+        keep = b.flows > 0 if nonzero else np.ones(b.flows.shape, bool)
+        k, i, j = np.nonzero(keep)
+        frames = []
+        for name in names:
+            if name == "welfare":
+                a = np.broadcast_to(self.countries["welfare_usd"], (D, T, len(countries)))
+                d, t, c = np.indices(a.shape).reshape(3, -1)
+                frames.append(pd.DataFrame({"draw": d, "date": self.dates[t], "exporter": None, "importer": countries[c],
+                                            "product": None, "variable": name, "value": a.ravel()}))
+                continue
+            a = getattr(self, name)
+            a = np.broadcast_to(a if a.ndim == 5 else a[None], (D, T, *b.flows.shape))[:, :, k, i, j]  # [D, T, cell]
+            d, t, cell = np.indices(a.shape).reshape(3, -1)
+            frames.append(pd.DataFrame({"draw": d, "date": self.dates[t], "exporter": countries[i[cell]],
+                                        "importer": countries[j[cell]], "product": products[k[cell]],
+                                        "variable": name, "value": a.ravel()}))
+        out = pd.concat(frames, ignore_index=True)
+        return out if self.n_draws else out.drop(columns="draw")
+
+    def compare(self, other: ScenarioResult, by: str = "pair") -> pd.DataFrame:
+        """This path against `other` on the same baseline and dates: both values and the difference.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `summary` columns of each, suffixed ``_this`` and ``_other``, and ``_diff``
+            (this minus other) for every number.
+        """
+        if not isinstance(other, ScenarioResult):
+            raise InputError(f"expected a ScenarioResult, got {type(other).__name__}", key="other")
+        if not self.baseline.equals(other.baseline):
+            raise InputError("the results are on different baselines", key="other")
+        if not self.dates.equals(other.dates):
+            raise InputError(f"the results have different dates: {self.dates[0].date()} to {self.dates[-1].date()} "
+                             f"against {other.dates[0].date()} to {other.dates[-1].date()}", key="other")
+        keys = ["date", "exporter", "importer"] if by == "pair" else ["date", "country"]
+        pairs = sorted(set(self.changed_pairs()) | set(other.changed_pairs())) if by == "pair" else None
+        a = self.summary(by, pairs) if by == "pair" else self.summary(by)
+        o = other.summary(by, pairs) if by == "pair" else other.summary(by)
+        out = a.merge(o, on=keys, suffixes=("_this", "_other"))
+        for col in a.columns.difference(keys):
+            out[f"{col}_diff"] = out[f"{col}_this"] - out[f"{col}_other"]
+        return out

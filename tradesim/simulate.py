@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
+
+import pandas as pd
 from collections.abc import Mapping
 
 import numpy as np
@@ -12,33 +14,41 @@ from .baseline import Baseline
 from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
 from .models import get_model
-from .results import SimulationResult
+from . import dynamics
+from .results import ScenarioResult, SimulationResult
 from .tariffs import TariffSchedule
 
 __all__ = ["simulate"]
 
 
 def simulate(
-    baseline: Baseline,
+    baseline: Baseline | None,
     before,
-    after,
-    model: str = "pe",
+    after=None,
+    model: str | None = None,
     elasticities: Elasticities | Mapping | None = None,
     *,
     fine_values=None,
+    progress: bool = False,
     **options,
-) -> SimulationResult:
-    """Simulate a change of tariffs from `before` to `after` on `baseline`.
+):
+    """Simulate a change of tariffs from `before` to `after`, or a scenario's time path, on `baseline`.
 
     Parameters
     ----------
-    baseline : Baseline
-    before, after : array_like or (TariffSchedule, date)
+    baseline : Baseline or None
+        None with a scenario: the scenario's own baseline.
+    before : array_like, (TariffSchedule, date), Scenario or str
         Tariffs ``[product, exporter, importer]`` as fractions, or a schedule and the date
-        at which to read it.
-    model : str
-        A registered model (see `tradesim.models.MODELS`): ``"pe"`` (the default) or ``"ge"``
-        (general equilibrium, which needs domestic sales on the baseline's diagonal).
+        at which to read it. Or a `Scenario` (or the name or path of one, without `after`):
+        then the model runs over the scenario's dates (see `tradesim.dynamics`) and the
+        result is a `ScenarioResult`.
+    after : array_like or (TariffSchedule, date)
+        Tariffs after the change, as `before`.
+    model : str, optional
+        A registered model (see `tradesim.models.MODELS`): ``"pe"`` or ``"ge"`` (general
+        equilibrium, which needs domestic sales on the baseline's diagonal). The scenario's
+        model, or ``"pe"``, when None.
     elasticities : Elasticities or mapping, optional
         `Elasticities.defaults()` when None; a mapping replaces some defaults
         (``{"sigma": 4.0}``).
@@ -50,9 +60,12 @@ def simulate(
         ``domestic``, for models that take it, defaults to whether the baseline has domestic
         sales (with a warning and a note in the result when it has none).
 
+    progress : bool
+        Show a progress bar for scenario runs that take more than a second.
+
     Returns
     -------
-    SimulationResult
+    SimulationResult or ScenarioResult
 
     Examples
     --------
@@ -65,14 +78,37 @@ def simulate(
     >>> bool(r.summary("country").loc["USA", "consumer_surplus_usd"] < 0)
     True
     """
+    from .scenario import Scenario, load_scenario
+
+    if isinstance(before, str) and after is None:
+        before = load_scenario(before)
+    if isinstance(before, Scenario):
+        if after is not None:
+            raise InputError("a scenario carries its own tariff path; pass no `after`", key="after")
+        baseline = before.load_baseline() if baseline is None else baseline
+        if not isinstance(baseline, Baseline):
+            raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
+        return _simulate_path(baseline, before, model or before.model,
+                              before.elasticities if elasticities is None else _elasticities(elasticities),
+                              fine_values, progress, options)
+    if after is None:
+        raise InputError("missing the tariffs after the change (or pass a Scenario as `before`)", key="after")
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
+    model = model or "pe"
     spec = get_model(model)
     t0 = _tariffs("before", before, baseline, fine_values)
     t1 = _tariffs("after", after, baseline, fine_values)
     elasticities = _elasticities(elasticities)
     params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
 
+    notes = _options(spec, baseline, options)
+    solution = spec.solve(baseline.flows, t0, t1, **params, **options)
+    return SimulationResult(baseline, model, solution, t0, t1, elasticities, tuple(notes))
+
+
+def _options(spec, baseline: Baseline, options: dict) -> list[str]:
+    """Fill in the options a model takes from the baseline; returns notes for the reader."""
     notes = []
     takes = inspect.signature(spec.solve).parameters
     if "countries" in takes:  # so errors name countries and a numeraire can be given by code
@@ -83,9 +119,161 @@ def simulate(
             note = ("the baseline has no domestic sales, so the domestic substitute is not modelled: "
                     "composite demand is import demand and eta is an import demand elasticity")
             notes.append(note)
-            warnings.warn(note + " (pass domestic=False to silence this)", TradesimWarning, stacklevel=2)
-    solution = spec.solve(baseline.flows, t0, t1, **params, **options)
-    return SimulationResult(baseline, model, solution, t0, t1, elasticities, tuple(notes))
+            warnings.warn(note + " (pass domestic=False to silence this)", TradesimWarning, stacklevel=3)
+    return notes
+
+
+def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
+                   options: dict) -> ScenarioResult:
+    """Run `model` over the periods of `scenario`; see `tradesim.dynamics` for the method."""
+    from tqdm.auto import tqdm
+
+    from .scenario import regime_of
+
+    spec = get_model(model)
+    dyn = scenario.dynamics
+    notes = _options(spec, baseline, options)
+    notes += _missing_exporters(scenario.schedule, baseline)
+    starts, ends = scenario.periods()
+    regime_days, rates = scenario.regimes(baseline, fine_values=fine_values)  # rates: [regime, k, i, j]
+    changes = regime_days[1:]
+    t0 = rates[0]
+    moved = np.flatnonzero(np.abs(rates - t0).reshape(len(rates), -1).max(axis=1) > 0)
+    shock = regime_days[moved[0]] if moved.size else None
+    events = _announcements(scenario.schedule, changes, regime_days[0]) if dyn.front_loading > 0 else []
+    payback = pd.DateOffset(days=round(dyn.payback_months * 365.25 / 12))
+    cuts = changes + [a for a, _ in events] + [(pd.Timestamp(e) + payback).date() for _, e in events]
+    parts = dynamics.pieces(starts, ends, cuts)
+    regime = regime_of(regime_days, parts.start)
+    params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
+    trade = spec.trade_elasticity
+
+    def solve(r: int, m: float):
+        p = dict(params)
+        if trade is not None and m != 1.0:
+            p[trade] = np.asarray(p[trade], float) * m
+        return spec.solve(baseline.flows, t0, rates[r], **p, **options)
+
+    if dyn.adjustment == "elasticity" and shock is not None:
+        mult = dynamics.elasticity_multiplier(dynamics.years_between(parts.middle, shock), dyn)
+    else:
+        mult = np.ones(len(parts.start))
+    if dyn.adjustment == "partial":
+        keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
+    else:
+        keys = list(dict.fromkeys(zip(regime.tolist(), mult.round(12).tolist())))
+    solved = {}
+    for key in tqdm(keys, desc=f"{scenario.name} ({model})", unit="solve", delay=1.0, disable=not progress,
+                    leave=False):  # dates, not products: each solve is vectorised over the whole tensor
+        solved[key] = _outputs(solve(*key))
+
+    if dyn.adjustment == "partial":
+        out = _partial(solved, keys, regime_days, parts, regime, dyn)
+    else:
+        order = [solved[k] for k in zip(regime.tolist(), mult.round(12).tolist())]
+        out = {name: np.stack([o[name] for o in order]) for name in ("flows", "quantity", "buyer_price")}
+        out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
+    tariff = rates[regime]  # [piece, k, i, j]
+    draws = out["flows"].ndim == 5
+    if events:
+        _front_load(out, events, parts, rates, regime_days, dyn, payback)
+    tar = tariff[:, None] if draws else tariff
+    out["revenue"] = tar * out["flows"]
+    per = {name: parts.to_periods(a) for name, a in out.items() if name != "country"}
+    country = {name: parts.to_periods(a) for name, a in out["country"].items()}
+    if draws:  # [time, draw, ...] -> [draw, time, ...]
+        per = {k: np.moveaxis(v, 1, 0) for k, v in per.items()}
+        country = {k: np.moveaxis(v, 1, 0) for k, v in country.items()}
+    return ScenarioResult(
+        scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
+        tariff=parts.to_periods(tariff), tariff_reference=t0, flows=per["flows"], quantity=per["quantity"],
+        buyer_price=per["buyer_price"], revenue=per["revenue"], countries=country,
+        elasticity_multiplier=parts.to_periods(mult), elasticities=elasticities, shock_start=shock,
+        notes=tuple(notes))
+
+
+def _outputs(solution) -> dict:
+    """The arrays a path keeps from one solution: pair arrays and the per-country table."""
+    return {"flows": np.asarray(solution.flows_after), "quantity": np.asarray(solution.quantity),
+            "buyer_price": np.asarray(solution.buyer_price),
+            "country": {k: np.asarray(v) for k, v in solution.country_table().items()}}
+
+
+def _partial(solved: dict, keys: list, regime_days: list, parts, regime: np.ndarray, dyn) -> dict:
+    """Pieces' values under partial adjustment towards each regime's long-run equilibrium."""
+    targets = [solved[k] for k in keys]
+    starts = [pd.Timestamp(regime_days[r]) for r, _ in keys]
+    times = parts.middle
+    half = dyn.half_life_months
+
+    def path(arrays, log):
+        return dynamics.partial_adjustment(np.stack([np.where(a > 0, a, 1.0) if log else a for a in arrays]),
+                                           starts, times, half, log=log)
+
+    flows = np.stack([t["flows"] for t in targets])
+    out = {
+        # log adjustment of positive flows; cells without trade stay at zero
+        "flows": np.where(flows[0] > 0, path(flows, True), 0.0) if flows.size else flows,
+        "quantity": path([t["quantity"] for t in targets], True),
+        # prices move at once: the current regime's equilibrium
+        "buyer_price": np.stack([targets[r]["buyer_price"] for r in regime]),
+        "country": {name: path([t["country"][name] for t in targets], False) for name in targets[0]["country"]},
+    }
+    return out
+
+
+def _announcements(schedule, changes: list, ref) -> list[tuple]:
+    """``(announced, effective)`` for each change day on which announced measures start."""
+    out = []
+    for day in changes:
+        early = [m.announced for m in schedule.measures if m.start == day and m.announced and ref < m.announced < day]
+        if early:
+            out.append((min(early), day))
+    return out
+
+
+def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: list, dyn, payback) -> None:
+    """Move imports forward into each announcement window and take them back after; in place."""
+    years = np.asarray((parts.end - parts.start) / pd.Timedelta(days=1), float) / 365.25
+    starts = parts.start.values.astype("datetime64[D]")
+    ends = parts.end.values.astype("datetime64[D]")
+    flows, qty = out["flows"], out["quantity"]
+    for announced, effective in events:
+        e = regime_days.index(effective)
+        rise = np.clip(np.log1p(rates[e]) - np.log1p(rates[e - 1]), 0, None)  # [k, i, j]
+        a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
+        back64 = np.datetime64((pd.Timestamp(effective) + payback).date(), "D")
+        window = np.flatnonzero((starts >= a64) & (ends <= e64))
+        later = np.flatnonzero((starts >= e64) & (ends <= back64))
+        if not window.size or not rise.any():
+            continue
+        bump = dyn.front_loading * rise
+        extra = sum(flows[p] * bump * years[p] for p in window)  # USD bought ahead
+        for p in window:
+            flows[p] = flows[p] * (1 + bump)
+            qty[p] = qty[p] * (1 + bump)
+        span = years[later].sum()
+        if not later.size or span <= 0:
+            continue
+        cut = extra / span  # USD per year taken back
+        for p in later:
+            new = flows[p] - cut
+            if (new < -1e-9 * np.abs(flows[p]).max()).any():
+                raise InputError(
+                    f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
+                    f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
+                    f"({dyn.payback_months})", key="dynamics.front_loading")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                qty[p] = np.where(flows[p] > 0, qty[p] * np.clip(new, 0, None) / flows[p], qty[p])
+            flows[p] = np.clip(new, 0, None)
+
+
+def _missing_exporters(schedule, baseline: Baseline) -> list[str]:
+    named = sorted({c for m in schedule.measures for c in (m.exporters or ())} - set(baseline.countries))
+    if not named:
+        return []
+    return [f"measures name exporters that the baseline does not have: {', '.join(named)}; their trade is in "
+            f"another row of the baseline (such as ROW) and those measures do not reach it"]
 
 
 def _tariffs(name: str, value, baseline: Baseline, fine_values) -> np.ndarray:

@@ -229,6 +229,9 @@ class Measure:
     coverage : float
         Share of the trade under ``products`` that the measure covers (0 to 1), for
         lists whose lines are not known; 1 by default.
+    announced : date or str, optional
+        Day the measure was made public, when before ``start``: importers can buy ahead
+        in between (see `tradesim.dynamics`).
     source, notes : str
         Citation and caveats.
 
@@ -254,6 +257,7 @@ class Measure:
     kind: str = "additional"
     product_rates: Mapping[str, float] | None = None
     coverage: float = 1.0
+    announced: _dt.date | None = None
     source: str = ""
     notes: str = ""
 
@@ -264,9 +268,9 @@ class Measure:
             problems.append(("name", f"{self.name!r} is not a measure name: expected non-empty text"))
         if p := _country_problem(self.importer, COUNTRY_GROUPS):
             problems.append(("importer", p))
-        for fld in ("start", "end"):
+        for fld in ("start", "end", "announced"):
             value = getattr(self, fld)
-            if value is None and fld == "end":
+            if value is None and fld != "start":
                 continue
             try:
                 put(self, fld, to_date(value, key=fld))
@@ -274,6 +278,8 @@ class Measure:
                 problems.append((fld, err.message))
         if isinstance(self.start, _dt.date) and isinstance(self.end, _dt.date) and self.end <= self.start:
             problems.append(("end", f"end {self.end} is not after start {self.start}"))
+        if isinstance(self.start, _dt.date) and isinstance(self.announced, _dt.date) and self.announced > self.start:
+            problems.append(("announced", f"announced {self.announced} is after start {self.start}"))
         problems += _rate_problems("rate", self.rate)
         if self.exporters is not None:
             put(self, "exporters", _tuple(self.exporters))
@@ -501,6 +507,7 @@ class TariffSchedule:
                 "rate_pct": 100 * m.rate,
                 "by_product": bool(m.product_rates),
                 "coverage_pct": 100 * m.coverage,
+                "announced": m.announced,
                 "start": m.start,
                 "end": m.end,
                 "replaces": " ".join(m.replaces),
@@ -592,19 +599,29 @@ class TariffSchedule:
         ``rate`` [atom], ``contribution`` [atom, exporter] (after group maxima) and
         ``outweighed`` [atom, exporter] (applied but beaten within its group).
         """
-        own = [m for m in self.measures if m.importer == importer]
-        layers = []
-        for m in own:
+        return self._stack(self._masks(atoms, exporters, importer), date)
+
+    def _masks(self, atoms: np.ndarray, exporters: np.ndarray, importer: str) -> list[dict]:
+        """The date-independent part of `_layers`: what each measure of `importer` covers and at what rate."""
+        out = []
+        for m in (m for m in self.measures if m.importer == importer):
             selected = np.ones(atoms.shape, bool) if m.products is None else _prefix_mask(atoms, self._codes(m.products), finer=True)
             if m.product_rates and m.products is not None:
                 selected |= _prefix_mask(atoms, list(m.product_rates), finer=True)
             exempt = selected & _prefix_mask(atoms, self._codes(m.exclude), finer=True) if m.exclude else np.zeros(atoms.shape, bool)
             exp = m._exporter_mask(exporters)
-            active = m.in_force(date)
             eligible = ((selected & ~exempt)[:, None] & exp[None, :]) * m.coverage
-            layers.append(dict(measure=m, active=active, selected=selected, exempt=exempt, exporter=exp,
-                               eligible=eligible, share=eligible if active else np.zeros_like(eligible),
-                               rate=m._rates(atoms)))
+            out.append(dict(measure=m, selected=selected, exempt=exempt, exporter=exp, eligible=eligible,
+                            rate=m._rates(atoms)))
+        return out
+
+    def _stack(self, masks: list[dict], date: _dt.date) -> list[dict]:
+        """Apply dates, replacement and group maxima to the masks of `_masks`."""
+        layers = []
+        for static in masks:
+            active = static["measure"].in_force(date)
+            layers.append(dict(static, active=active,
+                               share=static["eligible"] if active else np.zeros_like(static["eligible"])))
         by_name = {layer["measure"].name: layer for layer in layers}
         members: dict[str, list[str]] = {}
         for layer in layers:
@@ -680,13 +697,43 @@ class TariffSchedule:
         prods, exps, imps = _labels(products, "products"), _labels(exporters, "exporters"), _labels(importers, "importers")
         plan = self._plan(prods, exps, imps, fine_values)
         keep = self._keep(kinds, layers)
-        out = np.zeros((plan.atoms.size, exps.size, imps.size))
+        return self._evaluate([d], plan, exps, imps, keep)[0]
+
+    def rates_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
+                   fine_values=None) -> np.ndarray:
+        """`rates` on several dates at once, sharing the work that does not depend on the date.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape ``[date, product, exporter, importer]``
+            Fractions.
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+        >>> s.rates_path(["2025-01-01", "2025-03-01"], ["9503"], ["CHN"], ["USA"]).ravel().tolist()
+        [0.0, 0.1]
+        """
+        days = [to_date(d) for d in dates]
+        prods, exps, imps = _labels(products, "products"), _labels(exporters, "exporters"), _labels(importers, "importers")
+        plan = self._plan(prods, exps, imps, fine_values)
+        return self._evaluate(days, plan, exps, imps, self._keep(None, None))
+
+    def _evaluate(self, days, plan: _Plan, exps: np.ndarray, imps: np.ndarray, keep) -> np.ndarray:
+        """Rates ``[date, product, exporter, importer]``; the masks are built once for all dates."""
         imposing = {m.importer for m in self.measures}
-        for j in (j for j, imp in enumerate(imps) if imp in imposing):
-            for layer in self._layers(d, plan.atoms, exps, imps[j]):
-                if layer["active"] and keep(layer["measure"]):
-                    out[:, :, j] += layer["contribution"]
-        return _aggregate(out, plan)
+        masks = {j: self._masks(plan.atoms, exps, imp) for j, imp in enumerate(imps) if imp in imposing}
+        out = np.zeros((len(days), plan.products.size, exps.size, imps.size))
+        for t, day in enumerate(days):  # dates, not products
+            atoms = np.zeros((plan.atoms.size, exps.size, imps.size))
+            for j, layers in masks.items():
+                total = np.zeros((plan.atoms.size, exps.size))
+                for layer in self._stack(layers, day):
+                    if layer["active"] and keep(layer["measure"]):
+                        total += layer["contribution"]
+                atoms[:, :, j] = total
+            out[t] = _aggregate(atoms, plan)
+        return out
 
     def _keep(self, kinds, layers):
         kinds = None if kinds is None else set(_tuple(kinds))

@@ -21,6 +21,7 @@ The format (rates in percent, keys ending in ``_pct``)::
     rate_pct = 125                  # rates_pct = {"8703" = 2.5} or rates_file for rates by product
     start = 2025-04-10
     end = 2025-05-14                # first day no longer in force
+    announced = 2025-04-09          # made public (optional; for anticipation)
     replaces = []                   # measures or groups displaced where this applies
     group = "ieepa_reciprocal"      # members take the maximum instead of the sum
     kind = "additional"             # or "mfn"
@@ -61,6 +62,7 @@ MEASURE_KEYS = {
     "rates_file": "CSV with columns hs_code and rate_pct, overriding rate_pct",
     "start": "first day in force (YYYY-MM-DD)",
     "end": "first day no longer in force (YYYY-MM-DD)",
+    "announced": "day the measure was made public, if before start (YYYY-MM-DD)",
     "replaces": "measures or groups that do not apply where this one applies",
     "group": "group whose members take the maximum rate",
     "coverage_pct": "share of the products covered, in percent (default 100)",
@@ -327,6 +329,7 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
     take("coverage_pct", lambda v, k: _number(v, k) / 100, "coverage")
     take("start", _date)
     take("end", _date)
+    take("announced", _date)
     rates: dict[str, float] = {}
     if "rates_file" in table:
         rates.update(_rates_file(base_dir / str(table["rates_file"]), f"{key}.rates_file", source, text, found))
@@ -346,7 +349,8 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
     problems += found
     stand_ins = {"name": f"measures[{i}]", "importer": "USA", "rate": 0.0, "start": dt.date(1900, 1, 1), "end": None,
                  "exporters": None, "except_exporters": (), "products": None, "exclude": (), "replaces": (),
-                 "kind": "additional", "product_rates": None, "coverage": 1.0, "group": None}
+                 "kind": "additional", "product_rates": None, "coverage": 1.0, "group": None,
+                 "announced": None}
     try:
         return Measure(**{**stand_ins, **kw})
     except _FieldErrors as err:

@@ -29,20 +29,27 @@ class ModelSpec:
     parameters : tuple of str
         Elasticities it takes, by their glossary names.
     description : str
+    trade_elasticity : str, optional
+        The parameter that governs how much trade responds to tariffs (``"sigma"`` in PE,
+        ``"theta"`` in GE): the one `tradesim.dynamics` scales from short to long run.
     """
 
     name: str
     solve: Callable
     parameters: tuple[str, ...]
     description: str
+    trade_elasticity: str | None = None
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str) -> ModelSpec:
+def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str, *,
+             trade_elasticity: str | None = None) -> ModelSpec:
     """Add a model to the registry (replacing one of the same name) and return its spec."""
-    spec = ModelSpec(name, solve, tuple(parameters), description)
+    if trade_elasticity is not None and trade_elasticity not in parameters:
+        raise ValueError(f"trade_elasticity {trade_elasticity!r} is not one of the parameters {parameters}")
+    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity)
     MODELS[name] = spec
     return spec
 
@@ -60,9 +67,10 @@ def _register_bundled() -> None:
     from . import ge, pe
 
     register("pe", pe.solve, ("sigma", "eta", "epsilon"),
-             "multi-market Armington partial equilibrium, every product at once")
+             "multi-market Armington partial equilibrium, every product at once", trade_elasticity="sigma")
     register("ge", ge.solve_products, ("theta",),
-             "general equilibrium by exact hat algebra, products as sectors without input-output links")
+             "general equilibrium by exact hat algebra, products as sectors without input-output links",
+             trade_elasticity="theta")
 
 
 _register_bundled()

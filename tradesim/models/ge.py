@@ -165,6 +165,8 @@ class GESolution(PairRevenue):
         """Headline results per country, ``[draw?, country]`` each, names ending in their unit."""
         return {
             "real_income_change_pct": 100 * (self.welfare - 1),
+            # money metric: the real income change valued at baseline income (equivalent variation)
+            "welfare_usd": (self.welfare - 1) * self.income_before,
             "wage_change_pct": 100 * (self.wage - 1),
             "price_index_change_pct": 100 * (self.price_index - 1),
             "revenue_before_usd": np.broadcast_to(self._by_importer(self.revenue_before), self.welfare.shape),

@@ -1,0 +1,532 @@
+"""Read scenario files (TOML): check every key, follow ``extends``, build the schedule and the phases.
+
+The format is documented in ``docs/scenarios.md``. In short::
+
+    [scenario]
+    name = "phased-cut"
+    extends = "us-china-2025"          # start from another scenario (bundled name or path)
+    baseline = "demo-2024"             # bundled name or path of a tidy CSV/Parquet file
+    schedule = "us-china-2025"         # bundled schedule or path: its lists and measures come first
+    start = 2025-01-01
+    end = 2027-12-31
+    frequency = "monthly"
+    model = "pe"
+
+    [elasticities]                     # long-run values; numbers or tables of HS prefix = value
+    sigma = 2.0
+
+    [dynamics]
+    adjustment = "elasticity"
+
+    [[measures]]                       # a measure of the same name as an inherited one updates its keys
+    name = "us_ieepa_reciprocal_10_geneva"
+    end = 2026-01-01
+
+    [[phases]]
+    measure = "us_ieepa_reciprocal_125"
+    to_pct = 10
+    steps = 3
+    every = "90 days"
+    start = 2025-05-14
+
+    [remove]
+    measures = ["cn_counter_125"]
+
+Every problem in every file of the chain is reported at once, each with its file, line and key
+path. Nothing in a file is executed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+from ..dynamics import FREQUENCIES, Dynamics
+from ..elasticities import PARAMETERS, Elasticities
+from ..errors import InputError, ScenarioError
+from ..tariffs import MAX_RATE, TariffSchedule
+from .schedule import _collect, _date, _line_of, _unknown, load_toml, schedule_from_tables
+
+__all__ = ["read_scenario", "SCENARIO_KEYS", "PHASE_KEYS", "TOP_KEYS", "DYNAMICS_KEYS"]
+
+TOP_KEYS = {
+    "scenario": "the scenario's settings",
+    "elasticities": "long-run elasticities",
+    "dynamics": "how trade adjusts over time",
+    "product_lists": "product lists, as in schedule files",
+    "measures": "measures, as in schedule files",
+    "phases": "stepwise changes of a measure's rate",
+    "remove": "inherited measures, product lists or phases to drop",
+}
+SCENARIO_KEYS = {
+    "name": "scenario name (default: the file name)",
+    "description": "what the scenario is",
+    "extends": "bundled scenario name or path of the scenario this one starts from",
+    "baseline": "bundled baseline name or path of a tidy CSV/Parquet file",
+    "schedule": "bundled tariff schedule or path of a schedule file whose lists and measures come first",
+    "start": "first day of the path (YYYY-MM-DD)",
+    "end": "last day of the path (YYYY-MM-DD)",
+    "frequency": f"one of {list(FREQUENCIES)} (default monthly)",
+    "reference": "day whose tariffs the baseline's flows reflect (default Dec 31 of the baseline year)",
+    "model": '"pe" (default) or "ge"',
+    "compare_to": "bundled scenario name or path this one is read against",
+    "sources": "citations (added to those of the scenario it extends)",
+    "notes": "caveats",
+}
+PHASE_KEYS = {
+    "measure": "name of the measure whose rate changes",
+    "from_pct": "rate before the first step, percent (default: the measure's rate)",
+    "to_pct": "rate after the last step, percent",
+    "steps": "number of equal steps (1 or more)",
+    "every": 'time between steps: "90 days", "2 weeks" or "3 months"',
+    "start": "day of the first step",
+    "path": "explicit steps instead: [{ date = 2025-06-01, rate_pct = 100 }, ...]",
+    "announced": "day the steps were made public",
+    "source": "citation",
+    "notes": "caveats",
+}
+DYNAMICS_KEYS = {f.name: "" for f in fields(Dynamics)}
+REMOVE_KEYS = {"measures": "measure names", "product_lists": "product list names", "phases": "measures whose phases to drop"}
+_REQUIRED = ("baseline", "start", "end")
+
+
+@dataclass
+class _Origin:
+    """Where a table came from: its file, the file's text and its key path there."""
+
+    source: str
+    text: str
+    key: str
+
+    def problem(self, message: str, sub: str = "") -> ScenarioError:
+        key = f"{self.key}.{sub}" if sub else self.key
+        return ScenarioError(message, source=self.source, key=key, line=_line_of(self.text, key))
+
+
+@dataclass
+class _Table:
+    """A list or measure after merging: its keys and the origin of each key."""
+
+    values: dict
+    origin: _Origin
+    key_origin: dict = field(default_factory=dict)
+
+    def origin_of(self, key: str) -> _Origin:
+        return self.key_origin.get(key, self.origin)
+
+
+def read_scenario(name_or_path):
+    """Read, merge and check a scenario file; see the module notes.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found (``problems``).
+    """
+    from ..scenario import Scenario, apply_phases, scenario_path
+
+    ref = str(name_or_path)
+    path = scenario_path(ref)
+    if path is None:
+        from ..scenario import list_scenarios
+
+        raise ScenarioError(f"no bundled scenario or file {ref!r}; bundled: {list(list_scenarios().index)}",
+                            source=ref)
+    chain = _chain(path, ())
+    leaf_path, leaf_text, leaf_data = chain[-1]
+    problems: list[ScenarioError] = []
+
+    # -- settings, elasticities, dynamics: later files override earlier ones key by key
+    meta: dict[str, tuple[object, _Origin]] = {}
+    sections: dict[str, dict[str, tuple[object, _Origin]]] = {"elasticities": {}, "dynamics": {}}
+    sources: list[str] = []
+    for file, text, data in chain:
+        src = str(file)
+        problems += _unknown(data, TOP_KEYS, "", src, text)
+        table = data.get("scenario")
+        if not isinstance(table, dict):
+            problems.append(_Origin(src, text, "scenario").problem("missing table [scenario]"))
+            continue
+        problems += _unknown(table, SCENARIO_KEYS, "scenario", src, text)
+        for key, value in table.items():
+            if key in ("name", "extends") or key not in SCENARIO_KEYS:
+                continue
+            if key == "sources":
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    sources += [v for v in value if v not in sources]
+                else:
+                    problems.append(_Origin(src, text, "scenario.sources").problem(f"{value!r} is not a list of text"))
+                continue
+            meta[key] = (value, _Origin(src, text, f"scenario.{key}"), file.parent)
+        for section, known in (("elasticities", {p: "" for p in PARAMETERS}), ("dynamics", DYNAMICS_KEYS)):
+            value = data.get(section, {})
+            if not isinstance(value, dict):
+                problems.append(_Origin(src, text, section).problem(f"expected a table [{section}]"))
+                continue
+            problems += _unknown(value, known, section, src, text)
+            sections[section].update({k: (v, _Origin(src, text, f"{section}.{k}")) for k, v in value.items() if k in known})
+
+    for key in _REQUIRED:
+        if key not in meta:
+            problems.append(_Origin(str(leaf_path), leaf_text, "scenario").problem(f"missing key {key!r}"))
+
+    # -- product lists, measures and phases: the base schedule first, then each file in order
+    tables: dict[str, dict[str, _Table]] = {"product_lists": {}, "measures": {}}
+    unnamed: dict[str, list[_Table]] = {"product_lists": [], "measures": []}
+    phases: list[tuple[dict, _Origin]] = []
+    layers = list(chain)
+    if "schedule" in meta:
+        value, origin, folder = meta["schedule"]
+        base = _schedule_file(value, origin, folder, problems)
+        if base is not None:
+            layers.insert(0, base)
+    for file, text, data in layers:
+        src = str(file)
+        _remove(data.get("remove", {}), _Origin(src, text, "remove"), tables, phases, problems)
+        for kind in ("product_lists", "measures"):
+            value = data.get(kind, [])
+            if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+                problems.append(_Origin(src, text, kind).problem(f"expected an array of tables [[{kind}]]"))
+                continue
+            for i, t in enumerate(value):
+                origin = _Origin(src, text, f"{kind}[{i}]")
+                t = _absolute_files(t, file.parent)
+                name = t.get("name")
+                if isinstance(name, str) and name in tables[kind]:
+                    merged = tables[kind][name]
+                    merged.values.update(t)
+                    merged.key_origin.update({k: origin for k in t})
+                elif isinstance(name, str):
+                    tables[kind][name] = _Table(dict(t), origin)
+                else:
+                    unnamed[kind].append(_Table(dict(t), origin))
+        value = data.get("phases", [])
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            problems.append(_Origin(src, text, "phases").problem("expected an array of tables [[phases]]"))
+        else:
+            phases += [(t, _Origin(src, text, f"phases[{i}]")) for i, t in enumerate(value)]
+
+    entries = {kind: list(tables[kind].values()) + unnamed[kind] for kind in tables}
+    schedule = None
+    try:
+        schedule = schedule_from_tables({k: [e.values for e in v] for k, v in entries.items()}, source=str(leaf_path))
+    except ScenarioError as err:
+        problems += [_relocate(p, entries) for p in (err.problems or [err])]
+
+    parsed = [(_phase(t, origin, problems), origin) for t, origin in phases]
+    parsed = [(p, o) for p, o in parsed if p is not None]
+    applied: tuple = ()
+    if schedule is not None and parsed:
+        measures, applied, phase_problems = apply_phases(schedule.measures, tuple(p for p, _ in parsed))
+        problems += [parsed[i][1].problem(message, key) for i, key, message in phase_problems]
+        try:
+            schedule = TariffSchedule(measures, tuple(schedule.product_lists.values()), name=schedule.name,
+                                      source=str(leaf_path))
+        except InputError as err:  # e.g. a step ending up after an inherited end: name the phase
+            problems.append(parsed[0][1].problem(err.message))
+            schedule = None
+
+    settings = _settings(meta, problems)
+    elasticities = _elasticities(sections["elasticities"], problems)
+    dynamics = _dynamics(sections["dynamics"], problems)
+    name = leaf_data.get("scenario", {}).get("name", leaf_path.stem) if isinstance(leaf_data.get("scenario"), dict) else leaf_path.stem
+    if schedule is not None and "baseline" in settings:
+        problems += _country_problems(schedule, settings["baseline"], entries["measures"], meta["baseline"][1])
+    if problems:
+        raise _collect(problems, str(leaf_path))
+    return Scenario(
+        name=str(name), description=str(settings.get("description", "")), baseline=settings["baseline"],
+        schedule=TariffSchedule(schedule.measures, tuple(schedule.product_lists.values()), name=str(name),
+                                description=str(settings.get("description", "")), source=str(leaf_path)),
+        start=settings["start"], end=settings["end"], frequency=settings.get("frequency", "monthly"),
+        reference=settings.get("reference"), model=settings.get("model", "pe"), elasticities=elasticities,
+        dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"),
+        extends=tuple(str(f) for f, _, _ in reversed(chain[:-1])), sources=tuple(sources),
+        notes=str(settings.get("notes", "")), source=str(leaf_path),
+    )
+
+
+# --------------------------------------------------------------------------- the chain of files
+
+
+def _chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[Path, str, dict]]:
+    """The files from the root of the ``extends`` chain to `path`."""
+    from ..scenario import list_scenarios, scenario_path
+
+    text, data = load_toml(path)
+    meta = data.get("scenario", {})
+    parent = meta.get("extends") if isinstance(meta, dict) else None
+    if parent is None:
+        return [(path, text, data)]
+    origin = _Origin(str(path), text, "scenario.extends")
+    if not isinstance(parent, str):
+        raise origin.problem(f"{parent!r} is not a scenario name or path")
+    parent_path = scenario_path(parent, relative_to=path.parent)
+    if parent_path is None:
+        raise origin.problem(f"no bundled scenario or file {parent!r}; bundled: {list(list_scenarios().index)}")
+    if parent_path == path.resolve() or parent_path in seen:
+        loop = " -> ".join(p.name for p in (*seen, path, parent_path))
+        raise origin.problem(f"extends itself ({loop})")
+    return _chain(parent_path, (*seen, path.resolve())) + [(path, text, data)]
+
+
+def _schedule_file(value, origin: _Origin, folder: Path, problems: list):
+    from ..data import _schedule_files
+
+    if not isinstance(value, str):
+        problems.append(origin.problem(f"{value!r} is not a schedule name or path"))
+        return None
+    bundled = _schedule_files()
+    if value in bundled and not value.endswith(".toml"):
+        from importlib import resources
+
+        with resources.as_file(bundled[value]) as p:
+            path = Path(p)
+    else:
+        path = Path(value) if Path(value).is_absolute() else folder / value
+        if not path.is_file():
+            problems.append(origin.problem(f"no bundled schedule or file {value!r}; bundled: {sorted(bundled)}"))
+            return None
+    text, data = load_toml(path)
+    problems += _unknown(data, {"schedule": "", "product_lists": "", "measures": ""}, "", str(path), text)
+    return path, text, data
+
+
+def _absolute_files(table: dict, folder: Path) -> dict:
+    """`file` and `rates_file` made absolute, so tables from several files can be merged."""
+    out = dict(table)
+    for key in ("file", "rates_file"):
+        if isinstance(out.get(key), str):
+            out[key] = str(folder / out[key])
+    return out
+
+
+def _remove(table, origin: _Origin, tables: dict, phases: list, problems: list) -> None:
+    if not isinstance(table, dict):
+        problems.append(origin.problem("expected a table [remove]"))
+        return
+    problems += _unknown(table, REMOVE_KEYS, "remove", origin.source, origin.text)
+    for kind in ("measures", "product_lists", "phases"):
+        names = table.get(kind, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            problems.append(origin.problem(f"{names!r} is not a list of names", kind))
+            continue
+        for name in names:
+            if kind == "phases":
+                before = len(phases)
+                phases[:] = [(t, o) for t, o in phases if t.get("measure") != name]
+                found = len(phases) < before
+            else:
+                found = tables[kind].pop(name, None) is not None
+            if not found:
+                what = "phase of a measure" if kind == "phases" else kind.rstrip("s").replace("_", " ")
+                known = sorted({t.get("measure") for t, _ in phases}) if kind == "phases" else sorted(tables[kind])
+                problems.append(origin.problem(f"no inherited {what} {name!r} to remove; there are {known}", kind))
+
+
+_PROBLEM_KEY = re.compile(r"(product_lists|measures)\[(\d+)\](?:\.(\w+))?(.*)")
+
+
+def _relocate(problem: ScenarioError, entries: dict) -> ScenarioError:
+    """A problem of the merged tables, renamed to the file and key where the bad value was written."""
+    found = _PROBLEM_KEY.fullmatch(problem.key or "")
+    if not found:
+        return problem
+    kind, index, key, rest = found[1], int(found[2]), found[3], found[4]
+    table = entries[kind][index]
+    origin = table.origin_of(key) if key else table.origin
+    return origin.problem(problem.message, f"{key}{rest}" if key else "")
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _settings(meta: dict, problems: list) -> dict:
+    from ..data import list_baselines
+    from ..models import MODELS
+
+    out: dict = {}
+    for key, (value, origin, folder) in meta.items():
+        try:
+            if key in ("start", "end", "reference"):
+                out[key] = _date(value, key)
+            elif key == "frequency":
+                if value not in FREQUENCIES:
+                    raise ValueError(f"{value!r} is not a frequency: expected one of {list(FREQUENCIES)}")
+                out[key] = value
+            elif key == "model":
+                if value not in MODELS:
+                    raise ValueError(f"{value!r} is not a model: expected one of {sorted(MODELS)}")
+                out[key] = value
+            elif key == "baseline":
+                if not isinstance(value, str):
+                    raise ValueError(f"{value!r} is not a baseline name or path")
+                bundled = list(list_baselines().index)
+                if value in bundled:
+                    out[key] = value
+                elif (folder / value).is_file() or Path(value).is_file():
+                    out[key] = str((folder / value) if (folder / value).is_file() else Path(value))
+                else:
+                    raise ValueError(f"no bundled baseline or file {value!r}; bundled: {bundled}")
+            elif key == "compare_to":
+                from ..scenario import scenario_path
+
+                if not isinstance(value, str) or scenario_path(value, folder) is None:
+                    raise ValueError(f"no bundled scenario or file {value!r}")
+                out[key] = value if scenario_path(value) is not None else str(scenario_path(value, folder))
+            elif key in ("description", "notes", "schedule"):
+                if not isinstance(value, str):
+                    raise ValueError(f"{value!r} is not text")
+                out[key] = value
+        except ValueError as err:
+            problems.append(origin.problem(str(err)))
+    if "start" in out and "end" in out and out["end"] < out["start"]:
+        problems.append(meta["end"][1].problem(f"end {out['end']} is before start {out['start']}"))
+    if "reference" in out and "start" in out and out["reference"] > out["start"]:
+        problems.append(meta["reference"][1].problem(f"reference {out['reference']} is after start {out['start']}"))
+    return out
+
+
+def _elasticities(values: dict, problems: list) -> Elasticities:
+    given = {}
+    for name, (value, origin) in values.items():
+        if isinstance(value, str) and value.lower() in ("inf", "infinity"):
+            value = math.inf
+        try:
+            Elasticities.defaults().with_values(**{name: value})
+            given[name] = value
+        except InputError as err:
+            problems.append(origin.problem(err.message))
+    return Elasticities.defaults().with_values(**given) if given else Elasticities.defaults()
+
+
+def _dynamics(values: dict, problems: list) -> Dynamics:
+    given = {k: v for k, (v, _) in values.items()}
+    probe = object.__new__(Dynamics)  # unchecked, so that every problem is listed, not only the first
+    for f in fields(Dynamics):
+        object.__setattr__(probe, f.name, given.get(f.name, f.default))
+    found = probe.problems()
+    for key, message in found:
+        origin = values[key][1] if key in values else next(iter(values.values()))[1]
+        problems.append(origin.problem(message))
+    return Dynamics() if found else Dynamics(**given)
+
+
+_EVERY = re.compile(r"\s*(\d+)\s*(day|week|month)s?\s*")
+
+
+def _phase(table: dict, origin: _Origin, problems: list):
+    """A `Phase` from a ``[[phases]]`` table, or None with its problems added."""
+    from ..scenario import Phase
+
+    found = _unknown(table, PHASE_KEYS, origin.key, origin.source, origin.text)
+    kw: dict = {}
+
+    def take(key, convert):
+        if key in table:
+            try:
+                return convert(table[key], key)
+            except ValueError as err:
+                found.append(origin.problem(str(err), key))
+        return None
+
+    measure = take("measure", lambda v, k: v if isinstance(v, str) else _fail(f"{v!r} is not a measure name"))
+    if "measure" not in table:
+        found.append(origin.problem("missing key 'measure'"))
+    for key in ("source", "notes"):
+        kw[key] = take(key, lambda v, k: v if isinstance(v, str) else _fail(f"{v!r} is not text")) or ""
+    kw["announced"] = take("announced", _date)
+    steps = None
+    if "path" in table:
+        clash = [k for k in ("from_pct", "to_pct", "steps", "every", "start") if k in table]
+        if clash:
+            found.append(origin.problem(f"give either path or {clash}, not both", "path"))
+        steps = take("path", _path)
+    else:
+        missing = [k for k in ("to_pct", "steps", "start") if k not in table]
+        if missing:
+            found.append(origin.problem(f"missing keys {missing} (or an explicit path = [...])"))
+        kw.update(to_rate=take("to_pct", _pct), from_rate=take("from_pct", _pct), count=take("steps", _count),
+                  first=take("start", _date), every=take("every", _every))
+        if kw["count"] is not None and kw["count"] > 1 and "every" not in table:
+            found.append(origin.problem(f"missing key 'every' for {kw['count']} steps"))
+        if not found and measure is not None:
+            return Phase(measure, **kw)
+    problems += found
+    if found or steps is None or measure is None:
+        return None
+    return Phase(measure, steps, **kw)
+
+
+def _fail(message: str):
+    raise ValueError(message)
+
+
+def _pct(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100 * MAX_RATE:
+        raise ValueError(f"{value!r} is not a rate: expected a number of percent from 0 to {100 * MAX_RATE:,.0f}")
+    return float(value) / 100
+
+
+def _count(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{value!r} is not a number of steps: expected a whole number of 1 or more")
+    return value
+
+
+def _every(value, key: str) -> pd.DateOffset:
+    found = _EVERY.fullmatch(value) if isinstance(value, str) else None
+    if not found or int(found[1]) == 0:
+        raise ValueError(f'{value!r} is not a time between steps: expected e.g. "90 days", "2 weeks" or "3 months"')
+    n, unit = int(found[1]), found[2]
+    return pd.DateOffset(**{f"{unit}s": n})
+
+
+def _path(value, key: str) -> tuple:
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise ValueError("expected a non-empty list of { date = YYYY-MM-DD, rate_pct = N } tables")
+    steps = []
+    for i, step in enumerate(value):
+        if set(step) != {"date", "rate_pct"}:
+            raise ValueError(f"step {i} has keys {sorted(step)}: expected date and rate_pct")
+        steps.append((_date(step["date"], "date"), _pct(step["rate_pct"], "rate_pct")))
+    days = [d for d, _ in steps]
+    if any(b <= a for a, b in zip(days, days[1:])):
+        raise ValueError(f"dates out of order: {[str(d) for d in days]}; expected each after the one before")
+    return tuple(steps)
+
+
+
+def _country_problems(schedule: TariffSchedule, baseline: str, entries: list[_Table], origin: _Origin) -> list:
+    """Measures whose importer, or every listed exporter, is missing from the baseline."""
+    from ..data import list_baselines, load_baseline
+    from . import read_flows
+
+    try:
+        base = load_baseline(baseline) if baseline in list_baselines().index else read_flows(baseline)
+    except InputError as err:
+        return [origin.problem(f"cannot read the baseline: {err}")]
+    have = set(base.countries)
+    out = []
+    tables = {e.values.get("name"): e for e in entries}
+    for m in schedule.measures:
+        table = tables.get(m.name)
+        if table is None:  # a phase step: its measure is checked
+            continue
+        if m.importer not in have:
+            out.append(table.origin_of("importer").problem(
+                f"importer {m.importer!r} is not in baseline {baseline!r}; it has {sorted(have)}", "importer"))
+        if m.exporters is not None and not have & set(m.exporters):
+            out.append(table.origin_of("exporters").problem(
+                f"none of the exporters {list(m.exporters)} is in baseline {baseline!r}; it has {sorted(have)}",
+                "exporters"))
+    return out
