@@ -16,7 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tradesim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the bundled baselines and tariff schedules")
+    sub.add_parser("list", help="list the bundled baselines, tariff schedules and scenarios")
     b = sub.add_parser("baseline", help="load a baseline and print its summary")
     b.add_argument("name", nargs="?", default="demo-2024", help="bundled name or path to a tidy CSV/Parquet file")
     b.add_argument("--value", default="value", help="value column of a tidy file (USD)")
@@ -27,7 +27,152 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--date", required=True, help="YYYY-MM-DD")
     r.add_argument("--schedule", default="us-china-2025", help="bundled schedule name or path to a TOML file")
     r.add_argument("--all", action="store_true", help="also list measures that do not cover the product or exporter")
+    sh = sub.add_parser("show", help="a scenario's timeline of measures and the headline rate per pair and date")
+    sh.add_argument("scenario", help="bundled scenario name or path to a TOML file")
+    v = sub.add_parser("validate", help="check a scenario file and report every problem")
+    v.add_argument("file", help="path to a scenario TOML file (or a bundled name)")
+    run = sub.add_parser("run", help="run a scenario over its dates and print the path of headline numbers")
+    run.add_argument("scenario", help="bundled scenario name or path to a TOML file")
+    run.add_argument("--model", choices=["pe", "ge"], help="model (default: the scenario's)")
+    run.add_argument("--out", metavar="DIR", help="write tidy results (and figures with --plot) into DIR")
+    run.add_argument("--format", choices=["csv", "parquet"], default="csv", help="format of the tables in DIR")
+    run.add_argument("--plot", action="store_true", help="also save figures of the path into DIR")
     return parser
+
+
+def _header(scenario) -> None:
+    print(f"{scenario.name}: {scenario.description}")
+    if scenario.extends:
+        print(f"  extends {' <- '.join(scenario.extends)}")
+    print(f"  baseline {scenario.baseline}; {scenario.start} to {scenario.end}, {scenario.frequency}; "
+          f"model {scenario.model}; adjustment {scenario.dynamics.adjustment}")
+    if scenario.compare_to:
+        print(f"  read against {scenario.compare_to}")
+
+
+def _show(args) -> int:
+    from .scenario import load_scenario
+
+    import warnings
+
+    from .errors import TradesimWarning
+
+    scenario = load_scenario(args.scenario)
+    baseline = scenario.load_baseline()
+    _header(scenario)
+    table = scenario.timeline()
+    table["exporters"] = table["exporters"].str.slice(0, 24)
+    table["products"] = table["products"].str.slice(0, 24)
+    table["end"] = table["end"].map(lambda d: "" if d is None else str(d))
+    table["announced"] = table["announced"].map(lambda d: "" if d is None else str(d))
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", "{:,.1f}".format):
+        print(f"\nmeasures in force between {scenario.start} and {scenario.end}:")
+        print(table.drop(columns="authority").to_string(index=False))
+        for phase in scenario.phases:
+            steps = ", ".join(f"{d}: {100 * r:.1f}%" for d, r in phase.steps)
+            print(f"  phase of {phase.measure}: {steps}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TradesimWarning)
+            rates = scenario.headline_rates(baseline)
+        rates.index = rates.index.strftime("%Y-%m-%d")
+        print("\ntrade-weighted tariff by pair (percent; baseline flows as weights; mean over each period):")
+        print(rates.to_string())
+    for w in caught:
+        print(f"note: {w.message}")
+    return 0
+
+
+def _validate(args) -> int:
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    starts, _ = scenario.periods()
+    print(f"ok: {scenario.source}: scenario {scenario.name!r}, {len(scenario.schedule.measures)} measures, "
+          f"{len(scenario.phases)} phases, {len(starts)} {scenario.frequency} periods from {scenario.start}")
+    return 0
+
+
+def _pair_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Wide view of `ScenarioResult.summary`: one row per date, three columns per pair."""
+    blocks = []
+    for (exporter, importer), rows in summary.groupby(["exporter", "importer"], sort=False):
+        rows = rows.set_index(rows["date"].dt.strftime("%Y-%m-%d"))
+        blocks.append(pd.DataFrame({
+            (f"{importer} from {exporter}", "tariff %"): rows["tariff_pct"],
+            (f"{importer} from {exporter}", "imports bn/yr"): rows["imports_usd"] / 1e9,
+            (f"{importer} from {exporter}", "change %"): rows["value_change_pct"],
+        }))
+    return pd.concat(blocks, axis=1) if blocks else pd.DataFrame()
+
+
+def _run(args) -> int:
+    import warnings
+
+    from .errors import InputError, TradesimWarning
+    from .io.results import check_folder, write_outputs
+    from .scenario import load_scenario
+    from .simulate import simulate
+
+    if args.plot and not args.out:
+        raise InputError("--plot writes figures into the output folder; give --out DIR", key="--plot")
+    if args.out:
+        check_folder(args.out, args.format)  # fail before the run, not after
+    scenario = load_scenario(args.scenario)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TradesimWarning)
+        result = simulate(None, scenario, model=args.model, progress=True)
+        other = None
+        if scenario.compare_to:
+            other = simulate(result.baseline, scenario.counterfactual(), model=result.model, progress=True)
+    _header(scenario)
+    notes = list(result.notes) + [str(w.message) for w in caught if not any(n in str(w.message) for n in result.notes)]
+    for note in dict.fromkeys(notes):
+        print(f"  note: {note}")
+    pairs = result.summary("pair")
+    countries = result.summary("country")
+    fmt = {"display.width": 200, "display.max_rows": 500, "display.float_format": "{:,.1f}".format}
+    with pd.option_context(*[x for kv in fmt.items() for x in kv]):
+        print("\nimports (annual rate, USD bn; change from the 2024 baseline) and tariff (trade-weighted, %):")
+        print(_pair_table(pairs).to_string())
+        mean = countries.drop(columns="date").groupby("country", sort=False).mean()
+        usd = [c for c in mean.columns if c.endswith("_usd")]
+        mean[usd] = mean[usd] / 1e9
+        mean.columns = [c.replace("_usd", "_bn") for c in mean.columns]
+        print(f"\nper country, mean over {len(result.dates)} periods (USD bn per year, or percent):")
+        print(mean.to_string())
+        compared = None
+        if other is not None:
+            compared = result.compare(other)
+            print(f"\n{scenario.name} minus {other.scenario.name}: imports (USD bn per year) and tariff (points):")
+            view = compared.assign(date=compared["date"].dt.strftime("%Y-%m-%d"),
+                                   imports_bn_diff=compared["imports_usd_diff"] / 1e9)
+            view = view.pivot(index="date", columns=["importer", "exporter"],
+                              values=["imports_bn_diff", "tariff_pct_diff"])
+            print(view.to_string())
+    if args.out:
+        tables = {"results": result.to_frame(), "summary_pairs": pairs, "summary_countries": countries}
+        if compared is not None:
+            tables[f"compare_{other.scenario.name}"] = compared
+        figures = _figures(result) if args.plot else {}
+        written = write_outputs(args.out, tables, args.format, figures)
+        print(f"\nwrote {len(written)} files to {args.out}: {', '.join(p.name for p in written)}")
+    return 0
+
+
+def _figures(result) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    out = {}
+    for variable in ("imports", "tariff", "value_change"):
+        ax = plot.trade_path(result, variable)
+        out[f"{variable}_path"] = ax.figure
+    plt.close("all")  # the figures stay valid for saving
+    return out
 
 
 def _schedule(name: str):
@@ -95,26 +240,33 @@ def _baseline(args) -> int:
     return 0
 
 
+COMMANDS = {"rate": _rate, "show": _show, "validate": _validate, "run": _run}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns 0 on success and 2 on bad input."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
             from .data import list_baselines, list_schedules
+            from .scenario import list_scenarios
 
             with pd.option_context("display.width", 160, "display.max_colwidth", 110):
                 print("baselines:")
                 print(list_baselines().to_string())
                 print("\ntariff schedules:")
                 print(list_schedules().to_string())
+                print("\nscenarios:")
+                print(list_scenarios().to_string())
             return 0
-        if args.command == "rate":
-            return _rate(args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
         return _baseline(args)
     except TradesimError as err:
         if args.debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
+        for problem in getattr(err, "problems", None) or [err]:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (`tradesim ... | head`): stop quietly, as Unix tools do.

@@ -231,7 +231,7 @@ def years_between(later, earlier) -> np.ndarray:
 
 
 def _years(dates) -> np.ndarray:
-    return pd.DatetimeIndex(dates).values.astype("datetime64[D]").astype(float) / _YEAR
+    return pd.DatetimeIndex(dates).values.astype("datetime64[s]").astype(float) / 86400 / _YEAR
 
 
 def elasticity_multiplier(h_years, dynamics: Dynamics) -> np.ndarray:

@@ -195,6 +195,14 @@ class Scenario:
         return (f"Scenario({self.name!r}: {self.start} to {self.end} {self.frequency}, {len(self.schedule.measures)} "
                 f"measures, model {self.model!r}, baseline {self.baseline!r})")
 
+    def counterfactual(self) -> Scenario | None:
+        """The `compare_to` scenario on this one's dates (start, end, frequency and reference), or None."""
+        if self.compare_to is None:
+            return None
+        other = load_scenario(self.compare_to)
+        return dataclasses.replace(other, start=self.start, end=self.end, frequency=self.frequency,
+                                   reference=self.reference)
+
     def load_baseline(self):
         """The baseline named by the scenario (bundled, or read from its file)."""
         from .data import list_baselines, load_baseline

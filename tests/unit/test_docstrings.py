@@ -10,6 +10,7 @@ import pytest
 import tradesim.baseline
 import tradesim.codes
 import tradesim.data
+import tradesim.dynamics
 import tradesim.elasticities
 import tradesim.models.ge
 import tradesim.models.pe
@@ -19,7 +20,7 @@ import tradesim.tariffs
 @pytest.mark.parametrize(
     "module",
     [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.models.ge,
-     tradesim.elasticities,
+     tradesim.elasticities, tradesim.dynamics, importlib.import_module("tradesim.scenario"),
      importlib.import_module("tradesim.simulate"),  # the package's `simulate` is the function
      pytest.param("tradesim.gravity", marks=pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None,
                                                                reason="tradesim.gravity needs statsmodels"))],

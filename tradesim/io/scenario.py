@@ -175,9 +175,9 @@ def read_scenario(name_or_path):
             problems += _unknown(value, known, section, src, text)
             sections[section].update({k: (v, _Origin(src, text, f"{section}.{k}")) for k, v in value.items() if k in known})
 
-    for key in _REQUIRED:
-        if key not in meta:
-            problems.append(_Origin(str(leaf_path), leaf_text, "scenario").problem(f"missing key {key!r}"))
+    missing = [key for key in _REQUIRED if key not in meta]
+    if missing:
+        problems.append(_Origin(str(leaf_path), leaf_text, "scenario").problem(f"missing keys {missing}"))
 
     # -- product lists, measures and phases: the base schedule first, then each file in order
     tables: dict[str, dict[str, _Table]] = {"product_lists": {}, "measures": {}}
@@ -250,7 +250,7 @@ def read_scenario(name_or_path):
         start=settings["start"], end=settings["end"], frequency=settings.get("frequency", "monthly"),
         reference=settings.get("reference"), model=settings.get("model", "pe"), elasticities=elasticities,
         dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"),
-        extends=tuple(str(f) for f, _, _ in reversed(chain[:-1])), sources=tuple(sources),
+        extends=tuple(str(d["scenario"]["extends"]) for _, _, d in reversed(chain[1:])), sources=tuple(sources),
         notes=str(settings.get("notes", "")), source=str(leaf_path),
     )
 

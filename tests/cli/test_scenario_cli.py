@@ -1,0 +1,131 @@
+"""`tradesim list | show | validate | run` on scenarios, through main(argv) and once as a real process."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tradesim.cli import main
+
+
+def write(folder, name, text):
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_list_shows_scenarios(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "scenarios:" in out and "phased-cut" in out and "truce-lapse" in out
+
+
+def test_show_prints_the_timeline_and_headline_rates(capsys):
+    assert main(["show", "phased-cut"]) == 0
+    out = capsys.readouterr().out
+    assert "extends us-china-2025" in out
+    assert "us_ieepa_reciprocal_125@2025-08-12" in out
+    assert "phase of us_ieepa_reciprocal_125: 2025-05-14: 86.7%, 2025-08-12: 48.3%, 2025-11-10: 10.0%" in out
+    assert "CHN->USA" in out and "2025-09-01" in out
+
+
+def test_validate_ok_and_every_problem(tmp_path, capsys):
+    assert main(["validate", "geneva-truce"]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+    bad = write(tmp_path, "bad.toml", """
+        [scenario]
+        extends = "us-china-2025"
+        end = 2024-06-01
+
+        [[phases]]
+        measure = "us_ieepa_reciprocal_125"
+        to_pct = 10
+        steps = 0
+        start = 2025-05-14
+        """)
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"error: {bad}:4: scenario.end: end 2024-06-01 is before start 2025-01-01" in err
+    assert any(line.startswith(f"error: {bad}:9: phases[0].steps: 0 is not a number of steps") for line in err)
+    assert all("Traceback" not in line for line in err)
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    bad = write(tmp_path, "bad.toml", '[scenario]\nextends = "bad.toml"\n')
+    with pytest.raises(Exception, match="extends itself"):
+        main(["--debug", "validate", str(bad)])
+
+
+def test_run_prints_the_path_and_writes_tidy_results(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    assert main(["run", "china-exemptions", "--out", str(out_dir), "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert "USA from CHN" in out and "CHN from USA" in out
+    assert "china-exemptions minus us-china-2025" in out
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files == ["compare_us-china-2025.csv", "imports_path.png", "results.csv", "summary_countries.csv",
+                     "summary_pairs.csv", "tariff_path.png", "value_change_path.png"]
+    tidy = pd.read_csv(out_dir / "results.csv")
+    assert list(tidy.columns) == ["date", "exporter", "importer", "product", "variable", "value"]
+    pairs = pd.read_csv(out_dir / "summary_pairs.csv")
+    april = pairs[(pairs["date"] == "2025-04-01") & (pairs["importer"] == "CHN")]
+    assert float(april["tariff_pct"].iloc[0]) > 80  # without the waivers almost everything pays 84-125%
+
+
+def test_run_writes_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    assert main(["run", "april-peak", "--out", str(tmp_path), "--format", "parquet"]) == 0
+    frame = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(frame["variable"]) >= {"flows", "tariff", "revenue", "welfare"}
+
+
+def test_run_into_a_folder_that_cannot_be_written_writes_nothing(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["run", "us-china-2025", "--out", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {blocker / 'out'}: --out: cannot write here")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_run_errors_exit_2_without_results(tmp_path, capsys):
+    assert main(["run", "no-such-scenario", "--out", str(tmp_path / "o")]) == 2
+    assert "no bundled scenario or file 'no-such-scenario'" in capsys.readouterr().err
+    assert not any((tmp_path / "o").iterdir())
+    assert main(["run", "us-china-2025", "--plot"]) == 2
+    assert "--plot" in capsys.readouterr().err
+    # GE needs domestic sales, which the bundled baseline does not have
+    assert main(["run", "april-peak", "--model", "ge"]) == 2
+    assert "domestic" in capsys.readouterr().err
+
+
+def test_a_baseline_without_a_named_country_is_an_error(tmp_path, capsys):
+    bad = write(tmp_path, "fr.toml", """
+        [scenario]
+        extends = "us-china-2025"
+
+        [[measures]]
+        name = "eu_on_us"
+        importer = "FRA"
+        exporters = ["USA"]
+        rate_pct = 25
+        start = 2025-06-01
+        """)
+    assert main(["run", str(bad)]) == 2
+    assert f"error: {bad}:7: measures[0].importer: importer 'FRA' is not in baseline 'demo-2024'" in \
+        capsys.readouterr().err
+
+
+def test_run_as_a_real_process(tmp_path):
+    exe = Path(sys.executable).parent / "tradesim"
+    done = subprocess.run([str(exe), "run", "phased-cut", "--out", str(tmp_path)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "phased-cut minus us-china-2025" in done.stdout
+    assert (tmp_path / "summary_pairs.csv").is_file()
+    bad = subprocess.run([str(exe), "validate", str(tmp_path / "missing.toml")], capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

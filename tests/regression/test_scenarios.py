@@ -1,0 +1,154 @@
+"""Bundled scenarios: each validates and runs on the bundled baseline; the 2025 path has the published
+headline rates on its key dates, and the main effects have the expected sign and rough size.
+
+Headlines (shared/reference/tariff_events_2025.csv, two sources each): the US IEEPA duties on Chinese
+goods were 20% from Mar 4 2025, 145% from Apr 10, 30% from May 14 (Geneva), 20% from Nov 10 and
+gone from Feb 24 2026, when a 10% Section 122 surcharge began. China's duty was 125% from Apr 12
+and 10% from May 14. US imports from China fell by about a third in spring 2025 (Census; the
+April-May 2025 monthly values were 20-40% below a year earlier) and recovered partly after Geneva.
+"""
+
+import warnings
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tradesim
+from tradesim.scenario import list_scenarios, load_scenario
+
+BUNDLED = list(list_scenarios().index)
+
+
+@lru_cache(maxsize=None)
+def result(name: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        return tradesim.simulate(None, load_scenario(name))
+
+
+def imports(name, exporter="CHN", importer="USA"):
+    s = result(name).summary("pair", [(exporter, importer)])
+    return s.set_index(s["date"].dt.strftime("%Y-%m"))["value_change_pct"]
+
+
+def test_all_eight_are_bundled():
+    assert set(BUNDLED) == {"us-china-2025", "april-peak", "geneva-truce", "phased-cut", "escalation",
+                            "china-exemptions", "auto-stacking-relief", "truce-lapse"}
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_each_bundled_scenario_validates_cites_and_runs(name):
+    scenario = load_scenario(name)
+    assert scenario.description and (scenario.sources or scenario.extends)
+    r = result(name)
+    assert r.flows.shape == (len(r.dates), *r.baseline.flows.shape)
+    assert np.isfinite(r.flows).all() and (r.flows >= 0).all()
+    assert (r.tariff >= 0).all()
+    # revenue is the tariff on the flows (exactly so in a month without a change of tariffs)
+    july = r.dates.get_loc(pd.Timestamp("2025-07-01"))
+    assert r.revenue[july] == pytest.approx(r.tariff[july] * r.flows[july], rel=1e-12, abs=1e-6)
+    # nothing happens before the first change of tariffs
+    first = r.dates.get_loc(pd.Timestamp("2025-01-01"))
+    assert np.abs(r.tariff[first] - r.tariff_reference).max() < 0.2
+    if scenario.compare_to:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tradesim.TradesimWarning)
+            other = tradesim.simulate(r.baseline, scenario.counterfactual())
+        table = r.compare(other)
+        assert set(table["date"]) == set(r.dates)
+        assert {"imports_usd_diff", "tariff_pct_diff"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("day, us_headline, cn_headline", [
+    ("2025-03-15", 20, 0), ("2025-04-20", 145, 125), ("2025-06-15", 30, 10), ("2025-11-20", 20, 10),
+    ("2026-03-01", 10, 10),
+])
+def test_us_china_2025_headline_rates_on_key_dates(day, us_headline, cn_headline):
+    s = load_scenario("us-china-2025").schedule
+    # a toy pays the IEEPA layers (and Section 122 from Feb 24 2026) and nothing else
+    assert 100 * s.rate(day, "950300", "CHN", "USA") == pytest.approx(us_headline)
+    assert 100 * s.rate(day, "9503", "USA", "CHN") == pytest.approx(cn_headline)
+
+
+def test_period_tariffs_are_the_day_weighted_mean_of_the_schedule():
+    r = result("us-china-2025")
+    b, s = r.baseline, r.scenario.schedule
+    april = r.dates.get_loc(pd.Timestamp("2025-04-01"))
+    days = pd.date_range("2025-04-01", "2025-04-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)  # the subheading fallback, as in the run
+        daily = np.mean([s.rates(d, b.products, b.countries, b.countries) for d in days], axis=0)
+    assert r.tariff[april] == pytest.approx(daily, abs=1e-12)
+
+
+def test_us_imports_from_china_fall_at_the_peak_and_recover_partly_after_geneva():
+    us = imports("us-china-2025")
+    cn = imports("us-china-2025", "USA", "CHN")
+    assert -50 < us["2025-04"] < -25 and -45 < us["2025-05"] < -20  # about a third lower at the peak
+    assert us["2025-04"] < us["2025-06"] < -5  # partial recovery after May 14
+    assert -45 < cn["2025-04"] < -15 and cn["2025-04"] < cn["2025-06"] < 0
+    assert us["2025-01"] > -2  # before the fentanyl duty, almost nothing
+    # after the Supreme Court ruling US rates fall, and imports come closer to the baseline
+    assert us["2026-09"] > us["2025-10"]
+
+
+def test_geneva_truce_raised_trade_against_the_april_peak():
+    table = result("geneva-truce").compare(result("april-peak"))
+    table = table.set_index([table["date"].dt.strftime("%Y-%m"), "exporter"])
+    assert table.loc[("2025-03", "CHN"), "imports_usd_diff"] == pytest.approx(0, abs=1e-3)
+    gain = table.loc[("2025-07", "CHN"), "imports_usd_diff"] / 1e9
+    assert 60 < gain < 250  # USD bn per year more US imports from China with the truce
+    assert table.loc[("2025-07", "USA"), "imports_usd_diff"] > 0
+
+
+def test_phased_cut_lies_between_the_peak_and_the_one_day_cut():
+    peak, phased, actual = imports("april-peak"), imports("phased-cut"), imports("us-china-2025")
+    for month in ["2025-06", "2025-09"]:
+        assert peak[month] < phased[month] < actual[month]
+    assert phased["2025-12"] == pytest.approx(actual["2025-12"], abs=1.5)  # the steps are over by then
+
+
+def test_escalation_cuts_trade_below_the_peak_from_june():
+    esc, peak = imports("escalation"), imports("april-peak")
+    assert esc["2025-05"] == pytest.approx(peak["2025-05"])
+    assert esc["2025-07"] < peak["2025-07"] - 3
+
+
+def test_china_exemptions_saved_us_exports_only_while_the_high_duties_applied():
+    without, actual = imports("china-exemptions", "USA", "CHN"), imports("us-china-2025", "USA", "CHN")
+    assert without["2025-04"] < actual["2025-04"] - 2
+    assert without["2025-03"] == pytest.approx(actual["2025-03"])
+    assert without["2025-08"] == pytest.approx(actual["2025-08"])
+
+
+def test_auto_stacking_relief_matters_for_vehicles_only():
+    off, on = result("auto-stacking-relief"), result("us-china-2025")
+    b = on.baseline
+    k, i, j = b.products.index("87"), b.country_index("CHN"), b.country_index("USA")
+    july = on.dates.get_loc(pd.Timestamp("2025-07-01"))
+    assert off.tariff[july, k, i, j] > on.tariff[july, k, i, j]
+    assert off.flows[july, k, i, j] < on.flows[july, k, i, j]
+    toys = b.products.index("95")
+    assert off.tariff[july, toys, i, j] == pytest.approx(on.tariff[july, toys, i, j])
+
+
+def test_truce_lapse_changes_nothing_before_november_2026():
+    lapse, actual = imports("truce-lapse", "USA", "CHN"), imports("us-china-2025", "USA", "CHN")
+    assert lapse["2026-10"] == pytest.approx(actual["2026-10"])
+    assert lapse["2026-12"] < actual["2026-12"] - 3
+
+
+def test_to_frame_is_tidy_with_documented_variables():
+    r = result("geneva-truce")
+    frame = r.to_frame()
+    assert list(frame.columns) == ["date", "exporter", "importer", "product", "variable", "value"]
+    assert set(frame["variable"]) == {"flows", "tariff", "revenue", "quantity", "buyer_price", "welfare"}
+    flows = frame[frame["variable"] == "flows"]
+    june = flows[(flows["date"] == "2025-06-01") & (flows["exporter"] == "CHN") & (flows["importer"] == "USA")]
+    assert june["value"].sum() == pytest.approx(r.summary("pair", [("CHN", "USA")]).iloc[5]["imports_usd"])
+    welfare = frame[frame["variable"] == "welfare"]
+    assert welfare["exporter"].isna().all() and len(welfare) == len(r.dates) * len(r.baseline.countries)
+    with pytest.raises(tradesim.InputError, match="unknown variables"):
+        r.to_frame(["gdp"])
