@@ -27,6 +27,15 @@ _PAIR_VARIABLES = {
 }
 
 
+def _positions(baseline: Baseline, codes, key: str) -> list[int]:
+    """Positions of country codes in the baseline; `InputError` naming those it lacks."""
+    codes = [codes] if isinstance(codes, str) else list(codes)
+    missing = [c for c in codes if c not in baseline.countries]
+    if missing:
+        raise InputError(f"{missing} not in the baseline; it has {list(baseline.countries)}", key=key)
+    return [baseline.countries.index(c) for c in codes]
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """The outcome of `tradesim.simulate`.
@@ -73,11 +82,7 @@ class SimulationResult:
         return a.mean(axis=0) if self.n_draws else a
 
     def _countries(self, codes, key: str) -> list[int]:
-        codes = [codes] if isinstance(codes, str) else list(codes)
-        missing = [c for c in codes if c not in self.baseline.countries]
-        if missing:
-            raise InputError(f"{missing} not in the baseline; it has {list(self.baseline.countries)}", key=key)
-        return [self.baseline.countries.index(c) for c in codes]
+        return _positions(self.baseline, codes, key)
 
     # ------------------------------------------------------------------ tables
 
@@ -301,11 +306,7 @@ class ScenarioResult:
         return a.mean(axis=0) if self.n_draws else a
 
     def _index(self, codes, key: str) -> list[int]:
-        codes = [codes] if isinstance(codes, str) else list(codes)
-        missing = [c for c in codes if c not in self.baseline.countries]
-        if missing:
-            raise InputError(f"{missing} not in the result; it has {list(self.baseline.countries)}", key=key)
-        return [self.baseline.countries.index(c) for c in codes]
+        return _positions(self.baseline, codes, key)
 
     def changed_pairs(self) -> list[tuple[str, str]]:
         """``(exporter, importer)`` pairs with trade whose tariff differs from the reference on some date."""
