@@ -66,7 +66,7 @@ def trade_path(result, variable: str = "imports", pairs=None, *, ax=None, figsiz
         ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylabel(label)
     ax.set_xlabel("period start")
-    ax.set_title(f"{result.scenario.name}: {label.split(',')[0]} ({result.model.upper()})")
+    ax.set_title(f"{result.scenario.name}: {label} ({result.model.upper()})")
     ax.legend(frameon=False)
     ax.grid(axis="y", alpha=0.3)
     ax.annotate(f"tradesim; baseline {result.baseline.provenance.get('name', '')}"

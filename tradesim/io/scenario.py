@@ -238,7 +238,8 @@ def read_scenario(name_or_path):
     settings = _settings(meta, problems)
     elasticities = _elasticities(sections["elasticities"], problems)
     dynamics = _dynamics(sections["dynamics"], problems)
-    name = leaf_data.get("scenario", {}).get("name", leaf_path.stem) if isinstance(leaf_data.get("scenario"), dict) else leaf_path.stem
+    leaf_meta = leaf_data.get("scenario")
+    name = leaf_meta.get("name", leaf_path.stem) if isinstance(leaf_meta, dict) else leaf_path.stem
     if schedule is not None and "baseline" in settings:
         problems += _country_problems(schedule, settings["baseline"], entries["measures"], meta["baseline"][1])
     if problems:
@@ -380,9 +381,10 @@ def _settings(meta: dict, problems: list) -> dict:
             elif key == "compare_to":
                 from ..scenario import scenario_path
 
-                if not isinstance(value, str) or scenario_path(value, folder) is None:
+                found = scenario_path(value, folder) if isinstance(value, str) else None
+                if found is None:
                     raise ValueError(f"no bundled scenario or file {value!r}")
-                out[key] = value if scenario_path(value) is not None else str(scenario_path(value, folder))
+                out[key] = value if scenario_path(value) == found else str(found)  # a bundled name stays a name
             elif key in ("description", "notes", "schedule"):
                 if not isinstance(value, str):
                     raise ValueError(f"{value!r} is not text")
