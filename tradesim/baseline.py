@@ -465,15 +465,7 @@ class Baseline:
         agg = lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, C, C, x, optimize=True)  # noqa: E731
 
         flows = agg(self.flows)
-        tariffs = None
-        if self.tariffs is not None:
-            weighted = agg(self.flows * self.tariffs)
-            count = agg(np.ones_like(self.flows))
-            simple = agg(self.tariffs) / count
-            with np.errstate(invalid="ignore", divide="ignore"):
-                tariffs = np.where(flows > 0, weighted / np.where(flows > 0, flows, 1), simple)
-            # A mean lies within its inputs' range; clip the last-bit rounding (20 * w / w > 20).
-            tariffs = np.clip(tariffs, self.tariffs.min(), self.tariffs.max())
+        tariffs = None if self.tariffs is None else self._mean_rates(self.tariffs, agg)
         imputed = None
         if self.imputed is not None:
             any_traded = agg((self.imputed & (self.flows > 0)).astype(float)) > 0
@@ -494,6 +486,111 @@ class Baseline:
             provenance=prov,
             groups=groups,
         )
+
+    def _mean_rates(self, rates: np.ndarray, agg) -> np.ndarray:
+        """Flow-weighted means of `rates` ``[..., k, i, j]`` within the cells that `agg` sums."""
+        flows = agg(self.flows)
+        weighted = np.stack([agg(r) for r in (self.flows * rates).reshape(-1, *self.flows.shape)])
+        simple = np.stack([agg(r) for r in rates.reshape(-1, *self.flows.shape)]) / agg(np.ones_like(self.flows))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(flows > 0, weighted / np.where(flows > 0, flows, 1), simple)
+        # A mean lies within its inputs' range; clip the last-bit rounding (20 * w / w > 20).
+        out = np.clip(out, rates.min(), rates.max())
+        return out.reshape(*rates.shape[:-3], *flows.shape)
+
+    def aggregate_rates(
+        self,
+        rates,
+        products: str | Mapping[str, str] | None = None,
+        countries: Mapping[str, str] | None = None,
+    ) -> np.ndarray:
+        """Average tariffs into the products and groups of `aggregate`, weighted by this baseline's flows.
+
+        Use it to run a coarser model (a one-sector GE, say) on tariffs evaluated at
+        this baseline's detail.
+
+        Parameters
+        ----------
+        rates : array_like, ``[..., product, exporter, importer]``
+            Fractions on this baseline's coordinates; leading axes (draws, dates) are kept.
+        products, countries
+            As in `aggregate`.
+
+        Returns
+        -------
+        numpy.ndarray, ``[..., product group, exporter group, importer group]``
+            Means weighted by baseline flows; a simple mean where the cell has no trade.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"exporter": ["CHN", "CHN"], "importer": ["USA", "USA"],
+        ...                    "product": ["85", "95"], "value": [3e9, 1e9]})
+        >>> b = Baseline.from_frame(df)
+        >>> t = np.zeros(b.flows.shape); t[:, 0, 1] = [0.1, 0.5]
+        >>> round(float(b.aggregate_rates(t, products={"85": "goods", "95": "goods"})[0, 0, 1]), 3)
+        0.2
+        """
+        rates = np.asarray(rates, dtype=float)
+        if rates.shape[-3:] != self.flows.shape:
+            raise InputError(f"rates has shape {rates.shape}, expected [..., product, exporter, importer] ending in "
+                             f"{self.flows.shape}", key="rates")
+        prod_labels = self._product_groups(products)
+        country_labels = [(countries or {}).get(c, c) for c in self.countries]
+        P = (np.asarray(prod_labels)[None, :] == np.asarray(list(dict.fromkeys(prod_labels)))[:, None]).astype(float)
+        C = (np.asarray(country_labels)[None, :] == np.asarray(list(dict.fromkeys(country_labels)))[:, None]).astype(float)
+        return self._mean_rates(rates, lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, C, C, x, optimize=True))
+
+    def with_domestic(self, sales, *, method: str) -> Baseline:
+        """This baseline with domestic sales on its diagonal (``domestic=True``), marked imputed.
+
+        Parameters
+        ----------
+        sales : mapping of str to float, pandas.Series or array_like ``[product, country]``
+            USD per year, non-negative; a mapping or Series (by country code) needs a
+            baseline with one product.
+        method : str
+            How the sales were made, recorded in ``provenance["domestic"]``.
+
+        Returns
+        -------
+        Baseline
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"exporter": ["CHN"], "importer": ["USA"], "product": ["85"], "value": [1e9]})
+        >>> b = Baseline.from_frame(df).with_domestic({"CHN": 5e9, "USA": 8e9}, method="example")
+        >>> b.domestic, float(b.flows[0, 1, 1])
+        (True, 8000000000.0)
+        """
+        n = len(self.countries)
+        if isinstance(sales, Mapping | pd.Series):
+            if len(self.products) != 1:
+                raise InputError(f"sales by country need a baseline with one product; this one has "
+                                 f"{len(self.products)}: give an array [product, country]", key="sales")
+            given = dict(sales)
+            missing = [c for c in self.countries if c not in given]
+            extra = sorted(set(given) - set(self.countries))
+            if missing or extra:
+                raise InputError(f"sales must cover each country once: missing {missing}, not in the baseline {extra}",
+                                 key="sales")
+            sales = np.array([[given[c] for c in self.countries]], dtype=float)
+        sales = np.asarray(sales, dtype=float)
+        if sales.shape != (len(self.products), n):
+            raise InputError(f"sales has shape {sales.shape}, expected [product, country] = {(len(self.products), n)}",
+                             key="sales")
+        bad = ~np.isfinite(sales) | (sales < 0)
+        if bad.any():
+            k, i = np.nonzero(bad)
+            cells = ", ".join(f"{self.products[a]}/{self.countries[b]}={sales[a, b]:g}" for a, b in zip(k[:5], i[:5]))
+            raise InputError(f"domestic sales must be finite and >= 0: {cells}", key="sales")
+        flows = np.array(self.flows)
+        flows[:, np.arange(n), np.arange(n)] = sales
+        imputed = np.zeros(flows.shape, bool) if self.imputed is None else np.array(self.imputed)
+        imputed[:, np.arange(n), np.arange(n)] = True
+        return replace(self, flows=flows, imputed=imputed, domestic=True,
+                       provenance={**self.provenance, "domestic": method})
 
     def _product_groups(self, products) -> list[str]:
         if products is None:

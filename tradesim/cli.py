@@ -169,8 +169,11 @@ def _figures(result) -> dict:
 
     out = {}
     for variable in ("imports", "tariff", "value_change"):
-        ax = plot.trade_path(result, variable)
-        out[f"{variable}_path"] = ax.figure
+        out[f"{variable}_path"] = plot.trade_path(result, variable).figure
+    for exporter, importer in result.changed_pairs()[:4]:  # the headline pairs, not every pair with a change
+        out[f"tariff_timeline_{exporter}_{importer}"] = plot.tariff_timeline(result, exporter, importer).figure
+    out["welfare_mean"] = plot.welfare(result, date="mean").figure
+    out["heatmap_mean"] = plot.heatmap(result, "value_change", date="mean").figure
     plt.close("all")  # the figures stay valid for saving
     return out
 

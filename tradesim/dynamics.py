@@ -9,7 +9,11 @@ How trade adjusts (`Dynamics.adjustment`):
 
 ``"elasticity"`` (the default)
     Each piece is an equilibrium of the model with its trade elasticity (``sigma`` in PE, ``theta``
-    in GE) scaled by
+    in GE) scaled by ``m(h)`` below. PE scales the aggregate demand elasticity ``eta`` by the same
+    factor (`ModelSpec.short_run`): with ``sigma`` alone scaled, ``sigma < eta`` in the short run
+    would make every other source lose from a tariff on one (gross complements), against the rise
+    of third countries' exports to the US seen after the 2018-19 tariffs (Fajgelbaum, Goldberg,
+    Kennedy, Khandelwal and Taglioni 2024).
 
     .. math:: m(h) = s + (1 - s)\\,\\mathrm{clip}\\left(\\frac{h - h_s}{h_l - h_s}, 0, 1\\right)
 
@@ -43,6 +47,8 @@ References
 ----------
 Boehm, C. E., Levchenko, A. A., and Pandalai-Nayar, N. (2023). The Long and Short (Run) of Trade
 Elasticities. American Economic Review 113(4), 861-905.
+Fajgelbaum, P., Goldberg, P. K., Kennedy, P. J., Khandelwal, A. K., and Taglioni, D. (2024). The
+US-China Trade War and Global Reallocations. American Economic Review: Insights 6(2), 295-312.
 """
 
 from __future__ import annotations

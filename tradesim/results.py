@@ -74,6 +74,13 @@ class SimulationResult:
     # ------------------------------------------------------------------ helpers
 
     @property
+    def plot(self):
+        """Plots of this result: ``result.plot.NAME(...)`` calls ``tradesim.plot.NAME(result, ...)``."""
+        from .plot import PlotAccessor
+
+        return PlotAccessor(self)
+
+    @property
     def n_draws(self) -> int | None:
         """Number of elasticity draws, or None without a draw axis."""
         return self.solution.flows_after.shape[0] if getattr(self.solution, "draws", False) else None
@@ -296,6 +303,13 @@ class ScenarioResult:
         return (f"ScenarioResult({self.scenario.name!r}, model {self.model!r}: {len(self.dates)} periods from "
                 f"{self.dates[0].date()}, {len(self.baseline.products)} products x {len(self.baseline.countries)} "
                 f"countries{f', {self.n_draws} draws' if self.n_draws else ''})")
+
+    @property
+    def plot(self):
+        """Plots of this result: ``result.plot.NAME(...)`` calls ``tradesim.plot.NAME(result, ...)``."""
+        from .plot import PlotAccessor
+
+        return PlotAccessor(self)
 
     @property
     def n_draws(self) -> int | None:

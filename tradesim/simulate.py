@@ -146,12 +146,11 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     parts = dynamics.pieces(starts, ends, cuts)
     regime = regime_of(regime_days, parts.start)
     params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
-    trade = spec.trade_elasticity
 
     def solve(r: int, m: float):
         p = dict(params)
-        if trade is not None and m != 1.0:
-            p[trade] = np.asarray(p[trade], float) * m
+        if m != 1.0:
+            p.update({name: np.asarray(p[name], float) * m for name in spec.short_run})
         return spec.solve(baseline.flows, t0, rates[r], **p, **options)
 
     if dyn.adjustment == "elasticity" and shock is not None:

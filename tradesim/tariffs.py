@@ -232,6 +232,9 @@ class Measure:
     announced : date or str, optional
         Day the measure was made public, when before ``start``: importers can buy ahead
         in between (see `tradesim.dynamics`).
+    layer : str, optional
+        The layer of tariff law the measure belongs to (``"Section 301"``), for tables and
+        plots that stack layers; see `layer_name`.
     source, notes : str
         Citation and caveats.
 
@@ -258,6 +261,7 @@ class Measure:
     product_rates: Mapping[str, float] | None = None
     coverage: float = 1.0
     announced: _dt.date | None = None
+    layer: str | None = None
     source: str = ""
     notes: str = ""
 
@@ -319,6 +323,11 @@ class Measure:
             raise _FieldErrors(problems, key=f"measure {self.name!r}")
         put(self, "rate", float(self.rate))
         put(self, "coverage", float(self.coverage))
+
+    @property
+    def layer_name(self) -> str:
+        """`layer` when given, else the group, else the name without a phase step's ``@day``."""
+        return self.layer or self.group or self.name.split("@")[0]
 
     def in_force(self, date) -> bool:
         """True when ``start <= date < end``."""
@@ -512,6 +521,7 @@ class TariffSchedule:
                 "end": m.end,
                 "replaces": " ".join(m.replaces),
                 "group": m.group or "",
+                "layer": m.layer_name,
             }
             for m in self.measures
         ]
@@ -718,6 +728,56 @@ class TariffSchedule:
         prods, exps, imps = _labels(products, "products"), _labels(exporters, "exporters"), _labels(importers, "importers")
         plan = self._plan(prods, exps, imps, fine_values)
         return self._evaluate(days, plan, exps, imps, self._keep(None, None))
+
+    def layer_rates(self, dates, products: Iterable[str], exporter: str, importer: str, *,
+                    fine_values=None) -> pd.DataFrame:
+        """Each measure's part of the rate on one pair's products, on each date.
+
+        The parts are what `explain` calls contributions: after exemptions, replacement and
+        group maxima, so over the measures of a date and product they sum to `rates`.
+
+        Parameters
+        ----------
+        dates : iterable of date or str
+        products : iterable of str
+            HS codes, shape ``[product]``.
+        exporter, importer : str
+            Country codes.
+        fine_values : optional
+            As in `rates`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per date, measure of `importer` and product: ``date``, ``measure``,
+            ``layer`` (`Measure.layer_name`), ``product`` and ``rate`` (fraction).
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"], layer="IEEPA"),
+        ...                     Measure("b", "USA", 0.25, "2025-03-01", products=["72"])])
+        >>> s.layer_rates(["2025-03-01"], ["72", "95"], "CHN", "USA")["rate"].tolist()
+        [0.1, 0.1, 0.25, 0.0]
+        """
+        days = [to_date(d) for d in dates]
+        prods, exps, imps = _labels(products, "products"), _labels([exporter], "exporter"), _labels([importer], "importer")
+        plan = self._plan(prods, exps, imps, fine_values)
+        masks = self._masks(plan.atoms, exps, importer)
+        parts = np.zeros((len(days), len(masks), prods.size))
+        for t, day in enumerate(days):  # dates, not products
+            layers = self._stack(masks, day)
+            atoms = np.stack([layer["contribution"][:, 0] * layer["active"] for layer in layers], axis=1) if layers \
+                else np.zeros((plan.atoms.size, 0))
+            parts[t] = _aggregate(atoms[:, :, None], plan)[:, :, 0].T
+        measures = [m["measure"] for m in masks]
+        t, m, k = np.indices(parts.shape).reshape(3, -1)
+        return pd.DataFrame({
+            "date": np.asarray(days, dtype=object)[t],
+            "measure": np.asarray([x.name for x in measures], dtype=object)[m],
+            "layer": np.asarray([x.layer_name for x in measures], dtype=object)[m],
+            "product": prods[k],
+            "rate": parts.ravel(),
+        })
 
     def _evaluate(self, days, plan: _Plan, exps: np.ndarray, imps: np.ndarray, keep) -> np.ndarray:
         """Rates ``[date, product, exporter, importer]``; the masks are built once for all dates."""

@@ -66,8 +66,9 @@ def test_run_prints_the_path_and_writes_tidy_results(tmp_path, capsys):
     assert "USA from CHN" in out and "CHN from USA" in out
     assert "china-exemptions minus us-china-2025" in out
     files = sorted(p.name for p in out_dir.iterdir())
-    assert files == ["compare_us-china-2025.csv", "imports_path.png", "results.csv", "summary_countries.csv",
-                     "summary_pairs.csv", "tariff_path.png", "value_change_path.png"]
+    assert files == ["compare_us-china-2025.csv", "heatmap_mean.png", "imports_path.png", "results.csv",
+                     "summary_countries.csv", "summary_pairs.csv", "tariff_path.png", "tariff_timeline_CHN_USA.png",
+                     "tariff_timeline_USA_CHN.png", "value_change_path.png", "welfare_mean.png"]
     tidy = pd.read_csv(out_dir / "results.csv")
     assert list(tidy.columns) == ["date", "exporter", "importer", "product", "variable", "value"]
     pairs = pd.read_csv(out_dir / "summary_pairs.csv")

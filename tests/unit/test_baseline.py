@@ -206,3 +206,55 @@ def test_country_index_unknown(small):
         small.country_index("DEU")
     with pytest.raises(InputError, match="did you mean USA"):
         small.country_index("US")
+
+
+def test_aggregate_rates_weights_by_flows_and_agrees_with_aggregate(random_baseline):
+    b = random_baseline
+    mapping = {"01": "animals", "12": "seeds", "84": "machines", "85": "machines", "95": "toys"}
+    # the baseline's own tariffs: the same means as aggregate() computes
+    np.testing.assert_allclose(b.aggregate_rates(b.tariffs, products=mapping), b.aggregate(products=mapping).tariffs)
+    # by hand for one cell, with a leading (date) axis kept
+    rates = np.stack([b.tariffs, 2 * b.tariffs])
+    out = b.aggregate_rates(rates, products=mapping, countries={"MEX": "NAM", "USA": "NAM"})
+    assert out.shape == (2, 4, 5, 5)
+    k = [b.products.index(p) for p in ("8471", "8542", "854231")]
+    i, j = b.country_index("CHN"), [b.country_index("MEX"), b.country_index("USA")]
+    w = b.flows[np.ix_(k, [i], j)]
+    expected = (w * b.tariffs[np.ix_(k, [i], j)]).sum() / w.sum()
+    assert out[1, 2, 0, 2] == pytest.approx(2 * expected, rel=1e-12)  # machines, CHN, NAM (MEX and USA)
+    with pytest.raises(InputError, match=r"rates has shape \(3,\)"):
+        b.aggregate_rates(np.zeros(3))
+
+
+def test_with_domestic_fills_the_diagonal_and_marks_it_imputed(small):
+    one = small.aggregate(products={"12": "goods", "85": "goods", "95": "goods"})
+    b = one.with_domestic({"CHN": 5.0, "USA": 7.0, "VNM": 0.0}, method="test rule")
+    assert b.domestic and b.provenance["domestic"] == "test rule"
+    assert np.diag(b.flows[0]).tolist() == [5.0, 7.0, 0.0]
+    assert b.imputed[0].diagonal().all() and not b.imputed[0][~np.eye(3, dtype=bool)].any()
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_array_equal(b.flows[0][off], one.flows[0][off])  # trade untouched
+    with pytest.raises(InputError, match=r"missing \['VNM'\], not in the baseline \['MEX'\]"):
+        one.with_domestic({"CHN": 5.0, "USA": 7.0, "MEX": 1.0}, method="x")
+    with pytest.raises(InputError, match="one product"):
+        small.with_domestic({"CHN": 5.0, "USA": 7.0, "VNM": 0.0}, method="x")
+    with pytest.raises(InputError, match="goods/USA=-1"):
+        one.with_domestic(np.array([[5.0, -1.0, 0.0]]), method="x")
+
+
+def test_gdp_2024_imputes_the_rest_of_the_world_from_the_world_total():
+    from tradesim.data import gdp_2024
+
+    g = gdp_2024()
+    assert list(g.index[:-1]) == list(g.index[g.index != "ROW"]) and g.index[-1] == "ROW"
+    assert not g["imputed"][:-1].any() and g.loc["ROW", "imputed"]
+    world_2024 = (106.94e12 * 117.17e12) ** 0.5  # IMF WEO Oct 2025: 2023 estimate and 2025 projection
+    assert g["value_usd"].sum() == pytest.approx(world_2024, rel=1e-12)
+    assert g.loc["CHN", "value_usd"] == 18.27e12
+    assert set(g.index) == set(tradesim_demo_countries())
+
+
+def tradesim_demo_countries():
+    import tradesim
+
+    return tradesim.load_baseline("demo-2024").countries

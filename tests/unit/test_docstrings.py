@@ -21,7 +21,7 @@ import tradesim.tariffs
     "module",
     [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.models.ge,
      tradesim.elasticities, tradesim.dynamics, importlib.import_module("tradesim.scenario"),
-     importlib.import_module("tradesim.simulate"),  # the package's `simulate` is the function
+     importlib.import_module("tradesim.simulate"), importlib.import_module("tradesim.plot"),  # the package's `simulate` is the function
      pytest.param("tradesim.gravity", marks=pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None,
                                                                reason="tradesim.gravity needs statsmodels"))],
 )

@@ -105,10 +105,12 @@ def run(measures, **kw):
         return tradesim.simulate(small_baseline(), scenario(measures, **kw))
 
 
-def static(baseline, tariff, sigma):
+def static(baseline, tariff, share):
+    """The PE equilibrium with sigma and eta at `share` of their long-run defaults (2.0 and 1.3)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tradesim.TradesimWarning)
-        return tradesim.simulate(baseline, np.zeros_like(tariff), tariff, elasticities={"sigma": sigma}).solution
+        return tradesim.simulate(baseline, np.zeros_like(tariff), tariff,
+                                 elasticities={"sigma": 2.0 * share, "eta": 1.3 * share}).solution
 
 
 def test_a_month_is_the_day_weighted_mean_and_a_year_is_the_mean_of_its_months():
@@ -117,7 +119,7 @@ def test_a_month_is_the_day_weighted_mean_and_a_year_is_the_mean_of_its_months()
     b = r.baseline
     tariff = np.zeros(b.flows.shape)
     tariff[:, 1, 0] = 0.5
-    after = static(b, tariff, 2.0).flows_after
+    after = static(b, tariff, 1.0).flows_after
     april = r.dates.get_loc(pd.Timestamp("2025-04-01"))
     assert r.flows[april] == pytest.approx((9 * b.flows + 21 * after) / 30, rel=1e-12)
     assert r.tariff[april][:, 1, 0] == pytest.approx(np.full(3, 0.5 * 21 / 30))
@@ -137,8 +139,8 @@ def test_the_elasticity_path_uses_the_short_run_elasticity_in_the_first_year():
     tariff = np.zeros(b.flows.shape)
     tariff[:, 1, 0] = 0.5
     assert r.elasticity_multiplier[0] == pytest.approx(BLP_SHORT_RUN_SHARE)
-    assert r.flows[0] == pytest.approx(static(b, tariff, 0.76).flows_after, rel=1e-9)
-    assert r.flows[-1] == pytest.approx(static(b, tariff, 2.0).flows_after, rel=1e-9)  # year 8: long run
+    assert r.flows[0] == pytest.approx(static(b, tariff, BLP_SHORT_RUN_SHARE).flows_after, rel=1e-9)
+    assert r.flows[-1] == pytest.approx(static(b, tariff, 1.0).flows_after, rel=1e-9)  # year 8: long run
     us_from_china = r.flows[:, :, 1, 0].sum(axis=1)
     assert (np.diff(us_from_china) <= 1e-6).all()  # falls as the elasticity rises
 
@@ -150,7 +152,7 @@ def test_partial_adjustment_moves_flows_with_the_half_life():
     b = r.baseline
     tariff = np.zeros(b.flows.shape)
     tariff[:, 1, 0] = 0.5
-    target = static(b, tariff, 2.0)
+    target = static(b, tariff, 1.0)
     h = 1.5 / 365.25  # the middle of the second day
     w = 1 - 2 ** (-h)
     cell = (0, 1, 0)

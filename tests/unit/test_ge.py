@@ -371,3 +371,23 @@ def test_bad_solver_options_are_named_for_both_models():
         with pytest.raises(InputError, match="at least 1") as err:
             solve(max_iter=0)
         assert err.value.key == "max_iter"
+
+
+@pytest.mark.parametrize("numeraire", [None, ("price_index", 0), ("wage", 2)])
+def test_welfare_splits_into_real_factor_income_and_real_revenue_whatever_the_numeraire(numeraire):
+    rng = np.random.default_rng(11)
+    f = world(rng, 5)
+    t1 = tariffs(rng, (5, 5))
+    countries = ["USA", "CHN", "MEX", "VNM", "DEU"]
+    num = None if numeraire is None else (numeraire[0], countries[numeraire[1]])
+    table = ge.solve(f, tariff_after=t1, theta=4.0, countries=countries, numeraire=num).country_table()
+    parts = table["welfare_factor_income_usd"] + table["welfare_revenue_usd"]
+    np.testing.assert_allclose(parts, table["welfare_usd"], rtol=1e-9, atol=1e-6)
+    # real values: the same under every numeraire
+    ref = ge.solve(f, tariff_after=t1, theta=4.0, countries=countries).country_table()
+    np.testing.assert_allclose(table["welfare_revenue_usd"], ref["welfare_revenue_usd"], rtol=1e-8, atol=1e-6)
+    np.testing.assert_allclose(table["welfare_factor_income_usd"], ref["welfare_factor_income_usd"], rtol=1e-8,
+                               atol=1e-6)
+    # revenue starts at zero here, so its real part is the new revenue deflated
+    sol = ge.solve(f, tariff_after=t1, theta=4.0, countries=countries, numeraire=num)
+    np.testing.assert_allclose(table["welfare_revenue_usd"], sol.revenue.sum(axis=0) / sol.price_index, rtol=1e-12)

@@ -270,3 +270,39 @@ def test_no_warning_when_coverage_is_not_finer_than_products():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert s.rates("2025-06-01", ["8542", "9503"], ["CHN"], ["USA"])[:, 0, 0].tolist() == [0.0, 0.1]
+
+
+def test_layer_name_falls_back_to_group_then_name_without_the_step():
+    assert M("a", 0.1, layer="Section 301", group="g").layer_name == "Section 301"
+    assert M("a", 0.1, group="g").layer_name == "g"
+    assert M("recip@2025-06-01", 0.1).layer_name == "recip"
+
+
+def test_layer_rates_sum_to_rates_on_every_date_for_the_bundled_schedule():
+    import tradesim
+
+    b = tradesim.load_baseline("demo-2024")
+    s = tradesim.load_schedule("us-china-2025")
+    days = ["2024-12-31", "2025-04-12", "2025-06-01", "2026-03-01"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        parts = s.layer_rates(days, b.products, "CHN", "USA")
+        total = s.rates_path(days, b.products, b.countries, b.countries)[:, :, 1, 0]
+    summed = parts.groupby(["date", "product"], sort=False)["rate"].sum().to_numpy().reshape(len(days), -1)
+    np.testing.assert_allclose(summed, total, atol=1e-12)
+    assert set(parts["measure"]) == {m.name for m in s.measures if m.importer == "USA"}
+    # the April peak: 125% reciprocal on every chapter (coverage < 1 only where exemptions apply)
+    peak = parts[(parts["date"] == dt.date(2025, 4, 12)) & (parts["layer"] == "IEEPA reciprocal")]
+    assert peak["rate"].max() == pytest.approx(1.25)
+    assert parts.loc[parts["date"] == dt.date(2024, 12, 31), "layer"].isin(
+        ["Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"]).all()
+
+
+def test_layer_rates_sees_replacement_and_group_maxima():
+    s = TariffSchedule([M("base", 0.25, products=["72"]), M("auto", 0.25, products=["8703"], replaces=["base", "g"]),
+                        M("g1", 0.10, group="g"), M("g2", 0.30, group="g", products=["72"])])
+    parts = s.layer_rates(["2025-02-01"], ["72", "8703", "95"], "CHN", "USA").set_index(["measure", "product"])["rate"]
+    assert parts[("base", "72")] == 0.25 and parts[("auto", "8703")] == 0.25
+    assert parts[("g1", "8703")] == 0.0  # replaced by auto
+    assert parts[("g1", "72")] == 0.0 and parts[("g2", "72")] == 0.30  # the group's maximum
+    assert parts[("g1", "95")] == 0.10

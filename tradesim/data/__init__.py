@@ -11,7 +11,7 @@ import pandas as pd
 from ..baseline import Baseline
 from ..errors import InputError
 
-__all__ = ["list_baselines", "load_baseline", "list_schedules", "load_schedule"]
+__all__ = ["list_baselines", "load_baseline", "list_schedules", "load_schedule", "gdp_2024"]
 
 
 def _catalogue() -> dict:
@@ -74,6 +74,41 @@ def load_baseline(name: str) -> Baseline:
         provenance=provenance,
         source=f"tradesim/data/{meta['file']}",
     )
+
+
+def _facts(name: str) -> pd.DataFrame:
+    with resources.files(__name__).joinpath(name).open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)
+
+
+def gdp_2024() -> pd.DataFrame:
+    """GDP in 2024 of the bundled baselines' economies and of the rest of the world (ROW), USD.
+
+    The 15 economies are IMF figures (`facts_gdp_2024.csv`, graded one source). ROW is
+    imputed: world GDP in 2024, taken as the geometric mean of the IMF's 2023 estimate and
+    2025 projection (`facts_world_gdp.csv`; the table found gives no 2024 value), less the 15.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by country code: ``value_usd``, ``imputed`` (bool) and ``source``.
+
+    Examples
+    --------
+    >>> g = gdp_2024()
+    >>> round(float(g.loc["USA", "value_usd"]) / 1e12, 2), bool(g.loc["ROW", "imputed"])
+    (29.17, True)
+    """
+    named = _facts("facts_gdp_2024.csv").set_index("country")
+    world = _facts("facts_world_gdp.csv").set_index("year")["value_usd"].astype(float)
+    world_2024 = float((world[2023] * world[2025]) ** 0.5)
+    out = pd.DataFrame({"value_usd": named["value_usd"].astype(float), "imputed": False,
+                        "source": named["vintage"]})
+    out.loc["ROW"] = [world_2024 - out["value_usd"].sum(), True,
+                      "imputed: IMF world GDP (geometric mean of the Oct-2025 WEO 2023 estimate and 2025 projection) "
+                      "less the economies above"]
+    out.index.name = "country"
+    return out
 
 
 def _schedule_files() -> dict[str, object]:

@@ -65,6 +65,7 @@ MEASURE_KEYS = {
     "announced": "day the measure was made public, if before start (YYYY-MM-DD)",
     "replaces": "measures or groups that do not apply where this one applies",
     "group": "group whose members take the maximum rate",
+    "layer": 'layer of tariff law for tables and plots, such as "Section 301" (default: group, else name)',
     "coverage_pct": "share of the products covered, in percent (default 100)",
     "source": "citation",
     "notes": "caveats",
@@ -319,7 +320,7 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
             except (ValueError, InputError) as err:
                 found.append(_problem(getattr(err, "message", str(err)), source, f"{key}.{name}", text))
 
-    for name in ("name", "authority", "kind", "importer", "group", "source", "notes"):
+    for name in ("name", "authority", "kind", "importer", "group", "layer", "source", "notes"):
         take(name, _text)
     take("exporters", lambda v, k: _strings(v, k, allow_all=True))
     take("products", lambda v, k: _strings(v, k, allow_all=True))
@@ -350,7 +351,7 @@ def _measure(table: dict, i: int, source: str, text, base_dir: Path, problems: l
     stand_ins = {"name": f"measures[{i}]", "importer": "USA", "rate": 0.0, "start": dt.date(1900, 1, 1), "end": None,
                  "exporters": None, "except_exporters": (), "products": None, "exclude": (), "replaces": (),
                  "kind": "additional", "product_rates": None, "coverage": 1.0, "group": None,
-                 "announced": None}
+                 "announced": None, "layer": None}
     try:
         return Measure(**{**stand_ins, **kw})
     except _FieldErrors as err:

@@ -31,7 +31,11 @@ class ModelSpec:
     description : str
     trade_elasticity : str, optional
         The parameter that governs how much trade responds to tariffs (``"sigma"`` in PE,
-        ``"theta"`` in GE): the one `tradesim.dynamics` scales from short to long run.
+        ``"theta"`` in GE).
+    short_run : tuple of str
+        The parameters `tradesim.dynamics` scales from short to long run: the trade
+        elasticity and any that must move with it (PE scales ``eta`` too, keeping
+        ``sigma / eta`` and so whether other sources gain from a tariff on one).
     """
 
     name: str
@@ -39,17 +43,24 @@ class ModelSpec:
     parameters: tuple[str, ...]
     description: str
     trade_elasticity: str | None = None
+    short_run: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
 def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str, *,
-             trade_elasticity: str | None = None) -> ModelSpec:
-    """Add a model to the registry (replacing one of the same name) and return its spec."""
-    if trade_elasticity is not None and trade_elasticity not in parameters:
-        raise ValueError(f"trade_elasticity {trade_elasticity!r} is not one of the parameters {parameters}")
-    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity)
+             trade_elasticity: str | None = None, short_run: tuple[str, ...] | None = None) -> ModelSpec:
+    """Add a model to the registry (replacing one of the same name) and return its spec.
+
+    `short_run` defaults to the trade elasticity alone.
+    """
+    if short_run is None:
+        short_run = () if trade_elasticity is None else (trade_elasticity,)
+    unknown = [p for p in (trade_elasticity, *short_run) if p is not None and p not in parameters]
+    if unknown:
+        raise ValueError(f"{unknown} are not among the parameters {parameters}")
+    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity, tuple(short_run))
     MODELS[name] = spec
     return spec
 
@@ -67,7 +78,8 @@ def _register_bundled() -> None:
     from . import ge, pe
 
     register("pe", pe.solve, ("sigma", "eta", "epsilon"),
-             "multi-market Armington partial equilibrium, every product at once", trade_elasticity="sigma")
+             "multi-market Armington partial equilibrium, every product at once", trade_elasticity="sigma",
+             short_run=("sigma", "eta"))
     register("ge", ge.solve_products, ("theta",),
              "general equilibrium by exact hat algebra, products as sectors without input-output links",
              trade_elasticity="theta")

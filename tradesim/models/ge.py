@@ -162,14 +162,26 @@ class GESolution(PairRevenue):
         return self.unit_cost[..., :, None] * self.trade_cost_change * (1 + self.tariff_after) / (1 + self.tariff_before)
 
     def country_table(self) -> dict[str, np.ndarray]:
-        """Headline results per country, ``[draw?, country]`` each, names ending in their unit."""
+        """Headline results per country, ``[draw?, country]`` each, names ending in their unit.
+
+        ``welfare_usd`` is the real income change valued at baseline prices,
+        ``I1 / P_hat - I0``. It splits exactly into ``welfare_factor_income_usd``, the change
+        of real value added ``VA1 / P_hat - VA0`` (terms of trade and the real wage), and
+        ``welfare_revenue_usd``, the change of real tariff revenue ``R1 / P_hat - R0``. Both
+        are real, so neither depends on the numeraire.
+        """
+        rev0 = np.broadcast_to(self._by_importer(self.revenue_before), self.welfare.shape)
+        rev1 = self._by_importer(self.revenue)
+        value_added0, value_added1 = self.income_before - rev0, self.income_after - rev1
         return {
             "real_income_change_pct": 100 * (self.welfare - 1),
             # money metric: the real income change valued at baseline income (equivalent variation)
             "welfare_usd": (self.welfare - 1) * self.income_before,
+            "welfare_factor_income_usd": value_added1 / self.price_index - value_added0,
+            "welfare_revenue_usd": rev1 / self.price_index - rev0,
             "wage_change_pct": 100 * (self.wage - 1),
             "price_index_change_pct": 100 * (self.price_index - 1),
-            "revenue_before_usd": np.broadcast_to(self._by_importer(self.revenue_before), self.welfare.shape),
+            "revenue_before_usd": rev0,
             "revenue_after_usd": self._by_importer(self.revenue),
         }
 

@@ -1,0 +1,142 @@
+"""What every plot helper shares: axes, palette, labels, the source note and a result at one date."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..codes import country_name
+from ..errors import InputError
+from ..results import ScenarioResult, SimulationResult
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+# ColorBrewer's red-blue is safe for the common colour-vision deficiencies; red is the rise in a tariff
+# and the fall in trade or welfare.
+DIVERGING = {"up_is_bad": "RdBu_r", "up_is_good": "RdBu"}
+BN = 1e-9  # USD -> USD bn
+
+
+def axes(ax, figsize, default=(8, 4.5)):
+    """`ax`, or the Axes of a new figure of `figsize` inches; both at once is an error."""
+    import matplotlib.pyplot as plt
+
+    if ax is not None and figsize is not None:
+        raise InputError("give ax or figsize, not both", key="figsize")
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize or default, layout="constrained")
+    return ax
+
+
+def name(code: str) -> str:
+    """Country name for labels; the code itself when it is not a known country or group."""
+    try:
+        return country_name(code)
+    except InputError:
+        return code
+
+
+def check_choice(value, choices, key: str):
+    if value not in choices:
+        raise InputError(f"{key} is {value!r}; expected one of {list(choices)}", key=key)
+    return value
+
+
+def index(result, codes, key: str) -> list[int]:
+    """Positions of country codes in the result's baseline; `InputError` naming any it lacks."""
+    countries = result.baseline.countries
+    codes = [codes] if isinstance(codes, str) else list(codes)
+    missing = [c for c in codes if c not in countries]
+    if missing:
+        raise InputError(f"{missing} not in the result; it has {list(countries)}", key=key)
+    return [countries.index(c) for c in codes]
+
+
+def source_note(ax, result, extra: str = "") -> None:
+    """A grey note under the x-axis label: model, baseline, scenario and anything the reader must know."""
+    b = result.baseline
+    parts = [f"tradesim, {result.model.upper()} model", f"baseline {b.provenance.get('name', 'user data')}"
+             + (f" ({b.year})" if b.year else "")]
+    if isinstance(result, ScenarioResult):
+        parts.append(f"scenario {result.scenario.name}")
+    if extra:
+        parts.append(extra)
+    # Alone in its figure, the note starts at the figure's left edge, so wide tick labels cannot push
+    # it out of view; in a grid, at the Axes' left, wrapped to its column's width. About 15
+    # characters of 7.5-point text fit in an inch.
+    spec = ax.get_subplotspec()
+    columns = 1 if spec is None else spec.get_gridspec().ncols
+    share = 1.0 if columns == 1 else 0.8 * (spec.colspan.stop - spec.colspan.start) / columns
+    x = ("figure fraction", 0.01) if columns == 1 else ("axes fraction", 0.0)
+    ax.annotate(textwrap.fill("Source: " + "; ".join(parts), max(30, int(ax.figure.get_figwidth() * share * 15))),
+                xy=(x[1], 0), xycoords=(x[0], ax.xaxis.label), xytext=(0, -6), textcoords="offset points",
+                va="top", ha="left", fontsize=7.5, color="0.35", annotation_clip=False)
+
+
+def date_axis(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A result at one time: pair arrays ``[product, exporter, importer]`` and country values ``[country]``.
+
+    Flows are USD (per year for a scenario); with draws, means over draws.
+    """
+
+    label: str
+    before: np.ndarray
+    after: np.ndarray
+    tariff_before: np.ndarray
+    tariff_after: np.ndarray
+    countries: dict
+
+
+def snapshot(result, date=None) -> Snapshot:
+    """`result` at `date`: the period containing it, the last period when None, or the day-weighted
+    mean over all periods for ``"mean"``; a `SimulationResult` has one state and takes no date."""
+    if isinstance(result, SimulationResult):
+        if date is not None:
+            raise InputError("a SimulationResult has no dates; leave date out", key="date")
+        sol = result.solution
+        mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
+        return Snapshot("", result.baseline.flows, mean(sol.flows_after), result.tariff_before, result.tariff_after,
+                        {k: mean(np.asarray(v)) for k, v in sol.country_table().items()})
+    if not isinstance(result, ScenarioResult):
+        raise InputError(f"expected a SimulationResult or ScenarioResult, got {type(result).__name__}", key="result")
+    mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
+    flows, countries = mean(result.flows), {k: mean(v) for k, v in result.countries.items()}
+    if isinstance(date, str) and date == "mean":
+        days = (result.period_ends - result.dates).days.to_numpy(float)
+        w = days / days.sum()
+        avg = lambda a: np.tensordot(w, a, axes=(0, 0))  # noqa: E731
+        label = f"mean {result.dates[0]:%b %Y} to {result.period_ends[-1] - pd.Timedelta(days=1):%b %Y}"
+        return Snapshot(label, result.baseline.flows, avg(flows), result.tariff_reference, avg(result.tariff),
+                        {k: avg(v) for k, v in countries.items()})
+    if date is None:
+        t = len(result.dates) - 1
+    else:
+        try:
+            when = pd.Timestamp(date)
+        except (ValueError, TypeError) as err:
+            raise InputError(f"date {date!r} is not a date (YYYY-MM-DD) or 'mean'", key="date") from err
+        if not result.dates[0] <= when < result.period_ends[-1]:
+            raise InputError(f"date {when.date()} is outside the result, {result.dates[0].date()} to "
+                             f"{(result.period_ends[-1] - pd.Timedelta(days=1)).date()}", key="date")
+        t = int(np.searchsorted(result.dates, when, side="right") - 1)
+    start, end = result.dates[t], result.period_ends[t] - pd.Timedelta(days=1)
+    label = f"{start:%b %Y}" if result.scenario.frequency == "monthly" else f"{start.date()} to {end.date()}"
+    return Snapshot(label, result.baseline.flows, flows[t], result.tariff_reference, result.tariff[t],
+                    {k: v[t] for k, v in countries.items()})
+
+
+def per_year(result) -> str:
+    """Unit suffix of flows: scenario results are annual rates."""
+    return " per year" if isinstance(result, ScenarioResult) else ""
