@@ -189,3 +189,19 @@ def test_tables_can_sit_inside_another_file():
     }
     s = schedule_from_tables(data, source="scenario.toml")
     assert s.rate("2025-03-01", "9503", "CHN", "USA") == pytest.approx(0.1)
+
+
+def test_layer_labels_are_read_and_checked(tmp_path):
+    ok = write(tmp_path, '[[measures]]\nname = "s301"\nimporter = "USA"\nrate_pct = 25\nstart = 2019-05-10\n'
+                         'layer = "Section 301"\n')
+    assert TariffSchedule.from_file(ok).measure("s301").layer_name == "Section 301"
+    bad = write(tmp_path, '[[measures]]\nname = "s301"\nimporter = "USA"\nrate_pct = 25\nstart = 2019-05-10\n'
+                          'layer = 301\n')
+    with pytest.raises(ScenarioError) as err:
+        TariffSchedule.from_file(bad)
+    assert {p.key for p in err.value.problems} == {"measures[0].layer"}
+    import tradesim
+
+    bundled = tradesim.load_schedule("us-china-2025")
+    assert {m.layer for m in bundled.measures if m.importer == "USA"} == {
+        "Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"}

@@ -24,6 +24,7 @@ The format (rates in percent, keys ending in ``_pct``)::
     announced = 2025-04-09          # made public (optional; for anticipation)
     replaces = []                   # measures or groups displaced where this applies
     group = "ieepa_reciprocal"      # members take the maximum instead of the sum
+    layer = "IEEPA reciprocal"      # label for stacked plots and tables (default: group, else name)
     kind = "additional"             # or "mfn"
     coverage_pct = 100              # share of the products covered, for lists not known line by line
     source = "..."
