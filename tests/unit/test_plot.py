@@ -222,9 +222,9 @@ def test_the_accessor_draws_what_the_function_draws(peak):
 @pytest.mark.parametrize("call, match", [
     (lambda r, p: plot.trade_path(p, "exports_pct"), "variable is 'exports_pct'"),
     (lambda r, p: plot.heatmap(r, "flows"), "variable is 'flows'"),
-    (lambda r, p: plot.trade_change(r, importer="FRA"), r"\['FRA'\] not in the result"),
-    (lambda r, p: plot.diversion(r, "XXX"), r"\['XXX'\] not in the result"),
-    (lambda r, p: plot.tariff_timeline(p, "CHN", "FRA"), r"\['FRA'\] not in the result"),
+    (lambda r, p: plot.trade_change(r, importer="FRA"), r"\['FRA'\] not in the baseline"),
+    (lambda r, p: plot.diversion(r, "XXX"), r"\['XXX'\] not in the baseline"),
+    (lambda r, p: plot.tariff_timeline(p, "CHN", "FRA"), r"\['FRA'\] not in the baseline"),
     (lambda r, p: plot.welfare(r, ax=ax(), figsize=(4, 3)), "give ax or figsize, not both"),
     (lambda r, p: plot.trade_change(r, importer="USA", exporter="CHN"), "exactly one of importer and exporter"),
     (lambda r, p: plot.heatmap(r, date="2025-04-01"), "has no dates"),

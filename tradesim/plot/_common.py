@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..codes import country_name
 from ..errors import InputError
-from ..results import ScenarioResult, SimulationResult
+from ..results import ScenarioResult, SimulationResult, _positions
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -47,12 +47,7 @@ def check_choice(value, choices, key: str):
 
 def index(result, codes, key: str) -> list[int]:
     """Positions of country codes in the result's baseline; `InputError` naming any it lacks."""
-    countries = result.baseline.countries
-    codes = [codes] if isinstance(codes, str) else list(codes)
-    missing = [c for c in codes if c not in countries]
-    if missing:
-        raise InputError(f"{missing} not in the result; it has {list(countries)}", key=key)
-    return [countries.index(c) for c in codes]
+    return _positions(result.baseline, codes, key)
 
 
 def source_note(ax, result, extra: str = "") -> None:

@@ -201,8 +201,8 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
         import matplotlib.transforms as mtransforms
 
         top = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-        ours = [m for m in schedule.measures if m.importer == importer
-                and (exporter in m.exporters if m.exporters is not None else exporter not in m.except_exporters)]
+        touching = set(parts.loc[parts["rate"] > 0, "measure"])  # measures that tax some of the pair's goods
+        ours = [m for m in schedule.measures if m.name in touching]
         effect = sorted({m.start for m in ours if first < m.start < last} | {m.end for m in ours if m.end
                                                                             and first < m.end < last})
         announced = sorted({m.announced for m in ours if m.announced and first <= m.announced < last})
