@@ -75,8 +75,7 @@ def trade_change(result, *, importer=None, exporter=None, by: str = "partner", u
     i = slice(None) if exporter is None else index(result, exporter, "exporter")[0]
     j = slice(None) if importer is None else index(result, importer, "importer")[0]
     if by == "partner":
-        axis = 0  # sum over products; what is left is partners
-        b, a = before[:, i, j].sum(axis=axis), after[:, i, j].sum(axis=axis)
+        b, a = before[:, i, j].sum(axis=0), after[:, i, j].sum(axis=0)  # over products: partners remain
         labels = [name(c) for c in result.baseline.countries]
         keep = b > 0
         subject = f"{name(importer)}: imports" if importer else f"{name(exporter)}: exports"
