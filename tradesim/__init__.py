@@ -2,20 +2,21 @@
 
 from .baseline import Baseline
 from .data import list_baselines, list_schedules, load_baseline, load_schedule
-from .elasticities import Elasticities
+from .elasticities import Elasticities, priors
 from .errors import ConvergenceError, InputError, ScenarioError, TradesimError, TradesimWarning
 from .io import read_baci, read_comtrade, read_flows
-from .results import ScenarioResult, SimulationResult
+from .results import EnsembleResult, ScenarioResult, SimulationResult
 from .scenario import Scenario, list_scenarios, load_scenario
 from .simulate import simulate
 from .tariffs import Measure, ProductList, TariffSchedule, effective_rate
 
-from . import plot  # noqa: E402  (a module of helpers: tradesim.plot.trade_path)
+from . import ensemble, plot  # noqa: E402  (modules: tradesim.ensemble.run, tradesim.plot.trade_path)
 
 __all__ = [
     "Baseline",
     "ConvergenceError",
     "Elasticities",
+    "EnsembleResult",
     "InputError",
     "Scenario",
     "ScenarioError",
@@ -27,6 +28,7 @@ __all__ = [
     "ProductList",
     "TariffSchedule",
     "effective_rate",
+    "ensemble",
     "list_baselines",
     "list_scenarios",
     "list_schedules",
@@ -34,6 +36,7 @@ __all__ = [
     "load_scenario",
     "load_schedule",
     "plot",
+    "priors",
     "read_baci",
     "read_comtrade",
     "read_flows",

@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="write tidy results (and figures with --plot) into DIR")
     run.add_argument("--format", choices=["csv", "parquet"], default="csv", help="format of the tables in DIR")
     run.add_argument("--plot", action="store_true", help="also save figures of the path into DIR")
+    run.add_argument("--draws", type=int, metavar="N",
+                     help="run N draws of the elasticities from their priors and report quantiles")
+    run.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    run.add_argument("--engine", choices=["numpy", "dask"], help="engine for the draws (default numpy)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="address of a Dask scheduler (tcp://host:8786) for the draws; implies --engine dask")
+    run.add_argument("--chunk", type=int, metavar="N", help="draws per chunk (default: sized to memory)")
     return parser
 
 
@@ -92,6 +99,12 @@ def _validate(args) -> int:
     return 0
 
 
+def _notes(notes, caught) -> list[str]:
+    """A result's notes, then the warnings caught during the run that do not repeat one."""
+    more = [str(w.message) for w in caught if not any(n in str(w.message) for n in notes)]
+    return list(dict.fromkeys([*notes, *more]))
+
+
 def _pair_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Wide view of `ScenarioResult.summary`: one row per date, three columns per pair."""
     blocks = []
@@ -115,9 +128,16 @@ def _run(args) -> int:
 
     if args.plot and not args.out:
         raise InputError("--plot writes figures into the output folder; give --out DIR", key="--plot")
+    for flag in ("engine", "scheduler", "chunk"):
+        if getattr(args, flag) is not None and args.draws is None:
+            raise InputError(f"--{flag} is for runs with draws; give --draws N", key=f"--{flag}")
+    if args.scheduler and args.engine == "numpy":
+        raise InputError("--scheduler sends the draws to Dask; drop --engine numpy", key="--scheduler")
     if args.out:
         check_folder(args.out, args.format)  # fail before the run, not after
     scenario = load_scenario(args.scenario)
+    if args.draws is not None:
+        return _run_draws(args, scenario)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TradesimWarning)
         result = simulate(None, scenario, model=args.model, progress=True)
@@ -125,8 +145,7 @@ def _run(args) -> int:
         if scenario.compare_to:
             other = simulate(result.baseline, scenario.counterfactual(), model=result.model, progress=True)
     _header(scenario)
-    notes = list(result.notes) + [str(w.message) for w in caught if not any(n in str(w.message) for n in result.notes)]
-    for note in dict.fromkeys(notes):
+    for note in _notes(result.notes, caught):
         print(f"  note: {note}")
     pairs = result.summary("pair")
     countries = result.summary("country")
@@ -157,6 +176,98 @@ def _run(args) -> int:
         written = write_outputs(args.out, tables, args.format, figures)
         print(f"\nwrote {len(written)} files to {args.out}: {', '.join(p.name for p in written)}")
     return 0
+
+
+def _run_draws(args, scenario) -> int:
+    """`tradesim run --draws N`: the ensemble's quantiles, printed and written."""
+    import warnings
+
+    import numpy as np
+
+    from . import ensemble
+    from .errors import TradesimWarning
+    from .io.results import write_outputs
+
+    engine = "dask" if args.scheduler else (args.engine or "numpy")
+    client = None
+    if args.scheduler:
+        distributed = ensemble._import_distributed()
+        client = distributed.Client(args.scheduler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TradesimWarning)
+            result = ensemble.run(None, scenario, draws=args.draws, seed=args.seed, engine=engine, client=client,
+                                  chunk=args.chunk, model=args.model, progress=True)
+    finally:
+        if client is not None:
+            client.close()  # the cluster stays up: it is the user's
+    _header(scenario)
+    print(f"  {result.n_draws} of {result.requested} draws (seed {args.seed}, {engine} engine, chunks of "
+          f"{result.chunk})")
+    for note in _notes(result.notes, caught):
+        print(f"  note: {note}")
+    if scenario.compare_to:
+        print(f"  note: the comparison with {scenario.compare_to} is not run with draws")
+    print("\ndrawn elasticities (long run):")
+    drawn = result.priors.describe()
+    drawn = drawn[drawn["parameter"].isin({c.split("[")[0] for c in result.parameters.columns})]
+    print(drawn[["parameter", "group", "distribution", "p5", "median", "p95"]].to_string(index=False))
+    pairs = _changed_pairs(result)
+    levels = (0.05, 0.5, 0.95)
+    table = result.quantiles(levels, pairs=pairs, variables=["value_change_pct"]) if pairs else None
+    welfare = result.countries[_welfare_key(result)].mean(axis=1)  # [draw, country]: mean over the path
+    per_country = pd.DataFrame(np.quantile(welfare, levels, axis=0).T / 1e9, index=result.baseline.countries,
+                               columns=[f"p{100 * q:g}" for q in levels])
+    fmt = {"display.width": 200, "display.max_rows": 500, "display.float_format": "{:,.1f}".format}
+    with pd.option_context(*[x for kv in fmt.items() for x in kv]):
+        if table is not None:
+            view = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"),
+                                pair=table["importer"] + " from " + table["exporter"])
+            view = view.pivot(index="date", columns="pair", values=["p5", "p50", "p95"]).swaplevel(axis=1)
+            print("\nimports, change from the 2024 baseline (percent), 5th / 50th / 95th percentile of the draws:")
+            print(view.sort_index(axis=1, level=0, sort_remaining=False).to_string())
+        print(f"\nwelfare per country, mean over {len(result.dates)} periods (USD bn per year), percentiles:")
+        shown = per_country[(per_country.abs() >= 0.05).any(axis=1)]  # what rounds to 0.0 is not shown
+        print(shown.to_string() if len(shown) else "  (no country's welfare moves by USD 0.05bn or more)")
+    if args.out:
+        tables = {"quantiles_pairs": result.quantiles(levels), "quantiles_countries": result.quantiles(levels, by="country"),
+                  "draws_parameters": result.parameters.reset_index()}
+        if len(result.failures):
+            tables["failures"] = result.failures
+        figures = _fan_figures(result, pairs) if args.plot else {}
+        written = write_outputs(args.out, tables, args.format, figures)
+        print(f"\nwrote {len(written)} files to {args.out}: {', '.join(p.name for p in written)}")
+    return 0
+
+
+def _changed_pairs(result) -> list[tuple[str, str]]:
+    """Pairs with trade whose tariff moves from the reference on some date (headline pairs)."""
+    import numpy as np
+
+    moved = (np.abs(result.tariff - result.tariff_reference).max(axis=0) > 0) & (result.baseline.flows.sum(axis=0) > 0)
+    c = result.baseline.countries
+    return [(c[i], c[j]) for i, j in zip(*np.nonzero(moved))]
+
+
+def _welfare_key(result) -> str:
+    return "welfare_usd" if "welfare_usd" in result.countries else next(iter(result.countries))
+
+
+def _fan_figures(result, pairs) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    out = {}
+    for exporter, importer in pairs[:4]:
+        out[f"fan_value_change_{exporter}_{importer}"] = plot.fan(result, "value_change", (exporter, importer)).figure
+    for country in dict.fromkeys(c for pair in pairs[:4] for c in pair):
+        out[f"fan_welfare_{country}"] = plot.fan(result, "welfare", country).figure
+    plt.close("all")
+    return out
 
 
 def _figures(result) -> dict:

@@ -5,6 +5,11 @@ supply) for the partial-equilibrium model, and ``theta`` (the trade elasticity) 
 equilibrium, are positive numbers. Each can be one number, a mapping from HS codes to numbers
 (the longest matching prefix wins; the key ``"*"`` covers every other product), or an array
 in the shapes `tradesim.models.pe.solve` takes, including a leading draw axis.
+
+For uncertainty, each parameter has a `Prior`: a distribution per product group, from the
+literature (`priors` and the bundled table ``tradesim/data/priors.csv``) or the user's own
+(any ``scipy.stats`` frozen distribution, or an array of draws). `Priors.sample` draws them
+within their bounds for `tradesim.ensemble`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pandas as pd
 from .codes import _prefix_mask
 from .errors import InputError
 
-__all__ = ["Elasticities", "PARAMETERS"]
+__all__ = ["BOUNDS", "Elasticities", "PARAMETERS", "Prior", "Priors", "list_priors", "priors"]
 
 PARAMETERS = ("sigma", "eta", "epsilon", "theta")
 _HORIZONS = ("long", "short")
@@ -166,3 +171,277 @@ def _check_value(name: str, value, where: str = "") -> float:
         raise InputError(f"{where} is {value!r}; expected a finite number {bound}"
                          + (" (inf allowed)" if name == "epsilon" else ""), key=name)
     return v
+
+
+# --------------------------------------------------------------------------- priors for draws
+
+#: Bounds of each parameter's draws, ``(low, high, low_inclusive)``: elasticities are positive
+#: (``eta`` may be zero); ``epsilon`` may be infinite (a point prior only).
+BOUNDS = {"sigma": (0.0, math.inf, False), "eta": (0.0, math.inf, True), "epsilon": (0.0, math.inf, False),
+          "theta": (0.0, math.inf, False)}
+
+
+def _priors_table() -> pd.DataFrame:
+    with resources.files("tradesim.data").joinpath("priors.csv").open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype={"products": str, "b": float})
+
+
+def list_priors() -> pd.DataFrame:
+    """The bundled priors (``tradesim/data/priors.csv``): one row per parameter and product group.
+
+    Columns: ``prior`` (its name), ``parameter``, ``group``, ``products`` (HS prefixes, ``*``
+    for every other product), ``distribution`` (``lognormal``: ``a`` the median and ``b`` the
+    standard deviation of the log; ``loguniform``: between ``a`` and ``b``; ``point``: ``a``),
+    ``source``, ``verification`` and ``notes``.
+    """
+    return _priors_table()
+
+
+def _frozen(distribution: str, a: float, b: float):
+    from scipy import stats
+
+    if distribution == "lognormal":
+        return stats.lognorm(s=b, scale=a)
+    if distribution == "loguniform":
+        return stats.loguniform(a, b)
+    if distribution == "point":
+        return float(a)
+    raise InputError(f"unknown distribution {distribution!r}; expected lognormal, loguniform or point",
+                     key="priors.csv")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The distribution of one elasticity, by product group.
+
+    Parameters
+    ----------
+    parameter : {"sigma", "eta", "epsilon", "theta"}
+    groups : tuple of (codes, label, distribution)
+        `codes` is a tuple of HS prefixes (``("*",)`` for every product no other group
+        covers; the longest matching prefix wins). `distribution` is a ``scipy.stats`` frozen
+        distribution, a number (a point mass: not drawn), or an array of draws ``[draw]``.
+        Groups are drawn independently of each other.
+    bounds : (float, float)
+        Draws lie in ``[low, high]`` (``low`` excluded for parameters that must be positive):
+        distributions are truncated there, by inverse-CDF sampling; arrays outside raise.
+        Defaults from `BOUNDS`.
+    source : str
+        The reference (or ``"user"``).
+    name : str
+        The bundled prior's name, or ``"user"``.
+    """
+
+    parameter: str
+    groups: tuple
+    bounds: tuple = None
+    source: str = "user"
+    name: str = "user"
+
+    def __post_init__(self) -> None:
+        if self.parameter not in PARAMETERS:
+            raise InputError(f"unknown parameter {self.parameter!r}; expected one of {PARAMETERS}", key="prior")
+        low, high, _ = BOUNDS[self.parameter]
+        bounds = (low, high) if self.bounds is None else tuple(float(b) for b in self.bounds)
+        if len(bounds) != 2 or not bounds[0] < bounds[1] or bounds[0] < low:
+            raise InputError(f"bounds {self.bounds!r}: expected (low, high) with {low} <= low < high",
+                             key=self.parameter)
+        object.__setattr__(self, "bounds", bounds)
+        groups = []
+        for codes, label, dist in self.groups:
+            codes = tuple(str(c) for c in codes)
+            for code in codes:
+                if not (code == "*" or code.isdigit()):
+                    raise InputError(f"group {label!r} has code {code!r}; expected HS digit strings or '*'",
+                                     key=self.parameter)
+            if np.ndim(dist) == 0 and not hasattr(dist, "ppf"):
+                point = _check_value(self.parameter, dist, where=f"[{label!r}]")
+                if not (bounds[0] <= point <= bounds[1]):
+                    raise InputError(f"[{label!r}] is {point}; outside the bounds {bounds}", key=self.parameter)
+                dist = point
+            elif not hasattr(dist, "ppf"):
+                dist = self._checked_draws(np.asarray(dist, dtype=float), label)
+            groups.append((codes, str(label), dist))
+        if not groups:
+            raise InputError("has no groups; expected at least one (codes, label, distribution)", key=self.parameter)
+        object.__setattr__(self, "groups", tuple(groups))
+
+    def _checked_draws(self, a: np.ndarray, label: str) -> np.ndarray:
+        if a.ndim != 1:
+            raise InputError(f"[{label!r}] has draws of shape {a.shape}; expected [draw]", key=self.parameter)
+        low, high = self.bounds
+        strict = not BOUNDS[self.parameter][2]
+        bad = np.isnan(a) | (a < low) | (a > high) | ((a == low) if strict else False) | np.isinf(a)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise InputError(f"[{label!r}] draw {first} is {a[first]!r} ({int(bad.sum())} draws bad); expected "
+                             f"finite numbers in {'(' if strict else '['}{low:g}, {high:g}]", key=self.parameter)
+        return a
+
+    @property
+    def drawn(self) -> bool:
+        """Whether any group varies across draws (False for point masses only)."""
+        return any(not isinstance(d, float) for _, _, d in self.groups)
+
+    def group_of(self, products) -> np.ndarray:
+        """Index into `groups` for each of `products` ``[product]`` (the longest matching prefix wins).
+
+        Raises
+        ------
+        InputError
+            When a product matches no group and there is no ``"*"`` group.
+        """
+        labels = np.asarray([str(p) for p in products])
+        out = np.full(len(labels), -1)
+        length = np.full(len(labels), -1)
+        for g, (codes, _, _) in enumerate(self.groups):
+            for code in codes:
+                hit = np.full(len(labels), True) if code == "*" else _prefix_mask(labels, [code])
+                n = 0 if code == "*" else len(code)
+                take = hit & (n > length)
+                out[take], length[take] = g, n
+        if (out < 0).any():
+            missing = [str(m) for m in labels[out < 0][:10]]
+            raise InputError(f"has no group for products {missing}; add them or a group under '*'",
+                             key=self.parameter)
+        return out
+
+    def sample(self, products, draws: int, rng: np.random.Generator) -> np.ndarray:
+        """Draws for `products`, ``[draw, product]``; one independent draw per group.
+
+        A distribution is truncated to `bounds` by drawing ``u`` uniformly between the CDF at
+        the bounds and returning ``ppf(u)``.
+        """
+        groups = self.group_of(products)
+        u = rng.random((draws, len(self.groups)))  # every group takes its column, used or not
+        values = np.empty((draws, len(self.groups)))
+        low, high = self.bounds
+        for g, (_, label, dist) in enumerate(self.groups):  # a few groups, each vectorised over draws
+            if isinstance(dist, float):
+                values[:, g] = dist
+            elif isinstance(dist, np.ndarray):
+                if dist.size != draws:
+                    raise InputError(f"[{label!r}] has {dist.size} draws; the run asks for {draws}",
+                                     key=self.parameter)
+                values[:, g] = dist
+            else:
+                c_low, c_high = float(dist.cdf(low)), float(dist.cdf(high))
+                if not c_high > c_low:
+                    raise InputError(f"[{label!r}] has no probability inside the bounds ({low:g}, {high:g})",
+                                     key=self.parameter)
+                values[:, g] = self._checked_draws(np.asarray(dist.ppf(c_low + u[:, g] * (c_high - c_low)),
+                                                              dtype=float), label)
+        return values[:, groups]
+
+    def describe(self) -> pd.DataFrame:
+        """One row per group: codes, distribution, its median and 5th/95th percentiles within the bounds."""
+        rows = []
+        low, high = self.bounds
+        for codes, label, dist in self.groups:
+            if isinstance(dist, float):
+                q = (dist, dist, dist)
+                shown = "point"
+            elif isinstance(dist, np.ndarray):
+                q = tuple(np.quantile(dist, [0.05, 0.5, 0.95]))
+                shown = f"{dist.size} draws"
+            else:
+                c0, c1 = dist.cdf(low), dist.cdf(high)
+                q = tuple(float(dist.ppf(c0 + p * (c1 - c0))) for p in (0.05, 0.5, 0.95))
+                args = [f"{v:.3g}" for v in dist.args] + [f"{k}={v:.3g}" for k, v in dist.kwds.items()]
+                shown = f"{dist.dist.name}({', '.join(args)})"
+            rows.append({"parameter": self.parameter, "group": label, "products": " ".join(codes),
+                         "distribution": shown, "p5": q[0], "median": q[1], "p95": q[2], "prior": self.name,
+                         "source": self.source})
+        return pd.DataFrame(rows)
+
+
+def _bundled_prior(name: str, parameter: str) -> Prior:
+    table = _priors_table()
+    rows = table[(table["prior"] == name) & (table["parameter"] == parameter)]
+    if rows.empty:
+        known = sorted(table.loc[table["parameter"] == parameter, "prior"].unique())
+        raise InputError(f"no bundled prior {name!r} for {parameter}; known: {known}", key=parameter)
+    groups = tuple((tuple(r.products.split()), r.group, _frozen(r.distribution, r.a, r.b)) for r in rows.itertuples())
+    sources = "; ".join(dict.fromkeys(f"{r.source} ({r.verification})" for r in rows.itertuples()))
+    return Prior(parameter, groups, source=sources, name=name)
+
+
+def _as_prior(parameter: str, value) -> Prior:
+    if isinstance(value, Prior):
+        if value.parameter != parameter:
+            raise InputError(f"is a prior for {value.parameter}", key=parameter)
+        return value
+    if isinstance(value, str):
+        return _bundled_prior(value, parameter)
+    if isinstance(value, Mapping):
+        if not value:
+            raise InputError("is an empty mapping; expected HS codes to distributions", key=parameter)
+        return Prior(parameter, tuple(((code,), code, dist) for code, dist in value.items()))
+    return Prior(parameter, ((("*",), "all products", value),))
+
+
+@dataclass(frozen=True)
+class Priors:
+    """A `Prior` for each of sigma, eta, epsilon and theta; see `priors`."""
+
+    sigma: Prior
+    eta: Prior
+    epsilon: Prior
+    theta: Prior
+
+    def __getitem__(self, name: str) -> Prior:
+        if name not in PARAMETERS:
+            raise InputError(f"unknown parameter {name!r}; expected one of {PARAMETERS}", key="priors")
+        return getattr(self, name)
+
+    def sample(self, products, draws: int, seed=0, parameters=PARAMETERS) -> dict[str, np.ndarray]:
+        """Draw `parameters` for `products`: ``{name: [draw, product]}``.
+
+        Each parameter has its own random stream (spawned from `seed` in the order of
+        `PARAMETERS`), so a parameter's draws do not depend on which others are drawn.
+        """
+        if int(draws) != draws or draws < 1:
+            raise InputError(f"is {draws!r}; expected a whole number of draws >= 1", key="draws")
+        streams = np.random.SeedSequence(seed).spawn(len(PARAMETERS))
+        return {name: self[name].sample(products, int(draws), np.random.default_rng(streams[PARAMETERS.index(name)]))
+                for name in parameters}
+
+    def describe(self) -> pd.DataFrame:
+        """Every parameter's groups, distributions, percentiles and sources."""
+        return pd.concat([self[name].describe() for name in PARAMETERS], ignore_index=True)
+
+
+def priors(**values) -> Priors:
+    """Priors for the elasticities: the bundled defaults, with any of them replaced.
+
+    Parameters
+    ----------
+    **values
+        For ``sigma``, ``eta``, ``epsilon`` or ``theta``: the name of a bundled prior
+        (`list_priors`; ``theta="caliendo-parro-2015"`` gives sector estimates by HS group,
+        ``epsilon="ny-fed-buyer-share"`` a finite supply elasticity), a `Prior`, a
+        ``scipy.stats`` frozen distribution, a number (not drawn), an array of draws
+        ``[draw]``, or a mapping from HS codes (and ``"*"``) to any of the last three.
+
+    Returns
+    -------
+    Priors
+        Defaults (``"default"`` in `list_priors`): sigma lognormal with median 2.0 (Boehm,
+        Levchenko and Pandalai-Nayar 2023), eta lognormal with median 1.3 (Amiti, Redding and
+        Weinstein 2019), epsilon infinite (complete pass-through, not drawn), theta lognormal
+        with median 4 (Simonovska and Waugh 2014).
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> p = priors(sigma=stats.norm(3, 1), theta="caliendo-parro-2015")
+    >>> s = p.sample(["87", "85"], draws=1000, seed=1)
+    >>> s["sigma"].shape, bool((s["sigma"] > 0).all())
+    ((1000, 2), True)
+    >>> [round(float(v), 1) for v in np.median(s["theta"], axis=0)]  # Auto 1.01, Electrical machinery 10.6
+    [1.0, 10.6]
+    """
+    unknown = sorted(set(values) - set(PARAMETERS))
+    if unknown:
+        raise InputError(f"unknown parameters {unknown}; expected some of {PARAMETERS}", key="priors")
+    return Priors(**{name: _as_prior(name, values.get(name, "default")) for name in PARAMETERS})

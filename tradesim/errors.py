@@ -72,12 +72,16 @@ class ConvergenceError(TradesimError, ArithmeticError):
         Largest absolute residual at the last iterate.
     tol : float
         The tolerance that was asked for.
+    draws : sequence of int, optional
+        Positions on the leading draw axis of the problems that failed, when the solver
+        knows them (so an ensemble can set those draws aside and keep the others).
     """
 
-    def __init__(self, message: str, *, iterations: int, residual: float, tol: float):
+    def __init__(self, message: str, *, iterations: int, residual: float, tol: float, draws=()):
         self.iterations = iterations
         self.residual = residual
         self.tol = tol
+        self.draws = tuple(sorted({int(d) for d in draws}))
         super().__init__(
             f"{message} (max residual {residual:.3g} > tol {tol:.3g} after {iterations} iterations)"
         )

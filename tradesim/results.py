@@ -12,7 +12,7 @@ from .baseline import Baseline
 from .elasticities import Elasticities
 from .errors import InputError
 
-__all__ = ["SimulationResult"]
+__all__ = ["EnsembleResult", "ScenarioResult", "SimulationResult"]
 
 # per-pair variables of to_frame(): name -> (attribute or callable, unit)
 _PAIR_VARIABLES = {
@@ -469,3 +469,217 @@ class ScenarioResult:
         for col in a.columns.difference(keys):
             out[f"{col}_diff"] = out[f"{col}_this"] - out[f"{col}_other"]
         return out
+
+
+# per-pair variables of EnsembleResult: name -> unit
+_ENSEMBLE_PAIR_VARIABLES = {
+    "imports_usd": "USD per year, tariff-exclusive, summed over products (annual rate; mean over the period)",
+    "value_change_pct": "percent change of imports_usd from the baseline",
+    "revenue_usd": "USD per year of tariff revenue",
+    "tariff_pct": "percent, trade-weighted with baseline flows (before substitution; the same in every draw)",
+    "effective_tariff_pct": "percent, revenue over imports (weighted with the draw's flows, after substitution)",
+}
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """A scenario's path under many draws of the elasticities (`tradesim.ensemble.run`).
+
+    Arrays hold only the draws that converged; `draws` says which they are.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    baseline : Baseline
+    model : str
+    dates, period_ends : pandas.DatetimeIndex, ``[time]``
+    draws : numpy.ndarray of int, ``[draw]``
+        Numbers of the draws kept (rows of `parameters`).
+    flows, revenue : numpy.ndarray, ``[draw, time, exporter, importer]``
+        Imports (tariff-exclusive) and tariff revenue summed over products, USD per year.
+    countries : dict of str to numpy.ndarray, ``[draw, time, country]``
+        The model's per-country results, for example ``welfare_usd``.
+    tariff : numpy.ndarray, ``[time, exporter, importer]``
+        Trade-weighted rate with baseline flows (fractions; the same in every draw).
+    tariff_reference : numpy.ndarray, ``[exporter, importer]``
+        The same for the reference tariffs.
+    parameters : pandas.DataFrame
+        Every requested draw's values (index ``draw``), one column per drawn parameter and
+        product group (``sigma``, or ``theta[Auto]`` for priors by group).
+    failures : pandas.DataFrame
+        Draws that did not converge: ``draw``, ``error``, ``iterations``, ``residual`` and
+        their parameters. Empty when all converged.
+    requested : int
+    seed, engine, chunk : as given to `run` (chunk: the size used)
+    priors : Priors
+    notes : tuple of str
+    """
+
+    scenario: object
+    baseline: Baseline
+    model: str
+    dates: pd.DatetimeIndex
+    period_ends: pd.DatetimeIndex
+    draws: np.ndarray
+    flows: np.ndarray
+    revenue: np.ndarray
+    countries: dict
+    tariff: np.ndarray
+    tariff_reference: np.ndarray
+    parameters: pd.DataFrame
+    failures: pd.DataFrame
+    requested: int
+    seed: object = 0
+    engine: str = "numpy"
+    chunk: int = 0
+    priors: object = None
+    notes: tuple[str, ...] = ()
+
+    PAIR_VARIABLES = _ENSEMBLE_PAIR_VARIABLES
+
+    def __repr__(self) -> str:
+        return (f"EnsembleResult({self.scenario.name!r}, model {self.model!r}: {self.n_draws} of {self.requested} "
+                f"draws, {len(self.dates)} periods from {self.dates[0].date()}, {len(self.baseline.countries)} "
+                f"countries)")
+
+    @property
+    def n_draws(self) -> int:
+        """Number of draws kept (converged)."""
+        return len(self.draws)
+
+    @property
+    def failed(self) -> tuple[int, ...]:
+        """Numbers of the draws that did not converge."""
+        return tuple(int(d) for d in self.failures["draw"])
+
+    @property
+    def plot(self):
+        """Plots of this result (``fan``): ``result.plot.fan(...)``."""
+        from .plot import PlotAccessor
+
+        return PlotAccessor(self)
+
+    def pair_values(self, variable: str) -> np.ndarray:
+        """A pair variable (`PAIR_VARIABLES`) for every draw, ``[draw, time, exporter, importer]``."""
+        if variable not in self.PAIR_VARIABLES:
+            raise InputError(f"unknown variable {variable!r}; expected one of {list(self.PAIR_VARIABLES)}",
+                             key="variable")
+        base = self.baseline.flows.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # pairs without trade give NaN
+            if variable == "imports_usd":
+                return self.flows
+            if variable == "revenue_usd":
+                return self.revenue
+            if variable == "value_change_pct":
+                return 100 * (self.flows / np.where(base > 0, base, np.nan) - 1)
+            if variable == "tariff_pct":
+                return np.broadcast_to(100 * np.where(base > 0, self.tariff, np.nan), self.flows.shape)
+            return 100 * self.revenue / np.where(self.flows > 0, self.flows, np.nan)
+
+    def to_frame(self, by: str = "pair", variables=None, pairs=None) -> pd.DataFrame:
+        """Every draw, long and tidy.
+
+        Parameters
+        ----------
+        by : {"pair", "country"}
+            ``"pair"``: ``draw, date, exporter, importer, variable, value`` for the pairs with
+            baseline trade. ``"country"``: ``draw, date, country, variable, value`` for the
+            model's per-country results.
+        variables : iterable of str, optional
+            Some of `PAIR_VARIABLES` (pairs) or of `countries` (countries); all by default.
+        pairs : iterable of (exporter, importer), optional
+            Pairs to keep (with ``by="pair"``); every pair with trade by default.
+        """
+        if by == "country":
+            names = self._names(variables, list(self.countries), "country variable")
+            countries = np.asarray(self.baseline.countries)
+            frames = []
+            for name in names:
+                a = self.countries[name]
+                d, t, c = np.indices(a.shape).reshape(3, -1)
+                frames.append(pd.DataFrame({"draw": self.draws[d], "date": self.dates[t], "country": countries[c],
+                                            "variable": name, "value": a.ravel()}))
+            return pd.concat(frames, ignore_index=True)
+        if by != "pair":
+            raise InputError(f"by is {by!r}; expected 'pair' or 'country'", key="by")
+        names = self._names(variables, list(self.PAIR_VARIABLES), "pair variable")
+        i, j = self._pairs(pairs)
+        countries = np.asarray(self.baseline.countries)
+        frames = []
+        for name in names:
+            a = self.pair_values(name)[:, :, i, j]  # [draw, time, pair]
+            d, t, p = np.indices(a.shape).reshape(3, -1)
+            frames.append(pd.DataFrame({"draw": self.draws[d], "date": self.dates[t], "exporter": countries[i[p]],
+                                        "importer": countries[j[p]], "variable": name, "value": a.ravel()}))
+        return pd.concat(frames, ignore_index=True)
+
+    def quantiles(self, q=(0.05, 0.5, 0.95), by: str = "pair", variables=None, pairs=None) -> pd.DataFrame:
+        """Quantiles over the draws, with the mean: one row per date, pair (or country) and variable.
+
+        Parameters
+        ----------
+        q : sequence of float
+            Levels in [0, 1]; columns ``p5``, ``p50``, ``p95`` (percent, as in ``p2.5``).
+        by, variables, pairs
+            As in `to_frame`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``date, exporter, importer`` (or ``country``), ``variable``, ``mean`` and one column
+            per level. Quantiles are of each draw's value, so a ratio's quantile is the
+            quantile of the draws' ratios.
+        """
+        levels = np.atleast_1d(np.asarray(q, dtype=float))
+        if levels.ndim != 1 or not levels.size or np.isnan(levels).any() or (levels < 0).any() or (levels > 1).any():
+            raise InputError(f"q is {q!r}; expected levels in [0, 1]", key="q")
+        cols = [f"p{100 * v:g}" for v in levels]
+        if by == "country":
+            names = self._names(variables, list(self.countries), "country variable")
+            countries = np.asarray(self.baseline.countries)
+            frames = []
+            for name in names:
+                a = self.countries[name]  # [draw, time, country]
+                t, c = np.indices(a.shape[1:]).reshape(2, -1)
+                frame = pd.DataFrame({"date": self.dates[t], "country": countries[c], "variable": name,
+                                      "mean": a.mean(axis=0).ravel()})
+                frame[cols] = np.quantile(a, levels, axis=0).reshape(len(levels), -1).T
+                frames.append(frame)
+            return pd.concat(frames, ignore_index=True)
+        if by != "pair":
+            raise InputError(f"by is {by!r}; expected 'pair' or 'country'", key="by")
+        names = self._names(variables, list(self.PAIR_VARIABLES), "pair variable")
+        i, j = self._pairs(pairs)
+        countries = np.asarray(self.baseline.countries)
+        frames = []
+        for name in names:
+            a = self.pair_values(name)[:, :, i, j]  # [draw, time, pair]
+            t, p = np.indices(a.shape[1:]).reshape(2, -1)
+            frame = pd.DataFrame({"date": self.dates[t], "exporter": countries[i[p]], "importer": countries[j[p]],
+                                  "variable": name, "mean": a.mean(axis=0).ravel()})
+            frame[cols] = np.quantile(a, levels, axis=0).reshape(len(levels), -1).T
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def _names(self, variables, known: list, what: str) -> list:
+        names = known if variables is None else [variables] if isinstance(variables, str) else list(variables)
+        unknown = [v for v in names if v not in known]
+        if unknown:
+            raise InputError(f"unknown {what}s {unknown}; expected some of {known}", key="variables")
+        return names
+
+    def _pairs(self, pairs) -> tuple[np.ndarray, np.ndarray]:
+        """Exporter and importer positions of `pairs` (every pair with baseline trade when None)."""
+        base = self.baseline.flows.sum(axis=0)
+        if pairs is None:
+            return np.nonzero(base > 0)
+        pairs = list(pairs)
+        bad = [p for p in pairs if isinstance(p, str) or len(p) != 2]
+        if bad:
+            raise InputError(f"{bad[:3]} are not (exporter, importer) pairs", key="pairs")
+        i = np.asarray(_positions(self.baseline, [p[0] for p in pairs], "pairs"), dtype=int)
+        j = np.asarray(_positions(self.baseline, [p[1] for p in pairs], "pairs"), dtype=int)
+        none = [pairs[n] for n in np.flatnonzero(base[i, j] <= 0)]
+        if none:
+            raise InputError(f"no baseline trade for {none[:5]}", key="pairs")
+        return i, j

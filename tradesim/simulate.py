@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from dataclasses import dataclass
 
 import pandas as pd
 from collections.abc import Mapping
@@ -123,11 +124,35 @@ def _options(spec, baseline: Baseline, options: dict) -> list[str]:
     return notes
 
 
-def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
-                   options: dict) -> ScenarioResult:
-    """Run `model` over the periods of `scenario`; see `tradesim.dynamics` for the method."""
-    from tqdm.auto import tqdm
+@dataclass(frozen=True)
+class _Plan:
+    """What a scenario run needs that does not depend on the elasticities: pieces, regimes, solves.
 
+    It holds arrays and plain values only, so it pickles and can be sent once to Dask workers.
+    """
+
+    spec: object  # ModelSpec
+    flows: np.ndarray  # [k, i, j]
+    rates: np.ndarray  # [regime, k, i, j]
+    regime_days: list
+    parts: dynamics.Pieces
+    regime: np.ndarray  # [piece] -> regime
+    mult: np.ndarray  # [piece] elasticity multiplier
+    keys: list  # (regime, multiplier) of each solve
+    events: list  # (announced, effective) days
+    dyn: dynamics.Dynamics
+    payback: object  # pandas DateOffset
+    options: dict
+    shock: object
+    notes: tuple
+
+    @property
+    def t0(self) -> np.ndarray:
+        return self.rates[0]
+
+
+def _plan(baseline: Baseline, scenario, model: str, fine_values, options: dict) -> _Plan:
+    """Cut the scenario's periods into pieces of constant tariffs and list the solves they need."""
     from .scenario import regime_of
 
     spec = get_model(model)
@@ -137,22 +162,13 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     starts, ends = scenario.periods()
     regime_days, rates = scenario.regimes(baseline, fine_values=fine_values)  # rates: [regime, k, i, j]
     changes = regime_days[1:]
-    t0 = rates[0]
-    moved = np.flatnonzero(np.abs(rates - t0).reshape(len(rates), -1).max(axis=1) > 0)
+    moved = np.flatnonzero(np.abs(rates - rates[0]).reshape(len(rates), -1).max(axis=1) > 0)
     shock = regime_days[moved[0]] if moved.size else None
     events = _announcements(scenario.schedule, changes, regime_days[0]) if dyn.front_loading > 0 else []
     payback = pd.DateOffset(days=round(dyn.payback_months * 365.25 / 12))
     cuts = changes + [a for a, _ in events] + [(pd.Timestamp(e) + payback).date() for _, e in events]
     parts = dynamics.pieces(starts, ends, cuts)
     regime = regime_of(regime_days, parts.start)
-    params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
-
-    def solve(r: int, m: float):
-        p = dict(params)
-        if m != 1.0:
-            p.update({name: np.asarray(p[name], float) * m for name in spec.short_run})
-        return spec.solve(baseline.flows, t0, rates[r], **p, **options)
-
     if dyn.adjustment == "elasticity" and shock is not None:
         mult = dynamics.elasticity_multiplier(dynamics.years_between(parts.middle, shock), dyn)
     else:
@@ -161,41 +177,104 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
         keys = list(dict.fromkeys(zip(regime.tolist(), mult.round(12).tolist())))
-    solved = {}
-    for key in tqdm(keys, desc=f"{scenario.name} ({model})", unit="solve", delay=1.0, disable=not progress,
-                    leave=False):  # dates, not products: each solve is vectorised over the whole tensor
-        solved[key] = _outputs(solve(*key))
+    return _Plan(spec, baseline.flows, rates, regime_days, parts, regime, mult, keys, events, dyn, payback,
+                 dict(options), shock, tuple(notes))
 
-    if dyn.adjustment == "partial":
-        out = _partial(solved, keys, regime_days, parts, regime, dyn)
-    else:
-        order = [solved[k] for k in zip(regime.tolist(), mult.round(12).tolist())]
-        out = {name: np.stack([o[name] for o in order]) for name in ("flows", "quantity", "buyer_price")}
+
+def _run_plan(plan: _Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
+              label: str = "", by_pair: bool = False) -> dict:
+    """Solve every piece of `plan` with elasticities `params`; arrays per piece.
+
+    Parameters
+    ----------
+    by_pair : bool
+        Sum flows and revenue over products (and keep nothing else per pair). Under
+        elasticity adjustment without anticipation the sums are taken after each solve, so
+        memory does not grow with the number of pieces times the product axis.
+
+    Returns
+    -------
+    dict
+        `keep` (``[piece, draw?, k, i, j]``), ``"revenue"`` (same axes) and ``"country"``,
+        a dict of ``[piece, draw?, country]`` arrays. With `by_pair`, ``"flows"`` and
+        ``"revenue"`` only, ``[piece, draw?, i, j]``, and ``"country"``.
+    """
+    from tqdm.auto import tqdm
+
+    spec = plan.spec
+    keep = ("flows",) if by_pair else tuple(dict.fromkeys(("flows", *keep)))  # revenue and front-loading need flows
+    if plan.events:
+        keep = tuple(dict.fromkeys((*keep, "quantity")))
+    early = by_pair and plan.dyn.adjustment != "partial" and not plan.events
+
+    def solve(r: int, m: float):
+        p = dict(params)
+        if m != 1.0:
+            p.update({name: np.asarray(p[name], float) * m for name in spec.short_run})
+        return spec.solve(plan.flows, plan.t0, plan.rates[r], **p, **plan.options)
+
+    solved = {}
+    for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
+                    leave=False):  # dates, not products: each solve is vectorised over the whole tensor
+        solved[key] = _outputs(solve(*key), keep)
+        if early:
+            solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
+    if early:
+        order = [solved[k] for k in zip(plan.regime.tolist(), plan.mult.round(12).tolist())]
+        out = {name: np.stack([o[name] for o in order]) for name in ("flows", "revenue")}
         out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
-    tariff = rates[regime]  # [piece, k, i, j]
-    draws = out["flows"].ndim == 5
-    if events:
-        _front_load(out, events, parts, rates, regime_days, dyn, payback)
-    tar = tariff[:, None] if draws else tariff
-    out["revenue"] = tar * out["flows"]
+        return out
+    if plan.dyn.adjustment == "partial":
+        out = _partial(solved, plan.keys, plan.regime_days, plan.parts, plan.regime, plan.dyn)
+    else:
+        order = [solved[k] for k in zip(plan.regime.tolist(), plan.mult.round(12).tolist())]
+        del solved
+        out = {name: np.stack([o[name] for o in order]) for name in keep}
+        out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
+    if plan.events:
+        _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
+    tariff = plan.rates[plan.regime]  # [piece, k, i, j]
+    out["revenue"] = (tariff[:, None] if out["flows"].ndim == 5 else tariff) * out["flows"]
+    if by_pair:
+        out = {"flows": out["flows"].sum(axis=-3), "revenue": out["revenue"].sum(axis=-3), "country": out["country"]}
+    return out
+
+
+def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
+    """One solve's flows and tariff revenue summed over products, ``[draw?, i, j]``, and its country table."""
+    flows = outputs["flows"]
+    return {"flows": flows.sum(axis=-3), "revenue": (tariff * flows).sum(axis=-3), "country": outputs["country"]}
+
+
+def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
+                   options: dict) -> ScenarioResult:
+    """Run `model` over the periods of `scenario`; see `tradesim.dynamics` for the method."""
+    plan = _plan(baseline, scenario, model, fine_values, options)
+    params = {name: elasticities.values_for(name, baseline.products) for name in plan.spec.parameters}
+    out = _run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})")
+    parts = plan.parts
     per = {name: parts.to_periods(a) for name, a in out.items() if name != "country"}
     country = {name: parts.to_periods(a) for name, a in out["country"].items()}
-    if draws:  # [time, draw, ...] -> [draw, time, ...]
+    if out["flows"].ndim == 5:  # [time, draw, ...] -> [draw, time, ...]
         per = {k: np.moveaxis(v, 1, 0) for k, v in per.items()}
         country = {k: np.moveaxis(v, 1, 0) for k, v in country.items()}
+    starts, ends = scenario.periods()
     return ScenarioResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
-        tariff=parts.to_periods(tariff), tariff_reference=t0, flows=per["flows"], quantity=per["quantity"],
-        buyer_price=per["buyer_price"], revenue=per["revenue"], countries=country,
-        elasticity_multiplier=parts.to_periods(mult), elasticities=elasticities, shock_start=shock,
-        notes=tuple(notes))
+        tariff=parts.to_periods(plan.rates[plan.regime]), tariff_reference=plan.t0, flows=per["flows"],
+        quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], countries=country,
+        elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
+        notes=plan.notes)
 
 
-def _outputs(solution) -> dict:
-    """The arrays a path keeps from one solution: pair arrays and the per-country table."""
-    return {"flows": np.asarray(solution.flows_after), "quantity": np.asarray(solution.quantity),
-            "buyer_price": np.asarray(solution.buyer_price),
-            "country": {k: np.asarray(v) for k, v in solution.country_table().items()}}
+_PAIR_OUTPUTS = {"flows": "flows_after", "quantity": "quantity", "buyer_price": "buyer_price"}
+
+
+def _outputs(solution, keep) -> dict:
+    """The arrays a path keeps from one solution: pair arrays `keep` and the per-country table."""
+    out = {name: np.asarray(getattr(solution, _PAIR_OUTPUTS[name])) for name in keep}
+    out["country"] = {k: np.asarray(v) for k, v in solution.country_table().items()}
+    return out
 
 
 def _partial(solved: dict, keys: list, regime_days: list, parts, regime: np.ndarray, dyn) -> dict:
@@ -213,11 +292,12 @@ def _partial(solved: dict, keys: list, regime_days: list, parts, regime: np.ndar
     out = {
         # log adjustment of positive flows; cells without trade stay at zero
         "flows": np.where(flows[0] > 0, path(flows, True), 0.0) if flows.size else flows,
-        "quantity": path([t["quantity"] for t in targets], True),
-        # prices move at once: the current regime's equilibrium
-        "buyer_price": np.stack([targets[r]["buyer_price"] for r in regime]),
         "country": {name: path([t["country"][name] for t in targets], False) for name in targets[0]["country"]},
     }
+    if "quantity" in targets[0]:
+        out["quantity"] = path([t["quantity"] for t in targets], True)
+    if "buyer_price" in targets[0]:  # prices move at once: the current regime's equilibrium
+        out["buyer_price"] = np.stack([targets[r]["buyer_price"] for r in regime])
     return out
 
 

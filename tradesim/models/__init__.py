@@ -36,6 +36,10 @@ class ModelSpec:
         The parameters `tradesim.dynamics` scales from short to long run: the trade
         elasticity and any that must move with it (PE scales ``eta`` too, keeping
         ``sigma / eta`` and so whether other sources gain from a tariff on one).
+    parameter_ndim : int
+        Axes of an elasticity array without draws, the product first: 2 for PE
+        (``[product, country]``), 1 for GE (``[sector]``). `tradesim.ensemble` gives its
+        ``[draw, product]`` draws length-1 axes up to this.
     """
 
     name: str
@@ -44,23 +48,26 @@ class ModelSpec:
     description: str
     trade_elasticity: str | None = None
     short_run: tuple[str, ...] = ()
+    parameter_ndim: int = 1
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
 def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str, *,
-             trade_elasticity: str | None = None, short_run: tuple[str, ...] | None = None) -> ModelSpec:
+             trade_elasticity: str | None = None, short_run: tuple[str, ...] | None = None,
+             parameter_ndim: int = 1) -> ModelSpec:
     """Add a model to the registry (replacing one of the same name) and return its spec.
 
-    `short_run` defaults to the trade elasticity alone.
+    `short_run` defaults to the trade elasticity alone. See `ModelSpec` for the rest.
     """
     if short_run is None:
         short_run = () if trade_elasticity is None else (trade_elasticity,)
     unknown = [p for p in (trade_elasticity, *short_run) if p is not None and p not in parameters]
     if unknown:
         raise ValueError(f"{unknown} are not among the parameters {parameters}")
-    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity, tuple(short_run))
+    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity, tuple(short_run),
+                     int(parameter_ndim))
     MODELS[name] = spec
     return spec
 
@@ -79,7 +86,7 @@ def _register_bundled() -> None:
 
     register("pe", pe.solve, ("sigma", "eta", "epsilon"),
              "multi-market Armington partial equilibrium, every product at once", trade_elasticity="sigma",
-             short_run=("sigma", "eta"))
+             short_run=("sigma", "eta"), parameter_ndim=2)
     register("ge", ge.solve_products, ("theta",),
              "general equilibrium by exact hat algebra, products as sectors without input-output links",
              trade_elasticity="theta")

@@ -611,7 +611,7 @@ def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_it
                 f"solved up to {lam_done[todo[first]]:.6f} of the way from the baseline; largest residual at "
                 f"{_equation(k, S, n, system_type is _hat.Linked, names)}); an equilibrium may not exist, for example when fixed deficits "
                 "exceed what a country can earn: try deficits='share'",
-                iterations=int(used.max()), residual=float(np.abs(F[first]).max()), tol=tol)
+                iterations=int(used.max()), residual=float(np.abs(F[first]).max()), tol=tol, draws=offset + lost)
         todo = np.flatnonzero(lam_done < 1.0)
     return x, int(used.max(initial=0))
 

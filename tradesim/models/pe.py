@@ -93,6 +93,7 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -172,7 +173,7 @@ class PESolution(PairRevenue):
         """``p-hat * (1 + t1) / (1 + t0)``, tariff-inclusive price relative to the baseline, ``[draw?, k, i, j]``."""
         return self.exporter_price[..., :, None] * ((1 + self.tariff_after) / (1 + self.tariff_before))
 
-    @property
+    @cached_property  # revenue and the country table read it too
     def flows_after(self) -> np.ndarray:
         """``flows * p-hat * q-hat``: value at new exporter prices, USD, tariff-exclusive, ``[draw?, k, i, j]``.
 
@@ -385,6 +386,23 @@ def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.where(small, z * (1 + a * z / 2), np.expm1(a * z) / a_safe)
 
 
+class _Markets:
+    """Per-product constants of the model, computed once for every draw and chunk ``[K, ...]``."""
+
+    def __init__(self, flows, t0, t1, domestic):
+        K, n, _ = flows.shape
+        self.shape = (K, n)
+        v = flows if domestic else flows * ~np.eye(n, dtype=bool)
+        expend = v * (1 + t0)
+        sales = v.sum(axis=2)  # X[i]
+        buys = expend.sum(axis=1)  # E0[j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.log_s = np.log(expend / np.where(buys > 0, buys, 1.0)[:, None, :])
+            self.log_w = np.log(v / np.where(sales > 0, sales, 1.0)[:, :, None])
+        self.log_tau = np.log((1 + t1) / (1 + t0))
+        self.t0, self.t1, self.v, self.full, self.sales, self.buys = t0, t1, v, flows, sales, buys
+
+
 class _Problem:
     """The constants of a chunk of problems (a problem is one product under one elasticity draw).
 
@@ -394,29 +412,20 @@ class _Problem:
 
     _FIELDS = ("log_s", "log_w", "log_tau", "sigma", "eta", "eps", "has_sales", "has_buys", "free", "index")
 
-    def __init__(self, flows, t0, t1, sig, eta, eps, domestic, index):
+    def __init__(self, markets: _Markets, sig, eta, eps, index):
         D = max(sig.shape[0], eta.shape[0], eps.shape[0])
-        K, n, _ = flows.shape
+        K, n = markets.shape
         self.shape = (D, K, n)
         self.index = index
         d, k = np.divmod(index, K)
-        full = flows[k]
-        v = full if domestic else full * ~np.eye(n, dtype=bool)
-        self.t0, self.t1 = t0[k], t1[k]
-        expend = v * (1 + self.t0)
-        sales = v.sum(axis=2)  # X[i]
-        buys = expend.sum(axis=1)  # E0[j]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.log_s = np.log(expend / np.where(buys > 0, buys, 1.0)[:, None, :])
-            self.log_w = np.log(v / np.where(sales > 0, sales, 1.0)[:, :, None])
-        self.log_tau = np.log((1 + self.t1) / (1 + self.t0))
-        self.v, self.full, self.sales, self.buys = v, full, sales, buys
+        for name in ("t0", "t1", "v", "full", "sales", "buys", "log_s", "log_w", "log_tau"):
+            setattr(self, name, getattr(markets, name)[k])  # a gather: the logs are taken once per product
         # elasticities [C, 1, importer] and [C, exporter]
         self.sigma = np.broadcast_to(sig, (D, K, n))[d, k][:, None, :]
         self.eta = np.broadcast_to(eta, (D, K, n))[d, k][:, None, :]
         self.eps = np.broadcast_to(eps, (D, K, n))[d, k]
-        self.has_sales = sales > 0
-        self.has_buys = (buys > 0)[:, None, :]
+        self.has_sales = self.sales > 0
+        self.has_buys = (self.buys > 0)[:, None, :]
         self.free = self.has_sales & np.isfinite(self.eps)
 
     def __len__(self):
@@ -506,6 +515,8 @@ def _newton(pr, tol, max_iter):
     """
     B, n = pr.free.shape
     x = np.zeros((B, n))
+    if not pr.free.any():  # every exporter price fixed (infinite supply): x = 0 solves F = x exactly
+        return x, 0, 0.0
     lam_done = np.zeros(B)
     lam_try = np.ones(B)
     iterations = np.zeros(B, dtype=int)
@@ -537,7 +548,7 @@ def _newton(pr, tol, max_iter):
         raise ConvergenceError(
             f"market clearing misses the tolerance at the solution ({_where(pr, int(residual.argmax()))}); "
             "rounding error dominates: check for extreme flows or elasticities",
-            iterations=int(iterations.max()), residual=worst, tol=tol,
+            iterations=int(iterations.max()), residual=worst, tol=tol, draws=_draws(pr, residual > tol),
         )
     return x, int(iterations.max(initial=0)), worst
 
@@ -549,8 +560,13 @@ def _unsolved(pr, x, lam_done, idx, why, iterations, tol) -> ConvergenceError:
     return ConvergenceError(
         f"{idx.size} of {len(pr)} problems {why} "
         f"(first: {_where(pr, first)}, shock solved up to {lam_done[first]:.6f} of the way)",
-        iterations=iterations, residual=float(np.abs(F).max()), tol=tol,
+        iterations=iterations, residual=float(np.abs(F).max()), tol=tol, draws=_draws(pr, idx),
     )
+
+
+def _draws(pr, which) -> np.ndarray:
+    """Draw numbers of this chunk's problems `which` (indices or a mask)."""
+    return np.unique(np.asarray(pr.index)[which] // pr.shape[1])
 
 
 def _where(pr, b):
@@ -637,8 +653,10 @@ def solve(
     B = D * K
     out = {name: np.empty((B, n, n) if pair else (B, n)) for name, pair in _OUTPUTS.items()}
 
+    markets = _Markets(flows, t0, t1, domestic)
+
     def work(idx):
-        pr = _Problem(flows, t0, t1, sig, et, eps, domestic, idx)
+        pr = _Problem(markets, sig, et, eps, idx)
         p_hat, P_hat, q_hat, iterations, residual, bad = _solve_chunk(pr, method, tol, max_iter)
         rows = slice(idx[0], idx[-1] + 1)
         for name, a in _outcomes(pr, p_hat, P_hat, q_hat, domestic).items():

@@ -5,7 +5,8 @@ returns the Axes, never calls ``plt.show()`` and imports matplotlib only when ca
 Colours are colour-blind safe: the Okabe-Ito palette for categories and ColorBrewer's
 red-blue for diverging scales. Every figure carries a source note under its x-axis label.
 
-Over time (`ScenarioResult`): `tariff_timeline`, `trade_path`, `fan`.
+Over time (`ScenarioResult`): `tariff_timeline`, `trade_path`, `fan` (which also takes an
+`EnsembleResult`).
 At one time (`SimulationResult`, or a `ScenarioResult` at a date): `trade_change`,
 `diversion`, `heatmap`, `welfare`.
 """

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..codes import country_name
 from ..errors import InputError
-from ..results import ScenarioResult, SimulationResult, _positions
+from ..results import EnsembleResult, ScenarioResult, SimulationResult, _positions
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -55,7 +55,7 @@ def source_note(ax, result, extra: str = "") -> None:
     b = result.baseline
     parts = [f"tradesim, {result.model.upper()} model", f"baseline {b.provenance.get('name', 'user data')}"
              + (f" ({b.year})" if b.year else "")]
-    if isinstance(result, ScenarioResult):
+    if isinstance(result, (ScenarioResult, EnsembleResult)):
         parts.append(f"scenario {result.scenario.name}")
     if extra:
         parts.append(extra)

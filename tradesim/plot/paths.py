@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, TradesimWarning
-from ..results import ScenarioResult
+from ..results import EnsembleResult, ScenarioResult
 from ._common import BN, PALETTE, axes, check_choice, date_axis, index, name, source_note
 
 __all__ = ["tariff_timeline", "trade_path", "fan"]
@@ -22,6 +22,11 @@ PATH_VARIABLES = {
     "value_change": "imports, % change from baseline",
 }
 FAN_VARIABLES = {**PATH_VARIABLES, "welfare": "welfare, USD bn per year"}
+
+
+# fan variables of an EnsembleResult: its pair variable and the factor to the plotted unit
+_ENSEMBLE = {"imports": ("imports_usd", BN), "exports": ("imports_usd", BN), "revenue": ("revenue_usd", BN),
+             "tariff": ("tariff_pct", 1.0), "value_change": ("value_change_pct", 1.0)}
 
 
 def _scenario_result(result) -> ScenarioResult:
@@ -231,8 +236,8 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
 
     Parameters
     ----------
-    result : ScenarioResult
-        With a draw axis (`n_draws` not None).
+    result : EnsembleResult or ScenarioResult
+        An ensemble (`tradesim.ensemble.run`), or a scenario run with a draw axis.
     variable : {"imports", "exports", "revenue", "tariff", "value_change", "welfare"}
         As in `trade_path`; ``"welfare"`` is a country's welfare change in USD bn per year.
     of : (exporter, importer) or str
@@ -248,7 +253,8 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
     matplotlib.axes.Axes
         One ``PolyCollection`` per band (outermost first) and the median line.
     """
-    result = _scenario_result(result)
+    if not isinstance(result, EnsembleResult):
+        result = _scenario_result(result)
     check_choice(variable, FAN_VARIABLES, "variable")
     if not result.n_draws:
         raise InputError("the result has no draws; simulate with elasticity draws for a fan", key="result")
@@ -267,7 +273,14 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
         if of is None or isinstance(of, str) or len(of) != 2:
             raise InputError(f"of is {of!r}; expected (exporter, importer)", key="of")
         exporter, importer = of
-        values = _pair_values(result, variable, exporter, importer, result.flows, result.revenue)
+        if isinstance(result, EnsembleResult):  # sums over products by pair, [draw, time, i, j]
+            (i,), (j,) = index(result, exporter, "of"), index(result, importer, "of")
+            key, scale = _ENSEMBLE[variable]
+            values = result.pair_values(key)[:, :, i, j] * scale
+            if np.isnan(values).any():
+                raise InputError(f"no baseline trade from {exporter} to {importer}", key="of")
+        else:
+            values = _pair_values(result, variable, exporter, importer, result.flows, result.revenue)
         values = np.broadcast_to(values, (result.n_draws, len(result.dates)))
         label = _pair_label(variable, exporter, importer)
     bands = np.quantile(values, q, axis=0)  # [quantile, time]

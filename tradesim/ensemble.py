@@ -1,0 +1,301 @@
+"""Ensembles: a scenario's path under many draws of the elasticities, on one machine or on Dask.
+
+`run` draws the elasticities once, from their priors (`tradesim.elasticities.priors`) and a
+seed, then solves the scenario for the draws in chunks. The numpy engine puts a chunk's draws
+on the leading axis of the model (one batched solve per tariff regime and elasticity clock,
+no loop over draws). The Dask engine sends the same chunks to the workers of a
+``dask.distributed`` client. A draw's numbers do not depend on the chunk it is solved in, so
+both engines and every chunk size give the same numbers for the same seed.
+
+A draw whose equilibrium the solver cannot find (`ConvergenceError` naming it) is set aside
+and reported with its parameters in `EnsembleResult.failures`; the run fails when more than
+`max_failed` of the draws do.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .baseline import Baseline
+from .elasticities import PARAMETERS, Priors, priors as default_priors
+from .errors import ConvergenceError, InputError, TradesimWarning
+from .results import EnsembleResult
+from .simulate import _plan, _run_plan
+
+__all__ = ["ENGINES", "run"]
+
+ENGINES = ("numpy", "dask")
+#: Memory a chunk's per-pair arrays may take, bytes; sets the default chunk size.
+CHUNK_BYTES = 2**27
+_DASK_HINT = 'the Dask engine needs dask.distributed: pip install "tradesim[dask]" (or "dask[distributed]")'
+
+
+def run(
+    baseline: Baseline | None,
+    scenario,
+    draws: int = 1000,
+    seed=0,
+    engine: str = "numpy",
+    client=None,
+    chunk: int | None = None,
+    *,
+    priors: Priors | Mapping | None = None,
+    model: str | None = None,
+    max_failed: float = 0.05,
+    progress: bool = False,
+    fine_values=None,
+    **options,
+) -> EnsembleResult:
+    """Run `scenario` under `draws` draws of the elasticities.
+
+    Parameters
+    ----------
+    baseline : Baseline or None
+        None: the scenario's own baseline.
+    scenario : Scenario or str
+        A scenario, or the name or path of one.
+    draws : int
+        Number of draws.
+    seed : int or numpy.random.SeedSequence
+        Seeds the draws (see `Priors.sample`); the same seed gives the same numbers on every
+        engine and chunk size.
+    engine : {"numpy", "dask"}
+        Chunks one after another in this process, or in parallel on a Dask cluster.
+    client : distributed.Client, optional
+        For ``engine="dask"``: the cluster to use. None starts a `LocalCluster` (processes,
+        one thread each) for this run and closes it after.
+    chunk : int, optional
+        Draws per chunk. By default as many as keep a chunk's per-pair arrays near
+        `CHUNK_BYTES` (128 MiB) on the numpy engine, and at most a quarter of the draws per
+        worker on Dask, so that every worker gets several chunks.
+    priors : Priors or mapping, optional
+        The distributions. A mapping replaces some of the defaults (see
+        `tradesim.elasticities.priors`). Parameters the scenario file sets and the mapping
+        does not name keep the scenario's value in every draw.
+    model : str, optional
+        The scenario's model when None.
+    max_failed : float
+        Largest share of draws allowed to fail (0.05). Failed draws are left out of the
+        result and listed in `EnsembleResult.failures`; above the share, `ConvergenceError`.
+    progress : bool
+        Show a progress bar over chunks.
+    fine_values, **options
+        As in `tradesim.simulate` (options go to the model, for example ``domestic=False``).
+
+    Returns
+    -------
+    EnsembleResult
+        Flows and revenue by pair (summed over products) and per-country results, each
+        ``[draw, time, ...]``, for the draws that converged.
+
+    Raises
+    ------
+    InputError
+        Bad arguments, or the Dask engine without dask.distributed installed.
+    ConvergenceError
+        More than `max_failed` of the draws fail, or a failure the solver cannot pin on draws.
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> from tradesim import ensemble
+    >>> r = ensemble.run(None, "us-china-2025", draws=50, seed=1)
+    >>> q = r.quantiles([0.05, 0.5, 0.95], pairs=[("CHN", "USA")], variables=["value_change_pct"])
+    >>> april = q[q["date"] == "2025-04-01"].iloc[0]
+    >>> bool(april["p5"] < april["p50"] < april["p95"] < 0)
+    True
+    """
+    from .scenario import Scenario, load_scenario
+
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; expected one of {ENGINES}", key="engine")
+    if client is not None and engine != "dask":
+        raise InputError("a client is for the Dask engine; pass engine='dask'", key="client")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise InputError(f"is {draws!r}; expected a whole number of draws >= 1", key="draws")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
+        raise InputError(f"is {chunk!r}; expected a whole number of draws >= 1", key="chunk")
+    if not 0 <= max_failed < 1:
+        raise InputError(f"is {max_failed!r}; expected a share in [0, 1)", key="max_failed")
+    if engine == "dask":
+        _import_distributed()  # fail before any work
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise InputError(f"expected a Scenario or its name, got {type(scenario).__name__}", key="scenario")
+    baseline = scenario.load_baseline() if baseline is None else baseline
+    if not isinstance(baseline, Baseline):
+        raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
+    model = model or scenario.model
+    plan = _plan(baseline, scenario, model, fine_values, options)
+    spec = plan.spec
+    chosen, notes = _priors(priors, scenario)
+    drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameters)  # {name: [draw, product]}
+    tail = (1,) * (spec.parameter_ndim - 1)
+    params = {name: a.reshape(a.shape + tail) for name, a in drawn.items()}
+    table = _parameter_table(chosen, drawn, baseline.products, spec.parameters)
+
+    n, cells, pieces = len(baseline.countries), baseline.flows.size, len(plan.parts.start)
+    if plan.dyn.adjustment == "partial" or plan.events:  # these keep every solve's product axis to the end
+        per_draw = 8 * (len(plan.keys) + 3 * pieces) * cells
+    else:  # one solve's arrays at a time, and the sums by pair and country of every piece
+        per_draw = 8 * (6 * cells + pieces * (2 * n * n + 8 * n))
+    largest = max(1, min(draws, CHUNK_BYTES // per_draw))
+    label = f"{scenario.name}: {draws} draws"
+    if engine == "numpy":
+        from tqdm.auto import tqdm
+
+        chunk = int(chunk or largest)
+        parts = [_run_chunk(plan, {k: v[a:b] for k, v in params.items()}, a)
+                 for a, b in tqdm(_bounds(draws, chunk), desc=label, unit="chunk", disable=not progress,
+                                  leave=False)]  # chunks bound memory; each is batched
+    else:
+        parts, chunk = _on_dask(plan, params, draws, chunk, largest, client, progress=progress, label=label)
+
+    failures = pd.DataFrame([f for p in parts for f in p["failed"]],
+                            columns=["draw", "error", "iterations", "residual"])
+    failures = failures.merge(table, left_on="draw", right_index=True, how="left")
+    if len(failures) > max_failed * draws:
+        first = failures.iloc[0]
+        shown = ", ".join(str(d) for d in failures["draw"][:10])
+        raise ConvergenceError(
+            f"{len(failures)} of {draws} draws failed, more than max_failed={max_failed:g} of them "
+            f"(draws {shown}{' and more' if len(failures) > 10 else ''}; first: draw {first['draw']} with "
+            f"{_describe(table.loc[first['draw']])}: {first['error']})",
+            iterations=int(failures["iterations"].max()), residual=float(failures["residual"].max()),
+            tol=float("nan"), draws=failures["draw"])
+    if len(failures):
+        warnings.warn(f"{len(failures)} of {draws} draws did not converge and are left out (draws "
+                      f"{', '.join(str(d) for d in failures['draw'][:10])}{' and more' if len(failures) > 10 else ''}); "
+                      "see EnsembleResult.failures", TradesimWarning, stacklevel=2)
+    parts = [p for p in parts if p["draws"].size]
+    kept = np.concatenate([p["draws"] for p in parts])
+    stack = {name: np.concatenate([p[name] for p in parts], axis=1) for name in ("flows", "revenue")}
+    country = {name: np.concatenate([p["country"][name] for p in parts], axis=1) for name in parts[0]["country"]}
+    starts, ends = scenario.periods()
+    base = baseline.flows.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tariff = np.where(base > 0, plan.parts.to_periods((plan.rates[plan.regime] * baseline.flows).sum(axis=1))
+                          / np.where(base > 0, base, 1.0), 0.0)
+    return EnsembleResult(
+        scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
+        draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
+        countries={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
+        tariff_reference=_pair_rate(plan.t0, baseline.flows), parameters=table,
+        failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
+        priors=chosen, notes=plan.notes + tuple(notes))
+
+
+def _bounds(draws: int, chunk: int) -> list[tuple[int, int]]:
+    return [(a, min(draws, a + chunk)) for a in range(0, draws, chunk)]
+
+
+def _pair_rate(tariff: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """Trade-weighted rate by pair ``[i, j]`` of tariffs ``[k, i, j]`` with baseline weights."""
+    base = flows.sum(axis=0)
+    return np.where(base > 0, (tariff * flows).sum(axis=0) / np.where(base > 0, base, 1.0), 0.0)
+
+
+def _priors(value, scenario) -> tuple[Priors, list[str]]:
+    """The priors of a run and notes on what the scenario fixed."""
+    if isinstance(value, Priors):
+        return value, []
+    if value is not None and not isinstance(value, Mapping):
+        raise InputError(f"is a {type(value).__name__}; expected Priors or a mapping", key="priors")
+    given = dict(value or {})
+    fixed = [name for name in PARAMETERS if name not in given and scenario.elasticities.sources.get(name) == "user"]
+    for name in fixed:
+        given[name] = getattr(scenario.elasticities, name)
+    notes = [f"the scenario sets {', '.join(fixed)}; those are not drawn"] if fixed else []
+    return default_priors(**given), notes
+
+
+def _parameter_table(chosen: Priors, drawn: dict, products, parameters) -> pd.DataFrame:
+    """Each draw's values, one column per drawn parameter and product group (``theta[Auto]``)."""
+    columns = {}
+    for name in parameters:
+        prior = chosen[name]
+        if not prior.drawn:
+            continue
+        groups = prior.group_of(products)
+        present = list(dict.fromkeys(groups.tolist()))
+        for g in present:
+            label = name if len(present) == 1 else f"{name}[{prior.groups[g][1]}]"
+            columns[label] = drawn[name][:, int(np.flatnonzero(groups == g)[0])]
+    table = pd.DataFrame(columns, index=pd.RangeIndex(len(next(iter(drawn.values()))), name="draw"))
+    return table
+
+
+def _describe(row: pd.Series) -> str:
+    return ", ".join(f"{k} = {v:.4g}" for k, v in row.items()) or "no drawn parameters"
+
+
+def _run_chunk(plan, params: dict, offset: int) -> dict:
+    """Draws ``offset ...`` of one chunk through the whole path, summed over products by pair.
+
+    A draw the solver names in a `ConvergenceError` is set aside and the rest solved again:
+    each draw is an independent problem, so the others' numbers do not change.
+    """
+    alive = np.arange(len(next(iter(params.values()))))
+    failed = []
+    while alive.size:
+        try:
+            out = _run_plan(plan, {k: v[alive] for k, v in params.items()}, by_pair=True)
+            break
+        except ConvergenceError as err:
+            if not err.draws:
+                raise
+            bad = alive[list(err.draws)]
+            failed += [(offset + int(d), str(err), err.iterations, err.residual) for d in bad]
+            alive = np.setdiff1d(alive, bad)
+    else:
+        return {"draws": np.zeros(0, int), "failed": failed, "flows": None, "revenue": None, "country": None}
+    parts = plan.parts
+    return {
+        "draws": offset + alive, "failed": failed,
+        "flows": parts.to_periods(out["flows"]), "revenue": parts.to_periods(out["revenue"]),  # [time, draw, i, j]
+        "country": {k: parts.to_periods(v) for k, v in out["country"].items()},
+    }
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(_DASK_HINT, key="engine") from None
+    return distributed
+
+
+def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, progress: bool,
+             label: str) -> tuple[list[dict], int]:
+    """The chunks on a Dask cluster (a LocalCluster for this call when `client` is None), in order."""
+    distributed = _import_distributed()
+    from tqdm.auto import tqdm
+
+    own = client is None
+    if own:
+        cluster = distributed.LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        # by default several chunks per worker, so that none waits long on the last
+        chunk = int(chunk or min(largest, math.ceil(draws / (4 * workers))))
+        bounds = _bounds(draws, chunk)
+        shared = client.scatter(plan, broadcast=True)  # once per worker, not once per chunk
+        futures = [client.submit(_run_chunk, shared, {k: v[a:b] for k, v in params.items()}, a, pure=False)
+                   for a, b in bounds]
+        order = {future.key: i for i, future in enumerate(futures)}
+        results = {}
+        for future in tqdm(distributed.as_completed(futures), total=len(futures), desc=label, unit="chunk",
+                           disable=not progress, leave=False):
+            results[order[future.key]] = future.result()
+        return [results[i] for i in range(len(futures))], chunk
+    finally:
+        if own:
+            client.close()
+            cluster.close()
