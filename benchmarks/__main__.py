@@ -23,6 +23,11 @@ Cases so far:
   ge_io           tradesim.models.ge.solve_sectors, 40 countries x 20 sectors with input-output
                   links and a tariff escalation (target: at most 2 s), against scipy.optimize.root
                   (hybr, numerical Jacobian) on the same equations.
+  ensemble_numpy  tradesim.ensemble.run: 1,000 draws of sigma and eta for the bundled us-china-2025
+                  scenario (PE, every solve of its monthly path; target: at most 30 s on 2 cores), against
+                  one draw's path solved without batching; the table gives the time per draw against it.
+                  With --quick, 200 draws.
+  ensemble_dask   the same on a 2-worker dask.distributed LocalCluster (when installed).
   ge_gegravity    the USITC gegravity package (when installed) on a 100-country problem of the
                   same kind (baseline and counterfactual, omr_rescale=100), against tradesim on it;
                   the table also gives the largest gap in real GDP changes, which is gegravity's:
@@ -32,6 +37,7 @@ Cases so far:
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import sys
 import time
@@ -409,9 +415,72 @@ def case_ge_gegravity(repeats: int) -> dict | None:
                 "faster than gegravity")
 
 
+def _ensemble_case(name: str, repeats: int, quick: bool, dask: bool) -> dict | None:
+    """1,000 draws of us-china-2025 (PE, bundled baseline), against one draw's path without batching."""
+    import warnings
+
+    import tradesim
+    from tradesim import ensemble
+    from tradesim.simulate import _plan, _run_plan
+
+    draws = 200 if quick else 1000
+    scenario = tradesim.load_scenario("us-china-2025")
+    b = scenario.load_baseline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = _plan(b, scenario, "pe", None, {"domestic": False})
+        point = {k: scenario.elasticities.values_for(k, b.products) for k in plan.spec.parameters}
+
+        def single():  # one draw through every solve of the path, on the point engine
+            return _run_plan(plan, point, by_pair=True)
+
+        def runner(client):
+            def run():
+                return ensemble.run(b, scenario, draws=draws, seed=0, engine="dask" if dask else "numpy",
+                                    client=client, domestic=False)
+            return run
+
+        single()
+        ref, _, _ = _time(single, 5)
+        if not dask:
+            run = runner(None)
+            ensemble.run(b, scenario, draws=8, seed=0, domestic=False)  # imports and caches outside the timing
+            timing = _time(run, 1 if quick else min(repeats, 3))
+            peak = _peak_mb(run) if not quick else float("nan")
+            where = "numpy engine"
+        else:
+            try:
+                import distributed
+            except ImportError:
+                print(f"{name}: skipped (dask.distributed is not installed)", file=sys.stderr)
+                return None
+            from tradesim.ensemble import _local_cluster
+
+            with _local_cluster(distributed, n_workers=2) as cluster, distributed.Client(cluster) as client:
+                run = runner(client)
+                ensemble.run(b, scenario, draws=8, seed=0, engine="dask", client=client, domestic=False)
+                timing = _time(run, 1 if quick else min(repeats, 3))
+            peak = float("nan")  # in the worker processes, not here
+            where = "2-worker LocalCluster (started before timing)"
+    per_draw = timing[0] / draws
+    target = "<= 30 s" if not dask else "below the numpy engine"
+    return _row(name, f"{len(b.products)}x{len(b.countries)}x{draws}", timing, peak,
+                f"one draw's {len(plan.keys)} solves unbatched; {where}: {1000 * per_draw:.1f} ms per draw "
+                f"= {per_draw / ref:.2g} x the unbatched draw", ref, target)
+
+
+def case_ensemble_numpy(repeats: int, quick: bool = False) -> dict | None:
+    return _ensemble_case("ensemble_numpy", repeats, quick, dask=False)
+
+
+def case_ensemble_dask(repeats: int, quick: bool = False) -> dict | None:
+    return _ensemble_case("ensemble_dask", repeats, quick, dask=True)
+
+
 CASES = {"load_demo": case_load_demo, "tariff_rates": case_tariff_rates, "pe_hs6": case_pe_hs6,
          "pe_draws": case_pe_draws, "ge_one_sector": case_ge_one_sector, "ge_draws": case_ge_draws,
-         "ge_io": case_ge_io, "ge_gegravity": case_ge_gegravity}
+         "ge_io": case_ge_io, "ge_gegravity": case_ge_gegravity, "ensemble_numpy": case_ensemble_numpy,
+         "ensemble_dask": case_ensemble_dask}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,7 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(CASES), help="run one case")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 15
-    rows = [row for name in ([args.only] if args.only else CASES) if (row := CASES[name](repeats)) is not None]
+    rows = []
+    for name in [args.only] if args.only else CASES:
+        case = CASES[name]
+        row = case(repeats, quick=args.quick) if "quick" in inspect.signature(case).parameters else case(repeats)
+        if row is not None:
+            rows.append(row)
     header = f"{'case':<14} {'size':<12} {'median s':>9} {'spread s':>13} {'peak MB':>8} {'ref s':>8} {'ratio':>6}  target / reference"
     print(header)
     print("-" * len(header))

@@ -274,8 +274,9 @@ class Prior:
         bad = np.isnan(a) | (a < low) | (a > high) | ((a == low) if strict else False) | np.isinf(a)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            raise InputError(f"[{label!r}] draw {first} is {a[first]!r} ({int(bad.sum())} draws bad); expected "
-                             f"finite numbers in {'(' if strict else '['}{low:g}, {high:g}]", key=self.parameter)
+            raise InputError(f"[{label!r}] draw {first} is {float(a[first])!r} ({int(bad.sum())} of {a.size} draws "
+                             f"outside); expected finite numbers in {'(' if strict else '['}{low:g}, {high:g}"
+                             f"{')' if math.isinf(high) else ']'}", key=self.parameter)
         return a
 
     @property

@@ -82,6 +82,7 @@ class ConvergenceError(TradesimError, ArithmeticError):
         self.residual = residual
         self.tol = tol
         self.draws = tuple(sorted({int(d) for d in draws}))
+        self.detail = message  # without the numbers appended below
         super().__init__(
             f"{message} (max residual {residual:.3g} > tol {tol:.3g} after {iterations} iterations)"
         )

@@ -507,7 +507,7 @@ class EnsembleResult:
         Every requested draw's values (index ``draw``), one column per drawn parameter and
         product group (``sigma``, or ``theta[Auto]`` for priors by group).
     failures : pandas.DataFrame
-        Draws that did not converge: ``draw``, ``error``, ``iterations``, ``residual`` and
+        Draws that did not converge: ``draw``, ``error``, ``iterations``, ``residual``, ``tol`` and
         their parameters. Empty when all converged.
     requested : int
     seed, engine, chunk : as given to `run` (chunk: the size used)

@@ -182,11 +182,13 @@ def _plan(baseline: Baseline, scenario, model: str, fine_values, options: dict) 
 
 
 def _run_plan(plan: _Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
-              label: str = "", by_pair: bool = False) -> dict:
+              label: str = "", by_pair: bool = False, draws: bool = False) -> dict:
     """Solve every piece of `plan` with elasticities `params`; arrays per piece.
 
     Parameters
     ----------
+    draws : bool
+        `params` have a leading draw axis, which every output keeps (even of length one).
     by_pair : bool
         Sum flows and revenue over products (and keep nothing else per pair). Under
         elasticity adjustment without anticipation the sums are taken after each solve, so
@@ -216,7 +218,7 @@ def _run_plan(plan: _Plan, params: dict, *, keep=("flows", "quantity", "buyer_pr
     solved = {}
     for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
                     leave=False):  # dates, not products: each solve is vectorised over the whole tensor
-        solved[key] = _outputs(solve(*key), keep)
+        solved[key] = _outputs(solve(*key), keep, draws)
         if early:
             solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
     if early:
@@ -270,10 +272,15 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
 _PAIR_OUTPUTS = {"flows": "flows_after", "quantity": "quantity", "buyer_price": "buyer_price"}
 
 
-def _outputs(solution, keep) -> dict:
-    """The arrays a path keeps from one solution: pair arrays `keep` and the per-country table."""
-    out = {name: np.asarray(getattr(solution, _PAIR_OUTPUTS[name])) for name in keep}
-    out["country"] = {k: np.asarray(v) for k, v in solution.country_table().items()}
+def _outputs(solution, keep, draws: bool = False) -> dict:
+    """The arrays a path keeps from one solution: pair arrays `keep` and the per-country table.
+
+    With `draws`, every array has the leading draw axis, also when the model dropped it
+    (a draw axis of length one looks like none to the model).
+    """
+    lift = (lambda a: a[None]) if draws and not solution.draws else (lambda a: a)
+    out = {name: lift(np.asarray(getattr(solution, _PAIR_OUTPUTS[name]))) for name in keep}
+    out["country"] = {k: lift(np.asarray(v)) for k, v in solution.country_table().items()}
     return out
 
 

@@ -130,3 +130,50 @@ def test_run_as_a_real_process(tmp_path):
     bad = subprocess.run([str(exe), "validate", str(tmp_path / "missing.toml")], capture_output=True, text=True,
                          check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_run_with_draws_prints_and_writes_quantile_tables(tmp_path, capsys):
+    import warnings
+
+    from tradesim import TradesimWarning, ensemble
+
+    out = tmp_path / "draws"
+    assert main(["run", "us-china-2025", "--draws", "12", "--seed", "3", "--chunk", "5", "--out", str(out),
+                 "--plot"]) == 0
+    text = capsys.readouterr().out
+    assert "12 of 12 draws (seed 3, numpy engine, chunks of 5)" in text
+    assert "5th / 50th / 95th percentile" in text and "USA from CHN" in text and "welfare per country" in text
+    assert sorted(p.name for p in out.iterdir()) == [
+        "draws_parameters.csv", "fan_value_change_CHN_USA.png", "fan_value_change_USA_CHN.png", "fan_welfare_CHN.png",
+        "fan_welfare_USA.png", "quantiles_countries.csv", "quantiles_pairs.csv"]
+    pairs = pd.read_csv(out / "quantiles_pairs.csv", parse_dates=["date"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        want = ensemble.run(None, "us-china-2025", draws=12, seed=3).quantiles()
+    pd.testing.assert_frame_equal(pairs, want, check_dtype=False, rtol=1e-12)
+    april = pairs[(pairs["date"] == "2025-04-01") & (pairs["exporter"] == "CHN") & (pairs["importer"] == "USA")
+                  & (pairs["variable"] == "value_change_pct")].iloc[0]
+    assert april["p5"] < april["p50"] < april["p95"] < 0
+    assert len(pd.read_csv(out / "draws_parameters.csv")) == 12
+
+
+def test_run_with_draws_on_a_dask_scheduler(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+        assert main(["run", "geneva-truce", "--draws", "8", "--scheduler", cluster.scheduler_address,
+                     "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "8 of 8 draws (seed 0, dask engine" in text
+    assert main(["run", "geneva-truce", "--draws", "8", "--out", str(tmp_path / "np")]) == 0
+    a = pd.read_csv(tmp_path / "quantiles_pairs.csv")
+    b = pd.read_csv(tmp_path / "np" / "quantiles_pairs.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_draw_options_without_draws_are_errors(capsys):
+    assert main(["run", "us-china-2025", "--engine", "dask"]) == 2
+    assert "--engine is for runs with draws; give --draws N" in capsys.readouterr().err
+    assert main(["run", "us-china-2025", "--draws", "4", "--engine", "numpy", "--scheduler", "tcp://x:1"]) == 2
+    assert "drop --engine numpy" in capsys.readouterr().err
+    assert main(["run", "us-china-2025", "--draws", "0"]) == 2
+    assert "whole number of draws" in capsys.readouterr().err

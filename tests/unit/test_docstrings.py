@@ -22,6 +22,7 @@ import tradesim.tariffs
     [tradesim.tariffs, tradesim.codes, tradesim.data, tradesim.baseline, tradesim.models.pe, tradesim.models.ge,
      tradesim.elasticities, tradesim.dynamics, importlib.import_module("tradesim.scenario"),
      importlib.import_module("tradesim.simulate"), importlib.import_module("tradesim.plot"),  # the package's `simulate` is the function
+     importlib.import_module("tradesim.ensemble"),
      pytest.param("tradesim.gravity", marks=pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None,
                                                                reason="tradesim.gravity needs statsmodels"))],
 )

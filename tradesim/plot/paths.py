@@ -275,10 +275,10 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
         exporter, importer = of
         if isinstance(result, EnsembleResult):  # sums over products by pair, [draw, time, i, j]
             (i,), (j,) = index(result, exporter, "of"), index(result, importer, "of")
+            if result.baseline.flows[:, i, j].sum() <= 0:
+                raise InputError(f"no baseline trade from {exporter} to {importer}", key="of")
             key, scale = _ENSEMBLE[variable]
             values = result.pair_values(key)[:, :, i, j] * scale
-            if np.isnan(values).any():
-                raise InputError(f"no baseline trade from {exporter} to {importer}", key="of")
         else:
             values = _pair_values(result, variable, exporter, importer, result.flows, result.revenue)
         values = np.broadcast_to(values, (result.n_draws, len(result.dates)))
