@@ -398,12 +398,15 @@ class Priors:
     def sample(self, products, draws: int, seed=0, parameters=PARAMETERS) -> dict[str, np.ndarray]:
         """Draw `parameters` for `products`: ``{name: [draw, product]}``.
 
+        `seed` is an int, a `numpy.random.SeedSequence` or None (fresh entropy).
+
         Each parameter has its own random stream (spawned from `seed` in the order of
         `PARAMETERS`), so a parameter's draws do not depend on which others are drawn.
         """
         if int(draws) != draws or draws < 1:
             raise InputError(f"is {draws!r}; expected a whole number of draws >= 1", key="draws")
-        streams = np.random.SeedSequence(seed).spawn(len(PARAMETERS))
+        root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        streams = root.spawn(len(PARAMETERS))
         return {name: self[name].sample(products, int(draws), np.random.default_rng(streams[PARAMETERS.index(name)]))
                 for name in parameters}
 

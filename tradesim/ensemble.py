@@ -61,9 +61,9 @@ def run(
         A scenario, or the name or path of one.
     draws : int
         Number of draws.
-    seed : int or numpy.random.SeedSequence
+    seed : int, numpy.random.SeedSequence or None
         Seeds the draws (see `Priors.sample`); the same seed gives the same numbers on every
-        engine and chunk size.
+        engine and chunk size. None draws fresh entropy and records it as the result's `seed`.
     engine : {"numpy", "dask"}
         Chunks one after another in this process, or in parallel on a Dask cluster.
     client : distributed.Client, optional
@@ -138,6 +138,8 @@ def run(
     plan = _plan(baseline, scenario, model, fine_values, options)
     spec = plan.spec
     chosen, notes = _priors(priors, scenario)
+    if seed is None:  # fresh entropy, kept in the result so that the run can be repeated
+        seed = np.random.SeedSequence().entropy
     drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameters)  # {name: [draw, product]}
     tail = (1,) * (spec.parameter_ndim - 1)
     params = {name: a.reshape(a.shape + tail) for name, a in drawn.items()}

@@ -145,6 +145,8 @@ def test_same_seed_same_numbers_on_every_engine_and_chunk_size(cluster):
             np.testing.assert_array_equal(other.countries[name], whole.countries[name])
     assert others[3].chunk == 4  # by default a quarter of the draws per worker: 30 / 8, rounded up
     assert not np.array_equal(run(b, sc, draws=30, seed=6).flows, whole.flows)
+    fresh = run(b, sc, draws=5, seed=None)
+    np.testing.assert_array_equal(run(b, sc, draws=5, seed=fresh.seed).flows, fresh.flows)  # repeatable
 
 
 def test_the_dask_engine_starts_and_stops_its_own_cluster():
