@@ -785,14 +785,16 @@ class TariffSchedule:
         masks = {j: self._masks(plan.atoms, exps, imp) for j, imp in enumerate(imps) if imp in imposing}
         out = np.zeros((len(days), plan.products.size, exps.size, imps.size))
         for t, day in enumerate(days):  # dates, not products
-            atoms = np.zeros((plan.atoms.size, exps.size, imps.size))
+            # without split products the atoms are the products: fill the output in place
+            atoms = out[t] if plan.parent is None else np.zeros((plan.atoms.size, exps.size, imps.size))
             for j, layers in masks.items():
                 total = np.zeros((plan.atoms.size, exps.size))
                 for layer in self._stack(layers, day):
                     if layer["active"] and keep(layer["measure"]):
                         total += layer["contribution"]
                 atoms[:, :, j] = total
-            out[t] = _aggregate(atoms, plan)
+            if plan.parent is not None:
+                out[t] = _aggregate(atoms, plan)
         return out
 
     def _keep(self, kinds, layers):

@@ -1,0 +1,426 @@
+"""The benchmark cases. Each returns rows of `benchmarks.harness.Row`, timed against a reference run here.
+
+Every case takes ``quick`` (smaller sizes, for a run under a minute) and ``budget`` (seconds a case
+may spend on repeats of its timed call).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+
+import numpy as np
+
+from .harness import Row, peak_mb, stream_floor, timed
+from . import workloads
+
+__all__ = ["CASES"]
+
+REPEATS = 7  # most repeats of a timed call; fewer when a call is slow (see `_timing`)
+
+
+def _timing(fn, budget: float) -> tuple[tuple[float, float, float], int]:
+    """Time `fn` with as many repeats as fit in `budget` seconds after a warm call.
+
+    At most `REPEATS`; at least three in a full run (so the spread means something) and one
+    in a quick run (a budget under 5 s).
+    """
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    least = 1 if budget < 5 else 3
+    repeats = int(max(least, min(REPEATS, budget // max(first, 1e-9))))
+    return timed(fn, repeats, warm=False), repeats
+
+
+def _quiet():
+    """Silence tradesim's notes about data (they are not what is measured)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    return stack
+
+
+# --------------------------------------------------------------------------- data and tariffs
+
+
+def load_demo(quick: bool, budget: float) -> list[Row]:
+    """tradesim.load_baseline("demo-2024") from disk, against pandas reading the same CSV."""
+    from importlib import resources
+
+    import pandas as pd
+
+    from tradesim.data import load_baseline
+
+    def load():
+        return load_baseline.__wrapped__("demo-2024")  # bypass the cache: read from disk each time
+
+    def floor():
+        with resources.files("tradesim.data").joinpath("demo-2024.csv").open() as fh:
+            return pd.read_csv(fh, dtype={"product": str})
+
+    def read_bytes():
+        return resources.files("tradesim.data").joinpath("demo-2024.csv").read_bytes()
+
+    b = load()
+    timing, repeats = _timing(load, budget)
+    ref = timed(floor, repeats)[0]
+    raw = timed(read_bytes, 5)[1]  # the floor here is reading the file's bytes
+    K, n = len(b.products), len(b.countries)
+    return [Row("load_demo", K, n, 1, *timing, repeats, peak_mb(load), K * n * n,
+                "pandas.read_csv of the same file (floor: reading its bytes)", ref, raw, "< 1 s")]
+
+
+def tariff_rates(quick: bool, budget: float) -> list[Row]:
+    """TariffSchedule.rates on one date: HS8 lines x countries x countries with 15 measures."""
+    lines_n, countries_n = (2_000, 20) if quick else (20_000, 50)
+    schedule, lines, countries = workloads.tariff_schedule(lines_n, countries_n)
+    shape = (len(lines), len(countries), len(countries))
+
+    def run():
+        return schedule.rates("2025-06-01", lines, countries, countries)
+
+    def write_once():
+        out = np.empty(shape)
+        out.fill(0.1)
+        return out
+
+    with _quiet():
+        timing, repeats = _timing(run, budget)
+        peak = peak_mb(run)
+    ref = timed(write_once, repeats)[0]
+    return [Row("tariff_rates", shape[0], shape[1], 1, *timing, repeats, peak, int(np.prod(shape)),
+                "write the [k, i, j] output once (nothing to read: the floor is the write)", ref, ref,
+                "" if quick else "<= 0.5 s, < 1 GB")]
+
+
+# --------------------------------------------------------------------------- partial equilibrium
+
+
+def _scipy_pe(flows, t0, t1, sigma, eta, epsilon):
+    """The plain reference: one scipy.optimize.root call per product on log exporter prices."""
+    from scipy.optimize import root
+
+    out = np.ones(flows.shape[:2])
+    for k in range(flows.shape[0]):  # the per-product loop the batched solver replaces
+        v, sg, et, ep = flows[k], sigma[k, 0], eta[k, 0], epsilon[k]
+        share = v * (1 + t0[k])
+        share = share / share.sum(axis=0)
+        tau = (1 + t1[k]) / (1 + t0[k])
+        sales = v.sum(axis=1)
+
+        def residual(x):
+            pb = np.exp(x)[:, None] * tau
+            P = (share * pb ** (1 - sg)).sum(axis=0) ** (1 / (1 - sg))
+            q = (pb / P) ** (-sg) * P ** (-et)
+            return np.log((v * q).sum(axis=1) / sales) - ep * x
+
+        out[k] = np.exp(root(residual, np.zeros(len(sales)), method="hybr", tol=1e-12).x)
+    return out
+
+
+def _pe_rows(case: str, sizes, quick: bool, budget: float, target=lambda K, n: "") -> list[Row]:
+    from tradesim.models.pe import solve
+
+    rows = []
+    _scipy_pe(*[a[:1] for a in workloads.pe_problem(2, 5)])  # scipy's first call, outside the timing
+    for K, n in sizes:
+        data = workloads.pe_problem(K, n)
+
+        def run():
+            return solve(*data)
+
+        sol = run()
+        timing, repeats = _timing(run, budget)
+        sample = min(K, 20 if quick else 100)
+        t0 = time.perf_counter()
+        prices = _scipy_pe(*[a[:sample] for a in data])
+        ref = (time.perf_counter() - t0) * K / sample
+        gap = float(np.abs(prices - sol.exporter_price[:sample]).max())
+        rows.append(Row(case, K, n, 1, *timing, repeats, peak_mb(run), K * n * (n - 1),
+                        f"scipy.optimize.root per product ({sample} timed, scaled to {K}; prices agree to {gap:.0e})",
+                        ref, stream_floor(*data), target(K, n)))
+    return rows
+
+
+def pe_products(quick: bool, budget: float) -> list[Row]:
+    """tradesim.models.pe.solve as products grow, at a fixed number of countries (up to 5,000 x 40)."""
+    sizes = [(250, 20), (500, 20), (1000, 20)] if quick else [(625, 40), (1250, 40), (2500, 40), (5000, 40)]
+    return _pe_rows("pe_products", sizes, quick, budget,
+                    lambda K, n: "<= 2 s" if (K, n) == (5000, 40) else "")
+
+
+def pe_countries(quick: bool, budget: float) -> list[Row]:
+    """tradesim.models.pe.solve as countries grow, at a fixed number of products."""
+    sizes = [(100, 10), (100, 20), (100, 40)] if quick else [(500, 10), (500, 20), (500, 40), (500, 80)]
+    return _pe_rows("pe_countries", sizes, quick, budget)
+
+
+def _us_china_rates():
+    import tradesim
+
+    b = tradesim.load_baseline("demo-2024")
+    schedule = tradesim.load_schedule("us-china-2025")
+    with _quiet():
+        t0 = schedule.rates("2025-01-01", b.products, b.countries, b.countries)
+        t1 = schedule.rates("2025-04-15", b.products, b.countries, b.countries)
+    return b, t0, t1
+
+
+def pe_draws(quick: bool, budget: float) -> list[Row]:
+    """The PE solve of the April 2025 peak on the bundled baseline for many elasticity draws at once."""
+    from tradesim.models.pe import solve
+
+    b, t0, t1 = _us_china_rates()
+    draws = 50 if quick else 200
+    rng = np.random.default_rng(0)
+    sigma = rng.lognormal(np.log(2.0), 0.3, (draws, 1, 1))
+    eta = rng.lognormal(np.log(1.3), 0.3, (draws, 1, 1))
+    epsilon = rng.lognormal(np.log(2.0), 0.5, (draws, 1, 1))
+
+    def run():
+        return solve(b.flows, t0, t1, sigma, eta, epsilon, domestic=False)
+
+    def loop():
+        return [solve(b.flows, t0, t1, sigma[d], eta[d], epsilon[d], domestic=False) for d in range(draws)]
+
+    timing, repeats = _timing(run, budget)
+    K, n = len(b.products), len(b.countries)
+    return [Row("pe_draws", K, n, draws, *timing, repeats, peak_mb(run), K * n * (n - 1) * draws,
+                "the same solve, one draw at a time", timed(loop, 1, warm=False)[0],
+                stream_floor(b.flows, t0, t1, sigma, eta, epsilon), "faster than the loop")]
+
+
+# --------------------------------------------------------------------------- general equilibrium
+
+
+def _scipy_ge(system_type, economy, N):
+    """scipy.optimize.root (hybr, numerical Jacobian) on the square system one Newton step uses."""
+    from scipy.optimize import root
+
+    system = system_type(economy)
+    idx = np.array([0])
+    keep = system.jacobian(np.zeros((1, N)), idx)[1][0]
+
+    def residual(x):
+        return system.residual(x[None], idx)[0][keep]
+
+    return root(residual, np.zeros(N), method="hybr", tol=1e-12)
+
+
+def ge_countries(quick: bool, budget: float) -> list[Row]:
+    """tradesim.models.ge.solve, one sector, a border cut inside a union, from 10 to 500 countries."""
+    from tradesim.models import _hat, ge
+
+    rows = []
+    for n in [10, 50, 100] if quick else [10, 50, 100, 200, 500]:
+        flows, _, _, _, cut = workloads.gravity_world(n)
+        d_hat = np.where(cut, np.exp(-2.0 / 4.0), 1.0)  # d_hat ** -theta = exp(2) on the cut pairs
+
+        def run():
+            return ge.solve(flows, d_hat, theta=4.0)
+
+        sol = run()
+        timing, repeats = _timing(run, budget)
+        zeros = np.zeros((1, 1, n, n))
+        economy = ge._economy(flows[None, None], zeros, zeros, d_hat[None, None], np.array([[4.0]]),
+                              np.ones((1, 1, n)), None, "fixed", ge._Names(None, n))
+        t0 = time.perf_counter()
+        ref = _scipy_ge(_hat.Direct, economy, n)
+        ref_s = time.perf_counter() - t0
+        gap = float(np.abs(np.exp(ref.x) - sol.wage).max())
+        rows.append(Row("ge_countries", 1, n, 1, *timing, repeats, peak_mb(run), n * n,
+                        f"scipy.optimize.root hybr, numerical Jacobian (wages agree to {gap:.0e})", ref_s,
+                        stream_floor(flows, d_hat), "<= 0.02 s" if n == 200 else ""))
+    return rows
+
+
+def ge_io(quick: bool, budget: float) -> list[Row]:
+    """tradesim.models.ge.solve_sectors with input-output links and a tariff escalation."""
+    from tradesim.models import _hat, ge
+
+    S, n = (10, 20) if quick else (20, 40)
+    flows, t0, t1, theta, beta, io_shares = workloads.io_world(S, n)
+
+    def run():
+        return ge.solve_sectors(flows, None, t0, t1, theta=theta, value_added=beta, io=io_shares)
+
+    sol = run()
+    timing, repeats = _timing(run, budget)
+    economy = ge._economy(flows[None], t0[None], t1[None], np.ones((1, S, n, n)), theta[None], beta[None],
+                          io_shares[None], "fixed", ge._Names(None, n))
+    start = time.perf_counter()
+    ref = _scipy_ge(_hat.Linked, economy, n * (1 + 2 * S))
+    ref_s = time.perf_counter() - start
+    gap = float(np.abs(np.exp(ref.x[:n]) - sol.wage).max())
+    return [Row("ge_io", S, n, 1, *timing, repeats, peak_mb(run), S * n * n,
+                f"scipy.optimize.root hybr, numerical Jacobian (wages agree to {gap:.0e})", ref_s,
+                stream_floor(flows, t0, t1, io_shares), "" if quick else "<= 2 s")]
+
+
+def ge_draws(quick: bool, budget: float) -> list[Row]:
+    """One-sector GE at 50 countries for many draws of theta at once."""
+    from tradesim.models import ge
+
+    draws = 200 if quick else 1000
+    flows, _, _, _, cut = workloads.gravity_world(50)
+    theta = np.random.default_rng(1).lognormal(np.log(4.0), 0.3, draws)
+    d_hat = np.where(cut, 0.6, 1.0)
+
+    def run():
+        return ge.solve(flows, d_hat, theta=theta)
+
+    timing, repeats = _timing(run, budget)
+    sample = 50 if quick else 200
+    t0 = time.perf_counter()
+    for t in theta[:sample]:  # the loop the batch replaces, timed on a sample and scaled
+        ge.solve(flows, d_hat, theta=t)
+    ref = (time.perf_counter() - t0) * draws / sample
+    return [Row("ge_draws", 1, 50, draws, *timing, repeats, peak_mb(run), 50 * 50 * draws,
+                f"the same solve one draw at a time ({sample} timed, scaled)", ref, stream_floor(flows, d_hat, theta),
+                "" if quick else "<= 2 s")]
+
+
+def ge_gegravity(quick: bool, budget: float) -> list[Row]:
+    """The USITC gegravity package on the same problem as tradesim (omr_rescale=100), when installed."""
+    import pandas as pd
+
+    from tradesim.models import ge
+
+    n = 30 if quick else 100
+    flows, dist, border, contig, cut = workloads.gravity_world(n)
+    d_hat = np.where(cut, np.exp(-2.0 / 4.0), 1.0)
+
+    def run():
+        return ge.solve(flows, d_hat, theta=4.0, deficits="share", numeraire=("price_index", n - 1))
+
+    sol = run()
+    timing, repeats = _timing(run, budget)
+    peak, floor = peak_mb(run), stream_floor(flows, d_hat)
+    try:
+        import gegravity
+    except ImportError:
+        return [Row("ge_gegravity", 1, n, 1, *timing, repeats, peak, n * n,
+                    'gegravity is not installed (pip install ".[peers]")', None, floor)]
+    codes = [f"C{k:03d}" for k in range(n)]
+    i, j = np.indices((n, n))
+    data = pd.DataFrame({"exporter": np.array(codes)[i.ravel()], "importer": np.array(codes)[j.ravel()],
+                         "year": "2006", "trade": flows.ravel(), "lndist": np.log(dist).ravel(),
+                         "border": border.ravel(), "contig": contig.ravel()})
+    data["Y"] = data.groupby("exporter")["trade"].transform("sum")
+    data["E"] = data.groupby("importer")["trade"].transform("sum")
+    coeffs = pd.DataFrame({"var": ["lndist", "border", "contig"], "coef": [-0.9, -2.0, 0.5]})
+
+    def peer():
+        with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+            base = gegravity.BaselineData(data, trade_var_name="trade", expend_var_name="E", output_var_name="Y")
+            model = gegravity.OneSectorGE(
+                base, year="2006", reference_importer=codes[-1], expend_var_name="E", output_var_name="Y", sigma=5,
+                cost_variables=["lndist", "border", "contig"],
+                cost_coeff_values=gegravity.CostCoeffs(coeffs, identifier_col="var", coeff_col="coef"), quiet=True)
+            model.build_baseline(omr_rescale=100)
+            experiment = model.baseline_data.copy()
+            experiment.loc[cut.ravel(), "border"] = 0
+            model.define_experiment(experiment)
+            model.simulate()
+        return model
+
+    t0 = time.perf_counter()
+    model = peer()
+    ref_s = time.perf_counter() - t0
+    theirs = model.country_results.loc[codes]
+    gap = float(np.abs(100 * (sol.welfare - 1) - theirs["GDP change (percent)"].to_numpy()).max())
+    after = model.bilateral_trade_results["experiment trade"].unstack("importer").loc[codes, codes].to_numpy()
+    output = flows.sum(axis=1) * (1 + theirs["output change (percent)"].to_numpy() / 100)
+    miss = float(np.abs(after.sum(axis=1) / output - 1).max())
+    return [Row("ge_gegravity", 1, n, 1, *timing, repeats, peak, n * n,
+                f"gegravity OneSectorGE, omr_rescale=100 (real GDP changes differ by up to {gap:.2g} pp; its flows "
+                f"miss its outputs by {100 * miss:.2g}%, ours by {100 * sol.max_residual:.0e}%)", ref_s, floor,
+                "faster than gegravity")]
+
+
+# --------------------------------------------------------------------------- scenarios and ensembles
+
+
+def scenario_path(quick: bool, budget: float) -> list[Row]:
+    """tradesim.simulate on the bundled us-china-2025 scenario: its tariff path and every solve of its months."""
+    import tradesim
+    from tradesim.models.pe import solve
+
+    scenario = tradesim.load_scenario("us-china-2025")
+    b = scenario.load_baseline()
+
+    def run():
+        with _quiet():
+            return tradesim.simulate(b, scenario, domestic=False)
+
+    result = run()
+    timing, repeats = _timing(run, budget)
+    _, t0, t1 = _us_china_rates()
+    e = tradesim.Elasticities.defaults()
+    ref = timed(lambda: solve(b.flows, t0, t1, e.sigma, e.eta, e.epsilon, domestic=False), max(repeats, 3))[0]
+    K, n, T = len(b.products), len(b.countries), len(result.dates)
+    return [Row("scenario_path", K, n, 1, *timing, repeats, peak_mb(run), K * n * (n - 1) * T,
+                f"one PE solve of the April 2025 peak (the path has {T} months)", ref,
+                stream_floor(b.flows, t0, t1), "")]
+
+
+def _ensemble_rows(case: str, quick: bool, budget: float, dask: bool) -> list[Row]:
+    """Draws of us-china-2025 (PE, bundled baseline), against one draw's path solved without batching."""
+    import tradesim
+    from tradesim import ensemble
+    from tradesim.simulate import _plan, _run_plan
+
+    draws = 50 if quick else 1000
+    scenario = tradesim.load_scenario("us-china-2025")
+    b = scenario.load_baseline()
+    with _quiet():
+        plan = _plan(b, scenario, "pe", None, {"domestic": False})
+        point = {k: scenario.elasticities.values_for(k, b.products) for k in plan.spec.parameters}
+        ref = timed(lambda: _run_plan(plan, point, by_pair=True), 3)[0]
+        K, n = len(b.products), len(b.countries)
+        floor = stream_floor(b.flows, plan.rates)
+        pairs = K * n * (n - 1) * draws
+
+        def runner(client=None):
+            return lambda: ensemble.run(b, scenario, draws=draws, seed=0, engine="dask" if dask else "numpy",
+                                        client=client, domestic=False)
+
+        if not dask:
+            run = runner()
+            timing, repeats = _timing(run, budget)
+            peak, where = peak_mb(run), "numpy engine"
+        else:
+            try:
+                import distributed
+            except ImportError:
+                return [Row(case, K, n, draws, np.nan, np.nan, np.nan, 0, np.nan, pairs,
+                            'dask.distributed is not installed (pip install ".[dask]")', ref, floor)]
+            with ensemble._local_cluster(distributed, n_workers=2) as cluster, distributed.Client(cluster) as client:
+                timing, repeats = _timing(runner(client), budget)
+            peak, where = np.nan, "2-worker LocalCluster, started before the timing"
+    per_draw = timing[0] / draws
+    return [Row(case, K, n, draws, *timing, repeats, peak, pairs,
+                f"one draw's {len(plan.keys)} solves without batching; {where}: {1000 * per_draw:.3g} ms per draw, "
+                f"{per_draw / ref:.2g} of the unbatched draw", ref, floor,
+                "" if quick else ("<= 30 s" if not dask else "below the numpy engine"))]
+
+
+def ensemble_numpy(quick: bool, budget: float) -> list[Row]:
+    """tradesim.ensemble.run, numpy engine: draws of sigma and eta over the us-china-2025 path."""
+    return _ensemble_rows("ensemble_numpy", quick, budget, dask=False)
+
+
+def ensemble_dask(quick: bool, budget: float) -> list[Row]:
+    """The same on a 2-worker dask.distributed LocalCluster."""
+    return _ensemble_rows("ensemble_dask", quick, budget, dask=True)
+
+
+CASES = {f.__name__: f for f in (load_demo, tariff_rates, pe_products, pe_countries, pe_draws, ge_countries, ge_io,
+                                 ge_draws, ge_gegravity, scenario_path, ensemble_numpy, ensemble_dask)}
+
+#: Cases whose rows vary one dimension, and which: the scaling fits.
+SCALING = {"pe_products": ("products", "countries"), "pe_countries": ("countries", "products"),
+           "ge_countries": ("countries", "sector")}
