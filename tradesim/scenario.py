@@ -289,7 +289,12 @@ def regime_of(days: list[dt.date], when: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _bundled() -> dict[str, object]:
-    folder = resources.files("tradesim.scenarios")
+    try:
+        folder = resources.files("tradesim.scenarios")  # installed: scenarios/ is mapped into the package
+    except ModuleNotFoundError:
+        # imported from a source checkout that is not installed (python -m benchmarks in the repository):
+        # the files are in scenarios/ beside the package
+        folder = Path(__file__).resolve().parents[1] / "scenarios"
     return {f.name[: -len(".toml")]: f for f in folder.iterdir() if f.name.endswith(".toml")}
 
 
