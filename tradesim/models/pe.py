@@ -491,15 +491,25 @@ def _jacobian(pr, omega, S):
 
 
 def _newton_from(pr, x, tol, max_iter):
-    """Damped Newton (`tradesim.models._newton.newton`) from `x` for every problem in `pr`; never raises."""
+    """Damped Newton (`tradesim.models._newton.newton`) from `x` for every problem in `pr`; never raises.
+
+    The Jacobian needs the shares that the residual at the same point computed: each residual
+    call keeps them with its point, and the Jacobian reuses the rows whose point is unchanged
+    (the accepted trial points), so a Newton step evaluates demand once, not twice.
+    """
+    B, n = x.shape
+    seen = np.full((B, n), np.nan)  # the point each problem's kept shares belong to
+    omega, S = np.empty((B, n, n)), np.empty((B, n, n))
 
     def residual(x, idx):
-        return _evaluate(pr.subset(idx), x)[0]
+        F, om, s = _evaluate(pr.subset(idx), x)
+        seen[idx], omega[idx], S[idx] = x, om, s
+        return F
 
     def jacobian(x, idx):
-        sub = pr.subset(idx)
-        _, omega, S = _evaluate(sub, x)
-        return _jacobian(sub, omega, S)
+        if not np.array_equal(seen[idx], x):  # not where the shares were kept: evaluate anew
+            residual(x, idx)
+        return _jacobian(pr.subset(idx), omega[idx], S[idx])
 
     return newton(residual, jacobian, x, tol=tol, max_iter=max_iter)
 
