@@ -183,10 +183,7 @@ def run(
     stack = {name: np.concatenate([p[name] for p in parts], axis=1) for name in ("flows", "revenue")}
     country = {name: np.concatenate([p["country"][name] for p in parts], axis=1) for name in parts[0]["country"]}
     starts, ends = scenario.periods()
-    base = baseline.flows.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tariff = np.where(base > 0, plan.parts.to_periods((plan.rates[plan.regime] * baseline.flows).sum(axis=1))
-                          / np.where(base > 0, base, 1.0), 0.0)
+    tariff = _pair_rate(plan.parts.to_periods(plan.rates[plan.regime]), baseline.flows)
     return EnsembleResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
@@ -201,9 +198,9 @@ def _bounds(draws: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def _pair_rate(tariff: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """Trade-weighted rate by pair ``[i, j]`` of tariffs ``[k, i, j]`` with baseline weights."""
+    """Trade-weighted rate by pair ``[..., i, j]`` of tariffs ``[..., k, i, j]`` with baseline flows as weights."""
     base = flows.sum(axis=0)
-    return np.where(base > 0, (tariff * flows).sum(axis=0) / np.where(base > 0, base, 1.0), 0.0)
+    return np.where(base > 0, (tariff * flows).sum(axis=-3) / np.where(base > 0, base, 1.0), 0.0)
 
 
 def _priors(value, scenario) -> tuple[Priors, list[str]]:
@@ -232,8 +229,7 @@ def _parameter_table(chosen: Priors, drawn: dict, products, parameters) -> pd.Da
         for g in present:
             label = name if len(present) == 1 else f"{name}[{prior.groups[g][1]}]"
             columns[label] = drawn[name][:, int(np.flatnonzero(groups == g)[0])]
-    table = pd.DataFrame(columns, index=pd.RangeIndex(len(next(iter(drawn.values()))), name="draw"))
-    return table
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(next(iter(drawn.values()))), name="draw"))
 
 
 def _describe(row: pd.Series) -> str:

@@ -590,27 +590,12 @@ class EnsembleResult:
         pairs : iterable of (exporter, importer), optional
             Pairs to keep (with ``by="pair"``); every pair with trade by default.
         """
-        if by == "country":
-            names = self._names(variables, list(self.countries), "country variable")
-            countries = np.asarray(self.baseline.countries)
-            frames = []
-            for name in names:
-                a = self.countries[name]
-                d, t, c = np.indices(a.shape).reshape(3, -1)
-                frames.append(pd.DataFrame({"draw": self.draws[d], "date": self.dates[t], "country": countries[c],
-                                            "variable": name, "value": a.ravel()}))
-            return pd.concat(frames, ignore_index=True)
-        if by != "pair":
-            raise InputError(f"by is {by!r}; expected 'pair' or 'country'", key="by")
-        names = self._names(variables, list(self.PAIR_VARIABLES), "pair variable")
-        i, j = self._pairs(pairs)
-        countries = np.asarray(self.baseline.countries)
+        arrays, labels = self._cells(by, variables, pairs)
         frames = []
-        for name in names:
-            a = self.pair_values(name)[:, :, i, j]  # [draw, time, pair]
-            d, t, p = np.indices(a.shape).reshape(3, -1)
-            frames.append(pd.DataFrame({"draw": self.draws[d], "date": self.dates[t], "exporter": countries[i[p]],
-                                        "importer": countries[j[p]], "variable": name, "value": a.ravel()}))
+        for name, a in arrays.items():  # a: [draw, time, cell]
+            d, t, c = np.indices(a.shape).reshape(3, -1)
+            frames.append(pd.DataFrame({"draw": self.draws[d], "date": self.dates[t],
+                                        **{k: v[c] for k, v in labels.items()}, "variable": name, "value": a.ravel()}))
         return pd.concat(frames, ignore_index=True)
 
     def quantiles(self, q=(0.05, 0.5, 0.95), by: str = "pair", variables=None, pairs=None) -> pd.DataFrame:
@@ -633,33 +618,28 @@ class EnsembleResult:
         levels = np.atleast_1d(np.asarray(q, dtype=float))
         if levels.ndim != 1 or not levels.size or np.isnan(levels).any() or (levels < 0).any() or (levels > 1).any():
             raise InputError(f"q is {q!r}; expected levels in [0, 1]", key="q")
-        cols = [f"p{100 * v:g}" for v in levels]
+        arrays, labels = self._cells(by, variables, pairs)
+        frames = []
+        for name, a in arrays.items():  # a: [draw, time, cell]
+            t, c = np.indices(a.shape[1:]).reshape(2, -1)
+            frame = pd.DataFrame({"date": self.dates[t], **{k: v[c] for k, v in labels.items()}, "variable": name,
+                                  "mean": a.mean(axis=0).ravel()})
+            frame[[f"p{100 * v:g}" for v in levels]] = np.quantile(a, levels, axis=0).reshape(len(levels), -1).T
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def _cells(self, by: str, variables, pairs) -> tuple[dict, dict]:
+        """The variables asked for as ``{name: [draw, time, cell]}``, and the labels of the cells."""
+        countries = np.asarray(self.baseline.countries)
         if by == "country":
             names = self._names(variables, list(self.countries), "country variable")
-            countries = np.asarray(self.baseline.countries)
-            frames = []
-            for name in names:
-                a = self.countries[name]  # [draw, time, country]
-                t, c = np.indices(a.shape[1:]).reshape(2, -1)
-                frame = pd.DataFrame({"date": self.dates[t], "country": countries[c], "variable": name,
-                                      "mean": a.mean(axis=0).ravel()})
-                frame[cols] = np.quantile(a, levels, axis=0).reshape(len(levels), -1).T
-                frames.append(frame)
-            return pd.concat(frames, ignore_index=True)
+            return {name: self.countries[name] for name in names}, {"country": countries}
         if by != "pair":
             raise InputError(f"by is {by!r}; expected 'pair' or 'country'", key="by")
         names = self._names(variables, list(self.PAIR_VARIABLES), "pair variable")
         i, j = self._pairs(pairs)
-        countries = np.asarray(self.baseline.countries)
-        frames = []
-        for name in names:
-            a = self.pair_values(name)[:, :, i, j]  # [draw, time, pair]
-            t, p = np.indices(a.shape[1:]).reshape(2, -1)
-            frame = pd.DataFrame({"date": self.dates[t], "exporter": countries[i[p]], "importer": countries[j[p]],
-                                  "variable": name, "mean": a.mean(axis=0).ravel()})
-            frame[cols] = np.quantile(a, levels, axis=0).reshape(len(levels), -1).T
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return {name: self.pair_values(name)[:, :, i, j] for name in names}, {"exporter": countries[i],
+                                                                              "importer": countries[j]}
 
     def _names(self, variables, known: list, what: str) -> list:
         names = known if variables is None else [variables] if isinstance(variables, str) else list(variables)

@@ -150,6 +150,15 @@ class _Plan:
     def t0(self) -> np.ndarray:
         return self.rates[0]
 
+    @property
+    def piece_keys(self) -> list:
+        """The solve (a key of `keys`) each piece takes its values from."""
+        return _piece_keys(self.regime, self.mult)
+
+
+def _piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:
+    return list(zip(regime.tolist(), mult.round(12).tolist()))
+
 
 def _plan(baseline: Baseline, scenario, model: str, fine_values, options: dict) -> _Plan:
     """Cut the scenario's periods into pieces of constant tariffs and list the solves they need."""
@@ -176,7 +185,7 @@ def _plan(baseline: Baseline, scenario, model: str, fine_values, options: dict) 
     if dyn.adjustment == "partial":
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
-        keys = list(dict.fromkeys(zip(regime.tolist(), mult.round(12).tolist())))
+        keys = list(dict.fromkeys(_piece_keys(regime, mult)))
     return _Plan(spec, baseline.flows, rates, regime_days, parts, regime, mult, keys, events, dyn, payback,
                  dict(options), shock, tuple(notes))
 
@@ -221,18 +230,14 @@ def _run_plan(plan: _Plan, params: dict, *, keep=("flows", "quantity", "buyer_pr
         solved[key] = _outputs(solve(*key), keep, draws)
         if early:
             solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
-    if early:
-        order = [solved[k] for k in zip(plan.regime.tolist(), plan.mult.round(12).tolist())]
-        out = {name: np.stack([o[name] for o in order]) for name in ("flows", "revenue")}
-        out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
-        return out
     if plan.dyn.adjustment == "partial":
         out = _partial(solved, plan.keys, plan.regime_days, plan.parts, plan.regime, plan.dyn)
     else:
-        order = [solved[k] for k in zip(plan.regime.tolist(), plan.mult.round(12).tolist())]
-        del solved
-        out = {name: np.stack([o[name] for o in order]) for name in keep}
+        order = [solved[k] for k in plan.piece_keys]
+        out = {name: np.stack([o[name] for o in order]) for name in (("flows", "revenue") if early else keep)}
         out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
+        if early:
+            return out
     if plan.events:
         _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
     tariff = plan.rates[plan.regime]  # [piece, k, i, j]
