@@ -196,8 +196,11 @@ def _run_draws(args, scenario) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TradesimWarning)
-            result = ensemble.run(None, scenario, draws=args.draws, seed=args.seed, engine=engine, client=client,
-                                  chunk=args.chunk, model=args.model, progress=True)
+            run = dict(draws=args.draws, seed=args.seed, engine=engine, client=client, chunk=args.chunk, progress=True)
+            result = ensemble.run(None, scenario, model=args.model, **run)
+            other = None
+            if scenario.compare_to:  # the same draws on the counterfactual: bands of the difference
+                other = ensemble.run(result.baseline, scenario.counterfactual(), model=result.model, **run)
     finally:
         if client is not None:
             client.close()  # the cluster stays up: it is the user's
@@ -206,8 +209,6 @@ def _run_draws(args, scenario) -> int:
           f"{result.chunk})")
     for note in _notes(result.notes, caught):
         print(f"  note: {note}")
-    if scenario.compare_to:
-        print(f"  note: the comparison with {scenario.compare_to} is not run with draws")
     print("\ndrawn elasticities (long run):")
     drawn = result.priors.describe()
     drawn = drawn[drawn["parameter"].isin({c.split("[")[0] for c in result.parameters.columns})]
@@ -229,9 +230,22 @@ def _run_draws(args, scenario) -> int:
         print(f"\nwelfare per country, mean over {len(result.dates)} periods (USD bn per year), percentiles:")
         shown = per_country[(per_country.abs() >= 0.05).any(axis=1)]  # what rounds to 0.0 is not shown
         print(shown.to_string() if len(shown) else "  (no country's welfare moves by USD 0.05bn or more)")
+        if other is not None:
+            both = list(dict.fromkeys(pairs + _changed_pairs(other)))
+            diff = result.compare(other, levels, pairs=both, variables=["imports_usd"])
+            view = diff.assign(date=diff["date"].dt.strftime("%Y-%m-%d"),
+                               pair=diff["importer"] + " from " + diff["exporter"])
+            view[["p5", "p50", "p95"]] /= 1e9
+            view = view.pivot(index="date", columns="pair", values=["p5", "p50", "p95"]).swaplevel(axis=1)
+            print(f"\n{scenario.name} minus {other.scenario.name}, the same draws: imports (USD bn per year), "
+                  "5th / 50th / 95th percentile of the differences:")
+            print(view.sort_index(axis=1, level=0, sort_remaining=False).to_string())
     if args.out:
         tables = {"quantiles_pairs": result.quantiles(levels), "quantiles_countries": result.quantiles(levels, by="country"),
                   "draws_parameters": result.parameters.reset_index()}
+        if other is not None:
+            tables[f"compare_{other.scenario.name}_pairs"] = result.compare(other, levels)
+            tables[f"compare_{other.scenario.name}_countries"] = result.compare(other, levels, by="country")
         if len(result.failures):
             tables["failures"] = result.failures
         figures = _fan_figures(result, pairs) if args.plot else {}

@@ -615,12 +615,55 @@ class EnsembleResult:
             per level. Quantiles are of each draw's value, so a ratio's quantile is the
             quantile of the draws' ratios.
         """
+        return self._quantile_frame(*self._cells(by, variables, pairs), q)
+
+    def compare(self, other: EnsembleResult, q=(0.05, 0.5, 0.95), by: str = "pair", variables=None,
+                pairs=None) -> pd.DataFrame:
+        """Quantiles over the draws of this path minus `other`, draw by draw.
+
+        Both ensembles must have drawn the same elasticities (the same priors and seed: common
+        random numbers), so each draw's difference isolates the change of tariffs, and the bands
+        are those of the difference, not the difference of the bands. Draws that failed in
+        either are left out.
+
+        Parameters
+        ----------
+        other : EnsembleResult
+            On the same baseline and dates (for a scenario's `compare_to`, run
+            ``scenario.counterfactual()`` with the same seed).
+        q, by, variables, pairs
+            As in `quantiles`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As `quantiles`, in each variable's units (percentage points for ``*_pct``).
+        """
+        if not isinstance(other, EnsembleResult):
+            raise InputError(f"expected an EnsembleResult, got {type(other).__name__}", key="other")
+        if not self.baseline.equals(other.baseline):
+            raise InputError("the ensembles are on different baselines", key="other")
+        if not self.dates.equals(other.dates):
+            raise InputError("the ensembles have different dates", key="other")
+        common = np.intersect1d(self.draws, other.draws)
+        mine, theirs = self.parameters.loc[common], other.parameters.reindex(columns=self.parameters.columns)
+        if list(self.parameters.columns) != list(other.parameters.columns) or \
+                not np.array_equal(mine.to_numpy(), theirs.loc[common].to_numpy()):
+            raise InputError("the ensembles drew different elasticities; run both with the same priors and seed",
+                             key="other")
+        rows, other_rows = np.searchsorted(self.draws, common), np.searchsorted(other.draws, common)
+        arrays, labels = self._cells(by, variables, pairs)
+        others, _ = other._cells(by, variables, pairs)
+        return self._quantile_frame({name: a[rows] - others[name][other_rows] for name, a in arrays.items()},
+                                    labels, q)
+
+    def _quantile_frame(self, arrays: dict, labels: dict, q) -> pd.DataFrame:
+        """Mean and quantiles over the draw axis of each ``[draw, time, cell]`` array, one row per date and cell."""
         levels = np.atleast_1d(np.asarray(q, dtype=float))
         if levels.ndim != 1 or not levels.size or np.isnan(levels).any() or (levels < 0).any() or (levels > 1).any():
             raise InputError(f"q is {q!r}; expected levels in [0, 1]", key="q")
-        arrays, labels = self._cells(by, variables, pairs)
         frames = []
-        for name, a in arrays.items():  # a: [draw, time, cell]
+        for name, a in arrays.items():
             t, c = np.indices(a.shape[1:]).reshape(2, -1)
             frame = pd.DataFrame({"date": self.dates[t], **{k: v[c] for k, v in labels.items()}, "variable": name,
                                   "mean": a.mean(axis=0).ravel()})

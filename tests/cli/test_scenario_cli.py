@@ -164,10 +164,15 @@ def test_run_with_draws_on_a_dask_scheduler(tmp_path, capsys):
                      "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "8 of 8 draws (seed 0, dask engine" in text
+    assert "geneva-truce minus april-peak, the same draws: imports" in text
     assert main(["run", "geneva-truce", "--draws", "8", "--out", str(tmp_path / "np")]) == 0
-    a = pd.read_csv(tmp_path / "quantiles_pairs.csv")
-    b = pd.read_csv(tmp_path / "np" / "quantiles_pairs.csv")
-    pd.testing.assert_frame_equal(a, b)
+    for name in ("quantiles_pairs.csv", "compare_april-peak_pairs.csv", "compare_april-peak_countries.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name), pd.read_csv(tmp_path / "np" / name))
+    # the truce raised US imports from China in every draw from June 2025
+    diff = pd.read_csv(tmp_path / "compare_april-peak_pairs.csv")
+    june = diff[(diff["date"] == "2025-06-01") & (diff["exporter"] == "CHN") & (diff["importer"] == "USA")
+                & (diff["variable"] == "imports_usd")].iloc[0]
+    assert 0 < june["p5"] < june["p50"] < june["p95"]
 
 
 def test_draw_options_without_draws_are_errors(capsys):

@@ -259,3 +259,26 @@ def test_bad_arguments_are_reported():
     with pytest.raises(InputError, match=r"q is"):
         r.quantiles([1.5])
     assert isinstance(r, EnsembleResult)
+
+
+def test_compare_gives_bands_of_the_per_draw_difference():
+    # same draws (sigma = eta, so the taxed source sells 1.5 ** -sigma of its value) against no tariff
+    sigma = np.linspace(0.5, 6.0, 41)
+    b = small_baseline()
+    taxed = scenario([Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])], dynamics=Dynamics(adjustment="none"))
+    untaxed = scenario([Measure("x", "USA", 0.5, "2030-01-01", exporters=["CHN"])],
+                       dynamics=Dynamics(adjustment="none"))
+    priors = {"sigma": sigma, "eta": sigma}
+    a, z = run(b, taxed, draws=41, priors=priors), run(b, untaxed, draws=41, priors=priors)
+    diff = a.compare(z, [0.1, 0.5, 0.9], pairs=[("CHN", "USA")], variables=["imports_usd"])
+    base = b.flows[:, 1, 0].sum()
+    want = np.quantile(base * (1.5 ** -sigma - 1), [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(diff.loc[0, ["p10", "p50", "p90"]].astype(float), want, rtol=1e-10)
+    # the other source is untouched when sigma = eta, draw by draw
+    other = a.compare(z, pairs=[("MEX", "USA")], variables=["imports_usd", "value_change_pct"])
+    np.testing.assert_allclose(other[["mean", "p5", "p95"]], 0.0, atol=1e-3)
+    np.testing.assert_allclose(a.compare(a, by="country")[["p5", "p50", "p95"]], 0.0)
+    with pytest.raises(InputError, match="drew different elasticities"):
+        a.compare(run(b, untaxed, draws=41, seed=3))
+    with pytest.raises(InputError, match="expected an EnsembleResult"):
+        a.compare(single(b, taxed))
