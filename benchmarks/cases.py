@@ -371,14 +371,15 @@ def _ensemble_rows(case: str, quick: bool, budget: float, dask: bool) -> list[Ro
     """Draws of us-china-2025 (PE, bundled baseline), against one draw's path solved without batching."""
     import tradesim
     from tradesim import ensemble
-    from tradesim.simulate import _plan, _run_plan
+    from tradesim.scenario.plan import compile_plan as _plan
+    from tradesim.simulate import run_plan as _run_plan
 
     draws = 50 if quick else 1000
     scenario = tradesim.load_scenario("us-china-2025")
     b = scenario.load_baseline()
     with _quiet():
         plan = _plan(b, scenario, "pe", None, {"domestic": False})
-        point = {k: scenario.elasticities.values_for(k, b.products) for k in plan.spec.parameters}
+        point = {k: scenario.elasticities.values_for(k, b.products) for k in plan.spec.parameter_names}
         ref = timed(lambda: _run_plan(plan, point, by_pair=True), 3)[0]
         K, n = len(b.products), len(b.countries)
         floor = stream_floor(b.flows, plan.rates)

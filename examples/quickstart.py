@@ -27,7 +27,7 @@ with warnings.catch_warnings():
     result = tradesim.simulate(base, (schedule, "2024-12-31"), (schedule, "2025-04-14"), domestic=False)
 pairs = result.summary("pair").set_index(["exporter", "importer"])
 print(f"US imports from China at the April peak: {pairs.loc[('CHN', 'USA'), 'value_change_pct']:+.1f}% "
-      f"(tariff {pairs.loc[('CHN', 'USA'), 'tariff_after_pct']:.0f}%)")
+      f"(tariff {pairs.loc[('CHN', 'USA'), 'tariff_pct']:.0f}%)")
 
 ax = result.plot.trade_change(importer="USA", figsize=(8, 5))
 ax.figure.savefig("quickstart.png", dpi=120)

@@ -25,8 +25,8 @@ fig.savefig("trade_diversion.png", dpi=120)
 
 table = peak.summary("pair")
 us = table[table.importer == "USA"].set_index("exporter")
-lost = us.loc["CHN", "imports_after_usd"] - us.loc["CHN", "imports_before_usd"]
-gained = (us.imports_after_usd - us.imports_before_usd).drop("CHN")
+lost = us.loc["CHN", "imports_usd"] - us.loc["CHN", "imports_baseline_usd"]
+gained = (us.imports_usd - us.imports_baseline_usd).drop("CHN")
 print(f"US imports from China: {lost / 1e9:+.1f} bn USD; from everyone else: {gained.sum() / 1e9:+.1f} bn USD")
 print(f"largest gainers: {', '.join(f'{c} {v / 1e9:+.1f}' for c, v in gained.nlargest(3).items())} (bn USD)")
 print("wrote trade_diversion.png")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-OUT = Path(__file__).resolve().parents[1] / "tradesim" / "data" / "schedules" / "lists"
+OUT = Path(__file__).resolve().parents[1] / "tradesim" / "law" / "schedules" / "lists"
 
 
 def _rows(ref: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -1,14 +1,25 @@
-"""tradesim: trade-policy scenarios with bilateral tariffs, exemption lists and trade elasticities."""
+"""tradesim: trade-policy scenarios with bilateral tariffs, exemption lists and trade elasticities.
 
-from .baseline import Baseline
-from .data import list_baselines, list_schedules, load_baseline, load_schedule
+The package is built in layers, each importing only the ones before it:
+
+``codes``, ``files``, ``errors``   country and HS codes; reading files with clear errors
+``data``                           the Baseline and the trade data it is read from
+``law``                            tariff law: lists, measures, stacking rules, schedules
+``models``                         pure models on arrays (PE, GE, gravity) and their registry
+``elasticities``                   model parameters, their defaults and priors
+``scenario``                       scenario files, phases, dynamics and the plan they compile to
+``simulate``, ``ensemble``         running a change, a plan, or a plan over draws
+``results``                        the results of runs, as tables and labelled arrays
+``plot``, ``cli``                  figures and the command line, at the edges
+"""
+
+from .data import Baseline, list_baselines, load_baseline, read_baci, read_comtrade, read_flows
 from .elasticities import Elasticities, priors
 from .errors import ConvergenceError, InputError, ScenarioError, TradesimError, TradesimWarning
-from .io import read_baci, read_comtrade, read_flows
+from .law import Measure, ProductList, TariffSchedule, effective_rate, list_schedules, load_schedule
 from .results import EnsembleResult, ScenarioResult, SimulationResult
 from .scenario import Scenario, list_scenarios, load_scenario
 from .simulate import simulate
-from .tariffs import Measure, ProductList, TariffSchedule, effective_rate
 
 from . import ensemble, plot  # noqa: E402  (modules: tradesim.ensemble.run, tradesim.plot.trade_path)
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import TradesimError
+from .models import MODELS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("file", help="path to a scenario TOML file (or a bundled name)")
     run = sub.add_parser("run", help="run a scenario over its dates and print the path of headline numbers")
     run.add_argument("scenario", help="bundled scenario name or path to a TOML file")
-    run.add_argument("--model", choices=["pe", "ge"], help="model (default: the scenario's)")
+    run.add_argument("--model", choices=sorted(MODELS), help="a registered model (default: the scenario's)")
     run.add_argument("--out", metavar="DIR", help="write tidy results (and figures with --plot) into DIR")
     run.add_argument("--format", choices=["csv", "parquet"], default="csv", help="format of the tables in DIR")
     run.add_argument("--plot", action="store_true", help="also save figures of the path into DIR")
@@ -122,7 +123,7 @@ def _run(args) -> int:
     import warnings
 
     from .errors import InputError, TradesimWarning
-    from .io.results import check_folder, write_outputs
+    from .results.write import check_folder, write_outputs
     from .scenario import load_scenario
     from .simulate import simulate
 
@@ -169,7 +170,7 @@ def _run(args) -> int:
                               values=["imports_bn_diff", "tariff_pct_diff"])
             print(view.to_string())
     if args.out:
-        tables = {"results": result.to_frame(), "summary_pairs": pairs, "summary_countries": countries}
+        tables = {"results": result.to_frame(level="cell"), "summary_pairs": pairs, "summary_countries": countries}
         if compared is not None:
             tables[f"compare_{other.scenario.name}"] = compared
         figures = _figures(result) if args.plot else {}
@@ -186,7 +187,7 @@ def _run_draws(args, scenario) -> int:
 
     from . import ensemble
     from .errors import TradesimWarning
-    from .io.results import write_outputs
+    from .results.write import write_outputs
 
     engine = "dask" if args.scheduler else (args.engine or "numpy")
     client = None
@@ -216,7 +217,7 @@ def _run_draws(args, scenario) -> int:
     pairs = _changed_pairs(result)
     levels = (0.05, 0.5, 0.95)
     table = result.quantiles(levels, pairs=pairs, variables=["value_change_pct"]) if pairs else None
-    welfare = result.countries[_welfare_key(result)].mean(axis=1)  # [draw, country]: mean over the path
+    welfare = result.country_values[_welfare_key(result)].mean(axis=1)  # [draw, country]: mean over the path
     per_country = pd.DataFrame(np.quantile(welfare, levels, axis=0).T / 1e9, index=result.baseline.countries,
                                columns=[f"p{100 * q:g}" for q in levels])
     fmt = {"display.width": 200, "display.max_rows": 500, "display.float_format": "{:,.1f}".format}
@@ -241,11 +242,11 @@ def _run_draws(args, scenario) -> int:
                   "5th / 50th / 95th percentile of the differences:")
             print(view.sort_index(axis=1, level=0, sort_remaining=False).to_string())
     if args.out:
-        tables = {"quantiles_pairs": result.quantiles(levels), "quantiles_countries": result.quantiles(levels, by="country"),
+        tables = {"quantiles_pairs": result.quantiles(levels), "quantiles_countries": result.quantiles(levels, level="country"),
                   "draws_parameters": result.parameters.reset_index()}
         if other is not None:
             tables[f"compare_{other.scenario.name}_pairs"] = result.compare(other, levels)
-            tables[f"compare_{other.scenario.name}_countries"] = result.compare(other, levels, by="country")
+            tables[f"compare_{other.scenario.name}_countries"] = result.compare(other, levels, level="country")
         if len(result.failures):
             tables["failures"] = result.failures
         figures = _fan_figures(result, pairs) if args.plot else {}
@@ -259,12 +260,12 @@ def _changed_pairs(result) -> list[tuple[str, str]]:
     import numpy as np
 
     moved = (np.abs(result.tariff - result.tariff_reference).max(axis=0) > 0) & (result.baseline.flows.sum(axis=0) > 0)
-    c = result.baseline.countries
-    return [(c[i], c[j]) for i, j in zip(*np.nonzero(moved))]
+    ex, im = result.baseline.exporters, result.baseline.importers
+    return [(ex[i], im[j]) for i, j in zip(*np.nonzero(moved))]
 
 
 def _welfare_key(result) -> str:
-    return "welfare_usd" if "welfare_usd" in result.countries else next(iter(result.countries))
+    return "welfare_usd" if "welfare_usd" in result.country_values else next(iter(result.country_values))
 
 
 def _fan_figures(result, pairs) -> dict:
@@ -306,8 +307,8 @@ def _figures(result) -> dict:
 def _schedule(name: str):
     from pathlib import Path
 
-    from .data import list_schedules, load_schedule
-    from .tariffs import TariffSchedule
+    from .law import list_schedules, load_schedule
+    from .law import TariffSchedule
 
     if name in list_schedules().index or not Path(name).suffix:
         return load_schedule(name)  # raises with the bundled names when unknown
@@ -347,7 +348,7 @@ def _baseline(args) -> int:
     from pathlib import Path
 
     from .data import list_baselines, load_baseline
-    from .io import read_flows
+    from .data import read_flows
 
     if args.name in list_baselines().index:
         base = load_baseline(args.name)
@@ -376,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
-            from .data import list_baselines, list_schedules
+            from .data import list_baselines
+            from .law import list_schedules
             from .scenario import list_scenarios
 
             with pd.option_context("display.width", 160, "display.max_colwidth", 110):

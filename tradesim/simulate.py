@@ -1,25 +1,28 @@
-"""`simulate`: the one place where baselines, tariff law, elasticities and models meet."""
+"""`simulate`: the one place where baselines, tariff law, elasticities and models meet.
+
+A single change (tariffs before and after) is one model solve. A scenario is compiled to a plan
+(`tradesim.scenario.plan.compile_plan`: periods x tariff regimes x elasticity multipliers) and
+`run_plan` solves it; `tradesim.ensemble` runs the same plan over elasticity draws.
+"""
 
 from __future__ import annotations
 
-import inspect
-import warnings
-from dataclasses import dataclass
-
-import pandas as pd
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
-from .baseline import Baseline
+from .data import Baseline
 from .elasticities import Elasticities
-from .errors import InputError, TradesimWarning
+from .errors import InputError
+from .law import TariffSchedule
 from .models import get_model
-from . import dynamics
 from .results import ScenarioResult, SimulationResult
-from .tariffs import TariffSchedule
+from .scenario import Scenario, load_scenario
+from .scenario import dynamics
+from .scenario.plan import Plan, compile_plan, model_options, piece_keys
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "run_plan", "parameters_for"]
 
 
 def simulate(
@@ -79,8 +82,6 @@ def simulate(
     >>> bool(r.summary("country").loc["USA", "consumer_surplus_usd"] < 0)
     True
     """
-    from .scenario import Scenario, load_scenario
-
     if isinstance(before, str) and after is None:
         before = load_scenario(before)
     if isinstance(before, Scenario):
@@ -101,96 +102,18 @@ def simulate(
     t0 = _tariffs("before", before, baseline, fine_values)
     t1 = _tariffs("after", after, baseline, fine_values)
     elasticities = _elasticities(elasticities)
-    params = {name: elasticities.values_for(name, baseline.products) for name in spec.parameters}
-
-    notes = _options(spec, baseline, options)
+    params = parameters_for(spec, elasticities, baseline)
+    notes = model_options(spec, baseline, options)
     solution = spec.solve(baseline.flows, t0, t1, **params, **options)
     return SimulationResult(baseline, model, solution, t0, t1, elasticities, tuple(notes))
 
 
-def _options(spec, baseline: Baseline, options: dict) -> list[str]:
-    """Fill in the options a model takes from the baseline; returns notes for the reader."""
-    notes = []
-    takes = inspect.signature(spec.solve).parameters
-    if "countries" in takes:  # so errors name countries and a numeraire can be given by code
-        options.setdefault("countries", baseline.countries)
-    if "domestic" not in options and "domestic" in takes:
-        options["domestic"] = baseline.domestic
-        if not baseline.domestic:
-            note = ("the baseline has no domestic sales, so the domestic substitute is not modelled: "
-                    "composite demand is import demand and eta is an import demand elasticity")
-            notes.append(note)
-            warnings.warn(note + " (pass domestic=False to silence this)", TradesimWarning, stacklevel=3)
-    return notes
+def parameters_for(spec, elasticities: Elasticities, baseline: Baseline) -> dict:
+    """The model's parameters resolved for the baseline's products (``{name: value or [product] array}``)."""
+    return {name: elasticities.values_for(name, baseline.products) for name in spec.parameter_names}
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a scenario run needs that does not depend on the elasticities: pieces, regimes, solves.
-
-    It holds arrays and plain values only, so it pickles and can be sent once to Dask workers.
-    """
-
-    spec: object  # ModelSpec
-    flows: np.ndarray  # [k, i, j]
-    rates: np.ndarray  # [regime, k, i, j]
-    regime_days: list
-    parts: dynamics.Pieces
-    regime: np.ndarray  # [piece] -> regime
-    mult: np.ndarray  # [piece] elasticity multiplier
-    keys: list  # (regime, multiplier) of each solve
-    events: list  # (announced, effective) days
-    dyn: dynamics.Dynamics
-    payback: object  # pandas DateOffset
-    options: dict
-    shock: object
-    notes: tuple
-
-    @property
-    def t0(self) -> np.ndarray:
-        return self.rates[0]
-
-    @property
-    def piece_keys(self) -> list:
-        """The solve (a key of `keys`) each piece takes its values from."""
-        return _piece_keys(self.regime, self.mult)
-
-
-def _piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:
-    return list(zip(regime.tolist(), mult.round(12).tolist()))
-
-
-def _plan(baseline: Baseline, scenario, model: str, fine_values, options: dict) -> _Plan:
-    """Cut the scenario's periods into pieces of constant tariffs and list the solves they need."""
-    from .scenario import regime_of
-
-    spec = get_model(model)
-    dyn = scenario.dynamics
-    notes = _options(spec, baseline, options)
-    notes += _missing_exporters(scenario.schedule, baseline)
-    starts, ends = scenario.periods()
-    regime_days, rates = scenario.regimes(baseline, fine_values=fine_values)  # rates: [regime, k, i, j]
-    changes = regime_days[1:]
-    moved = np.flatnonzero(np.abs(rates - rates[0]).reshape(len(rates), -1).max(axis=1) > 0)
-    shock = regime_days[moved[0]] if moved.size else None
-    events = _announcements(scenario.schedule, changes, regime_days[0]) if dyn.front_loading > 0 else []
-    payback = pd.DateOffset(days=round(dyn.payback_months * 365.25 / 12))
-    cuts = changes + [a for a, _ in events] + [(pd.Timestamp(e) + payback).date() for _, e in events]
-    parts = dynamics.pieces(starts, ends, cuts)
-    regime = regime_of(regime_days, parts.start)
-    if dyn.adjustment == "elasticity" and shock is not None:
-        mult = dynamics.elasticity_multiplier(dynamics.years_between(parts.middle, shock), dyn)
-    else:
-        mult = np.ones(len(parts.start))
-    if dyn.adjustment == "partial":
-        keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
-    else:
-        keys = list(dict.fromkeys(_piece_keys(regime, mult)))
-    return _Plan(spec, baseline.flows, rates, regime_days, parts, regime, mult, keys, events, dyn, payback,
-                 dict(options), shock, tuple(notes))
-
-
-def _run_plan(plan: _Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
+def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
               label: str = "", by_pair: bool = False, draws: bool = False) -> dict:
     """Solve every piece of `plan` with elasticities `params`; arrays per piece.
 
@@ -256,9 +179,9 @@ def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
 def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
                    options: dict) -> ScenarioResult:
     """Run `model` over the periods of `scenario`; see `tradesim.dynamics` for the method."""
-    plan = _plan(baseline, scenario, model, fine_values, options)
-    params = {name: elasticities.values_for(name, baseline.products) for name in plan.spec.parameters}
-    out = _run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})")
+    plan = compile_plan(baseline, scenario, model, fine_values, options)
+    params = parameters_for(plan.spec, elasticities, baseline)
+    out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})")
     parts = plan.parts
     per = {name: parts.to_periods(a) for name, a in out.items() if name != "country"}
     country = {name: parts.to_periods(a) for name, a in out["country"].items()}
@@ -269,7 +192,7 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     return ScenarioResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         tariff=parts.to_periods(plan.rates[plan.regime]), tariff_reference=plan.t0, flows=per["flows"],
-        quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], countries=country,
+        quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
         notes=plan.notes)
 
@@ -313,16 +236,6 @@ def _partial(solved: dict, keys: list, regime_days: list, parts, regime: np.ndar
     return out
 
 
-def _announcements(schedule, changes: list, ref) -> list[tuple]:
-    """``(announced, effective)`` for each change day on which announced measures start."""
-    out = []
-    for day in changes:
-        early = [m.announced for m in schedule.measures if m.start == day and m.announced and ref < m.announced < day]
-        if early:
-            out.append((min(early), day))
-    return out
-
-
 def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: list, dyn, payback) -> None:
     """Move imports forward into each announcement window and take them back after; in place."""
     years = np.asarray((parts.end - parts.start) / pd.Timedelta(days=1), float) / 365.25
@@ -359,18 +272,10 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
             flows[p] = np.clip(new, 0, None)
 
 
-def _missing_exporters(schedule, baseline: Baseline) -> list[str]:
-    named = sorted({c for m in schedule.measures for c in (m.exporters or ())} - set(baseline.countries))
-    if not named:
-        return []
-    return [f"measures name exporters that the baseline does not have: {', '.join(named)}; their trade is in "
-            f"another row of the baseline (such as ROW) and those measures do not reach it"]
-
-
 def _tariffs(name: str, value, baseline: Baseline, fine_values) -> np.ndarray:
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], TariffSchedule):
         schedule, date = value
-        return schedule.rates(date, baseline.products, baseline.countries, baseline.countries,
+        return schedule.rates(date, baseline.products, baseline.exporters, baseline.importers,
                               fine_values=fine_values)
     if isinstance(value, TariffSchedule):
         raise InputError("is a schedule without a date; pass (schedule, date)", key=name)

@@ -6,8 +6,8 @@ from tradesim.cli import main
 def test_baseline_summary(capsys):
     assert main(["baseline", "demo-2024"]) == 0
     out = capsys.readouterr().out
-    assert "Baseline(year=2024, 96 products x 16 countries" in out
-    assert "United States" in out and "3,267.4" in out  # US imports, USD bn
+    assert "Baseline(year=2024, 98 products x 16 countries" in out
+    assert "United States" in out and "3,251.2" in out  # US imports for consumption, USD bn
     assert "imputed cells:" in out
 
 

@@ -70,7 +70,7 @@ def test_run_prints_the_path_and_writes_tidy_results(tmp_path, capsys):
                      "summary_countries.csv", "summary_pairs.csv", "tariff_path.png", "tariff_timeline_CHN_USA.png",
                      "tariff_timeline_USA_CHN.png", "value_change_path.png", "welfare_mean.png"]
     tidy = pd.read_csv(out_dir / "results.csv")
-    assert list(tidy.columns) == ["date", "exporter", "importer", "product", "variable", "value"]
+    assert list(tidy.columns) == ["date", "product", "exporter", "importer", "variable", "value", "unit"]
     pairs = pd.read_csv(out_dir / "summary_pairs.csv")
     april = pairs[(pairs["date"] == "2025-04-01") & (pairs["importer"] == "CHN")]
     assert float(april["tariff_pct"].iloc[0]) > 80  # without the waivers almost everything pays 84-125%
@@ -80,7 +80,7 @@ def test_run_writes_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     assert main(["run", "april-peak", "--out", str(tmp_path), "--format", "parquet"]) == 0
     frame = pd.read_parquet(tmp_path / "results.parquet")
-    assert set(frame["variable"]) >= {"flows", "tariff", "revenue", "welfare"}
+    assert set(frame["variable"]) >= {"imports_usd", "tariff_pct", "revenue_usd", "quantity_ratio"}
 
 
 def test_run_into_a_folder_that_cannot_be_written_writes_nothing(tmp_path, capsys):
@@ -116,7 +116,7 @@ def test_a_baseline_without_a_named_country_is_an_error(tmp_path, capsys):
         start = 2025-06-01
         """)
     assert main(["run", str(bad)]) == 2
-    assert f"error: {bad}:7: measures[0].importer: importer 'FRA' is not in baseline 'demo-2024'" in \
+    assert f"error: {bad}:7: measures[0].importer: importer 'FRA' is not on the importer axis of baseline 'demo-2024'" in \
         capsys.readouterr().err
 
 

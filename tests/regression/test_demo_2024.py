@@ -17,22 +17,30 @@ def demo():
     return tradesim.load_baseline("demo-2024")
 
 
-def test_us_china_totals_equal_the_published_figures_exactly(demo):
-    # US Census, 2024 (first release): imports from China 438.9bn, exports to China 143.5bn.
-    assert demo.trade("CHN", "USA") == 438_900_000_000
+def test_us_china_totals_equal_the_measured_and_published_figures_exactly(demo):
+    # US imports from China: Census imports for consumption 2024 (429.4bn; general imports, the
+    # first-release headline, were 438.9bn); US exports to China: Census 2024, 143.5bn.
+    assert demo.trade("CHN", "USA") == 429_425_828_419
     assert demo.trade("USA", "CHN") == 143_500_000_000
 
 
-def test_us_world_totals_and_every_published_pair(demo):
+def test_us_imports_are_measured_and_the_rest_published(demo):
+    # US imports: every chapter from every partner is the Census consumption-basis figure
+    measured = pd.read_csv(ROOT / "tradesim" / "data" / "facts_us_imports_2024.csv", dtype={"chapter": str})
+    for r in measured.itertuples():
+        assert demo.trade(r.exporter, r.importer, products=r.chapter) == pytest.approx(r.value_usd, abs=0.5), \
+            (r.exporter, r.chapter)
+    assert demo.flows[:, :, demo.country_index("USA")].sum() == pytest.approx(measured["value_usd"].sum(), abs=1)
+    us = demo.country_index("USA")
+    assert not demo.imputed[:, :, us][demo.flows[:, :, us] > 0].any()
+    # US exports and China's trade: the published totals (Census 2024; China customs 2023)
     facts = pd.read_csv(ROOT / "tradesim" / "data" / "facts_trade_totals.csv")
-    us = facts[(facts.reporter == "USA") & (facts.year == 2024)]
-    for r in us.itertuples():
-        if r.exporter == "WORLD":
-            assert demo.flows[:, :, demo.country_index("USA")].sum() == r.value_usd
-        elif r.importer == "WORLD":
-            assert demo.flows[:, demo.country_index("USA"), :].sum() == r.value_usd
+    us_exports = facts[(facts.reporter == "USA") & (facts.year == 2024) & (facts.exporter == "USA")]
+    for r in us_exports.itertuples():
+        if r.importer == "WORLD":
+            assert demo.flows[:, us, :].sum() == r.value_usd
         else:
-            assert demo.trade(r.exporter, r.importer) == r.value_usd, (r.exporter, r.importer)
+            assert demo.trade("USA", r.importer) == r.value_usd, r.importer
     cn = facts[(facts.reporter == "CHN") & (facts.year == 2023) & (facts.exporter != "USA") & (facts.importer != "USA")]
     for r in cn.itertuples():
         assert demo.trade(r.exporter, r.importer) == r.value_usd
@@ -51,7 +59,7 @@ def test_published_product_values_are_floors_of_their_chapters(demo):
 def test_shape_labels_and_flags(demo):
     assert demo.year == 2024 and demo.domestic is False
     assert len(demo.countries) == 16 and demo.countries[-1] == "ROW"
-    assert len(demo.products) == 96 and "77" not in demo.products
+    assert len(demo.products) == 98 and "77" not in demo.products and {"98", "99"} <= set(demo.products)
     assert np.all(np.einsum("kii->ki", demo.flows) == 0)
     k = demo.products.index("85")
     us, cn = demo.country_index("USA"), demo.country_index("CHN")
@@ -72,8 +80,9 @@ def test_committed_file_matches_a_fresh_build():
 
 def test_list_baselines_and_unknown_name():
     table = tradesim.list_baselines()
-    assert "demo-2024" in table.index and table.loc["demo-2024", "countries"] == 16
-    with pytest.raises(tradesim.InputError, match=r"no bundled baseline 'demo-2025'; bundled: \['demo-2024'\]"):
+    assert "demo-2024" in table.index and table.loc["demo-2024", "exporters"] == 16
+    with pytest.raises(tradesim.InputError,
+                       match=r"no bundled baseline 'demo-2025'; bundled: \['demo-2024', 'us-imports-2024'\]"):
         tradesim.load_baseline("demo-2025")
 
 

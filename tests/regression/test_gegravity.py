@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason="shared/validation/
 
 def test_our_ppml_gives_the_packages_estimates():
     pytest.importorskip("statsmodels", reason="gravity estimation needs the optional statsmodels")
-    from tradesim.gravity import ppml
+    from tradesim.models.gravity import ppml
 
     fit = ppml(pd.read_csv(SAMPLE), COSTS)
     np.testing.assert_allclose(fit.coefficients[COSTS], PUBLISHED, atol=5e-7)

@@ -142,13 +142,17 @@ def test_truce_lapse_changes_nothing_before_november_2026():
 
 def test_to_frame_is_tidy_with_documented_variables():
     r = result("geneva-truce")
-    frame = r.to_frame()
-    assert list(frame.columns) == ["date", "exporter", "importer", "product", "variable", "value"]
-    assert set(frame["variable"]) == {"flows", "tariff", "revenue", "quantity", "buyer_price", "welfare"}
-    flows = frame[frame["variable"] == "flows"]
+    frame = r.to_frame(level="cell")
+    assert list(frame.columns) == ["date", "product", "exporter", "importer", "variable", "value", "unit"]
+    assert set(frame["variable"]) == {"imports_usd", "imports_baseline_usd", "tariff_pct", "tariff_baseline_pct",
+                                      "revenue_usd", "revenue_baseline_usd", "quantity_ratio", "buyer_price_ratio"}
+    flows = frame[frame["variable"] == "imports_usd"]
     june = flows[(flows["date"] == "2025-06-01") & (flows["exporter"] == "CHN") & (flows["importer"] == "USA")]
     assert june["value"].sum() == pytest.approx(r.summary("pair", [("CHN", "USA")]).iloc[5]["imports_usd"])
-    welfare = frame[frame["variable"] == "welfare"]
-    assert welfare["exporter"].isna().all() and len(welfare) == len(r.dates) * len(r.baseline.countries)
+    pairs = r.to_frame("imports_usd")  # level "pair": summed over products
+    assert pairs.loc[(pairs["date"] == "2025-06-01") & (pairs["exporter"] == "CHN") & (pairs["importer"] == "USA"),
+                     "value"].item() == pytest.approx(june["value"].sum())
+    welfare = r.to_frame("welfare_usd", level="country")
+    assert len(welfare) == len(r.dates) * len(r.baseline.countries) and set(welfare["unit"]) == {"USD"}
     with pytest.raises(tradesim.InputError, match="unknown variables"):
         r.to_frame(["gdp"])

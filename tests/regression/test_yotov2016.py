@@ -16,7 +16,7 @@ import pytest
 from tradesim.models import ge
 
 pytest.importorskip("statsmodels", reason="gravity estimation needs the optional statsmodels (tradesim[gravity])")
-from tradesim.gravity import ppml  # noqa: E402
+from tradesim.models.gravity import ppml  # noqa: E402
 
 FOLDER = Path(__file__).resolve().parents[3] / "shared" / "validation" / "yotov2016"
 pytestmark = pytest.mark.skipif(not (FOLDER / "1_TradeWithoutBorder.dta").is_file(),

@@ -16,11 +16,13 @@ from tradesim.codes import (
 
 
 def test_every_chapter_has_exactly_one_section():
-    assert sorted(CHAPTER_SECTION) == [f"{c:02d}" for c in range(1, 98)]
-    assert len(SECTIONS) == 21
+    # chapters 01-97 of the HS, and 98-99 that the HS leaves for national use (section XXII here)
+    assert sorted(CHAPTER_SECTION) == [f"{c:02d}" for c in range(1, 100)]
+    assert CHAPTER_SECTION["98"] == CHAPTER_SECTION["99"] == "XXII"
+    assert len(SECTIONS) == 22  # the HS's 21 and the national chapters 98-99
     # Sections tile the chapters without gaps or overlaps.
     spans = sorted((lo, hi) for _, lo, hi in SECTIONS.values())
-    assert spans[0][0] == 1 and spans[-1][1] == 97
+    assert spans[0][0] == 1 and spans[-1][1] == 99
     assert all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:]))
 
 
@@ -39,7 +41,7 @@ def test_chapter():
 
 @pytest.mark.parametrize(
     "code, fragment",
-    [("85A1", "characters other than digits"), ("854", "3 digits"), ("9901", "chapter 99"),
+    [("85A1", "characters other than digits"), ("854", "3 digits"), ("0001", "chapter 00"),
      ("7701", "chapter 77"), ("0001", "chapter 00"), (8542, "is a int"), ("", "is empty")],
 )
 def test_bad_hs_codes(code, fragment):

@@ -11,7 +11,7 @@ import pytest
 
 import tradesim
 from tradesim import InputError, Measure, TariffSchedule
-from tradesim.dynamics import (
+from tradesim.scenario.dynamics import (
     BLP_HALF_LIFE_MONTHS,
     BLP_SHORT_RUN_SHARE,
     Dynamics,

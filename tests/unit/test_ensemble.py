@@ -11,7 +11,7 @@ from scipy import stats
 
 import tradesim
 from tradesim import ConvergenceError, InputError, Measure, TariffSchedule, ensemble
-from tradesim.dynamics import Dynamics
+from tradesim.scenario.dynamics import Dynamics
 from tradesim.results import EnsembleResult
 from tradesim.scenario import Scenario
 
@@ -102,8 +102,8 @@ def test_every_draw_equals_a_single_run_with_its_elasticities(dynamics):
         one = single(b, sc, sigma=r.parameters.loc[d, "sigma"], eta=r.parameters.loc[d, "eta"])
         np.testing.assert_allclose(r.flows[d], one.flows.sum(axis=1), rtol=1e-12)
         np.testing.assert_allclose(r.revenue[d], one.revenue.sum(axis=1), rtol=1e-12, atol=1e-3)
-        for name, values in one.countries.items():
-            np.testing.assert_allclose(r.countries[name][d], values, rtol=1e-10, atol=1e-3)
+        for name, values in one.country_values.items():
+            np.testing.assert_allclose(r.country_values[name][d], values, rtol=1e-10, atol=1e-3)
     # the baseline-weighted tariff is the point run's headline rate
     summary = one.summary("pair", [("CHN", "USA")])
     np.testing.assert_allclose(100 * r.tariff[:, 1, 0], summary["tariff_pct"], rtol=1e-12)
@@ -116,9 +116,9 @@ def test_general_equilibrium_draws_theta():
     assert list(r.parameters.columns) == ["theta"]
     d = 4
     one = single(b, sc, theta=r.parameters.loc[d, "theta"])
-    np.testing.assert_allclose(r.countries["welfare_usd"][d], one.countries["welfare_usd"], rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(r.country_values["welfare_usd"][d], one.country_values["welfare_usd"], rtol=1e-9, atol=1e-3)
     np.testing.assert_allclose(r.flows[d], one.flows.sum(axis=1), rtol=1e-10)
-    assert len(set(np.round(r.countries["welfare_usd"][:, 3, 0], 3))) == 6  # each draw its own answer
+    assert len(set(np.round(r.country_values["welfare_usd"][:, 3, 0], 3))) == 6  # each draw its own answer
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +141,8 @@ def test_same_seed_same_numbers_on_every_engine_and_chunk_size(cluster):
         np.testing.assert_array_equal(other.draws, whole.draws)
         np.testing.assert_array_equal(other.flows, whole.flows)
         np.testing.assert_array_equal(other.revenue, whole.revenue)
-        for name in whole.countries:
-            np.testing.assert_array_equal(other.countries[name], whole.countries[name])
+        for name in whole.country_values:
+            np.testing.assert_array_equal(other.country_values[name], whole.country_values[name])
     assert others[3].chunk == 4  # by default a quarter of the draws per worker: 30 / 8, rounded up
     assert not np.array_equal(run(b, sc, draws=30, seed=6).flows, whole.flows)
     fresh = run(b, sc, draws=5, seed=None)
@@ -207,10 +207,10 @@ def test_frames_and_quantiles_agree():
     eff = frame[(frame["variable"] == "effective_tariff_pct") & (frame["exporter"] == "CHN")
                 & (frame["importer"] == "USA")]
     np.testing.assert_allclose(eff["value"], 100 * (r.revenue[:, :, 1, 0] / r.flows[:, :, 1, 0]).ravel(), rtol=1e-12)
-    countries = r.quantiles(by="country", variables="welfare_usd")
+    countries = r.quantiles(level="country", variables="welfare_usd")
     usa = countries[countries["country"] == "USA"]
-    np.testing.assert_allclose(usa["p95"], np.quantile(r.countries["welfare_usd"][:, :, 0], 0.95, axis=0))
-    assert len(r.to_frame("country", variables=["welfare_usd"])) == 9 * len(r.dates) * 3
+    np.testing.assert_allclose(usa["p95"], np.quantile(r.country_values["welfare_usd"][:, :, 0], 0.95, axis=0))
+    assert len(r.to_frame(["welfare_usd"], level="country")) == 9 * len(r.dates) * 3
     assert repr(r).startswith("EnsembleResult('t', model 'pe': 9 of 9 draws")
 
 
@@ -277,7 +277,7 @@ def test_compare_gives_bands_of_the_per_draw_difference():
     # the other source is untouched when sigma = eta, draw by draw
     other = a.compare(z, pairs=[("MEX", "USA")], variables=["imports_usd", "value_change_pct"])
     np.testing.assert_allclose(other[["mean", "p5", "p95"]], 0.0, atol=1e-3)
-    np.testing.assert_allclose(a.compare(a, by="country")[["p5", "p50", "p95"]], 0.0)
+    np.testing.assert_allclose(a.compare(a, level="country")[["p5", "p50", "p95"]], 0.0)
     with pytest.raises(InputError, match="drew different elasticities"):
         a.compare(run(b, untaxed, draws=41, seed=3))
     with pytest.raises(InputError, match="expected an EnsembleResult"):

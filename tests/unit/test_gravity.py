@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("statsmodels", reason="gravity estimation needs the optional statsmodels (tradesim[gravity])")
 
 from tradesim.errors import InputError  # noqa: E402
-from tradesim.gravity import ppml  # noqa: E402
+from tradesim.models.gravity import ppml  # noqa: E402
 
 
 def gravity_frame(rng, n=12, noise=0.0):

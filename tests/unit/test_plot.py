@@ -99,7 +99,7 @@ def test_fan_bands_are_the_quantiles_of_the_draws(path):
     drawn = dataclasses.replace(path, flows=path.flows[None] * scale, revenue=path.revenue[None] * scale,
                                 quantity=np.broadcast_to(path.quantity, scale.shape[:1] + path.quantity.shape),
                                 buyer_price=np.broadcast_to(path.buyer_price, scale.shape[:1] + path.quantity.shape),
-                                countries={k: v[None] * (1 + a_d)[:, None, None] for k, v in path.countries.items()})
+                                country_values={k: v[None] * (1 + a_d)[:, None, None] for k, v in path.country_values.items()})
     out = plot.fan(drawn, "imports", ("CHN", "USA"), quantiles=(0.1, 0.5, 0.9), ax=ax())
     level = path.flows[:, :, 1, 0].sum(axis=1) / 1e9
     median = next(line for line in out.get_lines() if line.get_label().startswith("median"))
@@ -110,7 +110,7 @@ def test_fan_bands_are_the_quantiles_of_the_draws(path):
         assert np.isclose(y[:, None], v[None, :], rtol=1e-9).any(axis=0).all()
     assert band.get_label() == "10-90th percentile"
     w = plot.fan(drawn, "welfare", "CHN", ax=ax())
-    np.testing.assert_allclose(step_values(w.get_lines()[0]), path.countries["welfare_usd"][:, 1] / 1e9, rtol=1e-9)
+    np.testing.assert_allclose(step_values(w.get_lines()[0]), path.country_values["welfare_usd"][:, 1] / 1e9, rtol=1e-9)
 
 
 def test_fan_needs_draws_and_symmetric_quantiles(path):
@@ -130,7 +130,7 @@ def test_trade_change_by_partner_equals_the_pair_summary(peak):
     a = plot.trade_change(peak, importer="USA", ax=ax())
     table = peak.summary("pair").query("importer == 'USA'")
     by_name = {tradesim.codes.country_name(e): (after - before) / 1e9 for e, before, after in
-               zip(table.exporter, table.imports_before_usd, table.imports_after_usd)}
+               zip(table.exporter, table.imports_baseline_usd, table.imports_usd)}
     labels = [t.get_text() for t in a.get_yticklabels()]
     widths = [p.get_width() for p in a.patches]
     assert widths == pytest.approx([by_name[n] for n in labels], rel=1e-12)
@@ -202,7 +202,7 @@ def test_a_scenario_result_is_read_at_a_date_or_as_a_mean(path):
     assert april[0, 1] == pytest.approx(100 * (path.tariff[t] * w)[:, 0, 1].sum() / w[:, 0, 1].sum())
     mean = plot.welfare(path, countries=["CHN"], date="mean", ax=ax())
     days = (path.period_ends - path.dates).days.to_numpy(float)
-    expected = (path.countries["welfare_usd"][:, 1] * days).sum() / days.sum() / 1e9
+    expected = (path.country_values["welfare_usd"][:, 1] * days).sum() / days.sum() / 1e9
     assert next(line for line in mean.get_lines()).get_xdata()[0] == pytest.approx(expected)
     assert "mean Jan 2025 to Dec 2025" in mean.get_title()
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from tradesim import InputError
-from tradesim.elasticities import BOUNDS, PARAMETERS, Prior, list_priors, priors
+from tradesim.elasticities import Prior, list_priors, parameter_bounds, parameter_names, priors
 
 
 def test_default_priors_are_centred_on_the_point_defaults_and_cite_their_papers():
@@ -88,7 +88,7 @@ def test_mapping_by_hs_code_mixes_points_and_distributions():
 def test_each_parameter_has_its_own_stream_so_adding_one_changes_no_other():
     p = priors()
     alone = p.sample(["01"], 100, seed=9, parameters=("sigma",))["sigma"]
-    together = p.sample(["01"], 100, seed=9, parameters=PARAMETERS)
+    together = p.sample(["01"], 100, seed=9, parameters=parameter_names())
     assert np.array_equal(alone, together["sigma"])
     assert not np.array_equal(alone, p.sample(["01"], 100, seed=10, parameters=("sigma",))["sigma"])
     assert np.isinf(together["epsilon"]).all()
@@ -105,4 +105,4 @@ def test_bad_priors_are_reported():
         Prior("theta", ((("*",), "all", 4.0),), bounds=(-1, 5))
     with pytest.raises(InputError, match="outside the bounds"):
         Prior("theta", ((("*",), "all", 9.0),), bounds=(1, 5))
-    assert BOUNDS["eta"][2] and not BOUNDS["sigma"][2]
+    assert parameter_bounds("eta")[2] and not parameter_bounds("sigma")[2]

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from tradesim import ScenarioError
-from tradesim.dynamics import Dynamics
+from tradesim.scenario.dynamics import Dynamics
 from tradesim.scenario import load_scenario
 
 BASE = """
@@ -211,7 +211,7 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path):
     assert text[lines["scenario.frequency"] - 1].startswith("frequency")
     assert text[lines["phases[1].steps"] - 1].startswith("steps = 0")
     messages = {key: msg for _, key, msg in found}
-    assert "not in baseline 'demo-2024'" in messages["measures[0].importer"]
+    assert "not on the importer axis of baseline 'demo-2024'" in messages["measures[0].importer"]
     assert "dates out of order" in messages["phases[2].path"]
     assert "did you mean" in messages["scenario.colour"] or "expected one of" in messages["scenario.colour"]
 
@@ -278,7 +278,7 @@ def test_phase_on_a_removed_measure_and_a_step_after_the_end(tmp_path):
 
 def test_required_keys_and_a_missing_baseline_file(tmp_path):
     found = {key: msg for _, key, msg in problems(write(tmp_path, "e.toml", '[scenario]\nbaseline = "flows.csv"\n'))}
-    assert "no bundled baseline or file 'flows.csv'" in found["scenario.baseline"]
+    assert "no bundled baseline 'flows.csv' and no file" in found["scenario.baseline"]
     assert "missing keys ['start', 'end']" in found["scenario"]
 
 

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from tradesim import ScenarioError, TariffSchedule
-from tradesim.io.schedule import schedule_from_tables
+from tradesim.law.file import schedule_from_tables
 
 GOOD = """
 [schedule]
@@ -182,11 +182,9 @@ def test_wrong_types(tmp_path):
             "measures[0].replaces", "measures[0].coverage_pct"} <= keys
 
 
-def test_tables_can_sit_inside_another_file():
-    data = {
-        "scenario": {"name": "ignored here"},
-        "measures": [{"name": "a", "importer": "USA", "exporters": ["CHN"], "rate_pct": 10, "start": dt.date(2025, 2, 4)}],
-    }
+def test_tables_can_sit_inside_another_file(tmp_path):
+    table = {"name": "a", "importer": "USA", "exporters": ["CHN"], "rate_pct": 10, "start": dt.date(2025, 2, 4)}
+    data = {"measures": [(table, "scenario.toml", None, "measures[0]", tmp_path)]}
     s = schedule_from_tables(data, source="scenario.toml")
     assert s.rate("2025-03-01", "9503", "CHN", "USA") == pytest.approx(0.1)
 

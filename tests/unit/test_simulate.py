@@ -48,29 +48,34 @@ def test_summaries_add_up(demo, us_china):
     result, _ = us_china
     pairs = result.summary("pair")
     row = pairs[(pairs.exporter == "CHN") & (pairs.importer == "USA")].iloc[0]
-    assert row.imports_before_usd == pytest.approx(demo.trade("CHN", "USA"))
-    assert row.imports_after_usd < row.imports_before_usd
-    assert row.tariff_after_pct > row.tariff_before_pct
+    assert row.imports_baseline_usd == pytest.approx(demo.trade("CHN", "USA"))
+    assert row.imports_usd < row.imports_baseline_usd
+    assert row.tariff_pct > row.tariff_baseline_pct
     countries = result.summary("country")
     parts = countries[["consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd"]].sum(axis=1)
     np.testing.assert_allclose(countries["welfare_usd"], parts)
     assert countries.loc["USA", "price_index_change_pct"] > 0
     # perfectly elastic supply (the default): no producer surplus anywhere
     assert (countries["producer_surplus_usd"] == 0).all()
-    assert countries["imports_before_usd"].sum() == pytest.approx(pairs["imports_before_usd"].sum())
+    assert countries["imports_baseline_usd"].sum() == pytest.approx(pairs["imports_baseline_usd"].sum())
 
 
 def test_to_frame_is_long_and_complete(demo, us_china):
     result, _ = us_china
-    frame = result.to_frame(["flows_before", "quantity"])
-    assert list(frame.columns) == ["product", "exporter", "importer", "variable", "value"]
+    frame = result.to_frame(["imports_baseline_usd", "quantity_ratio"], level="cell")
+    assert list(frame.columns) == ["product", "exporter", "importer", "variable", "value", "unit"]
+    assert all(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in ("product", "exporter", "variable", "unit"))
     assert len(frame) == 2 * int((demo.flows > 0).sum())
-    wide = frame.pivot_table(index=["product", "exporter", "importer"], columns="variable", values="value")
-    assert wide["flows_before"].sum() == pytest.approx(demo.flows.sum())
+    assert set(zip(frame["variable"], frame["unit"])) == {("imports_baseline_usd", "USD"), ("quantity_ratio", "ratio")}
+    wide = frame.pivot_table(index=["product", "exporter", "importer"], columns="variable", values="value",
+                             observed=True)
+    assert wide["imports_baseline_usd"].sum() == pytest.approx(demo.flows.sum())
     k, i, j = demo.products.index("85"), demo.countries.index("CHN"), demo.countries.index("USA")
-    assert wide.loc[("85", "CHN", "USA"), "quantity"] == pytest.approx(result.solution.quantity[k, i, j])
+    assert wide.loc[("85", "CHN", "USA"), "quantity_ratio"] == pytest.approx(result.solution.quantity[k, i, j])
     with pytest.raises(InputError, match="unknown variables"):
-        result.to_frame(["welfare"])
+        result.to_frame(["welfare_usd"], level="cell")
+    countries = result.to_frame("welfare_usd", level="country")
+    assert list(countries.columns) == ["country", "variable", "value", "unit"] and len(countries) == 16
 
 
 def test_elasticity_draws_give_a_draw_axis_and_mean_summaries(demo):
@@ -82,7 +87,7 @@ def test_elasticity_draws_give_a_draw_axis_and_mean_summaries(demo):
     assert r.solution.quantity.shape == (3, *demo.flows.shape)
     means = r.summary("country")["welfare_usd"]
     np.testing.assert_allclose(means, r.solution.welfare.sum(axis=1).mean(axis=0))
-    assert set(r.to_frame(["quantity"])["draw"]) == {0, 1, 2}
+    assert set(r.to_frame(["quantity_ratio"], level="cell")["draw"]) == {0, 1, 2}
 
 
 def test_missing_domestic_sales_is_said_not_guessed(demo):
@@ -118,7 +123,10 @@ def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
         calls["sigma"] = sigma
         return get_model("pe").solve(flows, tariff_before, tariff_after, sigma, 1.0, np.inf, domestic=False)
 
-    tradesim.models.register("fake", fake, ("sigma",), "test double")
+    spec = get_model("pe")
+    tradesim.models.register(tradesim.models.ModelSpec(
+        "fake", fake, spec.parameters[:1], spec.outputs, spec.welfare, "test double", trade_elasticity="sigma",
+        parameter_ndim=2))
     try:
         zeros = np.zeros(demo.flows.shape)
         r = simulate(demo, zeros, zeros, model="fake", elasticities={"sigma": 3.0})
@@ -190,7 +198,7 @@ def test_ge_through_simulate(random_baseline):
     np.testing.assert_allclose(sol.welfare, direct.welfare, rtol=1e-12)
     table = r.summary("country")
     np.testing.assert_allclose(table["real_income_change_pct"], 100 * (sol.welfare - 1))
-    assert table.loc["USA", "revenue_after_usd"] > 0 == table.loc["USA", "revenue_before_usd"]
+    assert table.loc["USA", "revenue_after_usd"] > 0 == table.loc["USA", "revenue_before_usd"]  # GE outputs
     share = lambda f: f[:, chn, usa].sum() / f[:, :, usa].sum()  # noqa: E731
     assert share(sol.flows_after) < share(flows)
     pairs = r.summary("pair").set_index(["exporter", "importer"])

@@ -10,7 +10,7 @@ import pytest
 from tradesim import Baseline, InputError, Measure, ProductList, TariffSchedule, effective_rate
 from tradesim.codes import hs_subheadings
 from tradesim.errors import TradesimWarning
-from tradesim.tariffs import to_date
+from tradesim.files import parse_date as to_date
 
 
 def M(name, rate, start="2025-01-01", **kw):
@@ -59,7 +59,7 @@ def test_product_list_from_csv_strips_dots_and_names_bad_lines(tmp_path):
         (dict(importer="US"), "did you mean USA"),
         (dict(exporters=["XXX"]), "unknown country code 'XXX'"),
         (dict(exporters=None, except_exporters=["CHN"], products=["85A1"]), "characters other than digits"),
-        (dict(kind="retaliation"), "not a layer kind"),
+        (dict(kind="retaliation"), "not one of \\['additional', 'mfn'\\]"),
         (dict(coverage=1.5), "not a share"),
         (dict(start="2025-02-30"), "not a date"),
         (dict(replaces=["a"]), "cannot replace itself"),
@@ -259,7 +259,7 @@ def test_effective_rate_is_trade_weighted(small):
     assert effective_rate(s, small, "2025-06-01", "USA", "CHN") == pytest.approx((50 * 1.0 + 100 * 0.1) / 150)
     assert effective_rate(s, small, "2025-06-01", "USA") == pytest.approx((50 + 10 + 2) / 170)
     assert effective_rate(s, small, "2024-06-01", "USA") == 0.0
-    with pytest.raises(InputError, match="not in the baseline"):
+    with pytest.raises(InputError, match="'MEX' is not in this baseline"):
         effective_rate(s, small, "2025-06-01", "MEX")
     with pytest.raises(InputError, match="no baseline trade"):
         effective_rate(s, small, "2025-06-01", "VNM", "USA")

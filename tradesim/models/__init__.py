@@ -1,95 +1,55 @@
-"""Models: pure functions on arrays, found by name in a registry.
+"""Models: pure functions on arrays, found by name in a registry (`tradesim.models.registry`).
 
-A model is registered with the elasticities it takes and whether it needs domestic sales
-on the diagonal, so `tradesim.simulate` can run any registered model without knowing it.
+Bundled: ``"pe"`` (`tradesim.models.pe`: multi-market Armington partial equilibrium, with GSIM
+and WITS-SMART as special cases) and ``"ge"`` (`tradesim.models.ge`: exact hat algebra in one or
+many sectors); `tradesim.models.gravity` estimates structural gravity. Each declares its
+parameters, outputs and welfare parts once, below; a model of your own is one module that calls
+`register` with a `ModelSpec`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from . import ge, pe
+from .registry import MODELS, ModelSpec, Output, Parameter, get_model, parameters, register
 
-__all__ = ["MODELS", "ModelSpec", "get_model", "register"]
+__all__ = ["MODELS", "ModelSpec", "Output", "Parameter", "get_model", "parameters", "register"]
 
+_SIGMA = Parameter("sigma", "elasticity of substitution between sources of a product (Armington)",
+                   short_run=True)
+# eta moves with sigma in the short run, keeping sigma / eta and so whether other sources gain
+# from a tariff on one (see tradesim.scenario.dynamics)
+_ETA = Parameter("eta", "elasticity of a product's composite demand", low_inclusive=True, short_run=True)
+_EPSILON = Parameter("epsilon", "elasticity of export supply (inf: exporters' prices do not move)", allow_inf=True)
+_THETA = Parameter("theta", "trade elasticity of general equilibrium", short_run=True)
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A registered model.
-
-    Attributes
-    ----------
-    name : str
-    solve : callable
-        ``solve(flows, tariff_before, tariff_after, **parameters, **options)`` returning a
-        solution object whose pair arrays have axes ``[draw?, product, exporter, importer]``
-        (``flows_after``, ``quantity``, ``buyer_price``, ``revenue``, ``revenue_before``),
-        with ``draws`` (bool) and ``country_table()``: headline results per country.
-        `tradesim.simulate` passes ``domestic`` and ``countries`` from the baseline when
-        the function takes them.
-    parameters : tuple of str
-        Elasticities it takes, by their glossary names.
-    description : str
-    trade_elasticity : str, optional
-        The parameter that governs how much trade responds to tariffs (``"sigma"`` in PE,
-        ``"theta"`` in GE).
-    short_run : tuple of str
-        The parameters `tradesim.dynamics` scales from short to long run: the trade
-        elasticity and any that must move with it (PE scales ``eta`` too, keeping
-        ``sigma / eta`` and so whether other sources gain from a tariff on one).
-    parameter_ndim : int
-        Axes of an elasticity array without draws, the product first: 2 for PE
-        (``[product, country]``), 1 for GE (``[sector]``). `tradesim.ensemble` gives its
-        ``[draw, product]`` draws length-1 axes up to this.
-    """
-
-    name: str
-    solve: Callable
-    parameters: tuple[str, ...]
-    description: str
-    trade_elasticity: str | None = None
-    short_run: tuple[str, ...] = ()
-    parameter_ndim: int = 1
-
-
-MODELS: dict[str, ModelSpec] = {}
-
-
-def register(name: str, solve: Callable, parameters: tuple[str, ...], description: str, *,
-             trade_elasticity: str | None = None, short_run: tuple[str, ...] | None = None,
-             parameter_ndim: int = 1) -> ModelSpec:
-    """Add a model to the registry (replacing one of the same name) and return its spec.
-
-    `short_run` defaults to the trade elasticity alone. See `ModelSpec` for the rest.
-    """
-    if short_run is None:
-        short_run = () if trade_elasticity is None else (trade_elasticity,)
-    unknown = [p for p in (trade_elasticity, *short_run) if p is not None and p not in parameters]
-    if unknown:
-        raise ValueError(f"{unknown} are not among the parameters {parameters}")
-    spec = ModelSpec(name, solve, tuple(parameters), description, trade_elasticity, tuple(short_run),
-                     int(parameter_ndim))
-    MODELS[name] = spec
-    return spec
-
-
-def get_model(name: str) -> ModelSpec:
-    """The registered model called `name`; `InputError` naming the known ones otherwise."""
-    from ..errors import InputError
-
-    if name not in MODELS:
-        raise InputError(f"unknown model {name!r}; registered: {sorted(MODELS)}", key="model")
-    return MODELS[name]
-
-
-def _register_bundled() -> None:
-    from . import ge, pe
-
-    register("pe", pe.solve, ("sigma", "eta", "epsilon"),
-             "multi-market Armington partial equilibrium, every product at once", trade_elasticity="sigma",
-             short_run=("sigma", "eta"), parameter_ndim=2)
-    register("ge", ge.solve_products, ("theta",),
-             "general equilibrium by exact hat algebra, products as sectors without input-output links",
-             trade_elasticity="theta")
-
-
-_register_bundled()
+register(ModelSpec(
+    "pe", pe.solve, (_SIGMA, _ETA, _EPSILON),
+    outputs=(
+        Output("price_index_change_pct", "percent",
+               "change of the importer's CES price index of the modelled goods, weighted by baseline spending"),
+        Output("consumer_surplus_usd", "USD", "change of consumer surplus, as importer"),
+        Output("producer_surplus_usd", "USD", "change of producer surplus, as exporter"),
+        Output("revenue_change_usd", "USD", "change of tariff revenue, as importer", "tariff revenue"),
+        Output("welfare_usd", "USD", "consumer surplus + producer surplus + revenue change"),
+    ),
+    welfare=("consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd"),
+    description="multi-market Armington partial equilibrium, every product at once",
+    trade_elasticity="sigma", parameter_ndim=2, square=False, price_index="import price index",
+))
+register(ModelSpec(
+    "ge", ge.solve_products, (_THETA,),
+    outputs=(
+        Output("real_income_change_pct", "percent", "change of real income"),
+        Output("welfare_usd", "USD", "real income change valued at baseline income (equivalent variation)"),
+        Output("welfare_factor_income_usd", "USD", "change of real value added (terms of trade, real wage)",
+               "real factor income"),
+        Output("welfare_revenue_usd", "USD", "change of real tariff revenue", "real tariff revenue"),
+        Output("wage_change_pct", "percent", "change of the wage (factory-gate price)"),
+        Output("price_index_change_pct", "percent", "change of the consumer price index"),
+        Output("revenue_before_usd", "USD", "tariff revenue before the change"),
+        Output("revenue_after_usd", "USD", "tariff revenue after the change"),
+    ),
+    welfare=("welfare_factor_income_usd", "welfare_revenue_usd"),
+    description="general equilibrium by exact hat algebra, products as sectors without input-output links",
+    trade_elasticity="theta", parameter_ndim=1, square=True, price_index="consumer price index",
+))

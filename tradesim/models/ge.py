@@ -437,7 +437,7 @@ def _check_flows(f: np.ndarray, names: _Names) -> None:
 
 
 def _check_tariff(name: str, t: np.ndarray) -> None:
-    from ..tariffs import MAX_RATE
+    from ..data.baseline import MAX_RATE
 
     bad = ~((t >= 0) & (t <= MAX_RATE))
     if bad.any():

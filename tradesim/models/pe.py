@@ -330,7 +330,7 @@ def _elasticity(name: str, value, n_products: int, n_countries: int, *, low: flo
 
 
 def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic):
-    from ..tariffs import MAX_RATE
+    from ..data.baseline import MAX_RATE
 
     flows = _array("flows", flows, ndim=3)
     K, n, n2 = flows.shape

@@ -17,28 +17,38 @@ from ._common import PALETTE
 from .paths import fan, tariff_timeline, trade_path
 from .snapshots import diversion, heatmap, trade_change, welfare
 
+from ..results import EnsembleResult, ScenarioResult, SimulationResult
+
 __all__ = ["PALETTE", "PlotAccessor", "diversion", "fan", "heatmap", "tariff_timeline", "trade_change", "trade_path",
            "welfare"]
 
-_HELPERS = {f.__name__: f for f in (tariff_timeline, trade_path, fan, trade_change, diversion, heatmap, welfare)}
+#: The plots each result type can draw.
+PLOTS = {
+    SimulationResult: (trade_change, diversion, heatmap, welfare),
+    ScenarioResult: (tariff_timeline, trade_path, fan, trade_change, diversion, heatmap, welfare),
+    EnsembleResult: (fan,),
+}
 
 
 class PlotAccessor:
-    """``result.plot.NAME(...)`` is ``tradesim.plot.NAME(result, ...)``.
+    """``result.plot.NAME(...)`` is ``tradesim.plot.NAME(result, ...)``, for the plots the result's type can draw.
 
     Examples
     --------
-    >>> sorted(name for name in dir(PlotAccessor(None)) if not name.startswith("_"))[:3]
-    ['diversion', 'fan', 'heatmap']
+    >>> sorted(name for name in dir(PlotAccessor(EnsembleResult.__new__(EnsembleResult))))
+    ['fan']
     """
 
     def __init__(self, result):
         self._result = result
+        self._helpers = {f.__name__: f for kind, fs in PLOTS.items() if isinstance(result, kind) for f in fs}
 
     def __getattr__(self, attr):
-        if attr not in _HELPERS:
-            raise AttributeError(f"no plot {attr!r}; plots: {sorted(_HELPERS)}")
-        helper = _HELPERS[attr]
+        helpers = self.__dict__.get("_helpers", {})
+        if attr not in helpers:
+            raise AttributeError(f"no plot {attr!r} for a {type(self.__dict__.get('_result')).__name__}; "
+                                 f"plots: {sorted(helpers)}")
+        helper = helpers[attr]
 
         def bound(*args, **kwargs):
             return helper(self._result, *args, **kwargs)
@@ -47,7 +57,18 @@ class PlotAccessor:
         return bound
 
     def __dir__(self):
-        return sorted(_HELPERS)
+        return sorted(self._helpers)
 
     def __repr__(self) -> str:
-        return f"<plots of {type(self._result).__name__}: {', '.join(sorted(_HELPERS))}>"
+        return f"<plots of {type(self._result).__name__}: {', '.join(sorted(self._helpers))}>"
+
+
+def _plots(result) -> PlotAccessor:
+    """Plots of this result: ``result.plot.NAME(...)`` calls ``tradesim.plot.NAME(result, ...)``."""
+    return PlotAccessor(result)
+
+
+# Results do not import plot/: the accessor is attached here, when tradesim.plot is imported
+# (``import tradesim`` does).
+for _kind in PLOTS:
+    _kind.plot = property(_plots)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..codes import country_name
 from ..errors import InputError
-from ..results import EnsembleResult, ScenarioResult, SimulationResult, _positions
+from ..results import EnsembleResult, ScenarioResult, SimulationResult
+from ..results.base import positions
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -45,9 +46,10 @@ def check_choice(value, choices, key: str):
     return value
 
 
-def index(result, codes, key: str) -> list[int]:
-    """Positions of country codes in the result's baseline; `InputError` naming any it lacks."""
-    return _positions(result.baseline, codes, key)
+def index(result, codes, key: str, axis: str = "countries") -> list[int]:
+    """Positions of country codes on an axis of the result's baseline (``countries``, ``exporters``
+    or ``importers``); `InputError` naming any it lacks."""
+    return positions(getattr(result.baseline, axis), codes, key)
 
 
 def source_note(ax, result, extra: str = "") -> None:
@@ -103,11 +105,11 @@ def snapshot(result, date=None) -> Snapshot:
         sol = result.solution
         mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
         return Snapshot("", result.baseline.flows, mean(sol.flows_after), result.tariff_before, result.tariff_after,
-                        {k: mean(np.asarray(v)) for k, v in sol.country_table().items()})
+                        {k: mean(v) for k, v in result.country_values.items()})
     if not isinstance(result, ScenarioResult):
         raise InputError(f"expected a SimulationResult or ScenarioResult, got {type(result).__name__}", key="result")
     mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
-    flows, countries = mean(result.flows), {k: mean(v) for k, v in result.countries.items()}
+    flows, countries = mean(result.flows), {k: mean(v) for k, v in result.country_values.items()}
     if isinstance(date, str) and date == "mean":
         days = (result.period_ends - result.dates).days.to_numpy(float)
         w = days / days.sum()

@@ -56,7 +56,7 @@ def _dress(ax, ylabel: str, title: str) -> None:
 def _pair_values(result, variable: str, exporter: str, importer: str, flows: np.ndarray,
                  revenue: np.ndarray) -> np.ndarray:
     """A pair variable per period from flows/revenue ``[..., time, k, i, j]``; shape ``[..., time]``."""
-    (i,), (j,) = index(result, exporter, "pairs"), index(result, importer, "pairs")
+    (i,), (j,) = index(result, exporter, "pairs", "exporters"), index(result, importer, "pairs", "importers")
     base = result.baseline.flows[:, i, j]
     if base.sum() <= 0:
         raise InputError(f"no baseline trade from {exporter} to {importer}", key="pairs")
@@ -71,7 +71,7 @@ def _pair_values(result, variable: str, exporter: str, importer: str, flows: np.
 
 def _baseline_level(result, variable, exporter, importer) -> float | None:
     """The pair's value with the baseline's flows and reference tariffs (None for changes)."""
-    (i,), (j,) = index(result, exporter, "pairs"), index(result, importer, "pairs")
+    (i,), (j,) = index(result, exporter, "pairs", "exporters"), index(result, importer, "pairs", "importers")
     base = result.baseline.flows[:, i, j]
     return {
         "imports": base.sum() * BN,
@@ -175,8 +175,8 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
         labelled ``"effective rate (simulated trade)"``.
     """
     result = _scenario_result(result)
-    (i,), (j,) = index(result, exporter, "exporter"), index(result, importer, "importer")
-    if i == j:
+    (i,), (j,) = index(result, exporter, "exporter", "exporters"), index(result, importer, "importer", "importers")
+    if exporter == importer:
         raise InputError(f"exporter and importer are both {exporter}", key="exporter")
     weights = result.baseline.flows[:, i, j]
     if weights.sum() <= 0:
@@ -267,14 +267,14 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
         if not isinstance(of, str):
             raise InputError(f"of is {of!r}; welfare needs a country code", key="of")
         (c,) = index(result, of, "of")
-        values = result.countries["welfare_usd"][:, :, c] * BN
+        values = result.country_values["welfare_usd"][:, :, c] * BN
         label = name(of)
     else:
         if of is None or isinstance(of, str) or len(of) != 2:
             raise InputError(f"of is {of!r}; expected (exporter, importer)", key="of")
         exporter, importer = of
         if isinstance(result, EnsembleResult):  # sums over products by pair, [draw, time, i, j]
-            (i,), (j,) = index(result, exporter, "of"), index(result, importer, "of")
+            (i,), (j,) = index(result, exporter, "of", "exporters"), index(result, importer, "of", "importers")
             if result.baseline.flows[:, i, j].sum() <= 0:
                 raise InputError(f"no baseline trade from {exporter} to {importer}", key="of")
             key, scale = _ENSEMBLE[variable]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..codes import SECTIONS, hs_section
+from ..models import get_model
 from ..errors import InputError
 from ._common import BN, DIVERGING, PALETTE, axes, check_choice, index, name, per_year, snapshot, source_note
 
@@ -12,15 +13,6 @@ __all__ = ["trade_change", "diversion", "heatmap", "welfare"]
 
 # model -> welfare components (country_table column, legend label, colour); they sum to welfare_usd.
 # Tariff revenue has the same colour in both.
-WELFARE_PARTS = {
-    "pe": [("consumer_surplus_usd", "consumer surplus", PALETTE[0]),
-           ("producer_surplus_usd", "producer surplus", PALETTE[4]),
-           ("revenue_change_usd", "tariff revenue", PALETTE[2])],
-    "ge": [("welfare_factor_income_usd", "real factor income", PALETTE[0]),
-           ("welfare_revenue_usd", "real tariff revenue", PALETTE[2])],
-}
-
-
 def _when(snap) -> str:
     return f", {snap.label}" if snap.label else ""
 
@@ -69,14 +61,14 @@ def trade_change(result, *, importer=None, exporter=None, by: str = "partner", u
     if not isinstance(top, int) or top < 1:
         raise InputError(f"top is {top!r}; expected a positive whole number", key="top")
     snap = snapshot(result, date)
-    n = len(result.baseline.countries)
-    off = ~np.eye(n, dtype=bool)
+    off = ~result.baseline.domestic_mask
     before, after = snap.before * off, snap.after * off
-    i = slice(None) if exporter is None else index(result, exporter, "exporter")[0]
-    j = slice(None) if importer is None else index(result, importer, "importer")[0]
+    i = slice(None) if exporter is None else index(result, exporter, "exporter", "exporters")[0]
+    j = slice(None) if importer is None else index(result, importer, "importer", "importers")[0]
     if by == "partner":
         b, a = before[:, i, j].sum(axis=0), after[:, i, j].sum(axis=0)  # over products: partners remain
-        labels = [name(c) for c in result.baseline.countries]
+        partners = result.baseline.exporters if importer is not None else result.baseline.importers
+        labels = [name(c) for c in partners]
         keep = b > 0
         subject = f"{name(importer)}: imports" if importer else f"{name(exporter)}: exports"
     else:
@@ -140,16 +132,17 @@ def diversion(result, importer: str, *, date=None, top: int = 8, ax=None, figsiz
     if not isinstance(top, int) or top < 1:
         raise InputError(f"top is {top!r}; expected a positive whole number", key="top")
     snap = snapshot(result, date)
-    (j,) = index(result, importer, "importer")
+    (j,) = index(result, importer, "importer", "importers")
     before, after = snap.before[:, :, j].sum(axis=0), snap.after[:, :, j].sum(axis=0)
-    before[j] = after[j] = 0.0
+    own = result.baseline.domestic_mask[:, j]
+    before[own] = after[own] = 0.0
     if before.sum() <= 0:
         raise InputError(f"{importer} has no imports in the baseline", key="importer")
     s0, s1 = 100 * before / before.sum(), 100 * after / after.sum()
     sources = np.flatnonzero(before > 0)
     order = sources[np.argsort(-np.abs(s1 - s0)[sources], kind="stable")]
     shown, rest = order[:top], order[top:]
-    names = [name(c) for c in np.asarray(result.baseline.countries)[shown]]
+    names = [name(c) for c in np.asarray(result.baseline.exporters)[shown]]
     b, a = s0[shown], s1[shown]
     if rest.size:
         names.append(f"others ({rest.size})")
@@ -214,30 +207,34 @@ def heatmap(result, variable: str = "value_change", *, countries=None, date=None
     """
     label, cmap = HEATMAP_VARIABLES[check_choice(variable, HEATMAP_VARIABLES, "variable")]
     snap = snapshot(result, date)
-    codes = list(result.baseline.countries) if countries is None else list(countries)
-    idx = index(result, codes, "countries")
-    base = snap.before.sum(axis=0)[np.ix_(idx, idx)]
+    b = result.baseline
+    rows = list(b.exporters) if countries is None else [c for c in countries if c in b.exporters]
+    cols = list(b.importers) if countries is None else [c for c in countries if c in b.importers]
+    if countries is not None:
+        index(result, [c for c in countries if c not in rows and c not in cols], "countries")  # names the unknown
+    ri, ci = index(result, rows, "countries", "exporters"), index(result, cols, "countries", "importers")
+    base = snap.before.sum(axis=0)[np.ix_(ri, ci)]
     with np.errstate(invalid="ignore", divide="ignore"):
         if variable == "value_change":
-            values = 100 * (snap.after.sum(axis=0)[np.ix_(idx, idx)] / base - 1)
+            values = 100 * (snap.after.sum(axis=0)[np.ix_(ri, ci)] / base - 1)
         else:
             t = {"tariff": snap.tariff_after, "tariff_change": snap.tariff_after - snap.tariff_before}[variable]
-            values = 100 * (t * snap.before).sum(axis=0)[np.ix_(idx, idx)] / base
-    matrix = np.ma.masked_where((base <= 0) | np.eye(len(idx), dtype=bool), values)
+            values = 100 * (t * snap.before).sum(axis=0)[np.ix_(ri, ci)] / base
+    matrix = np.ma.masked_where((base <= 0) | b.domestic_mask[np.ix_(ri, ci)], values)
     import matplotlib as mpl
     from matplotlib.colors import CenteredNorm
 
-    ax = axes(ax, figsize, default=(1.6 + 0.5 * len(idx), 1.2 + 0.45 * len(idx)))
+    ax = axes(ax, figsize, default=(1.6 + 0.5 * max(len(cols), 3), 1.2 + 0.45 * len(rows)))
     palette = mpl.colormaps[cmap].with_extremes(bad="0.88")
     span = float(np.abs(matrix).max()) if matrix.count() else 1.0
     image = ax.imshow(matrix, cmap=palette, norm=CenteredNorm(0, span or 1.0), aspect="auto")
-    names = [name(c) for c in codes]
-    ax.set_xticks(np.arange(len(idx)), names, rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
-    ax.set_yticks(np.arange(len(idx)), names, fontsize=8)
+    ax.set_xticks(np.arange(len(cols)), [name(c) for c in cols], rotation=45, ha="right", rotation_mode="anchor",
+                  fontsize=8)
+    ax.set_yticks(np.arange(len(rows)), [name(c) for c in rows], fontsize=8)
     ax.set_xlabel("importer")
     ax.set_ylabel("exporter")
     ax.figure.colorbar(image, ax=ax, label=label, shrink=0.85)
-    if annotate if annotate is not None else len(idx) <= 16:
+    if annotate if annotate is not None else max(len(rows), len(cols)) <= 16:
         for (r, c), v in np.ndenumerate(matrix.filled(np.nan)):
             if np.isfinite(v):
                 v = 0.0 if abs(v) < 0.05 else v  # no "-0.0"
@@ -273,17 +270,19 @@ def welfare(result, *, countries=None, date=None, ax=None, figsize=None):
         and the total as black diamonds labelled ``"net welfare"``, countries sorted from
         the largest loss (top) to the largest gain.
     """
-    parts = WELFARE_PARTS.get(result.model)
-    if parts is None:
-        raise InputError(f"no welfare decomposition for model {result.model!r}; known: {list(WELFARE_PARTS)}",
-                         key="result")
+    spec = get_model(result.model)
+    labels = {o.name: o.label for o in spec.outputs}
+    colours = (PALETTE[0], PALETTE[2], PALETTE[4], PALETTE[3], PALETTE[5], PALETTE[7])
+    parts = [(col, labels[col], colour) for col, colour in zip(spec.welfare, colours)]
+    if not parts or "welfare_usd" not in labels:
+        raise InputError(f"model {result.model!r} declares no welfare parts to plot", key="result")
     snap = snapshot(result, date)
     if countries is None:
         moved = np.abs([np.asarray(snap.countries[col]) for col, *_ in parts]).max(axis=0) > 0
         codes = [c for c, m in zip(result.baseline.countries, moved) if m] or list(result.baseline.countries)
     else:
         codes = list(countries)
-    idx = index(result, codes, "countries")
+    idx = index(result, codes, "countries")  # country outputs are over baseline.countries
     values = np.array([np.asarray(snap.countries[col])[idx] for col, *_ in parts]) * BN  # [part, country]
     net = np.asarray(snap.countries["welfare_usd"])[idx] * BN
     order = np.argsort(net, kind="stable")

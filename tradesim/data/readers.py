@@ -1,55 +1,16 @@
-"""Helpers shared by the readers: opening files, naming lines, resolving country codes."""
+"""Helpers shared by the trade-data readers: checking values and codes, resolving country codes."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..baseline import _rows
-from ..codes import COUNTRY_GROUPS, _country_problem
+from ..files import row_labels
+from ..codes import COUNTRY_GROUPS, country_problem
 from ..errors import InputError, TradesimWarning
-
-
-def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
-    """Read a CSV or Parquet file; the index holds file line numbers for CSV (header = line 1).
-
-    Raises `InputError` for a missing file, an unknown suffix or a Parquet file without pyarrow.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", source=str(path))
-    suffix = "".join(path.suffixes[-2:]).lower()
-    if suffix.endswith((".parquet", ".pq")):
-        try:
-            frame = pd.read_parquet(path, columns=usecols)
-        except ImportError as err:
-            raise InputError(
-                "reading Parquet needs pyarrow: pip install 'tradesim[parquet]'", source=str(path)
-            ) from err
-        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-        return frame
-    if not suffix.endswith((".csv", ".csv.gz", ".csv.zip", ".txt", ".gz", ".zip")):
-        raise InputError(f"unknown file type {path.suffix!r}: expected .csv (optionally .gz/.zip) or .parquet", source=str(path))
-    try:
-        frame = pd.read_csv(path, dtype=dtype, usecols=usecols, skipinitialspace=True, encoding="utf-8-sig")
-    except ValueError as err:  # usecols names a missing column, or a dtype does not parse
-        raise InputError(str(err), source=str(path)) from err
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot parse the file as CSV: {err}", source=str(path)) from err
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    return frame
-
-
-def require_columns(frame: pd.DataFrame, columns, source: str, what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"missing columns {missing} for {what}; the file has {list(frame.columns)}", source=source
-        )
 
 
 def check_values(values: pd.Series, source: str, column: str) -> np.ndarray:
@@ -58,7 +19,7 @@ def check_values(values: pd.Series, source: str, column: str) -> np.ndarray:
     bad = values.index[num.isna() | ~np.isfinite(num.fillna(0)) | (num < 0)]
     if len(bad):
         raise InputError(
-            f"value {values[bad[0]]!r} is not a number >= 0 ({_rows(bad, values.index)}); "
+            f"value {values[bad[0]]!r} is not a number >= 0 ({row_labels(bad, values.index)}); "
             "blank, NaN or negative trade values are not accepted",
             source=source,
             key=f"column {column!r}",
@@ -76,14 +37,14 @@ def pad_codes(codes: pd.Series, digits: int, source: str, column: str) -> pd.Ser
     bad = text.index[~text.str.fullmatch(r"\d+")]
     if len(bad):
         raise InputError(
-            f"product code {codes[bad[0]]!r} is not a number ({_rows(bad, codes.index)})",
+            f"product code {codes[bad[0]]!r} is not a number ({row_labels(bad, codes.index)})",
             source=source,
             key=f"column {column!r}",
         )
     too_long = text.index[text.str.len() > digits]
     if len(too_long):
         raise InputError(
-            f"product code {text[too_long[0]]!r} has more than {digits} digits ({_rows(too_long, codes.index)})",
+            f"product code {text[too_long[0]]!r} has more than {digits} digits ({row_labels(too_long, codes.index)})",
             source=source,
             key=f"column {column!r}",
         )
@@ -113,7 +74,7 @@ def resolve_countries(
         for col in columns:
             frame[col] = frame[col].replace(dict(country_map))
     codes = pd.unique(pd.concat([frame[c] for c in columns]))
-    bad = [c for c in codes if _country_problem(c, COUNTRY_GROUPS)]
+    bad = [c for c in codes if country_problem(c, COUNTRY_GROUPS)]
     if not bad:
         return frame
     described = []
@@ -121,7 +82,7 @@ def resolve_countries(
         rows = frame.index[(frame[columns[0]] == code) | (frame[columns[1]] == code)]
         total = frame.loc[rows, value].sum()
         label = f" ({names[code]})" if names and code in names else ""
-        described.append(f"{code!r}{label}: {total:,.0f} USD in {_rows(rows, frame.index)}")
+        described.append(f"{code!r}{label}: {total:,.0f} USD in {row_labels(rows, frame.index)}")
     listing = "; ".join(described)
     if unknown == "error":
         raise InputError(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError
 
 __all__ = ["GravityFit", "ppml"]
 
@@ -158,7 +158,7 @@ def ppml(
     Examples
     --------
     >>> import pandas as pd
-    >>> from tradesim.gravity import ppml
+    >>> from tradesim.models.gravity import ppml
     >>> rows = [(e, i, 100.0 if e == i else 10.0 / (1 + (e != i)), float(e != i))
     ...         for e in "ABC" for i in "ABC"]
     >>> frame = pd.DataFrame(rows, columns=["exporter", "importer", "trade", "border"])

@@ -1,34 +1,36 @@
 """The baseline: who ships how much of what to whom, before any policy change.
 
-A `Baseline` holds the flow tensor ``flows[k, i, j]``: the value in USD (at
-baseline prices, tariff-exclusive customs value) of product ``k`` shipped from
-exporter ``i`` to importer ``j``. The diagonal ``flows[k, i, i]`` holds domestic
-sales when they are known (``domestic=True``). An optional tensor of the same
-shape holds baseline ad valorem tariffs as fractions, and an optional boolean
-tensor marks cells whose values were imputed rather than published.
+A `Baseline` holds the flow tensor ``flows[k, i, j]``: the value in USD (at baseline prices,
+tariff-exclusive customs value) of product ``k`` shipped from exporter ``i`` to importer ``j``.
+Exporters and importers are two axes with their own country lists (US imports from 52 partners
+are ``[k, 52, 1]``); domestic sales sit where a country is on both axes, when they are known
+(``domestic=True``). An optional tensor of the same shape holds baseline ad valorem tariffs as
+fractions, and an optional boolean tensor marks cells whose values were imputed rather than
+published.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from .codes import (
+from ..codes import (
     CHAPTER_SECTION,
     COUNTRY_GROUPS,
-    _country_problem,
-    _hs_problem,
+    country_problem,
+    hs_problem,
     country_name,
     select_products,
     validate_countries,
     validate_products,
 )
-from .errors import InputError
+from ..errors import InputError
+from ..files import row_labels
 
 __all__ = ["Baseline", "MAX_RATE"]
 
@@ -42,25 +44,30 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _cells(mask: np.ndarray, products, countries, limit: int = 5) -> str:
+def _cells(mask: np.ndarray, products, exporters, importers, limit: int = 5) -> str:
     """Name the first offending cells of a [k, i, j] mask as product/exporter->importer."""
     k, i, j = np.nonzero(mask)
-    shown = [f"{products[a]}/{countries[b]}->{countries[c]}" for a, b, c in zip(k[:limit], i[:limit], j[:limit])]
+    shown = [f"{products[a]}/{exporters[b]}->{importers[c]}" for a, b, c in zip(k[:limit], i[:limit], j[:limit])]
     more = f" and {len(k) - limit} more" if len(k) > limit else ""
     return ", ".join(shown) + more
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Baseline:
     """Baseline trade flows by product, exporter and importer.
 
+    Exporters and importers are two axes with their own country lists: US imports from 52
+    partners are ``[product, 52, 1]``. Domestic sales sit in the cells where a country is on
+    both axes (the diagonal of a square baseline).
+
     Parameters
     ----------
-    countries : tuple of str
-        ISO 3166 alpha-3 codes or dataset groups (``ROW``), shape ``[country]``.
+    countries : tuple of str, optional
+        ISO 3166 alpha-3 codes or dataset groups (``ROW``) of a square baseline: the same list
+        on both axes. Give `exporters` and `importers` instead for a rectangle.
     products : tuple of str
-        HS codes (digit strings) or, after aggregation, group labels such as HS
-        section numerals, shape ``[product]``.
+        HS codes (digit strings) or, after aggregation, group labels such as HS section
+        numerals, shape ``[product]``.
     flows : numpy.ndarray of float64, shape ``[product, exporter, importer]``
         Values in USD per year, tariff-exclusive. Non-negative and finite.
     tariffs : numpy.ndarray of float64, optional, same shape as `flows`
@@ -68,14 +75,17 @@ class Baseline:
     year : int, optional
         Reference year of the flows.
     provenance : mapping of str to str
-        Where the numbers came from and how they were processed.
+        Where the numbers came from and how they were processed (``as_of``, ``version``,
+        ``sources``, ``licence``... for bundled baselines).
     imputed : numpy.ndarray of bool, optional, same shape as `flows`
         True where a cell was imputed rather than published.
     domestic : bool, optional
-        Whether the diagonal ``flows[k, i, i]`` holds domestic sales. Inferred as
-        "some diagonal cell is positive" when not given.
+        Whether the domestic cells hold domestic sales. Inferred as "some domestic cell is
+        positive" when not given.
     groups : mapping of str to str
         Country groups this dataset defines, besides ISO codes.
+    exporters, importers : tuple of str, optional
+        The two country axes of a rectangular baseline, shapes ``[exporter]`` and ``[importer]``.
 
     Examples
     --------
@@ -85,24 +95,36 @@ class Baseline:
     >>> b = Baseline.from_frame(df, year=2024)
     >>> b.flows.shape
     (2, 2, 2)
+    >>> r = Baseline.from_frame(df[df.importer == "USA"], exporters=["CHN"], importers=["USA"])
+    >>> r.flows.shape, r.square
+    ((1, 1, 1), False)
     """
 
-    countries: tuple[str, ...]
+    exporters: tuple[str, ...]
+    importers: tuple[str, ...]
     products: tuple[str, ...]
     flows: np.ndarray
-    tariffs: np.ndarray | None = None
-    year: int | None = None
-    provenance: Mapping[str, str] = field(default_factory=dict)
-    imputed: np.ndarray | None = None
-    domestic: bool | None = None
-    groups: Mapping[str, str] = field(default_factory=lambda: dict(COUNTRY_GROUPS))
+    tariffs: np.ndarray | None
+    year: int | None
+    provenance: Mapping[str, str]
+    imputed: np.ndarray | None
+    domestic: bool
+    groups: Mapping[str, str]
 
-    def __post_init__(self) -> None:
-        countries = tuple(self.countries)
-        products = tuple(self.products)
-        groups = MappingProxyType(dict(self.groups))
-        validate_countries(countries, groups=groups, key="countries")
-        for name, labels in (("countries", countries), ("products", products)):
+    def __init__(self, countries=None, products=(), flows=None, tariffs=None, year=None, provenance=None,
+                 imputed=None, domestic=None, groups=None, *, exporters=None, importers=None):
+        if countries is not None and (exporters is not None or importers is not None):
+            raise InputError("give countries (a square baseline) or exporters and importers, not both",
+                             key="countries")
+        if countries is None and (exporters is None or importers is None):
+            raise InputError("give countries (a square baseline) or both exporters and importers", key="countries")
+        exporters = tuple(countries if countries is not None else exporters)
+        importers = tuple(countries if countries is not None else importers)
+        products = tuple(products)
+        groups = MappingProxyType(dict(COUNTRY_GROUPS if groups is None else groups))
+        for name, labels in (("exporters", exporters), ("importers", importers)):
+            validate_countries(labels, groups=groups, key=name)
+        for name, labels in (("exporters", exporters), ("importers", importers), ("products", products)):
             dup = sorted(c for c, n in Counter(labels).items() if n > 1)
             if dup:
                 raise InputError(f"duplicate labels {dup}; each must appear once", key=name)
@@ -111,8 +133,8 @@ class Baseline:
             raise InputError(f"product labels must be non-empty strings, got {bad[:5]}", key="products")
         validate_products([p for p in products if p.isdigit()], key="products")
 
-        flows = np.asarray(self.flows)
-        expected = (len(products), len(countries), len(countries))
+        flows = np.asarray(flows if flows is not None else np.zeros((len(products), len(exporters), len(importers))))
+        expected = (len(products), len(exporters), len(importers))
         if flows.ndim != 3 or flows.shape != expected:
             raise InputError(
                 f"flows has shape {flows.shape}, expected [product, exporter, importer] = {expected}", key="flows"
@@ -120,19 +142,16 @@ class Baseline:
         if not np.issubdtype(flows.dtype, np.number) or np.issubdtype(flows.dtype, np.complexfloating):
             raise InputError(f"flows has dtype {flows.dtype}, expected real numbers", key="flows")
         flows = flows.astype(np.float64)
+        labels = (products, exporters, importers)
         if not np.isfinite(flows).all():
             raise InputError(
-                f"flows has NaN or infinite values at {_cells(~np.isfinite(flows), products, countries)}; "
+                f"flows has NaN or infinite values at {_cells(~np.isfinite(flows), *labels)}; "
                 "expected finite USD values (write 0 for no trade)",
                 key="flows",
             )
         if (flows < 0).any():
-            raise InputError(
-                f"flows has negative values at {_cells(flows < 0, products, countries)}; expected values >= 0",
-                key="flows",
-            )
-
-        tariffs = self.tariffs
+            raise InputError(f"flows has negative values at {_cells(flows < 0, *labels)}; expected values >= 0",
+                             key="flows")
         if tariffs is not None:
             tariffs = np.asarray(tariffs, dtype=np.float64)
             if tariffs.shape != flows.shape:
@@ -140,13 +159,11 @@ class Baseline:
             bad = ~np.isfinite(tariffs) | (tariffs < 0) | (tariffs > MAX_RATE)
             if bad.any():
                 raise InputError(
-                    f"tariffs out of range at {_cells(bad, products, countries)}; "
+                    f"tariffs out of range at {_cells(bad, *labels)}; "
                     f"expected finite fractions from 0 to {MAX_RATE:g} (2,000%)",
                     key="tariffs",
                 )
             tariffs = _readonly(tariffs)
-
-        imputed = self.imputed
         if imputed is not None:
             imputed = np.asarray(imputed)
             if imputed.shape != flows.shape or imputed.dtype != bool:
@@ -155,39 +172,73 @@ class Baseline:
                     key="imputed",
                 )
             imputed = _readonly(imputed)
-
-        domestic = self.domestic
+        home = _home(exporters, importers)
         if domestic is None:
-            diag = np.einsum("kii->ki", flows)
-            domestic = bool((diag > 0).any())
+            domestic = bool((flows[:, home[home >= 0], np.flatnonzero(home >= 0)] > 0).any())
 
         set_ = object.__setattr__
-        set_(self, "countries", countries)
+        set_(self, "exporters", exporters)
+        set_(self, "importers", importers)
         set_(self, "products", products)
         set_(self, "flows", _readonly(flows))
         set_(self, "tariffs", tariffs)
         set_(self, "imputed", imputed)
         set_(self, "domestic", bool(domestic))
         set_(self, "groups", groups)
-        set_(self, "provenance", MappingProxyType(dict(self.provenance)))
-        if self.year is not None:
-            set_(self, "year", int(self.year))
+        set_(self, "provenance", MappingProxyType(dict(provenance or {})))
+        set_(self, "year", None if year is None else int(year))
 
     # ------------------------------------------------------------------ access
 
     def __repr__(self) -> str:
+        shape = (f"{len(self.countries)} countries" if self.square else
+                 f"{len(self.exporters)} exporters x {len(self.importers)} importers")
         return (
-            f"Baseline(year={self.year}, {len(self.products)} products x {len(self.countries)} countries, "
+            f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
             f"total {self.flows.sum() / 1e9:,.1f} bn USD, domestic={self.domestic})"
         )
 
+    @property
+    def square(self) -> bool:
+        """Whether both axes hold the same countries in the same order."""
+        return self.exporters == self.importers
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """Every country on either axis: the exporters, then the importers that are not exporters."""
+        return tuple(dict.fromkeys(self.exporters + self.importers))
+
+    @property
+    def home(self) -> np.ndarray:
+        """``[importer]``: the position of each importer on the exporter axis (its domestic source), or -1."""
+        return _home(self.exporters, self.importers)
+
+    @property
+    def domestic_mask(self) -> np.ndarray:
+        """``[exporter, importer]`` bool: the cells where a country sells to itself."""
+        return np.asarray(self.exporters)[:, None] == np.asarray(self.importers)[None, :]
+
     def country_index(self, code: str) -> int:
-        """Position of a country on the exporter and importer axes."""
+        """Position of a country on the exporter and importer axes of a square baseline."""
+        if not self.square:
+            raise InputError("the baseline is rectangular: use exporter_index or importer_index", key="country")
+        return self.exporter_index(code)
+
+    def exporter_index(self, code: str) -> int:
+        """Position of a country on the exporter axis."""
+        return self._index(code, self.exporters, "exporter")
+
+    def importer_index(self, code: str) -> int:
+        """Position of a country on the importer axis."""
+        return self._index(code, self.importers, "importer")
+
+    def _index(self, code: str, axis: tuple, name: str) -> int:
         try:
-            return self.countries.index(code)
+            return axis.index(code)
         except ValueError:
-            validate_countries([code], groups=self.groups)  # raises with suggestions if unknown
-            raise InputError(f"country {code!r} is not in this baseline; it has {list(self.countries)}") from None
+            validate_countries([code], groups=self.groups, key=name)  # raises with suggestions if unknown
+            raise InputError(f"{name} {code!r} is not in this baseline; its {name}s are {list(axis)}",
+                             key=name) from None
 
     def trade(self, exporter: str, importer: str, products: str | list[str] | None = None) -> float:
         """Total value in USD shipped from `exporter` to `importer`.
@@ -197,7 +248,7 @@ class Baseline:
         products : str or list of str, optional
             HS prefixes to restrict to (``"85"`` selects all of chapter 85).
         """
-        i, j = self.country_index(exporter), self.country_index(importer)
+        i, j = self.exporter_index(exporter), self.importer_index(importer)
         column = self.flows[:, i, j]
         if products is not None:
             column = column[select_products(self.products, [products] if isinstance(products, str) else products)]
@@ -211,7 +262,8 @@ class Baseline:
 
         return (
             isinstance(other, Baseline)
-            and self.countries == other.countries
+            and self.exporters == other.exporters
+            and self.importers == other.importers
             and self.products == other.products
             and same(self.flows, other.flows)
             and same(self.tariffs, other.tariffs)
@@ -219,6 +271,27 @@ class Baseline:
             and self.domestic == other.domestic
             and self.year == other.year
         )
+
+    def restrict(self, *, exporters=None, importers=None) -> Baseline:
+        """The same flows on fewer (or reordered) exporters and importers: a rectangle of this baseline.
+
+        Examples
+        --------
+        >>> from tradesim import load_baseline
+        >>> us = load_baseline("demo-2024").restrict(importers=["USA"])
+        >>> us.flows.shape[1:], round(us.trade("CHN", "USA") / 1e9, 1) > 400
+        ((16, 1), True)
+        """
+        ex = list(self.exporters if exporters is None else exporters)
+        im = list(self.importers if importers is None else importers)
+        i = [self.exporter_index(c) for c in ex]
+        j = [self.importer_index(c) for c in im]
+
+        def cut(a):
+            return None if a is None else a[:, i][:, :, j]
+
+        return Baseline(None, self.products, cut(self.flows), cut(self.tariffs), self.year, self.provenance,
+                        cut(self.imputed), None, self.groups, exporters=tuple(ex), importers=tuple(im))
 
     # ------------------------------------------------------------- conversion
 
@@ -241,6 +314,8 @@ class Baseline:
         groups: Mapping[str, str] | None = None,
         hs: bool = True,
         source: str | None = None,
+        exporters: list[str] | None = None,
+        importers: list[str] | None = None,
     ) -> Baseline:
         """Build a baseline from a tidy table with one row per product, exporter and importer.
 
@@ -255,8 +330,12 @@ class Baseline:
         imputed : str, optional
             Boolean column marking imputed cells.
         countries, products : list of str, optional
-            Order of the axes; they may list labels with no rows. By default
-            countries are sorted with groups (``ROW``) last, products sorted.
+            Order of the axes; they may list labels with no rows. By default the baseline is
+            square over every country with a row, sorted with groups (``ROW``) last, and
+            products are sorted.
+        exporters, importers : list of str, optional
+            The two axes of a rectangular baseline instead of `countries` (either may be given
+            alone; the other axis is then every country with a row in its column).
         year, provenance, domestic, groups
             As in `Baseline`.
         hs : bool
@@ -282,16 +361,16 @@ class Baseline:
             df = df.reset_index(drop=True)
 
         def row(labels) -> str:
-            return _rows(labels, df.index)
+            return row_labels(labels, df.index)
 
         for col in (exporter, importer, product):
             blank = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
             if len(blank):
                 raise InputError(f"blank {col} code in {row(blank)}", source=source, key=f"column {col!r}")
         for col in (exporter, importer):
-            unknown = [c for c in df[col].unique() if _country_problem(c, groups)]
+            unknown = [c for c in df[col].unique() if country_problem(c, groups)]
             if unknown:
-                message = "; ".join(_country_problem(c, groups) for c in unknown[:10])
+                message = "; ".join(country_problem(c, groups) for c in unknown[:10])
                 bad = df.index[df[col].isin(unknown)]
                 raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {col!r}")
         codes = df[product]
@@ -305,9 +384,9 @@ class Baseline:
                 key=f"column {product!r}",
             )
         if hs:
-            unknown = [c for c in codes.unique() if _hs_problem(c)]
+            unknown = [c for c in codes.unique() if hs_problem(c)]
             if unknown:
-                message = "; ".join(_hs_problem(c) for c in unknown[:10])
+                message = "; ".join(hs_problem(c) for c in unknown[:10])
                 bad = df.index[codes.isin(unknown)]
                 raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {product!r}")
 
@@ -347,13 +426,27 @@ class Baseline:
                 source=source,
             )
 
-        present = pd.unique(pd.concat([df[exporter], df[importer]]))
-        if countries is None:
-            countries = sorted(present, key=lambda c: (c in groups, c))
-        else:
-            absent = sorted(set(present) - set(countries))
+        def order(present) -> list[str]:
+            return sorted(present, key=lambda c: (c in groups, c))
+
+        def check(axis, column, what) -> None:
+            absent = sorted(set(pd.unique(df[column])) - set(axis))
             if absent:
-                raise InputError(f"countries {absent} have rows but are not in the given country order", source=source)
+                raise InputError(f"{what} {absent} have rows but are not in the given {what} order", source=source)
+
+        if countries is not None and (exporters is not None or importers is not None):
+            raise InputError("give countries (square) or exporters/importers (a rectangle), not both", source=source)
+        if exporters is None and importers is None:
+            if countries is None:
+                countries = order(pd.unique(pd.concat([df[exporter], df[importer]])))
+            check(countries, exporter, "countries")
+            check(countries, importer, "countries")
+            exporters = importers = list(countries)
+        else:
+            exporters = order(pd.unique(df[exporter])) if exporters is None else list(exporters)
+            importers = order(pd.unique(df[importer])) if importers is None else list(importers)
+            check(exporters, exporter, "exporters")
+            check(importers, importer, "importers")
         if products is None:
             products = sorted(pd.unique(codes))
         else:
@@ -362,9 +455,9 @@ class Baseline:
                 raise InputError(f"products {absent[:10]} have rows but are not in the given product order", source=source)
 
         k = pd.Categorical(codes, categories=products).codes
-        i = pd.Categorical(df[exporter], categories=countries).codes
-        j = pd.Categorical(df[importer], categories=countries).codes
-        shape = (len(products), len(countries), len(countries))
+        i = pd.Categorical(df[exporter], categories=exporters).codes
+        j = pd.Categorical(df[importer], categories=importers).codes
+        shape = (len(products), len(exporters), len(importers))
         flows = np.zeros(shape)
         flows[k, i, j] = numeric[value]
         tariffs = None
@@ -380,8 +473,10 @@ class Baseline:
             imputed_arr = np.zeros(shape, dtype=bool)
             imputed_arr[k, i, j] = flags.astype(bool).to_numpy()
         return cls(
-            countries=tuple(countries),
+            None,
             products=tuple(products),
+            exporters=tuple(exporters),
+            importers=tuple(importers),
             flows=flows,
             tariffs=tariffs,
             year=year,
@@ -401,8 +496,8 @@ class Baseline:
         k, i, j = np.indices(self.flows.shape).reshape(3, -1)
         frame = pd.DataFrame(
             {
-                "exporter": np.asarray(self.countries, dtype=object)[i],
-                "importer": np.asarray(self.countries, dtype=object)[j],
+                "exporter": np.asarray(self.exporters, dtype=object)[i],
+                "importer": np.asarray(self.importers, dtype=object)[j],
                 "product": np.asarray(self.products, dtype=object)[k],
                 "value": self.flows.ravel(),
             }
@@ -445,25 +540,17 @@ class Baseline:
             among members of a group lands on the group's diagonal.
         """
         prod_labels = self._product_groups(products)
-        country_labels = list(self.countries)
         groups = dict(self.groups)
         if countries is not None:
             unknown = sorted(set(countries) - set(self.countries))
             if unknown:
                 raise InputError(f"countries {unknown} are not in this baseline", key="countries")
-            country_labels = [countries.get(c, c) for c in self.countries]
             for label in set(countries.values()):
                 try:
                     validate_countries([label], groups=groups)
                 except InputError:
                     groups[label] = f"group defined by aggregation: {sorted(c for c, g in countries.items() if g == label)}"
-
-        new_products = list(dict.fromkeys(prod_labels))
-        new_countries = list(dict.fromkeys(country_labels))
-        P = (np.asarray(prod_labels)[None, :] == np.asarray(new_products)[:, None]).astype(float)
-        C = (np.asarray(country_labels)[None, :] == np.asarray(new_countries)[:, None]).astype(float)
-        agg = lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, C, C, x, optimize=True)  # noqa: E731
-
+        agg, new_products, new_exporters, new_importers = self._aggregator(prod_labels, countries)
         flows = agg(self.flows)
         tariffs = None if self.tariffs is None else self._mean_rates(self.tariffs, agg)
         imputed = None
@@ -476,16 +563,21 @@ class Baseline:
             note += f", countries={dict(countries)}"
         prov = dict(self.provenance)
         prov["aggregation"] = "; ".join(filter(None, [prov.get("aggregation"), note]))
-        return replace(
-            self,
-            countries=tuple(new_countries),
-            products=tuple(new_products),
-            flows=flows,
-            tariffs=tariffs,
-            imputed=imputed,
-            provenance=prov,
-            groups=groups,
-        )
+        return Baseline(None, tuple(new_products), flows, tariffs, self.year, prov, imputed, self.domestic, groups,
+                        exporters=tuple(new_exporters), importers=tuple(new_importers))
+
+    def _aggregator(self, prod_labels: list[str], countries: Mapping[str, str] | None):
+        """A function summing ``[k, i, j]`` arrays into the groups, and the new axes' labels."""
+        def onehot(labels: list[str]) -> tuple[np.ndarray, list[str]]:
+            new = list(dict.fromkeys(labels))
+            return (np.asarray(labels)[None, :] == np.asarray(new)[:, None]).astype(float), new
+
+        mapping = countries or {}
+        P, new_products = onehot(prod_labels)
+        X, new_exporters = onehot([mapping.get(c, c) for c in self.exporters])
+        M, new_importers = onehot([mapping.get(c, c) for c in self.importers])
+        return (lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, X, M, x, optimize=True)), new_products, new_exporters, \
+            new_importers
 
     def _mean_rates(self, rates: np.ndarray, agg) -> np.ndarray:
         """Flow-weighted means of `rates` ``[..., k, i, j]`` within the cells that `agg` sums."""
@@ -535,11 +627,8 @@ class Baseline:
         if rates.shape[-3:] != self.flows.shape:
             raise InputError(f"rates has shape {rates.shape}, expected [..., product, exporter, importer] ending in "
                              f"{self.flows.shape}", key="rates")
-        prod_labels = self._product_groups(products)
-        country_labels = [(countries or {}).get(c, c) for c in self.countries]
-        P = (np.asarray(prod_labels)[None, :] == np.asarray(list(dict.fromkeys(prod_labels)))[:, None]).astype(float)
-        C = (np.asarray(country_labels)[None, :] == np.asarray(list(dict.fromkeys(country_labels)))[:, None]).astype(float)
-        return self._mean_rates(rates, lambda x: np.einsum("Kk,Ii,Jj,kij->KIJ", P, C, C, x, optimize=True))
+        agg = self._aggregator(self._product_groups(products), countries)[0]
+        return self._mean_rates(rates, agg)
 
     def with_domestic(self, sales, *, method: str) -> Baseline:
         """This baseline with domestic sales on its diagonal (``domestic=True``), marked imputed.
@@ -564,6 +653,10 @@ class Baseline:
         >>> b.domestic, float(b.flows[0, 1, 1])
         (True, 8000000000.0)
         """
+        if not self.square:
+            raise InputError("domestic sales sit where a country is on both axes: give a square baseline "
+                             f"(this one has {len(self.exporters)} exporters and {len(self.importers)} importers)",
+                             key="sales")
         n = len(self.countries)
         if isinstance(sales, Mapping | pd.Series):
             if len(self.products) != 1:
@@ -589,8 +682,8 @@ class Baseline:
         flows[:, np.arange(n), np.arange(n)] = sales
         imputed = np.zeros(flows.shape, bool) if self.imputed is None else np.array(self.imputed)
         imputed[:, np.arange(n), np.arange(n)] = True
-        return replace(self, flows=flows, imputed=imputed, domestic=True,
-                       provenance={**self.provenance, "domestic": method})
+        return Baseline(self.countries, self.products, flows, self.tariffs, self.year,
+                        {**self.provenance, "domestic": method}, imputed, True, self.groups)
 
     def _product_groups(self, products) -> list[str]:
         if products is None:
@@ -625,37 +718,35 @@ class Baseline:
         ``exports`` and ``imports`` exclude the diagonal. ``imputed_pct`` is the
         share of the country's exports and imports (by value) in imputed cells.
         """
-        off = self.flows.sum(axis=0).copy()
-        domestic = np.diag(off).copy()
-        np.fill_diagonal(off, 0.0)
-        exports, imports = off.sum(axis=1), off.sum(axis=0)
+        pair = self.flows.sum(axis=0)  # [exporter, importer]
+        dom = self.domestic_mask
+        off = np.where(dom, 0.0, pair)
+        countries = self.countries
+        ex = pd.Index(countries).get_indexer(list(self.exporters))
+        im = pd.Index(countries).get_indexer(list(self.importers))
+        exports = np.bincount(ex, weights=off.sum(axis=1), minlength=len(countries))
+        imports = np.bincount(im, weights=off.sum(axis=0), minlength=len(countries))
         table = pd.DataFrame(
             {
-                "name": [country_name(c) if c not in self.groups else self.groups[c] for c in self.countries],
+                "name": [country_name(c) if c not in self.groups else self.groups[c] for c in countries],
                 "exports_bn": exports / 1e9,
                 "imports_bn": imports / 1e9,
                 "balance_bn": (exports - imports) / 1e9,
             },
-            index=pd.Index(self.countries, name="country"),
+            index=pd.Index(countries, name="country"),
         )
         if self.domestic:
-            table["domestic_bn"] = domestic / 1e9
+            table["domestic_bn"] = np.bincount(im, weights=np.where(dom, pair, 0.0).sum(axis=0),
+                                               minlength=len(countries)) / 1e9
         if self.imputed is not None:
-            imp = np.where(self.imputed, self.flows, 0.0).sum(axis=0)
-            np.fill_diagonal(imp, 0.0)
+            imp = np.where(dom, 0.0, np.where(self.imputed, self.flows, 0.0).sum(axis=0))
+            both = np.bincount(ex, weights=imp.sum(axis=1), minlength=len(countries)) + \
+                np.bincount(im, weights=imp.sum(axis=0), minlength=len(countries))
             with np.errstate(invalid="ignore"):
-                table["imputed_pct"] = 100 * (imp.sum(axis=1) + imp.sum(axis=0)) / (exports + imports)
+                table["imputed_pct"] = 100 * both / (exports + imports)
         return table
 
 
-def _rows(labels, index: pd.Index, limit: int = 5) -> str:
-    """Name offending rows: file lines when the index is named "line", else 1-based row numbers."""
-    labels = list(labels)
-    if index.name == "line":
-        word, shown = "line", [str(x) for x in labels[:limit]]
-    elif isinstance(index, pd.RangeIndex):
-        word, shown = "row", [str(index.get_loc(x) + 1) for x in labels[:limit]]
-    else:
-        word, shown = "row", [str(x) for x in labels[:limit]]
-    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
-    return f"{word}{'s' if len(labels) > 1 else ''} {', '.join(shown)}{more}"
+def _home(exporters, importers) -> np.ndarray:
+    """Position of each importer on the exporter axis, or -1 where it is not an exporter."""
+    return pd.Index(exporters).get_indexer(list(importers))

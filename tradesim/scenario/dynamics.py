@@ -60,7 +60,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "Dynamics",

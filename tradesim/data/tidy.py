@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ..baseline import Baseline
-from ._common import read_table, require_columns
+from ..files import read_table, require_columns
+from .baseline import Baseline
 
 __all__ = ["read_flows"]
 
@@ -26,6 +26,8 @@ def read_flows(
     products: Sequence[str] | None = None,
     domestic: bool | None = None,
     groups: Mapping[str, str] | None = None,
+    exporters: Sequence[str] | None = None,
+    importers: Sequence[str] | None = None,
 ) -> Baseline:
     """Read a tidy CSV or Parquet file of flows into a `Baseline`.
 
@@ -38,8 +40,8 @@ def read_flows(
         leading zeros survive; in Parquet they must be stored as strings.
     tariff, imputed : str, optional
         Columns with baseline tariffs (fractions) and imputation flags.
-    year, countries, products, domestic, groups
-        As in `Baseline.from_frame`.
+    year, countries, products, domestic, groups, exporters, importers
+        As in `Baseline.from_frame` (`exporters` and `importers` give a rectangular baseline).
 
     Raises
     ------
@@ -70,6 +72,8 @@ def read_flows(
         products=list(products) if products is not None else None,
         domestic=domestic,
         groups=groups,
+        exporters=list(exporters) if exporters is not None else None,
+        importers=list(importers) if importers is not None else None,
         source=str(path),
         provenance={"source": str(path)},
     )

@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ..baseline import Baseline, _rows
 from ..errors import InputError, TradesimWarning
-from ._common import check_values, pad_codes, read_table, resolve_countries, restrict_countries
+from ..files import read_table, row_labels
+from .baseline import Baseline
+from .readers import check_values, pad_codes, resolve_countries, restrict_countries
 
 __all__ = ["read_comtrade"]
 
@@ -156,7 +157,7 @@ def read_comtrade(
         if len(bad):
             raise InputError(
                 f"product code {frame['product'][bad[0]]!r} has lost its leading zero and the file has no "
-                f"aggregation level column to restore it ({_rows(bad, frame.index)})",
+                f"aggregation level column to restore it ({row_labels(bad, frame.index)})",
                 source=src,
             )
         frame["level"] = lengths.astype(str)
@@ -178,7 +179,7 @@ def read_comtrade(
     exporter, importer = ("partner", "reporter") if flow == "M" else ("reporter", "partner")
     dup = frame.index[frame.duplicated(["reporter", "partner", "product"], keep=False)]
     if len(dup):
-        raise InputError(f"duplicate reporter, partner and product ({_rows(dup, frame.index)})", source=src)
+        raise InputError(f"duplicate reporter, partner and product ({row_labels(dup, frame.index)})", source=src)
     table = pd.DataFrame(
         {
             "exporter": frame[exporter],

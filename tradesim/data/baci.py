@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..baseline import Baseline, _rows
 from ..errors import InputError
-from ._common import check_values, pad_codes, read_table, require_columns, resolve_countries, restrict_countries
+from ..files import read_table, row_labels, require_columns
+from .baseline import Baseline
+from .readers import check_values, pad_codes, resolve_countries, restrict_countries
 
 __all__ = ["read_baci", "read_baci_country_codes"]
 
@@ -49,10 +50,10 @@ def read_baci_country_codes(path) -> pd.DataFrame:
             )
             if out["code"].isna().any():
                 bad = out.index[out["code"].isna()]
-                raise InputError(f"country code is not a number ({_rows(bad, out.index)})", source=src, key=code)
+                raise InputError(f"country code is not a number ({row_labels(bad, out.index)})", source=src, key=code)
             dup = out.index[out["code"].duplicated(keep=False)]
             if len(dup):
-                raise InputError(f"country code listed twice ({_rows(dup, out.index)})", source=src, key=code)
+                raise InputError(f"country code listed twice ({row_labels(dup, out.index)})", source=src, key=code)
             out["code"] = out["code"].astype(int)
             return out
     raise InputError(
@@ -153,7 +154,7 @@ def read_baci(
         if len(missing):
             raise InputError(
                 f"country code {frame[col][missing[0]]!r} is not in the BACI country-code file "
-                f"({_rows(missing, frame.index)})",
+                f"({row_labels(missing, frame.index)})",
                 source=src,
                 key=f"column {col!r}",
             )
@@ -161,7 +162,7 @@ def read_baci(
 
     dup = frame.index[frame.duplicated(["i", "j", "k"], keep=False)]
     if len(dup):
-        raise InputError(f"duplicate exporter, importer and product ({_rows(dup, frame.index)})", source=src)
+        raise InputError(f"duplicate exporter, importer and product ({row_labels(dup, frame.index)})", source=src)
 
     table = pd.DataFrame(
         {

@@ -46,13 +46,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..dynamics import FREQUENCIES, Dynamics
-from ..elasticities import PARAMETERS, Elasticities
+from ..data import MAX_RATE, list_baselines
+from ..data.bundled import baseline_axes
+from ..elasticities import Elasticities, parameter_names
 from ..errors import InputError, ScenarioError
-from ..tariffs import MAX_RATE, TariffSchedule
-from .schedule import _collect, _date, _line_of, _unknown, load_toml, schedule_from_tables
+from ..files import collect, line_of, load_toml, parse_date, unknown_keys
+from ..law import TariffSchedule
+from ..law.bundled import schedule_file
+from ..law.file import schedule_from_tables, schedule_tables
+from ..models import MODELS
+from .bundled import list_scenarios, scenario_path
+from .dynamics import FREQUENCIES, Dynamics
+from .phases import Phase, apply_phases
+from .scenario import Scenario
 
-__all__ = ["read_scenario", "SCENARIO_KEYS", "PHASE_KEYS", "TOP_KEYS", "DYNAMICS_KEYS"]
+__all__ = ["load_scenario", "SCENARIO_KEYS", "PHASE_KEYS", "TOP_KEYS", "DYNAMICS_KEYS"]
 
 TOP_KEYS = {
     "scenario": "the scenario's settings",
@@ -105,7 +113,7 @@ class _Origin:
 
     def problem(self, message: str, sub: str = "") -> ScenarioError:
         key = f"{self.key}.{sub}" if sub else self.key
-        return ScenarioError(message, source=self.source, key=key, line=_line_of(self.text, key))
+        return ScenarioError(message, source=self.source, key=key, line=line_of(self.text, key))
 
 
 @dataclass
@@ -120,8 +128,11 @@ class _Table:
         return self.key_origin.get(key, self.origin)
 
 
-def read_scenario(name_or_path):
-    """Read, merge and check a scenario file; see the module notes.
+def load_scenario(name_or_path) -> Scenario:
+    """Read, merge and check a scenario: a bundled name (see `list_scenarios`) or the path of a TOML file.
+
+    See the module notes for the format. A path given here is relative to the current folder;
+    paths inside the files are relative to the file that names them.
 
     Returns
     -------
@@ -130,17 +141,24 @@ def read_scenario(name_or_path):
     Raises
     ------
     ScenarioError
-        Listing every problem found (``problems``).
-    """
-    from ..scenario import Scenario, apply_phases, scenario_path
+        Listing every problem found (``problems``), each naming the file, the line and the key
+        path; a problem in a value a file inherits names the file that inherited it.
 
+    Examples
+    --------
+    >>> s = load_scenario("phased-cut")
+    >>> s.extends, s.model
+    (('us-china-2025',), 'pe')
+    """
+    return _read(name_or_path, ())
+
+
+def _read(name_or_path, seen: tuple) -> Scenario:
     ref = str(name_or_path)
     path = scenario_path(ref)
     if path is None:
-        from ..scenario import list_scenarios
-
         raise ScenarioError(f"no bundled scenario or file {ref!r}; bundled: {list(list_scenarios().index)}",
-                            source=ref)
+                            source=ref.replace("\x00", "\\x00"))
     chain = _chain(path, ())
     leaf_path, leaf_text, leaf_data = chain[-1]
     problems: list[ScenarioError] = []
@@ -151,12 +169,12 @@ def read_scenario(name_or_path):
     sources: list[str] = []
     for file, text, data in chain:
         src = str(file)
-        problems += _unknown(data, TOP_KEYS, "", src, text)
+        problems += unknown_keys(data, TOP_KEYS, "", src, text)
         table = data.get("scenario")
         if not isinstance(table, dict):
             problems.append(_Origin(src, text, "scenario").problem("missing table [scenario]"))
             continue
-        problems += _unknown(table, SCENARIO_KEYS, "scenario", src, text)
+        problems += unknown_keys(table, SCENARIO_KEYS, "scenario", src, text)
         for key, value in table.items():
             if key in ("name", "extends") or key not in SCENARIO_KEYS:
                 continue
@@ -167,12 +185,12 @@ def read_scenario(name_or_path):
                     problems.append(_Origin(src, text, "scenario.sources").problem(f"{value!r} is not a list of text"))
                 continue
             meta[key] = (value, _Origin(src, text, f"scenario.{key}"), file.parent)
-        for section, known in (("elasticities", {p: "" for p in PARAMETERS}), ("dynamics", DYNAMICS_KEYS)):
+        for section, known in (("elasticities", {p: "" for p in parameter_names()}), ("dynamics", DYNAMICS_KEYS)):
             value = data.get(section, {})
             if not isinstance(value, dict):
                 problems.append(_Origin(src, text, section).problem(f"expected a table [{section}]"))
                 continue
-            problems += _unknown(value, known, section, src, text)
+            problems += unknown_keys(value, known, section, src, text)
             sections[section].update({k: (v, _Origin(src, text, f"{section}.{k}")) for k, v in value.items() if k in known})
 
     missing = [key for key in _REQUIRED if key not in meta]
@@ -183,13 +201,22 @@ def read_scenario(name_or_path):
     tables: dict[str, dict[str, _Table]] = {"product_lists": {}, "measures": {}}
     unnamed: dict[str, list[_Table]] = {"product_lists": [], "measures": []}
     phases: list[tuple[dict, _Origin]] = []
-    layers = list(chain)
+    base_info: dict = {}
     if "schedule" in meta:
         value, origin, folder = meta["schedule"]
-        base = _schedule_file(value, origin, folder, problems)
-        if base is not None:
-            layers.insert(0, base)
-    for file, text, data in layers:
+        base_tables, base_meta = _schedule_file(value, origin, folder, problems)
+        base_info = {k: base_meta[k] for k in ("as_of", "version", "licence") if k in base_meta}
+        if "as_of" in base_info:
+            base_info["as_of"] = str(base_info["as_of"])
+        for kind, rows in base_tables.items():
+            for values, src, text, key, where in rows:
+                t = _absolute_files(values, Path(where))
+                name = t.get("name")
+                if isinstance(name, str) and name not in tables[kind]:
+                    tables[kind][name] = _Table(dict(t), _Origin(src, text, key))
+                else:  # duplicates are reported by the schedule's own checks
+                    unnamed[kind].append(_Table(dict(t), _Origin(src, text, key)))
+    for file, text, data in chain:
         src = str(file)
         _remove(data.get("remove", {}), _Origin(src, text, "remove"), tables, phases, problems)
         for kind in ("product_lists", "measures"):
@@ -197,10 +224,19 @@ def read_scenario(name_or_path):
             if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
                 problems.append(_Origin(src, text, kind).problem(f"expected an array of tables [[{kind}]]"))
                 continue
+            here: dict[str, int] = {}
             for i, t in enumerate(value):
                 origin = _Origin(src, text, f"{kind}[{i}]")
                 t = _absolute_files(t, file.parent)
                 name = t.get("name")
+                if isinstance(name, str) and name in here:
+                    what = "measure" if kind == "measures" else "product list"
+                    problems.append(origin.problem(f"{what} {name!r} is defined twice in this file (also "
+                                                   f"{kind}[{here[name]}]); to change an inherited one, write it once",
+                                                   "name"))
+                    continue
+                if isinstance(name, str):
+                    here[name] = i
                 if isinstance(name, str) and name in tables[kind]:
                     merged = tables[kind][name]
                     merged.values.update(t)
@@ -218,7 +254,9 @@ def read_scenario(name_or_path):
     entries = {kind: list(tables[kind].values()) + unnamed[kind] for kind in tables}
     schedule = None
     try:
-        schedule = schedule_from_tables({k: [e.values for e in v] for k, v in entries.items()}, source=str(leaf_path))
+        schedule = schedule_from_tables(
+            {k: [(e.values, str(leaf_path), None, f"{k}[{i}]", leaf_path.parent) for i, e in enumerate(v)]
+             for k, v in entries.items()}, source=str(leaf_path))
     except ScenarioError as err:
         problems += [_relocate(p, entries) for p in (err.problems or [err])]
 
@@ -236,21 +274,36 @@ def read_scenario(name_or_path):
             schedule = None
 
     settings = _settings(meta, problems)
+    against = None
+    if "compare_to" in settings:
+        value, origin, _ = meta["compare_to"]
+        target = Path(settings["compare_to"]) if Path(settings["compare_to"]).is_absolute() else \
+            scenario_path(settings["compare_to"])
+        if target in (*seen, path.resolve()):
+            problems.append(origin.problem(f"compare_to leads back to {target.name}: scenarios read against each "
+                                           "other form a loop"))
+        else:
+            try:
+                against = _read(str(target), (*seen, path.resolve()))
+            except ScenarioError as err:
+                problems.append(origin.problem(f"the scenario it names has problems: {err}"))
     elasticities = _elasticities(sections["elasticities"], problems)
     dynamics = _dynamics(sections["dynamics"], problems)
     leaf_meta = leaf_data.get("scenario")
     name = leaf_meta.get("name", leaf_path.stem) if isinstance(leaf_meta, dict) else leaf_path.stem
     if schedule is not None and "baseline" in settings:
-        problems += _country_problems(schedule, settings["baseline"], entries["measures"], meta["baseline"][1])
+        own = {t.get("name") for _, _, data in chain for t in data.get("measures", []) if isinstance(t, dict)}
+        problems += _country_problems(schedule, settings["baseline"], entries["measures"], meta["baseline"][1], own)
     if problems:
-        raise _collect(problems, str(leaf_path))
+        raise collect(problems, str(leaf_path))
     return Scenario(
         name=str(name), description=str(settings.get("description", "")), baseline=settings["baseline"],
         schedule=TariffSchedule(schedule.measures, tuple(schedule.product_lists.values()), name=str(name),
-                                description=str(settings.get("description", "")), source=str(leaf_path)),
+                                description=str(settings.get("description", "")), source=str(leaf_path),
+                                **base_info),
         start=settings["start"], end=settings["end"], frequency=settings.get("frequency", "monthly"),
         reference=settings.get("reference"), model=settings.get("model", "pe"), elasticities=elasticities,
-        dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"),
+        dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"), against=against,
         extends=tuple(str(d["scenario"]["extends"]) for _, _, d in reversed(chain[1:])), sources=tuple(sources),
         notes=str(settings.get("notes", "")), source=str(leaf_path),
     )
@@ -261,8 +314,6 @@ def read_scenario(name_or_path):
 
 def _chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[Path, str, dict]]:
     """The files from the root of the ``extends`` chain to `path`."""
-    from ..scenario import list_scenarios, scenario_path
-
     text, data = load_toml(path)
     meta = data.get("scenario", {})
     parent = meta.get("extends") if isinstance(meta, dict) else None
@@ -280,32 +331,31 @@ def _chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[Path, str, dict]]:
     return _chain(parent_path, (*seen, path.resolve())) + [(path, text, data)]
 
 
-def _schedule_file(value, origin: _Origin, folder: Path, problems: list):
-    from ..data import _schedule_files
-
+def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tuple[dict, dict]:
+    """The tables and ``[schedule]`` table of a bundled schedule or of a file beside the scenario."""
     if not isinstance(value, str):
         problems.append(origin.problem(f"{value!r} is not a schedule name or path"))
-        return None
-    bundled = _schedule_files()
-    if value in bundled and not value.endswith(".toml"):
-        from importlib import resources
-
-        with resources.as_file(bundled[value]) as p:
-            path = Path(p)
-    else:
+        return {}, {}
+    path = schedule_file(value) if not value.endswith(".toml") else None
+    if path is None:
         path = Path(value) if Path(value).is_absolute() else folder / value
         if not path.is_file():
-            problems.append(origin.problem(f"no bundled schedule or file {value!r}; bundled: {sorted(bundled)}"))
-            return None
-    text, data = load_toml(path)
-    problems += _unknown(data, {"schedule": "", "product_lists": "", "measures": ""}, "", str(path), text)
-    return path, text, data
+            from ..law import list_schedules
+
+            problems.append(origin.problem(f"no bundled schedule {value!r} and no file {path}; bundled: "
+                                           f"{list(list_schedules().index)}"))
+            return {}, {}
+    try:
+        return schedule_tables(path, problems)
+    except ScenarioError as err:
+        problems.append(err)
+        return {}, {}
 
 
 def _absolute_files(table: dict, folder: Path) -> dict:
-    """`file` and `rates_file` made absolute, so tables from several files can be merged."""
+    """Paths to CSV files made absolute, so tables from several files can be merged."""
     out = dict(table)
-    for key in ("file", "rates_file"):
+    for key in ("file", "rates_file", "value_shares_file", "qualifying_file"):
         if isinstance(out.get(key), str):
             out[key] = str(folder / out[key])
     return out
@@ -315,7 +365,7 @@ def _remove(table, origin: _Origin, tables: dict, phases: list, problems: list) 
     if not isinstance(table, dict):
         problems.append(origin.problem("expected a table [remove]"))
         return
-    problems += _unknown(table, REMOVE_KEYS, "remove", origin.source, origin.text)
+    problems += unknown_keys(table, REMOVE_KEYS, "remove", origin.source, origin.text)
     for kind in ("measures", "product_lists", "phases"):
         names = table.get(kind, [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -352,14 +402,11 @@ def _relocate(problem: ScenarioError, entries: dict) -> ScenarioError:
 
 
 def _settings(meta: dict, problems: list) -> dict:
-    from ..data import list_baselines
-    from ..models import MODELS
-
     out: dict = {}
     for key, (value, origin, folder) in meta.items():
         try:
             if key in ("start", "end", "reference"):
-                out[key] = _date(value, key)
+                out[key] = _date(value)
             elif key == "frequency":
                 if value not in FREQUENCIES:
                     raise ValueError(f"{value!r} is not a frequency: expected one of {list(FREQUENCIES)}")
@@ -374,16 +421,16 @@ def _settings(meta: dict, problems: list) -> dict:
                 bundled = list(list_baselines().index)
                 if value in bundled:
                     out[key] = value
-                elif (folder / value).is_file() or Path(value).is_file():
-                    out[key] = str((folder / value) if (folder / value).is_file() else Path(value))
+                elif "\x00" not in value and (folder / value).is_file():  # beside the file, never the current folder
+                    out[key] = str((folder / value).resolve())
                 else:
-                    raise ValueError(f"no bundled baseline or file {value!r}; bundled: {bundled}")
+                    raise ValueError(f"no bundled baseline {value!r} and no file {folder / value}; bundled: {bundled}")
             elif key == "compare_to":
-                from ..scenario import scenario_path
-
                 found = scenario_path(value, folder) if isinstance(value, str) else None
                 if found is None:
-                    raise ValueError(f"no bundled scenario or file {value!r}")
+                    shown = value.replace("\x00", "\\x00") if isinstance(value, str) else value
+                    raise ValueError(f"no bundled scenario {shown!r} and no such file beside this one; bundled: "
+                                     f"{list(list_scenarios().index)}")
                 out[key] = value if scenario_path(value) == found else str(found)  # a bundled name stays a name
             elif key in ("description", "notes", "schedule"):
                 if not isinstance(value, str):
@@ -428,9 +475,7 @@ _EVERY = re.compile(r"\s*(\d+)\s*(day|week|month)s?\s*")
 
 def _phase(table: dict, origin: _Origin, problems: list):
     """A `Phase` from a ``[[phases]]`` table, or None with its problems added."""
-    from ..scenario import Phase
-
-    found = _unknown(table, PHASE_KEYS, origin.key, origin.source, origin.text)
+    found = unknown_keys(table, PHASE_KEYS, origin.key, origin.source, origin.text)
     kw: dict = {}
 
     def take(key, convert):
@@ -467,6 +512,14 @@ def _phase(table: dict, origin: _Origin, problems: list):
     if found or steps is None or measure is None:
         return None
     return Phase(measure, steps, **kw)
+
+
+def _date(value, key: str = "") -> dt.date:
+    """A TOML date or an ISO ``YYYY-MM-DD`` string; `ValueError` otherwise."""
+    try:
+        return parse_date(value, key=key or "date")
+    except InputError as err:
+        raise ValueError(err.message) from None
 
 
 def _fail(message: str):
@@ -508,27 +561,26 @@ def _path(value, key: str) -> tuple:
 
 
 
-def _country_problems(schedule: TariffSchedule, baseline: str, entries: list[_Table], origin: _Origin) -> list:
-    """Measures whose importer, or every listed exporter, is missing from the baseline."""
-    from ..data import list_baselines, load_baseline
-    from . import read_flows
-
+def _country_problems(schedule: TariffSchedule, baseline: str, entries: list[_Table], origin: _Origin,
+                      own: set) -> list:
+    """Measures written in the scenario's files whose importer, or every listed exporter, is not on the
+    baseline's axes (measures of a bundled schedule may cover other importers)."""
     try:
-        base = load_baseline(baseline) if baseline in list_baselines().index else read_flows(baseline)
+        exporters, importers = baseline_axes(baseline)
     except InputError as err:
         return [origin.problem(f"cannot read the baseline: {err}")]
-    have = set(base.countries)
     out = []
     tables = {e.values.get("name"): e for e in entries}
     for m in schedule.measures:
         table = tables.get(m.name)
-        if table is None:  # a phase step: its measure is checked
+        if table is None or m.name not in own:  # a phase step (its measure is checked), or from the schedule
             continue
-        if m.importer not in have:
+        if m.importer not in importers:
             out.append(table.origin_of("importer").problem(
-                f"importer {m.importer!r} is not in baseline {baseline!r}; it has {sorted(have)}", "importer"))
-        if m.exporters is not None and not have & set(m.exporters):
+                f"importer {m.importer!r} is not on the importer axis of baseline {baseline!r}; it has "
+                f"{sorted(importers)}", "importer"))
+        if m.exporters is not None and not set(exporters) & set(m.exporters):
             out.append(table.origin_of("exporters").problem(
-                f"none of the exporters {list(m.exporters)} is in baseline {baseline!r}; it has {sorted(have)}",
-                "exporters"))
+                f"none of the exporters {list(m.exporters)} is on the exporter axis of baseline {baseline!r}; it has "
+                f"{sorted(exporters)}", "exporters"))
     return out

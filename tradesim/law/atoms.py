@@ -1,0 +1,242 @@
+"""Products split into atoms where the law is finer than the data, and averaged back with weights.
+
+A measure whose lists are finer than a product (HS8 exemption lines over HS2 trade) covers only a
+share of it. The law is then evaluated on finer lines, the *atoms*, and averaged back to the
+products with weights:
+
+* exact value shares when finer trade values are given (``fine_values``);
+* otherwise, the fallback: each HS 2022 six-digit subheading under the product weighs the same
+  (a simple average over subheadings, as WITS reports beside its trade-weighted average), and a
+  national line finer than six digits counts as its whole subheading.
+
+A `TradesimWarning` says which of the two was used and for how many products.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_subheadings
+from ..errors import InputError, TradesimWarning
+
+__all__ = ["Atoms", "split", "aggregate", "expand", "labels", "codes_problem"]
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """Products broken into atoms, and how to average atoms back to products.
+
+    Attributes
+    ----------
+    products : numpy.ndarray of str, ``[product]``
+    atoms : numpy.ndarray of str, ``[atom]``
+        Equal to `products` when nothing is split.
+    parent : numpy.ndarray of int or None, ``[atom]``
+        Index of each atom's product; None when the atoms are the products.
+    weights : numpy.ndarray or None, ``[atom]`` or ``[atom, exporter, importer]``
+        Weights of the atoms within their product.
+    split_products : numpy.ndarray of str
+        Products that measures cover only in part.
+    n_exact, n_fallback : int
+        How many of them take exact value shares and how many the subheading fallback.
+    """
+
+    products: np.ndarray
+    atoms: np.ndarray
+    parent: np.ndarray | None
+    weights: np.ndarray | None
+    split_products: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    n_exact: int = 0
+    n_fallback: int = 0
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """Say which weights split products that measures cover only in part (a `TradesimWarning`)."""
+        if not self.split_products.size:
+            return
+        products = self.split_products
+        shown = ", ".join(repr(str(p)) for p in products[:5]) + (", ..." if products.size > 5 else "")
+        parts = []
+        if self.n_exact:
+            parts.append(f"the finer trade values given (fine_values) for {self.n_exact}")
+        if self.n_fallback:
+            parts.append(
+                f"equal weights on their HS 2022 subheadings for {self.n_fallback} (the fallback: a national line "
+                "counts as its whole subheading; pass fine_values for exact value shares)"
+            )
+        warnings.warn(
+            f"measures cover {products.size} product(s) only in part ({shown}); shares of their trade come from "
+            + " and ".join(parts),
+            TradesimWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def codes_problem(codes) -> str | None:
+    """What is wrong with some HS codes (the first five), or None."""
+    bad = [p for c in dict.fromkeys(codes) if (p := hs_problem(c))]
+    if bad:
+        return "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return None
+
+
+def labels(values, key: str) -> np.ndarray:
+    """Codes given to `rates` and friends as a checked string array (`InputError` naming the bad ones)."""
+    values = [values] if isinstance(values, str) else list(values)
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise InputError(f"{bad[0]!r} is a {type(bad[0]).__name__}: expected codes as strings", key=key)
+    if key.startswith("product"):
+        if p := codes_problem(values):
+            raise InputError(p, key=key)
+    else:
+        bad = [p for c in dict.fromkeys(values) if (p := country_problem(c, COUNTRY_GROUPS))]
+        if bad:
+            raise InputError("; ".join(bad), key=key)
+    return np.asarray(values, dtype=str)
+
+
+def expand(sorted_codes: np.ndarray, prefixes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (prefix index, code index) pairs where a code starts with a prefix, without loops.
+
+    `sorted_codes` must be sorted; the codes under a prefix form one contiguous run from
+    ``prefix`` to ``prefix + "A"`` ("A" sorts after every digit).
+    """
+    lo = np.searchsorted(sorted_codes, prefixes, side="left")
+    hi = np.searchsorted(sorted_codes, np.char.add(prefixes.astype(str), "A"), side="left")
+    counts = hi - lo
+    parent = np.repeat(np.arange(prefixes.size), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return parent, np.repeat(lo, counts) + offsets
+
+
+def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
+    """(codes ``[fine]``, weights ``[fine]`` or ``[fine, exporter, importer]``) from the forms `split` accepts."""
+    if fine_values is None:
+        return None
+    if hasattr(fine_values, "flows") and hasattr(fine_values, "exporters"):  # a Baseline, duck-typed
+        ei = pd.Index(fine_values.exporters).get_indexer(exporters)
+        ij = pd.Index(fine_values.importers).get_indexer(importers)
+        w = fine_values.flows[:, ei][:, :, ij] * (ei >= 0)[None, :, None] * (ij >= 0)[None, None, :]
+        return np.asarray(fine_values.products, dtype=str), w
+    if isinstance(fine_values, pd.Series):
+        frame = pd.DataFrame({"product": fine_values.index.astype(str), "value": fine_values.to_numpy()})
+    elif isinstance(fine_values, pd.DataFrame):
+        frame = fine_values
+    else:
+        raise InputError(
+            f"fine_values is a {type(fine_values).__name__}: expected a pandas Series, a DataFrame or a Baseline",
+            key="fine_values",
+        )
+    missing = [c for c in ("product", "value") if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing columns {missing}; it has {list(frame.columns)}", key="fine_values")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    bad = frame.index[values.isna() | (values < 0)]
+    if len(bad):
+        raise InputError(f"value {frame['value'][bad[0]]!r} at row {bad[0]} is not a number >= 0", key="fine_values")
+    if p := codes_problem(list(frame["product"])):
+        raise InputError(p, key="fine_values.product")
+    if "exporter" in frame.columns and "importer" in frame.columns:
+        codes, f_idx = np.unique(frame["product"].to_numpy(str), return_inverse=True)
+        e_idx = pd.Index(exporters).get_indexer(frame["exporter"])
+        i_idx = pd.Index(importers).get_indexer(frame["importer"])
+        ok = (e_idx >= 0) & (i_idx >= 0)
+        w = np.zeros((codes.size, exporters.size, importers.size))
+        np.add.at(w, (f_idx[ok], e_idx[ok], i_idx[ok]), values.to_numpy()[ok])
+        return codes, w
+    grouped = values.groupby(frame["product"].astype(str)).sum()
+    return grouped.index.to_numpy(str), grouped.to_numpy(float)
+
+
+def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importers: np.ndarray,
+          fine_values) -> Atoms:
+    """Split the products that `codes` (the law's codes) cover only in part into atoms with weights.
+
+    Parameters
+    ----------
+    products : numpy.ndarray of str, ``[product]``
+    codes : list of str
+        Every HS code the measures use (lists, exclusions, rates by product).
+    exporters, importers : numpy.ndarray of str
+    fine_values : optional
+        See `tradesim.law.TariffSchedule.rates`.
+    """
+    lengths = np.char.str_len(products) if products.size else np.zeros(0, int)
+    split_ = np.zeros(products.shape, dtype=bool)
+    for n in np.unique(lengths):
+        finer = {c[:n] for c in codes if len(c) > n}
+        if finer:
+            split_ |= (lengths == n) & np.isin(products, list(finer))
+    if not split_.any():
+        return Atoms(products, products, None, None)
+    pairs = (exporters.size, importers.size)
+    fine = fine_table(fine_values, exporters, importers)
+    pair_weights = fine is not None and fine[1].ndim == 3
+
+    def equal(n: int) -> np.ndarray:  # equal weights, per pair when the given weights are per pair
+        return np.ones((n,) + (pairs if pair_weights else ()))
+
+    todo = np.flatnonzero(split_)
+    parts = [(np.flatnonzero(~split_), products[~split_], equal(int((~split_).sum())))]
+    n_exact = 0
+    if fine is not None:
+        fcodes, fw = fine
+        order = np.argsort(fcodes, kind="stable")
+        fcodes, fw = fcodes[order], fw[order]
+        parent, idx = expand(fcodes, products[todo])
+        finer = np.char.str_len(fcodes[idx]) > np.char.str_len(products[todo][parent])
+        parent, idx = parent[finer], idx[finer]
+        mass = np.bincount(parent, weights=fw[idx].reshape(idx.size, -1).sum(axis=1), minlength=todo.size)
+        exact = mass[parent] > 0
+        parts.append((todo[parent[exact]], fcodes[idx[exact]], fw[idx[exact]]))
+        n_exact = int((mass > 0).sum())
+        todo = todo[mass <= 0]
+    if todo.size:
+        # Fallback: equal weights on the HS 2022 subheadings; a product of 6+ digits stays whole.
+        short = np.char.str_len(products[todo]) < 6
+        subs = hs_subheadings()
+        parent, idx = expand(subs, products[todo[short]])
+        covered = np.bincount(parent, minlength=int(short.sum())) > 0
+        whole = np.concatenate([todo[~short], todo[short][~covered]])
+        parts.append((todo[short][parent], subs[idx], equal(idx.size)))
+        parts.append((whole, products[whole], equal(whole.size)))
+    parent = np.concatenate([p[0] for p in parts])
+    return Atoms(
+        products,
+        np.concatenate([p[1].astype(str) for p in parts]),
+        parent,
+        np.concatenate([p[2] for p in parts]),
+        products[split_],
+        n_exact,
+        int(split_.sum()) - n_exact,
+    )
+
+
+def _sum_by(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Rows of `values` ``[atom, ...]`` summed into ``[n, ...]`` by `parent`, as one sparse product
+    (``np.add.at`` does the same an element at a time, ten times slower)."""
+    from scipy import sparse
+
+    atoms = parent.size
+    total = sparse.csr_matrix((np.ones(atoms), (parent, np.arange(atoms))), shape=(n, atoms))
+    return np.asarray(total @ values.reshape(atoms, -1)).reshape((n,) + values.shape[1:])
+
+
+def aggregate(values: np.ndarray, atoms: Atoms) -> np.ndarray:
+    """Average atoms ``[atom, exporter, importer]`` back to products with the atoms' weights."""
+    if atoms.parent is None:
+        return values
+    w = atoms.weights if atoms.weights.ndim == 3 else atoms.weights[:, None, None]
+    n = atoms.products.size
+    num = _sum_by(atoms.parent, values * w, n)
+    den = _sum_by(atoms.parent, np.asarray(w, dtype=float), n)
+    if den.ndim == 3 and (den == 0).any():
+        # A pair with no finer trade in a product: average its atoms with equal weights.
+        eq_num = _sum_by(atoms.parent, values, n)
+        count = np.bincount(atoms.parent, minlength=n)[:, None, None]
+        return np.where(den > 0, num / np.where(den > 0, den, 1), eq_num / count)
+    return num / den

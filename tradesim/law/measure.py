@@ -1,0 +1,208 @@
+"""A measure: one layer of tariff law, its fields checked against the field table."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..files import parse_date
+from .fields import MEASURE_FIELDS, REQUIRED, FieldErrors, check_fields
+
+__all__ = ["Measure"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One layer of tariff law.
+
+    Every field, with its type, unit, default and meaning, is a row of
+    `tradesim.law.fields.MEASURE_FIELDS` (``tradesim.law.field_table()`` prints it); the
+    stacking rules that read them are in `tradesim.law.stacking`. The most used:
+
+    Parameters
+    ----------
+    name : str
+        Unique within a schedule.
+    importer : str
+        ISO 3166 alpha-3 code (or a group such as ``EU27``) of the country imposing it.
+    rate : float
+        Ad valorem rate as a fraction (``1.25`` is 125%), from 0 to 20.
+    start : date or str
+        First day in force (``YYYY-MM-DD``); may be left out when `follows` names a measure.
+    end : date or str, optional
+        First day no longer in force; None for open-ended.
+    exporters, except_exporters, products, exclude : optional
+        Who and what it covers: exporters (all but the importer when None), or all but
+        `except_exporters`; HS prefixes and list names (all products when None), minus the
+        `exclude` lists.
+    replaces : sequence of str
+        Measures or groups that do not apply where this one applies.
+    group : str, optional
+        Members of a group take the maximum of their contributions instead of the sum.
+    rule : {"add", "floor"}
+        ``"floor"``: an all-in floor: the total with the MFN layers (``kind="mfn"``) is brought
+        up to `rate`, adding nothing where MFN is higher.
+    product_rates, exporter_rates, line_rates : mapping, optional
+        Rates by HS prefix, by exporter, or by (exporter, HS prefix).
+    value_share, value_shares : optional
+        The share of a good's value the duty is charged on (metal content), overall or by HS
+        prefix.
+    qualifying, qualifying_lines : optional
+        The share of an exporter's trade (or an exporter's trade in a line) that qualifies for
+        an exemption (USMCA) and does not pay.
+    coverage : float
+        Share of the covered products' trade that the measure reaches, for lists whose lines
+        are not known.
+    follows : str, optional
+        Take `start` and `end` from this measure (resolved by `TariffSchedule`).
+    kind, authority, announced, layer, source, notes
+        See `MEASURE_FIELDS`.
+
+    Examples
+    --------
+    >>> m = Measure("fentanyl", "USA", 0.20, "2025-03-04", exporters=["CHN", "HKG"])
+    >>> m.in_force("2025-04-14")
+    True
+    """
+
+    name: str = REQUIRED
+    importer: str = REQUIRED
+    rate: float = 0.0
+    start: _dt.date | None = None
+    end: _dt.date | None = None
+    authority: str = ""
+    exporters: tuple[str, ...] | None = None
+    except_exporters: tuple[str, ...] = ()
+    products: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+    group: str | None = None
+    kind: str = "additional"
+    rule: str = "add"
+    product_rates: Mapping[str, float] | None = None
+    exporter_rates: Mapping[str, float] | None = None
+    line_rates: Mapping[tuple[str, str], float] | None = None
+    value_share: float = 1.0
+    value_shares: Mapping[str, float] | None = None
+    qualifying: Mapping[str, float] | None = None
+    qualifying_lines: Mapping[tuple[str, str], float] | None = None
+    coverage: float = 1.0
+    follows: str | None = None
+    announced: _dt.date | None = None
+    layer: str | None = None
+    source: str = ""
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        problems = check_fields(self, MEASURE_FIELDS)
+        if self.start is None and self.follows is None:
+            problems.append(("start", "missing: give start (YYYY-MM-DD) or follows"))
+        start, end, announced = self.start, self.end, self.announced
+        if isinstance(start, _dt.date) and isinstance(end, _dt.date) and end <= start:
+            problems.append(("end", f"end {end} is not after start {start}"))
+        if isinstance(start, _dt.date) and isinstance(announced, _dt.date) and announced > start:
+            problems.append(("announced", f"announced {announced} is after start {start}"))
+        if self.exporters is not None and self.except_exporters:
+            problems.append(("except_exporters", "give either exporters or except_exporters, not both"))
+        if self.exporters is not None and not self.exporters:
+            problems.append(("exporters", "empty list: leave it out to cover all exporters"))
+        if self.products is not None and not self.products:
+            problems.append(("products", "empty list: leave it out to cover all products"))
+        if isinstance(self.replaces, tuple) and self.name in self.replaces:
+            problems.append(("replaces", f"measure {self.name!r} cannot replace itself"))
+        if self.rule == "floor" and self.kind == "mfn":
+            problems.append(("rule", "an MFN layer cannot be a floor: floors are measured against the MFN layers"))
+        if problems:
+            raise FieldErrors(problems, key=f"measure {self.name!r}")
+
+    @property
+    def layer_name(self) -> str:
+        """`layer` when given, else the group, else the name without a phase step's ``@day``."""
+        return self.layer or self.group or self.name.split("@")[0]
+
+    def in_force(self, date) -> bool:
+        """True when ``start <= date < end``."""
+        d = parse_date(date)
+        return self.start is not None and self.start <= d and (self.end is None or d < self.end)
+
+    def exporter_mask(self, exporters: np.ndarray) -> np.ndarray:
+        """``[exporter]``: the exporters the measure covers (never the importer itself)."""
+        if self.exporters is not None:
+            mask = np.isin(exporters, self.exporters)
+        else:
+            mask = ~np.isin(exporters, self.except_exporters)
+        return mask & (exporters != self.importer)
+
+    def rates_for(self, atoms: np.ndarray, exporters: np.ndarray) -> np.ndarray:
+        """The rate on each atom and exporter ``[atom, exporter]`` before the value share.
+
+        The most specific entry wins: `line_rates` (by exporter and longest matching prefix),
+        then `exporter_rates`, then `product_rates` (longest matching prefix; an atom coarser
+        than some of its codes takes their mean), then `rate`.
+        """
+        out = np.broadcast_to(_by_prefix(self.product_rates, atoms, self.rate)[:, None],
+                              (atoms.size, exporters.size)).copy()
+        if self.exporter_rates:
+            table = pd.Series(dict(self.exporter_rates))
+            col = table.reindex(exporters).to_numpy(float)
+            out = np.where(np.isnan(col)[None, :], out, col[None, :])
+        if self.line_rates:
+            frame = pd.Series(dict(self.line_rates))
+            for e in frame.index.get_level_values(0).unique():  # the few exporters with their own rates
+                col = exporters == e
+                if col.any():
+                    sub = frame.xs(e, level=0)
+                    hit = _by_prefix(sub.to_dict(), atoms, np.nan)
+                    out[:, col] = np.where(np.isnan(hit), out[:, col].T, hit).T
+        return out
+
+    def value_shares_for(self, atoms: np.ndarray) -> np.ndarray:
+        """Share of value charged ``[atom]``: `value_shares` by longest prefix, else `value_share`."""
+        return _by_prefix(self.value_shares, atoms, self.value_share)
+
+    def qualifying_for(self, atoms: np.ndarray, exporters: np.ndarray) -> np.ndarray | None:
+        """Qualifying (exempt) share ``[atom, exporter]``, or None when nothing qualifies."""
+        if not self.qualifying and not self.qualifying_lines:
+            return None
+        out = np.zeros((atoms.size, exporters.size))
+        if self.qualifying:
+            col = pd.Series(dict(self.qualifying)).reindex(exporters).fillna(0.0).to_numpy(float)
+            out += col[None, :]
+        if self.qualifying_lines:
+            frame = pd.Series(dict(self.qualifying_lines))
+            for e in frame.index.get_level_values(0).unique():  # the few exporters with lines
+                col = exporters == e
+                if col.any():
+                    hit = _by_prefix(frame.xs(e, level=0).to_dict(), atoms, np.nan)
+                    out[:, col] = np.where(np.isnan(hit), out[:, col].T, hit).T
+        return out
+
+
+def _by_prefix(table: Mapping[str, float] | None, atoms: np.ndarray, default: float) -> np.ndarray:
+    """Value per atom ``[atom]``: the longest matching prefix of `table`, else `default`.
+
+    An atom coarser than some codes of `table` (and matched by no shorter prefix) takes the
+    mean of those finer codes' values: one vectorised lookup per code length, never a loop
+    over codes or atoms.
+    """
+    out = np.full(atoms.shape, default, dtype=float)
+    if not table:
+        return out
+    series = pd.Series(dict(table), dtype=float)
+    code_len = series.index.str.len()
+    lengths = np.char.str_len(atoms) if atoms.size else np.zeros(0, int)
+    for n in np.unique(lengths):
+        finer = series[code_len > n]
+        if len(finer):
+            hit = finer.groupby(finer.index.str[:n]).mean().reindex(atoms).to_numpy()
+            ok = (lengths == n) & ~np.isnan(hit)
+            out[ok] = hit[ok]
+    for n in sorted(set(code_len)):  # longer prefixes overwrite shorter ones
+        hit = series[code_len == n].reindex(atoms.astype(f"<U{n}")).to_numpy()
+        ok = (lengths >= n) & ~np.isnan(hit)
+        out[ok] = hit[ok]
+    return out

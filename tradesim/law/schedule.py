@@ -1,0 +1,490 @@
+"""Tariff schedules: a set of measures and product lists, evaluated into rates on any date.
+
+A `TariffSchedule` is a set of `Measure` layers and the `ProductList` objects they name. Its
+`rates` are the ``[product, exporter, importer]`` totals on a date: products are split into
+atoms where the law is finer than them (`tradesim.law.atoms`), every measure of an importer is
+stacked by the rules of `tradesim.law.stacking`, and the atoms are averaged back to the
+products. `explain` says what every measure did to one product and pair.
+
+Rates are fractions (0.25 is 25%). Dates are days; ``end`` is the first day on which a measure
+no longer applies (legal texts say "until 12:01 am on" that day).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import graphlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..files import parse_date
+from . import stacking
+from .atoms import Atoms, aggregate, labels, split
+from .fields import KINDS, MEASURE_FIELDS, FieldErrors, to_text
+from .lists import ProductList
+from .measure import Measure
+
+__all__ = ["TariffSchedule", "effective_rate"]
+
+#: Elements of one ``[regime, measure, atom, exporter]`` block of the stacking step: atoms are
+#: taken in chunks of this size over the other axes, to bound memory.
+_BLOCK = 2**22
+
+
+def _is_code(text: object) -> bool:
+    return isinstance(text, str) and text[:1].isdigit()
+
+
+def schedule_problems(measures: Sequence[Measure], lists: Sequence[ProductList]) -> list[tuple[str, int, str, str]]:
+    """Cross-references among measures and lists: ``(table, position, field, message)`` for each problem."""
+    out: list[tuple[str, int, str, str]] = []
+    list_names: dict[str, int] = {}
+    for i, pl in enumerate(lists):
+        if pl.name in list_names:
+            out.append(("product_lists", i, "name", f"list {pl.name!r} is defined twice (also product_lists[{list_names[pl.name]}])"))
+        list_names.setdefault(pl.name, i)
+    names: dict[str, int] = {}
+    for i, m in enumerate(measures):
+        if m.name in names:
+            out.append(("measures", i, "name", f"measure {m.name!r} is defined twice (also measures[{names[m.name]}])"))
+        names.setdefault(m.name, i)
+    by_name = {m.name: m for m in measures}
+    groups = {m.group for m in measures if m.group}
+    for i, m in enumerate(measures):
+        for fld in ("products", "exclude"):
+            for ref in getattr(m, fld) or ():
+                if not _is_code(ref) and ref not in list_names:
+                    out.append(("measures", i, fld, f"unknown product list {ref!r}; defined lists: {sorted(list_names) or 'none'}"))
+        for ref in m.replaces:
+            if ref not in names and ref not in groups:
+                out.append(("measures", i, "replaces", f"unknown measure or group {ref!r}"))
+            elif m.rule == "floor" and any(t.kind == "mfn" for t in _members(ref, measures)):
+                out.append(("measures", i, "replaces", f"a floor is measured against the MFN layers, so it cannot "
+                                                       f"replace {ref!r}, which holds MFN layers"))
+        if m.group and m.group in names:
+            out.append(("measures", i, "group", f"group {m.group!r} has the name of a measure; names must differ"))
+        if m.follows is not None:
+            target = by_name.get(m.follows)
+            if target is None:
+                out.append(("measures", i, "follows", f"unknown measure {m.follows!r}"))
+            elif m.start is not None and (m.start, m.end) != _dates(target, by_name):
+                out.append(("measures", i, "follows", f"follows {m.follows!r} but gives other dates ({m.start} to "
+                                                      f"{m.end}); give either follows or start/end"))
+    chain = graphlib.TopologicalSorter({m.name: [m.follows] for m in measures if m.follows in by_name})
+    try:
+        tuple(chain.static_order())
+    except graphlib.CycleError as err:
+        out.append(("measures", names.get(err.args[1][0], 0), "follows", "follows forms a cycle: "
+                    + " -> ".join(err.args[1])))
+    graph = graphlib.TopologicalSorter()
+    for m in measures:
+        targets = [t.name for ref in m.replaces for t in _members(ref, measures)]
+        graph.add(m.name, *[t for t in targets if t != m.name])
+    try:
+        graph.prepare()
+    except graphlib.CycleError as err:
+        cycle = err.args[1]
+        out.append(("measures", names.get(cycle[0], 0), "replaces", "replaces forms a cycle: " + " -> ".join(cycle)))
+    return out
+
+
+def _members(ref: str, measures: Sequence[Measure]) -> list[Measure]:
+    """The measures a name in ``replaces`` stands for: a group's members, or the measure itself."""
+    found = [m for m in measures if m.group == ref]
+    return found or [m for m in measures if m.name == ref]
+
+
+def _dates(m: Measure, by_name: dict[str, Measure], seen: tuple = ()) -> tuple:
+    """(start, end) of a measure, following ``follows`` (cycles are reported elsewhere)."""
+    if m.follows is None or m.follows not in by_name or m.name in seen:
+        return m.start, m.end
+    return _dates(by_name[m.follows], by_name, (*seen, m.name))
+
+
+@dataclass(frozen=True)
+class TariffSchedule:
+    """A set of measures and the product lists they refer to.
+
+    Parameters
+    ----------
+    measures : sequence of Measure
+    product_lists : sequence or mapping of ProductList
+    name, description, source : str
+        Identification; ``source`` is the file it was read from.
+    as_of : date, optional
+        The day its facts were compiled.
+    version, licence, notes : str
+    sources : tuple of str
+        Citations.
+
+    Examples
+    --------
+    >>> s = TariffSchedule([Measure("a", "USA", 0.25, "2025-01-01", exporters=["CHN"])])
+    >>> s.rate("2025-06-01", "9503", "CHN", "USA")
+    0.25
+    """
+
+    measures: tuple[Measure, ...]
+    product_lists: Mapping[str, ProductList] = field(default_factory=dict)
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    as_of: _dt.date | None = None
+    version: str = ""
+    licence: str = ""
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        measures = tuple(self.measures)
+        lists = list(self.product_lists.values()) if isinstance(self.product_lists, Mapping) else list(self.product_lists)
+        bad = [m for m in measures if not isinstance(m, Measure)] + [p for p in lists if not isinstance(p, ProductList)]
+        if bad:
+            raise InputError(f"expected Measure and ProductList objects, got {type(bad[0]).__name__}", key="schedule")
+        problems = schedule_problems(measures, lists)
+        if problems:
+            raise FieldErrors([(f"{t}[{i}].{f}", m) for t, i, f, m in problems], source=self.source or None)
+        by_name = {m.name: m for m in measures}
+        measures = tuple(dataclasses.replace(m, start=s, end=e) if m.follows else m
+                         for m in measures for s, e in [_dates(m, by_name)])
+        put = object.__setattr__
+        put(self, "measures", measures)
+        put(self, "product_lists", MappingProxyType({p.name: p for p in lists}))
+        put(self, "sources", tuple(self.sources))
+        if self.as_of is not None:
+            put(self, "as_of", parse_date(self.as_of, key="as_of"))
+        members: dict[str, list[str]] = {}
+        for m in measures:
+            if m.group:
+                members.setdefault(m.group, []).append(m.name)
+        put(self, "_members", members)
+        put(self, "_cache", {})
+
+    def __repr__(self) -> str:
+        return (f"TariffSchedule({self.name or 'unnamed'!r}: {len(self.measures)} measures, "
+                f"{len(self.product_lists)} product lists)")
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Name, version, as-of date, source file, sources and licence, for results to carry."""
+        return {"schedule": self.name, "version": self.version, "as_of": str(self.as_of or ""),
+                "file": self.source, "sources": "; ".join(self.sources), "licence": self.licence}
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path) -> TariffSchedule:
+        """Read a schedule from a TOML file (see `tradesim.law.file`)."""
+        from .file import read_schedule
+
+        return read_schedule(path)
+
+    def measure(self, name: str) -> Measure:
+        """The measure called `name`."""
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise InputError(f"no measure {name!r} in the schedule; measures: {[m.name for m in self.measures]}",
+                         key="measure")
+
+    def in_force(self, date) -> list[str]:
+        """Names of the measures in force on `date`."""
+        d = parse_date(date)
+        return [m.name for m in self.measures if m.in_force(d)]
+
+    def change_dates(self) -> list[_dt.date]:
+        """Sorted days on which some measure starts or ends: the rates are constant between them."""
+        return sorted({m.start for m in self.measures} | {m.end for m in self.measures if m.end})
+
+    def importers(self) -> list[str]:
+        """Countries that impose some measure."""
+        return list(dict.fromkeys(m.importer for m in self.measures))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per measure and one column per field (`tradesim.law.fields.MEASURE_FIELDS`).
+
+        Rates and shares are in percent (columns ending ``_pct``); lists of codes are joined
+        with spaces; tables of rates by product or exporter are counted.
+        """
+        rows = []
+        for m in self.measures:
+            row = {}
+            for f in MEASURE_FIELDS:
+                column = "measure" if f.name == "name" else (f"{f.name}_pct" if f.scale == 100 and f.type in
+                                                             ("rate", "share") else f.name)
+                row[column] = to_text(f, getattr(m, f.name))
+            row["layer"] = m.layer_name
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def codes(self, refs: Iterable[str]) -> list[str]:
+        """HS codes of a mix of codes and list names."""
+        out: list[str] = []
+        for r in refs:
+            out += [r] if _is_code(r) else list(self.product_lists[r].codes)
+        return out
+
+    def codes_of(self, importers: Iterable[str]) -> list[str]:
+        """HS codes that the measures of `importers` use: only these can split a product."""
+        key = ("codes", tuple(sorted(set(importers))))
+        if key not in self._cache:
+            codes: set[str] = set()
+            for m in self.measures:
+                if m.importer in key[1]:
+                    codes.update(self.codes(m.products or ()))
+                    codes.update(self.codes(m.exclude))
+                    for table in (m.product_rates, m.value_shares):
+                        codes.update(table or ())
+                    for table in (m.line_rates, m.qualifying_lines):
+                        codes.update(c for _, c in (table or ()))
+            self._cache[key] = sorted(codes)
+        return self._cache[key]
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def atoms(self, products, exporters, importers, fine_values=None) -> Atoms:
+        """The products split where the law of `importers` is finer than them (see `tradesim.law.atoms`)."""
+        prods, exps, imps = (labels(products, "products"), labels(exporters, "exporters"),
+                             labels(importers, "importers"))
+        return split(prods, self.codes_of(imps), exps, imps, fine_values)
+
+    def stack_layers(self, importer: str, atoms: np.ndarray, exporters: np.ndarray) -> stacking.Layers:
+        """What each measure of `importer` covers and charges on `atoms` x `exporters` (`stacking.build`)."""
+        measures = [m for m in self.measures if m.importer == importer]
+        return stacking.build(measures, dict(self.product_lists), atoms, exporters, self._members)
+
+    def _keep(self, kinds, layers) -> np.ndarray | None:
+        """A filter on measures by kind or name/group (None: keep all), checked."""
+        kinds = None if kinds is None else set((kinds,) if isinstance(kinds, str) else kinds)
+        if kinds is not None and not kinds <= set(KINDS):
+            raise InputError(f"unknown layer kinds {sorted(kinds - set(KINDS))}: expected {list(KINDS)}", key="kinds")
+        names = None if layers is None else set((layers,) if isinstance(layers, str) else layers)
+        if names is not None:
+            known = {m.name for m in self.measures} | set(self._members)
+            if names - known:
+                raise InputError(f"unknown measures or groups {sorted(names - known)}", key="layers")
+        if kinds is None and names is None:
+            return None
+        return lambda m: (kinds is None or m.kind in kinds) and (names is None or m.name in names or m.group in names)
+
+    def _evaluate(self, days, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, keep=None) -> np.ndarray:
+        """Rates ``[date, product, exporter, importer]``: for each importer with measures, the regimes
+        (distinct sets of measures in force) are stacked at once, in chunks of atoms."""
+        out = np.zeros((len(days), atoms.products.size, exps.size, imps.size))
+        imposing = set(self.importers())
+        day_values = np.array(days, dtype="datetime64[D]")
+        for j, importer in enumerate(imps):  # the few countries that impose measures
+            if importer not in imposing:
+                continue
+            measures = [m for m in self.measures if m.importer == importer]
+            start = np.array([m.start for m in measures], dtype="datetime64[D]")
+            end = np.array([m.end or _dt.date.max for m in measures], dtype="datetime64[D]")
+            active = (start[None] <= day_values[:, None]) & (day_values[:, None] < end[None])  # [date, measure]
+            regimes, which = np.unique(active, axis=0, return_inverse=True)
+            totals = np.zeros((len(regimes), atoms.atoms.size, exps.size))
+            chunk = max(1, _BLOCK // max(1, len(regimes) * len(measures) * exps.size))
+            for lo in range(0, atoms.atoms.size, chunk):  # chunks of atoms, to bound memory
+                part = atoms.atoms[lo:lo + chunk]
+                layers = self.stack_layers(importer, part, exps)
+                s = stacking.stack(layers, regimes[:, layers.order])
+                c = s.contribution
+                if keep is not None:
+                    c = c * np.array([keep(m) for m in layers.measures])[None, :, None, None]
+                totals[:, lo:lo + chunk] = c.sum(axis=1)
+            full = np.zeros((len(regimes), atoms.atoms.size, exps.size, 1))
+            full[..., 0] = totals
+            per_regime = np.stack([aggregate(t, atoms)[..., 0] for t in full]) if atoms.parent is not None \
+                else totals  # regimes, not products
+            out[:, :, :, j] = per_regime[which.ravel()]
+        return out
+
+    def rates(self, date, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
+              fine_values=None, kinds: Iterable[str] | None = None, layers: Iterable[str] | None = None) -> np.ndarray:
+        """Total ad valorem rate of every product, exporter and importer on `date`.
+
+        Parameters
+        ----------
+        date : date or str
+            The day (``YYYY-MM-DD``).
+        products : iterable of str
+            HS codes of any length, shape ``[product]``.
+        exporters, importers : iterable of str
+            Country codes, shapes ``[exporter]`` and ``[importer]``.
+        fine_values : pandas.Series, pandas.DataFrame or Baseline, optional
+            Trade values at a finer product level, for exact shares where a measure covers a
+            product only in part: a Series indexed by HS code; a frame with columns
+            ``product``, ``value`` and optionally ``exporter`` and ``importer``; or a finer
+            `Baseline`. Without it, the subheading-count fallback applies (see
+            `tradesim.law.atoms`).
+        kinds : iterable of str, optional
+            Sum only layers of these kinds (``"mfn"``, ``"additional"``).
+        layers : iterable of str, optional
+            Sum only these measures or groups (stacking still sees all measures).
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape ``[product, exporter, importer]``
+            Fractions (1.45 is 145%).
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+        >>> s.rates("2025-03-01", ["9503"], ["CHN", "VNM"], ["USA"])[:, :, 0].tolist()
+        [[0.1, 0.0]]
+        """
+        d = parse_date(date)
+        keep = self._keep(kinds, layers)
+        atoms = self.atoms(products, exporters, importers, fine_values)
+        atoms.warn(stacklevel=2)
+        return self._evaluate([d], atoms, labels(exporters, "exporters"), labels(importers, "importers"), keep)[0]
+
+    def rates_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
+                   fine_values=None, warn: bool = True) -> np.ndarray:
+        """`rates` on several dates at once, sharing the work that does not depend on the date.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape ``[date, product, exporter, importer]``
+            Fractions.
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+        >>> s.rates_path(["2025-01-01", "2025-03-01"], ["9503"], ["CHN"], ["USA"]).ravel().tolist()
+        [0.0, 0.1]
+        """
+        days = [parse_date(d) for d in dates]
+        atoms = self.atoms(products, exporters, importers, fine_values)
+        if warn:
+            atoms.warn(stacklevel=2)
+        return self._evaluate(days, atoms, labels(exporters, "exporters"), labels(importers, "importers"))
+
+    def rate(self, date, product: str, exporter: str, importer: str, *, fine_values=None, **kw) -> float:
+        """Total ad valorem rate (fraction) of one product from `exporter` into `importer` on `date`."""
+        return float(self.rates(date, [product], [exporter], [importer], fine_values=fine_values, **kw)[0, 0, 0])
+
+    def layer_rates(self, dates, products: Iterable[str], exporter: str, importer: str, *,
+                    fine_values=None) -> pd.DataFrame:
+        """Each measure's part of the rate on one pair's products, on each date.
+
+        The parts are what `explain` calls contributions: after exemptions, replacement, floors
+        and group maxima, so over the measures of a date and product they sum to `rates`.
+
+        Parameters
+        ----------
+        dates : iterable of date or str
+        products : iterable of str
+            HS codes, shape ``[product]``.
+        exporter, importer : str
+            Country codes.
+        fine_values : optional
+            As in `rates`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per date, measure of `importer` and product: ``date``, ``measure``,
+            ``layer`` (`Measure.layer_name`), ``product`` and ``rate`` (fraction).
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"], layer="IEEPA"),
+        ...                     Measure("b", "USA", 0.25, "2025-03-01", products=["72"])])
+        >>> s.layer_rates(["2025-03-01"], ["72", "95"], "CHN", "USA")["rate"].tolist()
+        [0.1, 0.1, 0.25, 0.0]
+        """
+        days = [parse_date(d) for d in dates]
+        exps = labels([exporter], "exporter")
+        atoms = self.atoms(products, exps, [importer], fine_values)
+        atoms.warn(stacklevel=2)
+        measures = [m for m in self.measures if m.importer == importer]
+        layers = self.stack_layers(importer, atoms.atoms, exps)
+        active = np.array([[m.in_force(d) for m in layers.measures] for d in days], bool).reshape(len(days), -1)
+        s = stacking.stack(layers, active)
+        c = np.moveaxis(s.contribution[..., 0], 1, 2)  # [date, atom, measure]
+        parts = np.stack([aggregate(c[t][:, :, None], atoms)[:, :, 0] for t in range(len(days))]) \
+            if atoms.parent is not None else c  # [date, product, measure]
+        back = np.argsort(layers.order)  # schedule order
+        parts = parts[:, :, back]
+        t, m, k = np.indices((len(days), len(measures), atoms.products.size)).reshape(3, -1)
+        return pd.DataFrame({
+            "date": np.asarray(days, dtype=object)[t],
+            "measure": np.asarray([x.name for x in measures], dtype=object)[m],
+            "layer": np.asarray([x.layer_name for x in measures], dtype=object)[m],
+            "product": atoms.products[k],
+            "rate": parts[t, k, m],
+        })
+
+    def explain(self, date, product: str, exporter: str, importer: str, *, fine_values=None) -> pd.DataFrame:
+        """Every measure of `importer` and what it did to one product on `date`, with the total.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per measure and outcome, then a ``total`` row. Columns: ``measure``,
+            ``kind``, ``authority``, ``group``, ``status`` (``applied``, ``applied on N% of
+            value``, ``floored at R% over MFN M%``, ``replaced by ...``, ``exempted by ...``,
+            ``qualifies for an exemption``, ``outweighed in group ...``, ``product not
+            covered``, ``exporter not covered``, ``not in force``), ``share`` (of the product's
+            trade, 0-1), ``rate_pct`` (statutory rate), ``contribution_pct`` (percentage
+            points added to the total), ``start``, ``end``.
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+        >>> s.explain("2025-03-01", "9503", "CHN", "USA")[["measure", "status", "contribution_pct"]].values.tolist()
+        [['a', 'applied', 10.0], ['total', '', 10.0]]
+        """
+        from .explain import explain
+
+        return explain(self, parse_date(date), product, exporter, importer, fine_values)
+
+
+def effective_rate(schedule: TariffSchedule, baseline, date, importer: str, exporter=None, *, fine_values=None,
+                   kinds: Iterable[str] | None = None) -> float:
+    """Trade-weighted statutory rate of `importer` on `date`: the trackers' pre-substitution rate.
+
+    ``sum(rate * flows) / sum(flows)`` over the baseline's products and the chosen exporters,
+    with baseline flows as weights (no substitution).
+
+    Parameters
+    ----------
+    schedule : TariffSchedule
+    baseline : Baseline
+        Its flows ``[product, exporter, importer]`` are the weights.
+    date : date or str
+    importer : str
+    exporter : str or iterable of str, optional
+        One or several exporters; all but the importer itself when None.
+    fine_values, kinds
+        As in `TariffSchedule.rates`.
+
+    Returns
+    -------
+    float
+        A fraction (0.2 is 20%).
+
+    Examples
+    --------
+    >>> from tradesim import load_baseline
+    >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+    >>> round(effective_rate(s, load_baseline("demo-2024"), "2025-03-01", "USA", "CHN"), 3)
+    0.1
+    """
+    j = baseline.importer_index(importer)
+    if exporter is None:
+        exporters = [c for c in baseline.exporters if c != importer]
+    else:
+        exporters = [exporter] if isinstance(exporter, str) else list(exporter)
+    idx = [baseline.exporter_index(c) for c in exporters]
+    flows = baseline.flows[:, idx, j]
+    if flows.sum() <= 0:
+        raise InputError(f"no baseline trade from {list(exporters)} into {importer} to weight by", key="exporter")
+    rates = schedule.rates(date, baseline.products, exporters, [importer], fine_values=fine_values, kinds=kinds)[:, :, 0]
+    return float((rates * flows).sum() / flows.sum())

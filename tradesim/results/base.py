@@ -1,0 +1,253 @@
+"""What every result shares: coordinates, the variables at each level, tidy frames and labelled arrays.
+
+A result has leading axes (``draw`` for elasticity draws, ``date`` for a time path) and, per
+level of detail (`tradesim.results.variables.LEVEL_DIMS`), the axes ``product, exporter,
+importer``, ``exporter, importer`` or ``country``. Each result type says which arrays it holds
+(`Result.arrays`); `to_frame`, `to_xarray`, the card shown in notebooks and the checks of
+variable names are written once, here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..models import get_model
+from .variables import LEVEL_DIMS, LEVELS, VARIABLES
+
+__all__ = ["Result", "positions", "pair_positions"]
+
+#: Changes smaller than this share of the baseline value are rounding, not results: shown as zero.
+NOISE = 1e-9
+
+
+def positions(axis, codes, key: str) -> list[int]:
+    """Positions of country codes on an axis; `InputError` naming those it lacks."""
+    codes = [codes] if isinstance(codes, str) else list(codes)
+    axis = list(axis)
+    missing = [c for c in codes if c not in axis]
+    if missing:
+        raise InputError(f"{missing} not in the baseline; it has {axis}", key=key)
+    return [axis.index(c) for c in codes]
+
+
+def pair_positions(baseline, pairs, key: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
+    """Exporter and importer positions of ``(exporter, importer)`` pairs."""
+    pairs = list(pairs)
+    bad = [p for p in pairs if isinstance(p, str) or len(p) != 2]
+    if bad:
+        raise InputError(f"{bad[:3]} are not (exporter, importer) pairs", key=key)
+    i = np.asarray(positions(baseline.exporters, [p[0] for p in pairs], key), dtype=int)
+    j = np.asarray(positions(baseline.importers, [p[1] for p in pairs], key), dtype=int)
+    return i, j
+
+
+class Result:
+    """The shared design of `SimulationResult`, `ScenarioResult` and `EnsembleResult`.
+
+    Subclasses define `LEVELS` (the levels they hold), `leading` (the labels of their leading
+    axes) and `arrays` (their variables at a level).
+    """
+
+    LEVELS: tuple[str, ...] = LEVELS
+    KIND = "result"
+
+    # -- what subclasses provide -------------------------------------------------------------
+
+    @property
+    def leading(self) -> dict[str, np.ndarray]:
+        """Labels of the leading axes, in order (``draw``, then ``date``), each present only when used."""
+        raise NotImplementedError
+
+    def arrays(self, level: str) -> dict[str, np.ndarray]:
+        """Every variable at `level`, each broadcastable to the leading axes plus the level's axes."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Variable name -> unit, for the shared variables and the model's outputs."""
+        out = {name: v.unit for name, v in VARIABLES.items()}
+        out.update(get_model(self.model).units)
+        return out
+
+    def variables(self, level: str = "pair") -> pd.DataFrame:
+        """The variables this result holds at `level`, with their units and meaning."""
+        self._check_level(level)
+        spec = get_model(self.model)
+        meaning = {**{n: v.meaning for n, v in VARIABLES.items()}, **{o.name: o.meaning for o in spec.outputs}}
+        names = list(self.arrays(level))
+        return pd.DataFrame({"variable": names, "unit": [self.units[n] for n in names],
+                             "meaning": [meaning.get(n, "") for n in names]}).set_index("variable")
+
+    def coords(self, level: str) -> dict[str, np.ndarray]:
+        """Labels of every axis of `level`, the leading ones first."""
+        b = self.baseline
+        labels = {"product": np.asarray(b.products), "exporter": np.asarray(b.exporters),
+                  "importer": np.asarray(b.importers), "country": np.asarray(b.countries)}
+        return {**self.leading, **{d: labels[d] for d in LEVEL_DIMS[level]}}
+
+    def _check_level(self, level: str) -> None:
+        if level not in self.LEVELS:
+            raise InputError(f"level {level!r} is not one of {list(self.LEVELS)} for a {type(self).__name__}",
+                             key="level")
+
+    def _selected(self, variables, level: str) -> dict[str, np.ndarray]:
+        self._check_level(level)
+        arrays = self.arrays(level)
+        names = list(arrays) if variables is None else ([variables] if isinstance(variables, str) else list(variables))
+        unknown = [v for v in names if v not in arrays]
+        if unknown:
+            raise InputError(f"unknown variables {unknown} at level {level!r}; expected some of {list(arrays)}",
+                             key="variables")
+        shape = tuple(len(v) for v in self.coords(level).values())
+        return {n: np.broadcast_to(arrays[n], shape) for n in names}
+
+    def _keep(self, level: str, nonzero: bool, pairs) -> np.ndarray | None:
+        """Mask over the level's axes: cells or pairs with baseline trade, and the chosen pairs."""
+        b = self.baseline
+        if level == "country":
+            return None
+        base = b.flows if level == "cell" else b.flows.sum(axis=0)
+        keep = base > 0 if nonzero else np.ones(base.shape, bool)
+        if pairs is not None:
+            i, j = pair_positions(b, pairs)
+            chosen = np.zeros(b.flows.shape[1:], bool)
+            chosen[i, j] = True
+            keep = keep & chosen
+        return keep
+
+    def to_frame(self, variables: Iterable[str] | None = None, *, level: str = "pair", pairs=None,
+                 nonzero: bool = True) -> pd.DataFrame:
+        """Long and tidy: one row per coordinate and variable, with its unit.
+
+        Parameters
+        ----------
+        variables : iterable of str, optional
+            Names from `variables(level)`; all by default.
+        level : {"cell", "pair", "country"}
+            Per product and pair, per pair (summed over products), or per country.
+        pairs : iterable of (exporter, importer), optional
+            Keep only these pairs (levels ``"cell"`` and ``"pair"``).
+        nonzero : bool
+            Keep only products and pairs with baseline trade.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: the leading axes (``draw``, ``date``) when present, the level's axes,
+            ``variable``, ``value`` and ``unit``. Coordinate, variable and unit columns are
+            categorical.
+        """
+        arrays = self._selected(variables, level)
+        coords = self.coords(level)
+        lead = list(self.leading)
+        dims = list(coords)
+        keep = self._keep(level, nonzero, pairs)
+        n_lead = int(np.prod([len(coords[d]) for d in lead])) if lead else 1
+        if keep is None:
+            cells = np.indices(tuple(len(coords[d]) for d in dims[len(lead):])).reshape(len(dims) - len(lead), -1)
+        else:
+            cells = np.array(np.nonzero(keep))
+        lead_idx = np.indices(tuple(len(coords[d]) for d in lead)).reshape(len(lead), -1) if lead else np.zeros((0, 1), int)
+        n_cells = cells.shape[1]
+        frames = []
+        for name, a in arrays.items():
+            flat = a.reshape(n_lead, *a.shape[len(lead):])
+            values = flat[(slice(None), *cells)] if n_cells else np.zeros((n_lead, 0))  # [lead, cell]
+            frame = {}
+            for n, d in enumerate(lead):
+                frame[d] = np.repeat(coords[d][lead_idx[n]], n_cells)
+            for n, d in enumerate(dims[len(lead):]):
+                frame[d] = np.tile(coords[d][cells[n]], n_lead)
+            frame["variable"] = name
+            frame["value"] = values.ravel()
+            frame["unit"] = self.units[name]
+            frames.append(pd.DataFrame(frame))
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*dims, "variable", "value",
+                                                                                       "unit"])
+        for col in [d for d in dims if d not in ("date", "draw")] + ["variable", "unit"]:
+            out[col] = pd.Categorical(out[col])
+        return out
+
+    def to_xarray(self, variables: Iterable[str] | None = None, *, level: str = "pair"):
+        """The variables at `level` as an `xarray.Dataset` (needs the optional xarray).
+
+        Dimensions are the leading axes (``draw``, ``date``) and the level's axes; every
+        variable carries its ``unit`` and ``meaning`` as attributes, and the dataset the
+        result's provenance, so it can be written to netCDF as it is.
+
+        Raises
+        ------
+        InputError
+            Without xarray installed (``pip install xarray``).
+        """
+        try:
+            import xarray as xr
+        except ImportError:
+            raise InputError("to_xarray needs xarray: pip install xarray (or the 'xarray' extra of tradesim)",
+                             key="to_xarray") from None
+        arrays = self._selected(variables, level)
+        coords = self.coords(level)
+        meaning = self.variables(level)["meaning"]
+        data = {n: xr.Variable(tuple(coords), np.asarray(a), attrs={"unit": self.units[n], "meaning": meaning[n]})
+                for n, a in arrays.items()}
+        attrs = {k: str(v) for k, v in self.provenance.items() if v not in (None, "")}
+        return xr.Dataset(data, coords={d: np.asarray(v) for d, v in coords.items()}, attrs=attrs)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Where the inputs came from: the baseline's provenance, the schedule's and the model."""
+        out = {f"baseline_{k}": v for k, v in self.baseline.provenance.items()}
+        schedule = getattr(getattr(self, "scenario", None), "schedule", None)
+        if schedule is not None:
+            out.update({f"schedule_{k}": v for k, v in schedule.provenance.items() if v})
+        out["model"] = self.model
+        out["notes"] = " | ".join(getattr(self, "notes", ()))
+        return out
+
+    # -- notebooks ---------------------------------------------------------------------------
+
+    def _headline(self) -> pd.DataFrame:
+        """Up to five pairs with the largest change of imports: imports before and after and the change."""
+        after = np.asarray(self.arrays("pair")["imports_usd"], float)
+        if "draw" in self.leading and after.ndim == 2 + len(self.leading):
+            after = after.mean(axis=0)  # the mean over draws
+        if "date" in self.leading:
+            after = after[-1]  # the last period
+        base = self.baseline.flows.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            change = np.where(base > 0, 100 * (after / base - 1), 0.0)
+        change[np.abs(change) < 100 * NOISE] = 0.0
+        i, j = np.unravel_index(np.argsort(-np.abs(change), axis=None)[:5], change.shape)
+        keep = change[i, j] != 0
+        return pd.DataFrame({"exporter": np.asarray(self.baseline.exporters)[i[keep]],
+                             "importer": np.asarray(self.baseline.importers)[j[keep]],
+                             "imports before (USD bn)": base[i[keep], j[keep]] / 1e9,
+                             "after (USD bn)": after[i[keep], j[keep]] / 1e9,
+                             "change (%)": change[i[keep], j[keep]]})
+
+    def _card(self) -> list[tuple[str, str]]:
+        """(label, text) lines of the card: what was run and on what."""
+        b = self.baseline
+        shape = (f"{len(b.products)} products x {len(b.exporters)} exporters x {len(b.importers)} importers")
+        lines = [("model", f"{self.model} ({get_model(self.model).description})"),
+                 ("baseline", f"{b.provenance.get('name', 'user data')} ({b.year or 'no year'}): {shape}")]
+        if "draw" in self.leading:
+            lines.append(("draws", str(len(self.leading["draw"]))))
+        return lines
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                       f"{html.escape(v)}</td></tr>" for k, v in self._card())
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in getattr(self, "notes", ()))
+        head = self._headline()
+        table = head.to_html(index=False, float_format=lambda v: f"{v:,.1f}", border=0) if len(head) else ""
+        return (f"<div><strong>{html.escape(type(self).__name__)}</strong><table>{rows}</table>"
+                + (f"<p>Largest changes of imports:</p>{table}" if table else "")
+                + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else "") + "</div>")
