@@ -20,6 +20,7 @@ from .law import Measure, ProductList, TariffSchedule, effective_rate, list_sche
 from .results import EnsembleResult, ScenarioResult, SimulationResult
 from .scenario import Scenario, list_scenarios, load_scenario
 from .simulate import simulate
+from .version import __version__
 
 from . import ensemble, plot  # noqa: E402  (modules: tradesim.ensemble.run, tradesim.plot.trade_path)
 
@@ -52,5 +53,5 @@ __all__ = [
     "read_comtrade",
     "read_flows",
     "simulate",
+    "__version__",
 ]
-__version__ = "0.1.0"

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .errors import TradesimError
 from .models import MODELS
 
@@ -48,12 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _header(scenario) -> None:
+def _header(scenario, model: str | None = None) -> None:
     print(f"{scenario.name}: {scenario.description}")
     if scenario.extends:
         print(f"  extends {' <- '.join(scenario.extends)}")
     print(f"  baseline {scenario.baseline}; {scenario.start} to {scenario.end}, {scenario.frequency}; "
-          f"model {scenario.model}; adjustment {scenario.dynamics.adjustment}")
+          f"model {model or scenario.model}; adjustment {scenario.dynamics.adjustment}")
     if scenario.compare_to:
         print(f"  read against {scenario.compare_to}")
 
@@ -145,7 +145,7 @@ def _run(args) -> int:
         other = None
         if scenario.compare_to:
             other = simulate(result.baseline, scenario.counterfactual(), model=result.model, progress=True)
-    _header(scenario)
+    _header(scenario, result.model)
     for note in _notes(result.notes, caught):
         print(f"  note: {note}")
     pairs = result.summary("pair")
@@ -192,7 +192,7 @@ def _run_draws(args, scenario) -> int:
     engine = "dask" if args.scheduler else (args.engine or "numpy")
     client = None
     if args.scheduler:
-        distributed = ensemble._import_distributed()
+        distributed = ensemble.import_distributed()
         client = distributed.Client(args.scheduler)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -205,7 +205,7 @@ def _run_draws(args, scenario) -> int:
     finally:
         if client is not None:
             client.close()  # the cluster stays up: it is the user's
-    _header(scenario)
+    _header(scenario, result.model)
     print(f"  {result.n_draws} of {result.requested} draws (seed {args.seed}, {engine} engine, chunks of "
           f"{result.chunk})")
     for note in _notes(result.notes, caught):

@@ -126,7 +126,7 @@ def run(
     if not 0 <= max_failed < 1:
         raise InputError(f"is {max_failed!r}; expected a share in [0, 1)", key="max_failed")
     if engine == "dask":
-        _import_distributed()  # fail before any work
+        import_distributed()  # fail before any work
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     if not isinstance(scenario, Scenario):
@@ -264,7 +264,7 @@ def _run_chunk(plan, params: dict, offset: int) -> dict:
     }
 
 
-def _import_distributed():
+def import_distributed():
     try:
         import distributed
     except ImportError:
@@ -292,7 +292,7 @@ def _local_cluster(distributed, **kwargs):
 def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, progress: bool,
              label: str) -> tuple[list[dict], int]:
     """The chunks on a Dask cluster (a LocalCluster for this call when `client` is None), in order."""
-    distributed = _import_distributed()
+    distributed = import_distributed()
     from tqdm.auto import tqdm
 
     own = client is None

@@ -185,7 +185,8 @@ def test_wrong_types(tmp_path):
 def test_tables_can_sit_inside_another_file(tmp_path):
     table = {"name": "a", "importer": "USA", "exporters": ["CHN"], "rate_pct": 10, "start": dt.date(2025, 2, 4)}
     data = {"measures": [(table, "scenario.toml", None, "measures[0]", tmp_path)]}
-    s = schedule_from_tables(data, source="scenario.toml")
+    measures, lists, info = schedule_from_tables(data, source="scenario.toml")
+    s = TariffSchedule(measures, lists, **info)
     assert s.rate("2025-03-01", "9503", "CHN", "USA") == pytest.approx(0.1)
 
 

@@ -6,17 +6,16 @@ until when, and how it combines with the others); a `TariffSchedule` holds measu
 `ProductList` objects they name and evaluates them into rates ``[product, exporter, importer]``
 on any date (`TariffSchedule.rates`), explaining every layer (`TariffSchedule.explain`).
 
-Modules: `fields` (the one table of a measure's fields), `lists`, `measure`, `stacking` (the
-rules), `atoms` (products split where the law is finer), `schedule`, `explain`, `file` (the
-TOML format) and `bundled` (the bundled schedules).
+Modules, bottom up: `fields` (the one table of a measure's fields), `lists`, `measure`, `checks`
+(cross-references), `file` (the TOML format), `stacking` (the rules), `atoms` (products split
+where the law is finer), `schedule`, `explain` and `bundled` (the bundled schedules).
 """
 
 from .bundled import list_schedules, load_schedule
 from .fields import LIST_FIELDS, MAX_RATE, MEASURE_FIELDS, field_table
-from .file import read_schedule
 from .lists import ProductList
 from .measure import Measure
-from .schedule import TariffSchedule, effective_rate
+from .schedule import TariffSchedule, effective_rate, read_schedule
 from .stacking import RULES
 
 __all__ = ["LIST_FIELDS", "MAX_RATE", "MEASURE_FIELDS", "Measure", "ProductList", "RULES", "TariffSchedule",

@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .file import read_schedule
 from .schedule import TariffSchedule
 
 __all__ = ["list_schedules", "load_schedule", "schedule_file"]
@@ -61,4 +60,4 @@ def load_schedule(name: str) -> TariffSchedule:
     path = schedule_file(name)
     if path is None:
         raise InputError(f"no bundled schedule {name!r}; bundled: {sorted(_files())}", key="schedule")
-    return read_schedule(path)
+    return TariffSchedule.from_file(path)

@@ -48,11 +48,11 @@ from ..codes import hs_problem
 from ..errors import InputError, ScenarioError
 from ..files import collect, key_problem, load_toml, read_table, require_columns, unknown_keys
 from .fields import LIST_FIELDS, MAX_RATE, MEASURE_FIELDS, FieldErrors
+from .checks import schedule_problems
 from .lists import ProductList
 from .measure import Measure
-from .schedule import TariffSchedule, schedule_problems
 
-__all__ = ["read_schedule", "schedule_from_tables", "schedule_tables", "MEASURE_KEYS", "LIST_KEYS", "SCHEDULE_KEYS"]
+__all__ = ["read_parts", "schedule_from_tables", "schedule_tables", "MEASURE_KEYS", "LIST_KEYS", "SCHEDULE_KEYS"]
 
 #: File key -> the field it fills, for ``[[measures]]`` and ``[[product_lists]]``.
 MEASURE_KEYS = {k: f for f in MEASURE_FIELDS for k in f.file_keys if f.name != "line_rates"}
@@ -64,8 +64,10 @@ SCHEDULE_KEYS = {"name": "schedule name", "description": "what it is", "sources"
 _TOP = {"schedule": "", "product_lists": "", "measures": ""}
 
 
-def read_schedule(path) -> TariffSchedule:
-    """Read a tariff schedule from a TOML file (and the files it includes).
+def read_parts(path) -> tuple[list[Measure], list[ProductList], dict]:
+    """The measures, product lists and schedule information of a TOML file (and the files it includes).
+
+    `tradesim.law.TariffSchedule.from_file` builds the schedule from them.
 
     Parameters
     ----------
@@ -73,7 +75,11 @@ def read_schedule(path) -> TariffSchedule:
 
     Returns
     -------
-    TariffSchedule
+    measures : list of Measure
+    lists : list of ProductList
+    info : dict
+        Keyword arguments of `TariffSchedule`: name, description, source, as_of, version,
+        licence, sources, notes.
 
     Raises
     ------
@@ -83,15 +89,15 @@ def read_schedule(path) -> TariffSchedule:
     path = Path(path)
     problems: list[ScenarioError] = []
     tables, meta = schedule_tables(path, problems)
-    schedule = None
+    parts = None
     try:
-        schedule = schedule_from_tables(tables, source=str(path), name=meta.get("name", path.stem),
-                                        description=meta.get("description", ""), meta=meta)
+        parts = schedule_from_tables(tables, source=str(path), name=meta.get("name", path.stem),
+                                     description=meta.get("description", ""), meta=meta)
     except ScenarioError as err:
         problems += err.problems or [err]
     if problems:
         raise collect(problems, str(path))
-    return schedule
+    return parts
 
 
 def schedule_tables(path: Path, problems: list, seen: tuple = ()) -> tuple[dict, dict]:
@@ -143,8 +149,8 @@ def schedule_tables(path: Path, problems: list, seen: tuple = ()) -> tuple[dict,
 
 
 def schedule_from_tables(tables: dict, *, source: str, name: str = "", description: str = "",
-                         meta: dict | None = None) -> TariffSchedule:
-    """Build a schedule from ``product_lists`` and ``measures`` tables.
+                         meta: dict | None = None) -> tuple[list[Measure], list[ProductList], dict]:
+    """The measures, lists and schedule information of ``product_lists`` and ``measures`` tables.
 
     Parameters
     ----------
@@ -156,6 +162,12 @@ def schedule_from_tables(tables: dict, *, source: str, name: str = "", descripti
         The file the schedule is read from.
     meta : dict, optional
         The ``[schedule]`` table (as_of, version, licence, sources, notes).
+
+    Returns
+    -------
+    measures, lists, info
+        As `read_parts`; every cross-reference is checked, so ``TariffSchedule(measures,
+        lists, **info)`` succeeds.
     """
     problems: list[ScenarioError] = []
     # Tables with problems still take part in the cross-reference checks (with stand-in values
@@ -188,7 +200,7 @@ def schedule_from_tables(tables: dict, *, source: str, name: str = "", descripti
         info["sources"] = tuple(meta["sources"]) if isinstance(meta["sources"], list) else (str(meta["sources"]),)
     if problems:
         raise collect(problems, source)
-    return TariffSchedule(tuple(measures), tuple(lists), name=name, description=description, source=source, **info)
+    return measures, lists, {"name": name, "description": description, "source": source, **info}
 
 
 # --------------------------------------------------------------------------- values of each type

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import graphlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -26,85 +25,18 @@ from ..errors import InputError
 from ..files import parse_date
 from . import stacking
 from .atoms import Atoms, aggregate, labels, split
+from .checks import is_code, resolved_dates, schedule_problems
+from .explain import explain
 from .fields import KINDS, MEASURE_FIELDS, FieldErrors, to_text
+from .file import read_parts
 from .lists import ProductList
 from .measure import Measure
 
-__all__ = ["TariffSchedule", "effective_rate"]
+__all__ = ["TariffSchedule", "effective_rate", "read_schedule"]
 
 #: Elements of one ``[regime, measure, atom, exporter]`` block of the stacking step: atoms are
 #: taken in chunks of this size over the other axes, to bound memory.
 _BLOCK = 2**22
-
-
-def _is_code(text: object) -> bool:
-    return isinstance(text, str) and text[:1].isdigit()
-
-
-def schedule_problems(measures: Sequence[Measure], lists: Sequence[ProductList]) -> list[tuple[str, int, str, str]]:
-    """Cross-references among measures and lists: ``(table, position, field, message)`` for each problem."""
-    out: list[tuple[str, int, str, str]] = []
-    list_names: dict[str, int] = {}
-    for i, pl in enumerate(lists):
-        if pl.name in list_names:
-            out.append(("product_lists", i, "name", f"list {pl.name!r} is defined twice (also product_lists[{list_names[pl.name]}])"))
-        list_names.setdefault(pl.name, i)
-    names: dict[str, int] = {}
-    for i, m in enumerate(measures):
-        if m.name in names:
-            out.append(("measures", i, "name", f"measure {m.name!r} is defined twice (also measures[{names[m.name]}])"))
-        names.setdefault(m.name, i)
-    by_name = {m.name: m for m in measures}
-    groups = {m.group for m in measures if m.group}
-    for i, m in enumerate(measures):
-        for fld in ("products", "exclude"):
-            for ref in getattr(m, fld) or ():
-                if not _is_code(ref) and ref not in list_names:
-                    out.append(("measures", i, fld, f"unknown product list {ref!r}; defined lists: {sorted(list_names) or 'none'}"))
-        for ref in m.replaces:
-            if ref not in names and ref not in groups:
-                out.append(("measures", i, "replaces", f"unknown measure or group {ref!r}"))
-            elif m.rule == "floor" and any(t.kind == "mfn" for t in _members(ref, measures)):
-                out.append(("measures", i, "replaces", f"a floor is measured against the MFN layers, so it cannot "
-                                                       f"replace {ref!r}, which holds MFN layers"))
-        if m.group and m.group in names:
-            out.append(("measures", i, "group", f"group {m.group!r} has the name of a measure; names must differ"))
-        if m.follows is not None:
-            target = by_name.get(m.follows)
-            if target is None:
-                out.append(("measures", i, "follows", f"unknown measure {m.follows!r}"))
-            elif m.start is not None and (m.start, m.end) != _dates(target, by_name):
-                out.append(("measures", i, "follows", f"follows {m.follows!r} but gives other dates ({m.start} to "
-                                                      f"{m.end}); give either follows or start/end"))
-    chain = graphlib.TopologicalSorter({m.name: [m.follows] for m in measures if m.follows in by_name})
-    try:
-        tuple(chain.static_order())
-    except graphlib.CycleError as err:
-        out.append(("measures", names.get(err.args[1][0], 0), "follows", "follows forms a cycle: "
-                    + " -> ".join(err.args[1])))
-    graph = graphlib.TopologicalSorter()
-    for m in measures:
-        targets = [t.name for ref in m.replaces for t in _members(ref, measures)]
-        graph.add(m.name, *[t for t in targets if t != m.name])
-    try:
-        graph.prepare()
-    except graphlib.CycleError as err:
-        cycle = err.args[1]
-        out.append(("measures", names.get(cycle[0], 0), "replaces", "replaces forms a cycle: " + " -> ".join(cycle)))
-    return out
-
-
-def _members(ref: str, measures: Sequence[Measure]) -> list[Measure]:
-    """The measures a name in ``replaces`` stands for: a group's members, or the measure itself."""
-    found = [m for m in measures if m.group == ref]
-    return found or [m for m in measures if m.name == ref]
-
-
-def _dates(m: Measure, by_name: dict[str, Measure], seen: tuple = ()) -> tuple:
-    """(start, end) of a measure, following ``follows`` (cycles are reported elsewhere)."""
-    if m.follows is None or m.follows not in by_name or m.name in seen:
-        return m.start, m.end
-    return _dates(by_name[m.follows], by_name, (*seen, m.name))
 
 
 @dataclass(frozen=True)
@@ -152,7 +84,7 @@ class TariffSchedule:
             raise FieldErrors([(f"{t}[{i}].{f}", m) for t, i, f, m in problems], source=self.source or None)
         by_name = {m.name: m for m in measures}
         measures = tuple(dataclasses.replace(m, start=s, end=e) if m.follows else m
-                         for m in measures for s, e in [_dates(m, by_name)])
+                         for m in measures for s, e in [resolved_dates(m, by_name)])
         put = object.__setattr__
         put(self, "measures", measures)
         put(self, "product_lists", MappingProxyType({p.name: p for p in lists}))
@@ -180,10 +112,15 @@ class TariffSchedule:
 
     @classmethod
     def from_file(cls, path) -> TariffSchedule:
-        """Read a schedule from a TOML file (see `tradesim.law.file`)."""
-        from .file import read_schedule
+        """Read a schedule from a TOML file and the files it includes (the format: `tradesim.law.file`).
 
-        return read_schedule(path)
+        Raises
+        ------
+        ScenarioError
+            Listing every problem (``problems``), each with its file, line and key path.
+        """
+        measures, lists, info = read_parts(path)
+        return cls(measures, lists, **info)
 
     def measure(self, name: str) -> Measure:
         """The measure called `name`."""
@@ -227,7 +164,7 @@ class TariffSchedule:
         """HS codes of a mix of codes and list names."""
         out: list[str] = []
         for r in refs:
-            out += [r] if _is_code(r) else list(self.product_lists[r].codes)
+            out += [r] if is_code(r) else list(self.product_lists[r].codes)
         return out
 
     def codes_of(self, importers: Iterable[str]) -> list[str]:
@@ -441,9 +378,12 @@ class TariffSchedule:
         >>> s.explain("2025-03-01", "9503", "CHN", "USA")[["measure", "status", "contribution_pct"]].values.tolist()
         [['a', 'applied', 10.0], ['total', '', 10.0]]
         """
-        from .explain import explain
-
         return explain(self, parse_date(date), product, exporter, importer, fine_values)
+
+
+def read_schedule(path) -> TariffSchedule:
+    """Read a tariff schedule from a TOML file (`TariffSchedule.from_file`)."""
+    return TariffSchedule.from_file(path)
 
 
 def effective_rate(schedule: TariffSchedule, baseline, date, importer: str, exporter=None, *, fine_values=None,

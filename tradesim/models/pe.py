@@ -97,6 +97,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..data.baseline import MAX_RATE
 from ..errors import ConvergenceError, InputError, TradesimWarning
 from ._lse import softmax as _softmax
 from ._newton import solve_linear as _solve_linear
@@ -118,8 +119,10 @@ class PESolution(PairRevenue):
     """Solution of the partial-equilibrium model.
 
     Every array has an optional leading ``draw`` axis, present when any elasticity had one.
-    Countries are the same list on the exporter, importer and country axes. The solved
-    arrays are stored; the pair arrays derived from them (`buyer_price`, `flows_after`,
+    Exporters and importers are the axes of `flows`; ``home[j]`` is importer ``j``'s position on
+    the exporter axis (its domestic source), or -1. The country axis of `welfare` is every
+    exporter, then every importer that is not an exporter (the diagonal of a square problem).
+    The solved arrays are stored; the pair arrays derived from them (`buyer_price`, `flows_after`,
     `revenue`, `pass_through`, `trade_creation`, `trade_diversion`) are computed when read.
 
     Attributes
@@ -138,7 +141,8 @@ class PESolution(PairRevenue):
     producer_surplus : ndarray, ``[draw?, product, exporter]``
         Change in producer surplus, USD.
     welfare : ndarray, ``[draw?, product, country]``
-        Consumer surplus + producer surplus + change in tariff revenue, USD.
+        Consumer surplus + producer surplus + change in tariff revenue, USD, a country being
+        importer for the first and last and exporter for the second.
     iterations : int
         Newton iterations of the slowest problem, continuation steps included (0 for
         ``method="linear"``).
@@ -148,9 +152,11 @@ class PESolution(PairRevenue):
     method : str
         ``"exact"`` or ``"linear"``.
     domestic : bool
-        Whether the diagonal (domestic sales) was a source of supply.
+        Whether domestic sales were a source of supply.
     draws : bool
         Whether the arrays have a leading draw axis.
+    home : ndarray of int, ``[importer]``
+        Each importer's position on the exporter axis, or -1.
     """
 
     flows: np.ndarray
@@ -167,6 +173,22 @@ class PESolution(PairRevenue):
     method: str
     domestic: bool
     draws: bool = False
+    home: np.ndarray = None
+
+    @property
+    def own(self) -> np.ndarray:
+        """``[exporter, importer]`` bool: the domestic cells (a country's sales to itself)."""
+        return _own(self.home, self.flows.shape[1])
+
+    @property
+    def countries(self) -> np.ndarray:
+        """For each position on the country axis, ``(axis, index)``: 0 for an exporter, 1 for an importer."""
+        extra = np.flatnonzero(self.home < 0)
+        return np.concatenate([np.arange(self.flows.shape[1]), self.flows.shape[1] + np.arange(extra.size)])
+
+    def _to_countries(self, by_importer: np.ndarray | None, by_exporter: np.ndarray | None) -> np.ndarray:
+        """Per-country values ``[..., country]`` from values by importer and by exporter (summed where both)."""
+        return _to_countries(by_importer, by_exporter, self.home, self.flows.shape[1])
 
     @property
     def buyer_price(self) -> np.ndarray:
@@ -181,7 +203,7 @@ class PESolution(PairRevenue):
         """
         after = self.flows * self.exporter_price[..., :, None] * self.quantity
         if not self.domestic:
-            after = np.where(np.eye(self.flows.shape[-1], dtype=bool), self.flows, after)
+            after = np.where(self.own, self.flows, after)
         return after
 
     @property
@@ -197,7 +219,7 @@ class PESolution(PairRevenue):
         return 1 + np.log(self.exporter_price)[..., :, None] / log_tau
 
     def _imports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = self.flows * ~np.eye(self.flows.shape[-1], dtype=bool)
+        m = self.flows * ~self.own
         m_after = m * self.quantity
         total = m.sum(axis=-2, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -225,17 +247,20 @@ class PESolution(PairRevenue):
         """Headline results per country, ``[draw?, country]`` each, summed over products.
 
         ``price_index_change_pct`` weights each product's price index by the importer's
-        baseline spending on it (tariff-inclusive; imports only without `domestic`).
+        baseline spending on it (tariff-inclusive; imports only without `domestic`); it is NaN
+        for a country that is only an exporter here. Surpluses and revenue are zero where a
+        country has no side in the model (an exporter's consumer surplus in a rectangle).
         """
-        off = ~np.eye(self.flows.shape[-1], dtype=bool)
-        weights = ((self.flows if self.domestic else self.flows * off) * (1 + self.tariff_before)).sum(axis=-2)
+        weights = ((self.flows if self.domestic else self.flows * ~self.own) * (1 + self.tariff_before)).sum(axis=-2)
         with np.errstate(invalid="ignore", divide="ignore"):
             price = (weights * (self.price_index - 1)).sum(axis=-2) / weights.sum(axis=-2)
+        price_c = self._to_countries(100 * price, None)
+        importers = self._to_countries(np.ones(self.flows.shape[-1]), None) > 0
         return {
-            "price_index_change_pct": 100 * price,
-            "consumer_surplus_usd": self.consumer_surplus.sum(axis=-2),
-            "producer_surplus_usd": self.producer_surplus.sum(axis=-2),
-            "revenue_change_usd": self.revenue_change.sum(axis=-2),
+            "price_index_change_pct": np.where(importers, price_c, np.nan),
+            "consumer_surplus_usd": self._to_countries(self.consumer_surplus.sum(axis=-2), None),
+            "producer_surplus_usd": self._to_countries(None, self.producer_surplus.sum(axis=-2)),
+            "revenue_change_usd": self._to_countries(self.revenue_change.sum(axis=-2), None),
             "welfare_usd": self.welfare.sum(axis=-2),
         }
 
@@ -276,6 +301,28 @@ class SmartResult:
 
 
 # --------------------------------------------------------------------------- input checks
+
+
+def _own(home: np.ndarray, n_exporters: int) -> np.ndarray:
+    """``[exporter, importer]`` bool: where importer ``j`` buys from itself (exporter ``home[j]``)."""
+    own = np.zeros((n_exporters, home.size), bool)
+    j = np.flatnonzero(home >= 0)
+    own[home[j], j] = True
+    return own
+
+
+def _to_countries(by_importer, by_exporter, home: np.ndarray, n_exporters: int) -> np.ndarray:
+    """Values ``[..., country]`` on the country axis (exporters, then importers that are not exporters)."""
+    extra = np.flatnonzero(home < 0)
+    position = home.copy()
+    position[extra] = n_exporters + np.arange(extra.size)
+    lead = (by_importer if by_importer is not None else by_exporter).shape[:-1]
+    out = np.zeros((*lead, n_exporters + extra.size))
+    if by_exporter is not None:
+        out[..., :n_exporters] += by_exporter
+    if by_importer is not None:
+        out[..., position] += by_importer  # positions are distinct: each importer has its own country
+    return out
 
 
 def _array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
@@ -329,13 +376,19 @@ def _elasticity(name: str, value, n_products: int, n_countries: int, *, low: flo
     return a
 
 
-def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic):
-    from ..data.baseline import MAX_RATE
-
+def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home):
     flows = _array("flows", flows, ndim=3)
     K, n, n2 = flows.shape
-    if n != n2:
-        raise InputError(f"has shape {flows.shape}; expected a square [product, exporter, importer] tensor", key="flows")
+    if home is None:
+        if n != n2:
+            raise InputError(f"has shape {flows.shape}, a rectangle: pass home (each importer's position on the "
+                             "exporter axis, -1 where it is not an exporter)", key="flows")
+        home = np.arange(n)
+    home = np.asarray(home)
+    if home.shape != (n2,) or not np.issubdtype(home.dtype, np.integer) or (home >= n).any() or (home < -1).any() \
+            or len(set(home[home >= 0].tolist())) < int((home >= 0).sum()):
+        raise InputError(f"is {home!r}; expected one position per importer ({n2}) on the exporter axis (0 to "
+                         f"{n - 1}, each once) or -1", key="home")
     if np.isinf(flows).any() or (flows < 0).any():
         raise InputError(f"has negative or infinite values at {_first(~(flows >= 0) | np.isinf(flows))}; "
                          "expected finite USD values >= 0", key="flows")
@@ -349,21 +402,21 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             raise InputError(f"has {t[bad][0]!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)
         tariffs.append(t)
     t0, t1 = tariffs
-    diag = np.einsum("kii->ki", flows)
+    own = _own(home, n)
     if domestic:
-        if K and not (diag > 0).any():
+        if K and not (flows[:, own] > 0).any():
             raise InputError(
-                "has no domestic sales on its diagonal flows[k, i, i], which the domestic substitute needs; "
-                "add them (gross output minus exports) or pass domestic=False to model imports only",
+                "has no domestic sales (flows[k, i, i], where a country sells to itself), which the domestic "
+                "substitute needs; add them (gross output minus exports) or pass domestic=False to model imports only",
                 key="flows",
             )
         for name, t in (("tariff_before", t0), ("tariff_after", t1)):
-            td = np.einsum("kii->ki", t)
+            td = t[:, own]
             if (td != 0).any():
-                raise InputError(f"is nonzero on the diagonal at {_first(td != 0)}; "
+                raise InputError(f"is nonzero on a domestic cell at {_first(td != 0)}; "
                                  "a country does not levy tariffs on its own sales", key=name)
-    sig = _elasticity("sigma", sigma, K, n, low=0.0, strict=True, allow_inf=False)
-    et = _elasticity("eta", eta, K, n, low=0.0, strict=False, allow_inf=False)
+    sig = _elasticity("sigma", sigma, K, n2, low=0.0, strict=True, allow_inf=False)
+    et = _elasticity("eta", eta, K, n2, low=0.0, strict=False, allow_inf=False)
     eps = _elasticity("epsilon", epsilon, K, n, low=0.0, strict=True, allow_inf=True)
     draws = {name: a.shape[0] for name, a in (("sigma", sig), ("eta", et), ("epsilon", eps)) if a.shape[0] != 1}
     if len(set(draws.values())) > 1:
@@ -372,7 +425,7 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             + "; give every elasticity with draws the same number of draws",
             key="/".join(draws),
         )
-    return flows, t0, t1, sig, et, eps, bool(draws)
+    return flows, t0, t1, sig, et, eps, bool(draws), home
 
 
 # --------------------------------------------------------------------------- helpers
@@ -389,10 +442,11 @@ def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 class _Markets:
     """Per-product constants of the model, computed once for every draw and chunk ``[K, ...]``."""
 
-    def __init__(self, flows, t0, t1, domestic):
-        K, n, _ = flows.shape
-        self.shape = (K, n)
-        v = flows if domestic else flows * ~np.eye(n, dtype=bool)
+    def __init__(self, flows, t0, t1, domestic, home):
+        K, n, m = flows.shape
+        self.shape = (K, n, m)
+        self.own = _own(home, n)
+        v = flows if domestic else flows * ~self.own
         expend = v * (1 + t0)
         sales = v.sum(axis=2)  # X[i]
         buys = expend.sum(axis=1)  # E0[j]
@@ -414,15 +468,16 @@ class _Problem:
 
     def __init__(self, markets: _Markets, sig, eta, eps, index):
         D = max(sig.shape[0], eta.shape[0], eps.shape[0])
-        K, n = markets.shape
-        self.shape = (D, K, n)
+        K, n, m = markets.shape
+        self.shape = (D, K, n, m)
+        self.own = markets.own
         self.index = index
         d, k = np.divmod(index, K)
         for name in ("t0", "t1", "v", "full", "sales", "buys", "log_s", "log_w", "log_tau"):
             setattr(self, name, getattr(markets, name)[k])  # a gather: the logs are taken once per product
         # elasticities [C, 1, importer] and [C, exporter]
-        self.sigma = np.broadcast_to(sig, (D, K, n))[d, k][:, None, :]
-        self.eta = np.broadcast_to(eta, (D, K, n))[d, k][:, None, :]
+        self.sigma = np.broadcast_to(sig, (D, K, m))[d, k][:, None, :]
+        self.eta = np.broadcast_to(eta, (D, K, m))[d, k][:, None, :]
         self.eps = np.broadcast_to(eps, (D, K, n))[d, k]
         self.has_sales = self.sales > 0
         self.has_buys = (self.buys > 0)[:, None, :]
@@ -436,7 +491,7 @@ class _Problem:
         if len(idx) == len(self) and (np.diff(idx) == 1).all():
             return self
         sub = object.__new__(_Problem)
-        sub.shape = self.shape
+        sub.shape, sub.own = self.shape, self.own
         for name in self._FIELDS:
             setattr(sub, name, getattr(self, name)[idx])
         return sub
@@ -498,8 +553,9 @@ def _newton_from(pr, x, tol, max_iter):
     (the accepted trial points), so a Newton step evaluates demand once, not twice.
     """
     B, n = x.shape
+    m = pr.shape[-1]
     seen = np.full((B, n), np.nan)  # the point each problem's kept shares belong to
-    omega, S = np.empty((B, n, n)), np.empty((B, n, n))
+    omega, S = np.empty((B, n, m)), np.empty((B, n, m))
 
     def residual(x, idx):
         F, om, s = _evaluate(pr.subset(idx), x)
@@ -580,7 +636,7 @@ def _draws(pr, which) -> np.ndarray:
 
 
 def _where(pr, b):
-    D, K, n = pr.shape
+    D, K = pr.shape[:2]
     d, k = divmod(int(pr.index[b]), K)
     return f"draw {d}, product index {k}" if D > 1 else f"product index {k}"
 
@@ -597,6 +653,7 @@ def solve(
     epsilon,
     *,
     domestic: bool = True,
+    home=None,
     method: str = "exact",
     tol: float = 1e-10,
     max_iter: int = 100,
@@ -606,7 +663,9 @@ def solve(
     Parameters
     ----------
     flows : array_like, ``[product, exporter, importer]``
-        Baseline values, USD per year, tariff-exclusive. The diagonal holds domestic sales.
+        Baseline values, USD per year, tariff-exclusive. Exporters and importers may differ
+        (a rectangle: US imports from 51 partners are ``[product, 51, 1]``); domestic sales sit
+        where a country is on both axes (the diagonal of a square).
     tariff_before, tariff_after : array_like, ``[product, exporter, importer]``
         Ad valorem rates as fractions, 0 to 20.
     sigma : array_like
@@ -618,8 +677,11 @@ def solve(
         Export supply elasticity (> 0, ``inf`` allowed), shapes as `sigma` with the last
         axis the exporter.
     domestic : bool
-        Include domestic sales (the diagonal) as a source. Needs a diagonal that is not all
-        zero. With False the diagonal is ignored and reported unchanged.
+        Include domestic sales as a source. Needs some domestic cell that is not zero. With
+        False the domestic cells are ignored and reported unchanged.
+    home : array_like of int, ``[importer]``, optional
+        Each importer's position on the exporter axis (its domestic source), -1 where it is not
+        an exporter. Needed for a rectangle; the diagonal of a square by default.
     method : {"exact", "linear"}
         Newton on the nonlinear equations, or their GSIM linearisation.
     tol : float
@@ -656,25 +718,27 @@ def solve(
     if method not in ("exact", "linear"):
         raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
     check_options(tol, max_iter)
-    flows, t0, t1, sig, et, eps, has_draws = _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon,
-                                                          domestic)
+    flows, t0, t1, sig, et, eps, has_draws, home = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
+                                                                epsilon, domestic, home)
     D = max(sig.shape[0], et.shape[0], eps.shape[0])
-    K, n, _ = flows.shape
+    K, n, m = flows.shape
     B = D * K
-    out = {name: np.empty((B, n, n) if pair else (B, n)) for name, pair in _OUTPUTS.items()}
+    c = n + int((home < 0).sum())
+    sizes = {"exporter": (n,), "importer": (m,), "pair": (n, m), "country": (c,)}
+    out = {name: np.empty((B, *sizes[axes])) for name, axes in _OUTPUTS.items()}
 
-    markets = _Markets(flows, t0, t1, domestic)
+    markets = _Markets(flows, t0, t1, domestic, home)
 
     def work(idx):
         pr = _Problem(markets, sig, et, eps, idx)
         p_hat, P_hat, q_hat, iterations, residual, bad = _solve_chunk(pr, method, tol, max_iter)
         rows = slice(idx[0], idx[-1] + 1)
-        for name, a in _outcomes(pr, p_hat, P_hat, q_hat, domestic).items():
+        for name, a in _outcomes(pr, p_hat, P_hat, q_hat, domestic, home).items():
             out[name][rows] = a
         return iterations, residual, bad
 
     # chunks of problems small enough to stay in cache, run on every core (numpy releases the GIL)
-    size = max(1, _CHUNK_CELLS // (n * n))
+    size = max(1, _CHUNK_CELLS // (n * max(n, m)))
     chunks = [np.arange(start, min(B, start + size)) for start in range(0, B, size)]
     if len(chunks) <= 1:
         runs = [work(idx) for idx in chunks]
@@ -704,6 +768,7 @@ def solve(
         method=method,
         domestic=bool(domestic),
         draws=has_draws,
+        home=home,
     )
 
 
@@ -732,9 +797,9 @@ def _linear(pr):
     return p_hat, P_hat, q_hat
 
 
-_OUTPUTS = {  # name: per exporter and importer (True) or per country (False)
-    "exporter_price": False, "price_index": False, "quantity": True,
-    "consumer_surplus": False, "producer_surplus": False, "welfare": False,
+_OUTPUTS = {  # name: its axes after [draw x product]
+    "exporter_price": "exporter", "price_index": "importer", "quantity": "pair",
+    "consumer_surplus": "importer", "producer_surplus": "exporter", "welfare": "country",
 }
 
 
@@ -751,21 +816,21 @@ def _solve_chunk(pr, method, tol, max_iter):
     return p_hat, P_hat, q_hat, 0, float(np.abs(F).max(initial=0.0)), bad
 
 
-def _outcomes(pr, p_hat, P_hat, q_hat, domestic):
+def _outcomes(pr, p_hat, P_hat, q_hat, domestic, home):
     """The stored arrays of a chunk from its hats (see `PESolution`)."""
-    off = ~np.eye(p_hat.shape[-1], dtype=bool)
     q_hat = np.where(pr.v > 0, q_hat, 1.0)
     flows_after = pr.v * p_hat[:, :, None] * q_hat
-    if not domestic:  # the diagonal is not modelled: hold it fixed
-        flows_after = np.where(off, flows_after, pr.full)
+    if not domestic:  # the domestic cells are not modelled: hold them fixed
+        flows_after = np.where(pr.own, pr.full, flows_after)
     d_rev = (pr.t1 * flows_after).sum(axis=1) - (pr.t0 * pr.full).sum(axis=1)
     finite = np.isfinite(pr.eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         cs = -pr.buys * _log_ratio(np.log(P_hat), 1 - pr.eta[:, 0, :])
         ps = pr.sales * _log_ratio(np.log(p_hat), 1 + np.where(finite, pr.eps, 0.0))
     ps = np.where(finite & pr.has_sales, ps, 0.0)
+    welfare = _to_countries(cs + d_rev, ps, home, p_hat.shape[-1])
     return {"exporter_price": p_hat, "price_index": P_hat, "quantity": q_hat,
-            "consumer_surplus": cs, "producer_surplus": ps, "welfare": cs + ps + d_rev}
+            "consumer_surplus": cs, "producer_surplus": ps, "welfare": welfare}
 
 
 def smart(imports, tariff_before, tariff_after, sigma, eta) -> SmartResult:

@@ -254,9 +254,10 @@ def _read(name_or_path, seen: tuple) -> Scenario:
     entries = {kind: list(tables[kind].values()) + unnamed[kind] for kind in tables}
     schedule = None
     try:
-        schedule = schedule_from_tables(
+        measures, lists, _ = schedule_from_tables(
             {k: [(e.values, str(leaf_path), None, f"{k}[{i}]", leaf_path.parent) for i, e in enumerate(v)]
              for k, v in entries.items()}, source=str(leaf_path))
+        schedule = TariffSchedule(tuple(measures), tuple(lists), source=str(leaf_path))
     except ScenarioError as err:
         problems += [_relocate(p, entries) for p in (err.problems or [err])]
 
