@@ -23,7 +23,7 @@ import pandas as pd
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_subheadings
 from ..errors import InputError, TradesimWarning
 
-__all__ = ["Atoms", "split", "aggregate", "expand", "labels", "codes_problem"]
+__all__ = ["Atoms", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem"]
 
 
 @dataclass(frozen=True)
@@ -226,17 +226,74 @@ def _sum_by(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(total @ values.reshape(atoms, -1)).reshape((n,) + values.shape[1:])
 
 
-def aggregate(values: np.ndarray, atoms: Atoms) -> np.ndarray:
-    """Average atoms ``[atom, exporter, importer]`` back to products with the atoms' weights."""
+def aggregate(values: np.ndarray, atoms: Atoms, importer: int = 0) -> np.ndarray:
+    """Average atoms back to products with the atoms' weights.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, ``[..., atom, exporter]``
+        Values for one importer (leading axes, such as regimes, are kept).
+    atoms : Atoms
+    importer : int
+        The importer's position, for weights given per pair.
+
+    Returns
+    -------
+    numpy.ndarray, ``[..., product, exporter]``
+    """
     if atoms.parent is None:
         return values
-    w = atoms.weights if atoms.weights.ndim == 3 else atoms.weights[:, None, None]
+    lead, (A, E) = values.shape[:-2], values.shape[-2:]
+    w = atoms.weights[:, :, importer] if atoms.weights.ndim == 3 else np.broadcast_to(atoms.weights[:, None], (A, E))
     n = atoms.products.size
-    num = _sum_by(atoms.parent, values * w, n)
-    den = _sum_by(atoms.parent, np.asarray(w, dtype=float), n)
-    if den.ndim == 3 and (den == 0).any():
-        # A pair with no finer trade in a product: average its atoms with equal weights.
-        eq_num = _sum_by(atoms.parent, values, n)
-        count = np.bincount(atoms.parent, minlength=n)[:, None, None]
-        return np.where(den > 0, num / np.where(den > 0, den, 1), eq_num / count)
-    return num / den
+    flat = np.moveaxis(values.reshape(-1, A, E), 0, 1).reshape(A, -1)  # [atom, lead x exporter]
+    wide = np.broadcast_to(w[:, None, :], (A, flat.shape[1] // E, E)).reshape(A, -1)
+    num = _sum_by(atoms.parent, flat * wide, n)
+    den = _sum_by(atoms.parent, np.asarray(w, dtype=float), n)  # [product, exporter]
+    den_wide = np.broadcast_to(den[:, None, :], (n, flat.shape[1] // E, E)).reshape(n, -1)
+    if (den == 0).any():
+        # a pair with no finer trade in a product: average its atoms with equal weights
+        eq_num = _sum_by(atoms.parent, flat, n)
+        count = np.bincount(atoms.parent, minlength=n)[:, None]
+        out = np.where(den_wide > 0, num / np.where(den_wide > 0, den_wide, 1), eq_num / count)
+    else:
+        out = num / den_wide
+    return np.moveaxis(out.reshape(n, -1, E), 1, 0).reshape(*lead, n, E)
+
+
+def aggregate_cells(values: np.ndarray, atoms: Atoms, cell_atom: np.ndarray, cell_exporter: np.ndarray,
+                    n_exporters: int, importer: int = 0) -> np.ndarray:
+    """Average values on some cells back to products: the sparse form of `aggregate`.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, ``[..., cell]``
+        Values on the cells ``(cell_atom, cell_exporter)`` (other cells count as 0).
+    atoms : Atoms
+    cell_atom, cell_exporter : numpy.ndarray of int, ``[cell]``
+    n_exporters : int
+    importer : int
+        The importer's position, for weights given per pair.
+
+    Returns
+    -------
+    numpy.ndarray, ``[..., product, exporter]``
+        Weighted means over each product's atoms; work grows with the cells, not the grid.
+    """
+    from scipy import sparse
+
+    lead = values.shape[:-1]
+    flat = values.reshape(-1, values.shape[-1])  # [lead, cell]
+    n = atoms.products.size
+    if atoms.parent is None:
+        out = np.zeros((flat.shape[0], n * n_exporters))
+        out[:, cell_atom * n_exporters + cell_exporter] = flat
+        return out.reshape(*lead, n, n_exporters)
+    w = atoms.weights[cell_atom, cell_exporter, importer] if atoms.weights.ndim == 3 else atoms.weights[cell_atom]
+    target = atoms.parent[cell_atom] * n_exporters + cell_exporter
+    den = np.bincount(target, weights=w, minlength=n * n_exporters)
+    count = np.bincount(target, minlength=n * n_exporters)
+    # a pair with no finer trade in a product: its atoms weigh the same
+    weight = np.where(den[target] > 0, w / np.where(den[target] > 0, den[target], 1), 1.0 / np.maximum(count[target], 1))
+    P = sparse.csr_matrix((weight, (target, np.arange(target.size))), shape=(n * n_exporters, target.size))
+    return np.asarray(P @ flat.T).T.reshape(*lead, n, n_exporters)

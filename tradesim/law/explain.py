@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import stacking
 from .atoms import aggregate, labels
+from .compile import match_codes
 
 __all__ = ["explain", "COLUMNS"]
 
@@ -21,75 +22,103 @@ def explain(schedule, day: _dt.date, product: str, exporter: str, importer: str,
     atoms = schedule.atoms([product], exps, [importer], fine_values)
     atoms.warn(stacklevel=3)
     a = atoms.atoms
-    w = np.ones(a.size) if atoms.weights is None else atoms.weights.reshape(a.size, -1)[:, 0]
+    A = a.size
+    w = np.ones(A) if atoms.weights is None else atoms.weights.reshape(A, -1)[:, 0]
     w = w / w.sum() if w.sum() > 0 else np.full(w.shape, 1 / w.size)
-    measures = [m for m in schedule.measures if m.importer == importer]
-    if not measures:
+    law = schedule.compiled(importer, a, exps)
+    if not len(law):
         return pd.DataFrame([_total(0.0)], columns=COLUMNS)
-    L = schedule.stack_layers(importer, a, exps)
-    active = np.array([[m.in_force(day) for m in L.measures]], bool)
-    s = stacking.stack(L, active)
+    active = law.active([day])
+    s = stacking.stack(law, active)
+    M = len(law)
+
+    def dense(values, entries, fill=0.0):  # per entry -> [measure, atom]
+        out = np.full((M, A), fill, dtype=np.asarray(values).dtype)
+        out[law.m[entries], law.cell[entries]] = values  # one exporter: the cell is the atom
+        return out
+
+    every = np.arange(law.m.size)
+    listed = dense(np.ones(every.size, bool), every, False)  # covered or exempt
+    selected = np.zeros((M, A), bool)
+    selected[law.selected_m, law.selected_atom] = True
+    selected |= listed
+    exempt = dense(law.exempt, every, False)
+    qualifying = dense(law.qualifying, every)
+    charge = dense(law.charge, every)
+    value_share = dense(law.value_share, every, 1.0)
+    share = dense(s.share, s.entry)
+    applied = dense(s.applied, s.entry)
+    contribution = dense(s.contribution, s.entry)
+    floored = dense(s.floored, s.entry)
+    outweighed = dense(s.outweighed, s.entry, False)
     rows = []
-    for n in np.argsort(L.order):  # schedule order; one measure's rows are text, not the hot path
-        m = L.measures[n]
+    for n, m in enumerate(law.measures):  # one product's measures: rows of text, not the hot path
         base = dict(measure=m.name, kind=m.kind, authority=m.authority, group=m.group or "", start=m.start, end=m.end)
-        charge = L.charge[n, :, 0]
 
-        def row(status, part, rate=None, contribution=0.0):
-            share = float(w @ part)
+        def row(status, part, rate=None, contribution_pct=0.0):
+            part = np.asarray(part, float)
+            share_ = float(w @ part)
             if rate is None:
-                rate = float(w @ (part * charge) / share) if share > 0 else float(np.mean(charge))
-            rows.append(dict(base, status=status, share=share, rate_pct=100 * rate, contribution_pct=100 * contribution))
+                rate = float(w @ (part * charge[n]) / share_) if share_ > 0 else float(np.mean(charge[n]))
+            rows.append(dict(base, status=status, share=share_, rate_pct=100 * rate, contribution_pct=contribution_pct))
 
-        if not L.exporter[n, 0]:
-            row("exporter not covered", np.ones(a.size))
+        if not law.exporter[n, 0]:
+            row("exporter not covered", np.ones(A))
             continue
         if not active[0, n]:
-            row("not in force" if L.selected[n].any() else "product not covered",
-                L.selected[n].astype(float) if L.selected[n].any() else np.ones(a.size))
+            row("not in force" if selected[n].any() else "product not covered",
+                selected[n] if selected[n].any() else np.ones(A))
             continue
-        share, applied = s.share[0, n, :, 0], s.applied[0, n, :, 0]
-        lost = s.outweighed[0, n, :, 0]
-        won = np.where(lost, 0.0, applied)
-        contribution = float(w @ s.contribution[0, n, :, 0])
+        lost = outweighed[n]
+        won = np.where(lost, 0.0, applied[n])
         if won.any():
-            vshare = float(w @ (won * L.value_share[n]) / (w @ won))
+            total_won = float(w @ won)
+            rate = float(w @ (won * charge[n] / np.where(value_share[n] > 0, value_share[n], 1))) / total_won
+            vshare = float(w @ (won * value_share[n])) / total_won
             if m.rule == "floor":
-                mfn = float(w @ (won * (charge - s.floored[0, n, :, 0] / np.where(won > 0, won, 1))) / (w @ won))
-                status = f"floored at {100 * float(w @ (won * charge) / (w @ won)):g}% over MFN {100 * mfn:.4g}%"
+                mfn = rate - float(w @ floored[n]) / total_won
+                status = f"floored at {100 * rate:g}% over MFN {100 * mfn:.4g}%"
             elif vshare < 1:
                 status = f"applied on {100 * vshare:.4g}% of value"
             else:
                 status = "applied"
-            row(status, won, rate=float(w @ (won * m.rates_for(a, exps)[:, 0]) / (w @ won)), contribution=contribution)
+            row(status, won, rate=rate, contribution_pct=100 * float(w @ contribution[n]))
         if lost.any():
-            row(f"outweighed in group {m.group}", np.where(lost, applied, 0.0))
-        if (share - applied > 1e-15).any():
-            rivals = [L.measures[r].name for r in np.flatnonzero(L.displaced_by[:, n])
-                      if active[0, r] and (s.share[0, r, :, 0] * share > 0).any()]
-            row("replaced by " + ", ".join(rivals), share - applied)
-        exempt = L.exempt[n, :, 0]
-        if exempt.any():
-            hit = [r for r in m.exclude if (_covers(schedule, r, a, exps) & exempt).any()]
-            row("exempted by " + ", ".join(hit), exempt.astype(float))
-        qualifying = L.qualifying[n, :, 0] * L.selected[n] * ~exempt * m.coverage
-        if (qualifying > 0).any():
-            row("qualifies for an exemption (qualifying share)", qualifying)
-        uncovered = (~L.selected[n]).astype(float) + L.selected[n] * ~exempt * (1 - m.coverage)
+            row(f"outweighed in group {m.group}", np.where(lost, applied[n], 0.0))
+        if (share[n] - applied[n] > 1e-15).any():
+            rivals = [law.measures[r].name for r in np.flatnonzero(law.displaced_by[:, n])
+                      if active[0, r] and (share[r] * share[n] > 0).any()]
+            row("replaced by " + ", ".join(rivals), share[n] - applied[n])
+        if exempt[n].any():
+            hit = [r for r in m.exclude if (_covers(schedule, r, a, exps) & exempt[n]).any()]
+            row("exempted by " + ", ".join(hit), exempt[n])
+        q = qualifying[n] * listed[n] * ~exempt[n] * m.coverage
+        if (q > 0).any():
+            row("qualifies for an exemption (qualifying share)", q)
+        uncovered = (~selected[n]).astype(float) + selected[n] * ~exempt[n] * (1 - m.coverage)
         if (uncovered > 0).any():
             row("product not covered", uncovered)
-    total_atoms = s.total[0][:, :, None]  # [atom, exporter=1, importer=1]
-    total = 100 * float(aggregate(total_atoms, atoms)[0, 0, 0])
+    total = 100 * float(aggregate(law.dense(s.total())[:1], atoms, 0)[0, 0, 0])
     rows.append(_total(total))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _covers(schedule, ref: str, atoms: np.ndarray, exporters: np.ndarray) -> np.ndarray:
-    from ..codes import prefix_mask
-
+    """``[atom]``: where a list (or HS prefix) covers the atoms for the exporter."""
     if ref[:1].isdigit():
-        return prefix_mask(atoms, [ref], finer=True)
-    return schedule.product_lists[ref].mask(atoms, exporters)[:, 0]
+        codes, owners = np.array([ref]), None
+    else:
+        pl = schedule.product_lists[ref]
+        codes = np.asarray(pl.codes)
+        owners = pl.code_exporters if pl.code_exporters is not None else None
+        if pl.exporters is not None and exporters[0] not in pl.exporters:
+            return np.zeros(atoms.size, bool)
+    if owners is not None:
+        codes = codes[np.asarray(owners) == exporters[0]]
+    out = np.zeros(atoms.size, bool)
+    _, ai = match_codes(codes, atoms)
+    out[ai] = True
+    return out
 
 
 def _total(total: float) -> dict:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..files import parse_date
 from .fields import MEASURE_FIELDS, REQUIRED, FieldErrors, check_fields
@@ -136,73 +135,3 @@ class Measure:
         else:
             mask = ~np.isin(exporters, self.except_exporters)
         return mask & (exporters != self.importer)
-
-    def rates_for(self, atoms: np.ndarray, exporters: np.ndarray) -> np.ndarray:
-        """The rate on each atom and exporter ``[atom, exporter]`` before the value share.
-
-        The most specific entry wins: `line_rates` (by exporter and longest matching prefix),
-        then `exporter_rates`, then `product_rates` (longest matching prefix; an atom coarser
-        than some of its codes takes their mean), then `rate`.
-        """
-        out = np.broadcast_to(_by_prefix(self.product_rates, atoms, self.rate)[:, None],
-                              (atoms.size, exporters.size)).copy()
-        if self.exporter_rates:
-            table = pd.Series(dict(self.exporter_rates))
-            col = table.reindex(exporters).to_numpy(float)
-            out = np.where(np.isnan(col)[None, :], out, col[None, :])
-        if self.line_rates:
-            frame = pd.Series(dict(self.line_rates))
-            for e in frame.index.get_level_values(0).unique():  # the few exporters with their own rates
-                col = exporters == e
-                if col.any():
-                    sub = frame.xs(e, level=0)
-                    hit = _by_prefix(sub.to_dict(), atoms, np.nan)
-                    out[:, col] = np.where(np.isnan(hit), out[:, col].T, hit).T
-        return out
-
-    def value_shares_for(self, atoms: np.ndarray) -> np.ndarray:
-        """Share of value charged ``[atom]``: `value_shares` by longest prefix, else `value_share`."""
-        return _by_prefix(self.value_shares, atoms, self.value_share)
-
-    def qualifying_for(self, atoms: np.ndarray, exporters: np.ndarray) -> np.ndarray | None:
-        """Qualifying (exempt) share ``[atom, exporter]``, or None when nothing qualifies."""
-        if not self.qualifying and not self.qualifying_lines:
-            return None
-        out = np.zeros((atoms.size, exporters.size))
-        if self.qualifying:
-            col = pd.Series(dict(self.qualifying)).reindex(exporters).fillna(0.0).to_numpy(float)
-            out += col[None, :]
-        if self.qualifying_lines:
-            frame = pd.Series(dict(self.qualifying_lines))
-            for e in frame.index.get_level_values(0).unique():  # the few exporters with lines
-                col = exporters == e
-                if col.any():
-                    hit = _by_prefix(frame.xs(e, level=0).to_dict(), atoms, np.nan)
-                    out[:, col] = np.where(np.isnan(hit), out[:, col].T, hit).T
-        return out
-
-
-def _by_prefix(table: Mapping[str, float] | None, atoms: np.ndarray, default: float) -> np.ndarray:
-    """Value per atom ``[atom]``: the longest matching prefix of `table`, else `default`.
-
-    An atom coarser than some codes of `table` (and matched by no shorter prefix) takes the
-    mean of those finer codes' values: one vectorised lookup per code length, never a loop
-    over codes or atoms.
-    """
-    out = np.full(atoms.shape, default, dtype=float)
-    if not table:
-        return out
-    series = pd.Series(dict(table), dtype=float)
-    code_len = series.index.str.len()
-    lengths = np.char.str_len(atoms) if atoms.size else np.zeros(0, int)
-    for n in np.unique(lengths):
-        finer = series[code_len > n]
-        if len(finer):
-            hit = finer.groupby(finer.index.str[:n]).mean().reindex(atoms).to_numpy()
-            ok = (lengths == n) & ~np.isnan(hit)
-            out[ok] = hit[ok]
-    for n in sorted(set(code_len)):  # longer prefixes overwrite shorter ones
-        hit = series[code_len == n].reindex(atoms.astype(f"<U{n}")).to_numpy()
-        ok = (lengths >= n) & ~np.isnan(hit)
-        out[ok] = hit[ok]
-    return out

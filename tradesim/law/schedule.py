@@ -24,7 +24,8 @@ import pandas as pd
 from ..errors import InputError
 from ..files import parse_date
 from . import stacking
-from .atoms import Atoms, aggregate, labels, split
+from .atoms import Atoms, aggregate, aggregate_cells, labels, split
+from .compile import Compiled, compile_law
 from .checks import is_code, resolved_dates, schedule_problems
 from .explain import explain
 from .fields import KINDS, MEASURE_FIELDS, FieldErrors, to_text
@@ -33,11 +34,6 @@ from .lists import ProductList
 from .measure import Measure
 
 __all__ = ["TariffSchedule", "effective_rate", "read_schedule"]
-
-#: Elements of one ``[regime, measure, atom, exporter]`` block of the stacking step: atoms are
-#: taken in chunks of this size over the other axes, to bound memory.
-_BLOCK = 2**22
-
 
 @dataclass(frozen=True)
 class TariffSchedule:
@@ -191,10 +187,12 @@ class TariffSchedule:
                              labels(importers, "importers"))
         return split(prods, self.codes_of(imps), exps, imps, fine_values)
 
-    def stack_layers(self, importer: str, atoms: np.ndarray, exporters: np.ndarray) -> stacking.Layers:
-        """What each measure of `importer` covers and charges on `atoms` x `exporters` (`stacking.build`)."""
+    def compiled(self, importer: str, atoms: np.ndarray, exporters: np.ndarray, cells=None) -> Compiled:
+        """`importer`'s measures compiled on `atoms` x `exporters` (see `tradesim.law.compile`).
+
+        `cells` (``[atom, exporter]`` bool) restricts them to some cells (those with trade)."""
         measures = [m for m in self.measures if m.importer == importer]
-        return stacking.build(measures, dict(self.product_lists), atoms, exporters, self._members)
+        return compile_law(measures, dict(self.product_lists), atoms, exporters, self._members, cells)
 
     def _keep(self, kinds, layers) -> np.ndarray | None:
         """A filter on measures by kind or name/group (None: keep all), checked."""
@@ -210,35 +208,25 @@ class TariffSchedule:
             return None
         return lambda m: (kinds is None or m.kind in kinds) and (names is None or m.name in names or m.group in names)
 
-    def _evaluate(self, days, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, keep=None) -> np.ndarray:
-        """Rates ``[date, product, exporter, importer]``: for each importer with measures, the regimes
-        (distinct sets of measures in force) are stacked at once, in chunks of atoms."""
+    def _evaluate(self, days, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, keep=None, cells=None) -> np.ndarray:
+        """Rates ``[date, product, exporter, importer]``: each importer's law is compiled once, on the
+        cells asked for, and its regimes (the distinct sets of measures in force) are stacked at once."""
         out = np.zeros((len(days), atoms.products.size, exps.size, imps.size))
         imposing = set(self.importers())
-        day_values = np.array(days, dtype="datetime64[D]")
         for j, importer in enumerate(imps):  # the few countries that impose measures
             if importer not in imposing:
                 continue
-            measures = [m for m in self.measures if m.importer == importer]
-            start = np.array([m.start for m in measures], dtype="datetime64[D]")
-            end = np.array([m.end or _dt.date.max for m in measures], dtype="datetime64[D]")
-            active = (start[None] <= day_values[:, None]) & (day_values[:, None] < end[None])  # [date, measure]
-            regimes, which = np.unique(active, axis=0, return_inverse=True)
-            totals = np.zeros((len(regimes), atoms.atoms.size, exps.size))
-            chunk = max(1, _BLOCK // max(1, len(regimes) * len(measures) * exps.size))
-            for lo in range(0, atoms.atoms.size, chunk):  # chunks of atoms, to bound memory
-                part = atoms.atoms[lo:lo + chunk]
-                layers = self.stack_layers(importer, part, exps)
-                s = stacking.stack(layers, regimes[:, layers.order])
-                c = s.contribution
-                if keep is not None:
-                    c = c * np.array([keep(m) for m in layers.measures])[None, :, None, None]
-                totals[:, lo:lo + chunk] = c.sum(axis=1)
-            full = np.zeros((len(regimes), atoms.atoms.size, exps.size, 1))
-            full[..., 0] = totals
-            per_regime = np.stack([aggregate(t, atoms)[..., 0] for t in full]) if atoms.parent is not None \
-                else totals  # regimes, not products
-            out[:, :, :, j] = per_regime[which.ravel()]
+            wanted = None
+            if cells is not None:
+                wanted = cells[:, :, j] if atoms.parent is None else cells[atoms.parent, :, j]
+                if not wanted.any():
+                    continue
+            law = self.compiled(importer, atoms.atoms, exps, wanted)
+            regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
+            mask = None if keep is None else np.array([keep(m) for m in law.measures], bool)
+            totals = stacking.evaluate(law, regimes, mask)  # [regime, cell]
+            out[:, :, :, j] = aggregate_cells(totals, atoms, law.cell_atom, law.cell_exporter, exps.size, j)[
+                which.ravel()]
         return out
 
     def rates(self, date, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
@@ -282,8 +270,19 @@ class TariffSchedule:
         return self._evaluate([d], atoms, labels(exporters, "exporters"), labels(importers, "importers"), keep)[0]
 
     def rates_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
-                   fine_values=None, warn: bool = True) -> np.ndarray:
+                   fine_values=None, warn: bool = True, cells=None) -> np.ndarray:
         """`rates` on several dates at once, sharing the work that does not depend on the date.
+
+        Parameters
+        ----------
+        dates : iterable of date or str
+        products, exporters, importers, fine_values
+            As in `rates`.
+        warn : bool
+            Say which weights split products that measures cover only in part.
+        cells : numpy.ndarray of bool, ``[product, exporter, importer]``, optional
+            Evaluate only these cells (the cells with trade: time and memory then grow with
+            them); the others are 0.
 
         Returns
         -------
@@ -300,7 +299,13 @@ class TariffSchedule:
         atoms = self.atoms(products, exporters, importers, fine_values)
         if warn:
             atoms.warn(stacklevel=2)
-        return self._evaluate(days, atoms, labels(exporters, "exporters"), labels(importers, "importers"))
+        exps, imps = labels(exporters, "exporters"), labels(importers, "importers")
+        if cells is not None:
+            cells = np.asarray(cells, bool)
+            if cells.shape != (atoms.products.size, exps.size, imps.size):
+                raise InputError(f"cells has shape {cells.shape}; expected [product, exporter, importer] = "
+                                 f"{(atoms.products.size, exps.size, imps.size)}", key="cells")
+        return self._evaluate(days, atoms, exps, imps, cells=cells)
 
     def rate(self, date, product: str, exporter: str, importer: str, *, fine_values=None, **kw) -> float:
         """Total ad valorem rate (fraction) of one product from `exporter` into `importer` on `date`."""
@@ -340,15 +345,13 @@ class TariffSchedule:
         exps = labels([exporter], "exporter")
         atoms = self.atoms(products, exps, [importer], fine_values)
         atoms.warn(stacklevel=2)
-        measures = [m for m in self.measures if m.importer == importer]
-        layers = self.stack_layers(importer, atoms.atoms, exps)
-        active = np.array([[m.in_force(d) for m in layers.measures] for d in days], bool).reshape(len(days), -1)
-        s = stacking.stack(layers, active)
-        c = np.moveaxis(s.contribution[..., 0], 1, 2)  # [date, atom, measure]
-        parts = np.stack([aggregate(c[t][:, :, None], atoms)[:, :, 0] for t in range(len(days))]) \
-            if atoms.parent is not None else c  # [date, product, measure]
-        back = np.argsort(layers.order)  # schedule order
-        parts = parts[:, :, back]
+        law = self.compiled(importer, atoms.atoms, exps)
+        measures = law.measures
+        s = stacking.stack(law, law.active(days))
+        # each element's contribution by (date, atom, measure): the measure plays the exporter axis
+        cells = np.bincount((s.regime * atoms.atoms.size + law.cell[s.entry]) * len(measures) + s.measure,
+                            weights=s.contribution, minlength=len(days) * atoms.atoms.size * len(measures))
+        parts = aggregate(cells.reshape(len(days), atoms.atoms.size, len(measures)), _one_exporter(atoms), 0)
         t, m, k = np.indices((len(days), len(measures), atoms.products.size)).reshape(3, -1)
         return pd.DataFrame({
             "date": np.asarray(days, dtype=object)[t],
@@ -379,6 +382,13 @@ class TariffSchedule:
         [['a', 'applied', 10.0], ['total', '', 10.0]]
         """
         return explain(self, parse_date(date), product, exporter, importer, fine_values)
+
+
+def _one_exporter(atoms: Atoms) -> Atoms:
+    """The atoms with the weights of their first exporter and importer, for values of one pair."""
+    if atoms.weights is None or atoms.weights.ndim == 1:
+        return atoms
+    return dataclasses.replace(atoms, weights=atoms.weights[:, 0, 0])
 
 
 def read_schedule(path) -> TariffSchedule:

@@ -1,9 +1,10 @@
-"""How measures combine: the stacking rules, applied to all of an importer's measures at once.
+"""How measures combine: the stacking rules, run on the entries of the measures in force.
 
-The law of one importer is evaluated on arrays ``[regime, measure, atom, exporter]``: a regime is
-a set of measures in force (the dates on which the same set is in force share it), an atom a
-product line (see `tradesim.law.atoms`). The rules run in this order; each reads the fields of
-`tradesim.law.fields.MEASURE_FIELDS` whose ``rule`` names it:
+An importer's law is compiled into entries, one per measure and cell (atom x exporter) it
+reaches (`tradesim.law.compile`). For each tariff regime (a set of measures in force; the dates on
+which the same set is in force share it) the rules run, in this order, on the entries of the
+measures in force; each reads the fields of `tradesim.law.fields.MEASURE_FIELDS` whose ``rule``
+names it:
 
 ``in_force``  a measure applies from ``start`` until the day before ``end`` (``follows``: the
               dates of another measure).
@@ -16,21 +17,24 @@ product line (see `tradesim.law.atoms`). The rules run in this order; each reads
               applies: on the share ``s`` it covers, theirs is multiplied by ``1 - s``. A measure
               charged on a share ``v`` of the good's value (metal content) displaces them on that
               share only: theirs is multiplied by ``1 - s v``, so the rest of the value still pays
-              them (the Section 232 derivative rule).
-              Displacement depends only on where the displacing measure applies, so the order of
-              measures does not matter; ``replaces`` may not form a cycle.
+              them (the Section 232 derivative rule). Displacement depends only on where the
+              displacing measure applies, so the order of measures does not matter; ``replaces``
+              may not form a cycle.
 ``charge``    the contribution is the applied share times the rate (by line, by exporter, or by
               both) times the share of value charged (``value_share``: metal content).
-``floor``     an all-in floor (``rule = "floor"``) adds ``max(0, rate - MFN)``, MFN being the sum
-              of the contributions of the ``kind = "mfn"`` layers on that atom and exporter.
+``floor``     an all-in floor (``rule = "floor"``) adds ``max(0, rate - MFN)`` on its share, MFN
+              being the sum of the contributions of the ``kind = "mfn"`` layers in the cell.
 ``group``     measures that share a ``group`` take the largest contribution; the others are
-              *outweighed*.
+              *outweighed* (ties go to the measure listed first).
 
-The total is the sum of the contributions. `RULES` lists the rules with the fields they read;
-a new kind of rule is one entry there (and its field in the field table).
+The total of a cell is the sum of the contributions. `RULES` lists the rules with the fields
+they read: a new kind of rule is one entry there and its field in the field table.
 
 Shares are independent across measures: a measure covering 40% of a product's trade (a
 ``coverage`` of 0.4) and one displacing it on 50% leave it 20%.
+
+Every rule is vectorised over the entries of all regimes at once; regimes are taken in chunks
+only to bound memory (`evaluate`).
 """
 
 from __future__ import annotations
@@ -40,59 +44,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .compile import Compiled
 from .fields import MEASURE_FIELDS
-from .lists import ProductList
-from .measure import Measure
 
-__all__ = ["RULES", "Rule", "Layers", "Stack", "build", "stack"]
+__all__ = ["RULES", "Rule", "Stack", "stack", "evaluate"]
 
-_TINY = 1e-300  # displaced shares below this are zero
-
-
-@dataclass(frozen=True)
-class Layers:
-    """What each measure of one importer covers and charges, whatever the date.
-
-    Measures are ordered so that the members of a group are contiguous (`order` maps back to
-    the schedule's order). Arrays are ``[measure, atom, exporter]`` unless said otherwise.
-    """
-
-    measures: tuple[Measure, ...]
-    order: np.ndarray  # [measure] position in the schedule's list of this importer's measures
-    selected: np.ndarray  # [measure, atom] bool: products before exclusions
-    exempt: np.ndarray  # bool: excluded by a list
-    exporter: np.ndarray  # [measure, exporter] bool
-    qualifying: np.ndarray  # share of trade that qualifies and does not pay
-    cover: np.ndarray  # share reached whatever the date: selected, not exempt, exporter, coverage, not qualifying
-    charge: np.ndarray  # rate times value share, fraction
-    value_share: np.ndarray  # [measure, atom]
-    displaced_by: np.ndarray  # [measure r, measure m] bool: r displaces m
-    group: np.ndarray  # [measure] group number, -1 for none
-    group_start: np.ndarray  # [group] first measure of each group
-    mfn: np.ndarray  # [measure] bool
-    floor: np.ndarray  # [measure] bool
-
-    def __len__(self) -> int:
-        return len(self.measures)
+#: Elements of the dense ``[regime, cell]`` arrays of one chunk, and entries gathered per chunk.
+_CELLS_PER_CHUNK = 2**23
+_ENTRIES_PER_CHUNK = 2**24
 
 
 @dataclass
 class Stack:
-    """The rules' intermediate arrays for some regimes, ``[regime, measure, atom, exporter]``."""
+    """The rules' arrays for some regimes: one element per entry of a measure in force in a regime.
 
-    layers: Layers
-    active: np.ndarray  # [regime, measure] bool
-    share: np.ndarray = None  # covered share in force
-    applied: np.ndarray = None  # after replacement
-    contribution: np.ndarray = None  # after charge, floors and group maxima
-    floored: np.ndarray = None  # floor contribution before group maxima (floor measures only)
-    outweighed: np.ndarray = None  # bool: applied but beaten within its group
+    Attributes
+    ----------
+    law : Compiled
+    active : numpy.ndarray of bool, ``[regime, measure]``
+    regime, entry, measure : numpy.ndarray of int, ``[k]``
+        The regime, the compiled entry and the measure of each element.
+    key : numpy.ndarray of int, ``[k]``
+        ``regime * cells + cell``: elements of one regime and cell share a key.
+    share, applied, contribution : numpy.ndarray, ``[k]``
+        The share reached in force, after replacement, and the percentage points added.
+    floored : numpy.ndarray, ``[k]``
+        A floor's contribution (zero for other measures).
+    outweighed : numpy.ndarray of bool, ``[k]``
+    """
+
+    law: Compiled
+    active: np.ndarray
+    regime: np.ndarray = None
+    entry: np.ndarray = None
+    measure: np.ndarray = None
+    key: np.ndarray = None
+    share: np.ndarray = None
+    applied: np.ndarray = None
+    contribution: np.ndarray = None
+    floored: np.ndarray = None
+    outweighed: np.ndarray = None
     extra: dict = field(default_factory=dict)
 
     @property
-    def total(self) -> np.ndarray:
-        """``[regime, atom, exporter]``: the sum of the contributions."""
-        return self.contribution.sum(axis=1)
+    def size(self) -> int:
+        """Cells of all regimes: the length of dense ``[regime x cell]`` arrays."""
+        return self.active.shape[0] * self.law.n_cells
+
+    def total(self, keep: np.ndarray | None = None) -> np.ndarray:
+        """``[regime, cell]``: the sum of the contributions (of the measures `keep` marks)."""
+        c = self.contribution if keep is None else self.contribution * keep[self.measure]
+        out = np.bincount(self.key, weights=c, minlength=self.size)
+        return out.reshape(self.active.shape[0], self.law.n_cells)
 
 
 @dataclass(frozen=True)
@@ -113,153 +116,131 @@ class Rule:
 
 
 def _in_force(s: Stack) -> None:
-    s.share = s.active[:, :, None, None].astype(float)
+    """Gather the entries of the measures in force in each regime."""
+    L = s.law
+    u, m = np.nonzero(s.active)
+    counts = L.offsets[m + 1] - L.offsets[m]
+    s.regime = np.repeat(u, counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    s.entry = np.repeat(L.offsets[m], counts) + within
+    s.measure = np.repeat(m, counts)
+    s.key = s.regime.astype(np.int64) * L.n_cells + L.cell[s.entry]
 
 
 def _cover(s: Stack) -> None:
-    s.share = s.share * s.layers.cover[None]
+    s.share = s.law.cover[s.entry]  # covered, not exempt, times coverage and one minus the qualifying share
 
 
 def _qualify(s: Stack) -> None:
-    pass  # folded into `Layers.cover` (it does not depend on the date); kept for the order and its fields
+    pass  # folded into the compiled cover (it does not depend on the date); kept for the order and its fields
 
 
 def _replace(s: Stack) -> None:
-    L = s.layers
+    L = s.law
+    s.applied = s.share
     if not L.displaced_by.any():
-        s.applied = s.share
         return
-    r = np.flatnonzero(L.displaced_by.any(axis=1))  # the measures that displace others
-    D = L.displaced_by[r].astype(float)  # [r, m]
-    sr = s.share[:, r] * L.value_share[None, r, :, None]  # displaced on the value they charge
-    full = np.einsum("rm,trae->tmae", D, (sr >= 1.0).astype(float))  # displacements of the whole share
-    with np.errstate(divide="ignore"):
-        log_keep = np.einsum("rm,trae->tmae", D, np.log1p(-np.minimum(sr, 1.0 - 1e-16)) * (sr < 1.0))
-    keep = np.where(full > 0, 0.0, np.exp(log_keep))
+    # measures displaced by the same set of measures share one product of (1 - s v) per cell
+    sets, cls = np.unique(L.displaced_by.T, axis=0, return_inverse=True)
+    cls = cls.ravel()
+    m = s.measure
+    keep = np.ones(s.share.size)
+    for k, replacers in enumerate(sets):  # a handful of distinct sets of displacing measures
+        if not replacers.any():
+            continue
+        targets = cls[m] == k
+        if not targets.any():
+            continue
+        by = replacers[m] & (s.share > 0)
+        sv = s.share[by] * L.value_share[s.entry[by]]  # displaced on the value they charge
+        full = np.bincount(s.key[by], weights=(sv >= 1.0), minlength=s.size)
+        with np.errstate(divide="ignore"):
+            log = np.bincount(s.key[by], weights=np.where(sv < 1.0, np.log1p(-np.minimum(sv, 1.0)), 0.0),
+                              minlength=s.size)
+        t = s.key[targets]
+        keep[targets] = np.where(full[t] > 0, 0.0, np.exp(log[t]))
     s.applied = s.share * keep
 
 
 def _charge(s: Stack) -> None:
-    s.contribution = s.applied * s.layers.charge[None]
+    s.contribution = s.applied * s.law.charge[s.entry]
+    s.floored = np.zeros_like(s.contribution)
 
 
 def _floor(s: Stack) -> None:
-    L = s.layers
-    if not L.floor.any():
+    L = s.law
+    m = s.measure
+    floors = L.floor[m]
+    if not floors.any():
         return
-    base = s.contribution[:, L.mfn].sum(axis=1, keepdims=True)  # [t, 1, a, e]: the MFN layers' total
-    f = np.flatnonzero(L.floor)
-    s.floored = np.zeros_like(s.contribution)
-    s.floored[:, f] = s.applied[:, f] * np.maximum(L.charge[None, f] - base, 0.0)
-    s.contribution[:, f] = s.floored[:, f]
+    mfn = L.mfn[m]
+    base = np.bincount(s.key[mfn], weights=s.contribution[mfn], minlength=s.size)  # the MFN layers' total
+    s.floored[floors] = s.applied[floors] * np.maximum(L.charge[s.entry[floors]] - base[s.key[floors]], 0.0)
+    s.contribution[floors] = s.floored[floors]
 
 
 def _group(s: Stack) -> None:
-    L = s.layers
-    s.outweighed = np.zeros(s.contribution.shape, bool)
-    if not L.group_start.size:
-        return
-    members = np.flatnonzero(L.group >= 0)  # contiguous runs, one per group
-    c = s.contribution[:, members]
-    starts = L.group_start - members[0]
-    g = L.group[members]  # group of each member
-    best = np.maximum.reduceat(c, starts, axis=1)  # [t, g, a, e]
-    at_max = c >= best[:, g]
-    # the first member at the maximum wins (ties go to the earlier measure)
-    position = np.arange(len(members)).reshape(1, -1, 1, 1)
-    first = np.minimum.reduceat(np.where(at_max, position, len(members)), starts, axis=1)
-    won = at_max & (position == first[:, g])
-    s.outweighed[:, members] = ~won & (s.applied[:, members] > 0)
-    s.contribution[:, members] = np.where(won, c, 0.0)
+    L = s.law
+    s.outweighed = np.zeros(s.contribution.size, bool)
+    g = L.group[s.measure]
+    for group in np.unique(g[g >= 0]):  # a few groups
+        idx = np.flatnonzero(g == group)
+        key = s.key[idx]
+        if np.bincount(key - key.min()).max() <= 1:
+            continue  # no cell has two members in force: nothing to compare
+        c = s.contribution[idx]
+        best = np.full(s.size, -np.inf)
+        np.maximum.at(best, key, c)
+        at_max = c >= best[key]
+        first = np.full(s.size, np.iinfo(np.int64).max)
+        np.minimum.at(first, key, np.where(at_max, s.measure[idx], np.iinfo(np.int64).max))
+        won = at_max & (s.measure[idx] == first[key])
+        s.outweighed[idx] = ~won & (s.applied[idx] > 0)
+        s.contribution[idx] = np.where(won, c, 0.0)
 
 
 RULES: tuple[Rule, ...] = (
     Rule("in_force", "a measure applies from start until the day before end", _in_force),
     Rule("cover", "on the exporters and products it covers, less its exempt lists, times coverage", _cover),
     Rule("qualify", "not on the share of trade that qualifies for an exemption (USMCA)", _qualify),
-    Rule("replace", "where it applies, it displaces the measures and groups it replaces", _replace),
+    Rule("replace", "where it applies, it displaces the measures and groups it replaces (on the value it charges)",
+         _replace),
     Rule("charge", "its contribution is the applied share times the rate times the share of value charged", _charge),
     Rule("floor", "an all-in floor adds max(0, rate - MFN), MFN being the kind='mfn' layers' total", _floor),
     Rule("group", "members of a group take the largest contribution", _group),
 )
 
 
-def stack(layers: Layers, active: np.ndarray) -> Stack:
-    """Apply every rule of `RULES` for the regimes ``active`` ``[regime, measure]`` (bool)."""
-    s = Stack(layers, np.asarray(active, bool).reshape(-1, len(layers)))
+def stack(law: Compiled, active: np.ndarray) -> Stack:
+    """Apply every rule of `RULES` for the regimes ``active`` ``[regime, measure]`` (bool), at once."""
+    s = Stack(law, np.asarray(active, bool).reshape(-1, len(law)))
     for rule in RULES:
         rule.apply(s)
     return s
 
 
-# --------------------------------------------------------------------------- building the layers
+def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Totals ``[regime, cell]`` for the regimes ``active`` ``[regime, measure]`` (`Compiled.dense` puts
+    them on the ``[atom, exporter]`` grid).
 
-
-def build(measures: list[Measure], lists: dict[str, ProductList], atoms: np.ndarray, exporters: np.ndarray,
-          names: dict[str, list[str]]) -> Layers:
-    """The date-independent arrays of one importer's measures on `atoms` and `exporters`.
+    Regimes are stacked together, in chunks that bound the dense ``[regime, cell]`` arrays and the
+    gathered entries (a loop over chunks, not over regimes or measures).
 
     Parameters
     ----------
-    measures : list of Measure
-        The importer's measures, in schedule order.
-    lists : dict of str to ProductList
-    atoms, exporters : numpy.ndarray of str
-    names : dict of str to list of str
-        For each group name, its members' names (to resolve ``replaces`` on groups).
+    keep : numpy.ndarray of bool, ``[measure]``, optional
+        Sum only these measures' contributions (stacking still sees all).
     """
-    from ..codes import prefix_mask
-
-    groups = list(dict.fromkeys(m.group for m in measures if m.group))
-    rank = [groups.index(m.group) if m.group else len(groups) for m in measures]
-    order = np.argsort(rank, kind="stable")  # group members contiguous, groups first
-    ms = tuple(measures[i] for i in order)
-    M, A, E = len(ms), atoms.size, exporters.size
-
-    def product_mask(refs) -> np.ndarray:
-        """``[atom, exporter]`` covered by HS prefixes and lists (lists may be for some exporters)."""
-        codes = [r for r in refs if r[:1].isdigit()]
-        out = np.broadcast_to(prefix_mask(atoms, codes, finer=True)[:, None], (A, E)).copy()
-        for r in refs:
-            if not r[:1].isdigit():
-                out |= lists[r].mask(atoms, exporters)
-        return out
-
-    selected = np.ones((M, A), bool)
-    exempt = np.zeros((M, A, E), bool)
-    exporter = np.zeros((M, E), bool)
-    qualifying = np.zeros((M, A, E))
-    charge = np.zeros((M, A, E))
-    value_share = np.ones((M, A))
-    for n, m in enumerate(ms):  # building once per importer; the dated evaluation is vectorised
-        if m.products is not None:
-            sel = product_mask(m.products).any(axis=1)  # product lists select for every exporter
-            if m.product_rates:
-                sel |= prefix_mask(atoms, list(m.product_rates), finer=True)
-            selected[n] = sel
-        if m.exclude:
-            exempt[n] = product_mask(m.exclude) & selected[n][:, None]
-        exporter[n] = m.exporter_mask(exporters)
-        q = m.qualifying_for(atoms, exporters)
-        if q is not None:
-            qualifying[n] = q
-        value_share[n] = m.value_shares_for(atoms)
-        charge[n] = m.rates_for(atoms, exporters) * value_share[n][:, None]
-    coverage = np.array([m.coverage for m in ms])
-    cover = (selected[:, :, None] & ~exempt & exporter[:, None, :]) * coverage[:, None, None] * (1 - qualifying)
-
-    position = {m.name: i for i, m in enumerate(ms)}
-    displaced_by = np.zeros((M, M), bool)
-    for r, m in enumerate(ms):
-        for ref in m.replaces:
-            for target in names.get(ref, [ref]):
-                if target in position:
-                    displaced_by[r, position[target]] = True
-    group = np.array([groups.index(m.group) if m.group else -1 for m in ms], dtype=int)
-    group_start = np.array([int(np.flatnonzero(group == g)[0]) for g in range(len(groups))], dtype=int)
-    return Layers(
-        measures=ms, order=order, selected=selected, exempt=exempt, exporter=exporter, qualifying=qualifying,
-        cover=cover, charge=charge, value_share=value_share, displaced_by=displaced_by, group=group,
-        group_start=group_start, mfn=np.array([m.kind == "mfn" for m in ms], bool),
-        floor=np.array([m.rule == "floor" for m in ms], bool),
-    )
+    active = np.asarray(active, bool)
+    cells = law.n_cells
+    out = np.zeros((active.shape[0], cells))
+    entries = active.astype(np.int64) @ np.diff(law.offsets)  # gathered entries per regime
+    lo = 0
+    while lo < active.shape[0]:
+        hi = lo + 1
+        while hi < active.shape[0] and (hi - lo + 1) * cells <= _CELLS_PER_CHUNK and \
+                entries[lo:hi + 1].sum() <= _ENTRIES_PER_CHUNK:
+            hi += 1
+        out[lo:hi] = stack(law, active[lo:hi]).total(keep)
+        lo = hi
+    return out

@@ -1,0 +1,419 @@
+"""One importer's law compiled, once, into the cells each measure reaches: the input of the stacking rules.
+
+A real schedule has about a hundred measures over some ten thousand tariff lines and fifty
+partners, and each measure reaches a small part of that grid. The law of an importer is
+therefore compiled into *entries*, one per measure and cell (atom x exporter) it covers, with
+what it charges there; the stacking rules (`tradesim.law.stacking`) then run on the entries of
+the measures in force, for every tariff regime, without a loop over measures, lines or partners.
+Work and memory grow with the entries, not with measures x lines x partners.
+
+Lookups by HS prefix (lists, exclusions, rates, value shares and qualifying shares by line) are
+joins on integer keys, one per code length, never a loop over codes, lines or partners. The
+loop over an importer's measures gathers their references (list names, tables) into those joins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lists import ProductList
+from .measure import Measure
+
+__all__ = ["Compiled", "compile_law", "match_codes"]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """An importer's measures on `atoms` x `exporters`, whatever the date.
+
+    Measures are in schedule order (of this importer). Entries are sorted by measure;
+    ``offsets[m]:offsets[m + 1]`` are measure ``m``'s.
+
+    Attributes
+    ----------
+    measures : tuple of Measure, ``[measure]``
+    n_atoms, n_exporters : int
+    cell_atom, cell_exporter : numpy.ndarray of int, ``[cell]``
+        The cells evaluated: every atom and exporter, or those the caller asked for (the cells
+        with trade), in atom-major order.
+    m : numpy.ndarray of int, ``[entry]``
+    cell : numpy.ndarray of int, ``[entry]``
+        Position in the cells.
+    cover : numpy.ndarray, ``[entry]``
+        The share of the cell's trade the measure reaches when in force: covered, not exempt,
+        times ``coverage``, times one minus the qualifying share. Exempt cells have 0.
+    exempt : numpy.ndarray of bool, ``[entry]``
+        The product is exempted by one of the measure's ``exclude`` lists.
+    qualifying : numpy.ndarray, ``[entry]``
+        The share that qualifies for an exemption.
+    charge : numpy.ndarray, ``[entry]``
+        Rate times value share, a fraction.
+    value_share : numpy.ndarray, ``[entry]``
+    offsets : numpy.ndarray of int, ``[measure + 1]``
+    start, end : numpy.ndarray of datetime64[D], ``[measure]``
+        ``end`` is the first day not in force (far in the future for open-ended measures).
+    exporter : numpy.ndarray of bool, ``[measure, exporter]``
+    selected_m, selected_atom : numpy.ndarray of int
+        The (measure, atom) pairs whose product the measure names, for any exporter.
+    displaced_by : numpy.ndarray of bool, ``[measure r, measure m]``
+        ``r`` displaces ``m`` where ``r`` applies.
+    group : numpy.ndarray of int, ``[measure]``
+        Group number, -1 for none.
+    mfn, floor : numpy.ndarray of bool, ``[measure]``
+    """
+
+    measures: tuple[Measure, ...]
+    n_atoms: int
+    n_exporters: int
+    cell_atom: np.ndarray
+    cell_exporter: np.ndarray
+    m: np.ndarray
+    cell: np.ndarray
+    cover: np.ndarray
+    exempt: np.ndarray
+    qualifying: np.ndarray
+    charge: np.ndarray
+    value_share: np.ndarray
+    offsets: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    exporter: np.ndarray
+    selected_m: np.ndarray
+    selected_atom: np.ndarray
+    displaced_by: np.ndarray
+    group: np.ndarray
+    mfn: np.ndarray
+    floor: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.measures)
+
+    @property
+    def n_cells(self) -> int:
+        return self.cell_atom.size
+
+    def dense(self, values: np.ndarray) -> np.ndarray:
+        """Values ``[..., cell]`` on the full grid ``[..., atom, exporter]`` (zero where not evaluated)."""
+        out = np.zeros((*values.shape[:-1], self.n_atoms, self.n_exporters))
+        out[..., self.cell_atom, self.cell_exporter] = values
+        return out
+
+    def active(self, days) -> np.ndarray:
+        """``[date, measure]`` bool: which measures are in force on each day."""
+        d = np.asarray(days, dtype="datetime64[D]")[:, None]
+        return (self.start[None] <= d) & (d < self.end[None])
+
+
+# --------------------------------------------------------------------------- code matching
+
+
+def match_codes(codes: np.ndarray, atoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (code index, atom index) pairs where an atom starts with a code, or a code starts with an atom.
+
+    The second case is the whole-line rule: an atom coarser than a code counts as covered (atoms
+    are split where finer trade values are known, so it arises only where they are not). One
+    `searchsorted` per code length, never a loop over codes or atoms.
+    """
+    codes = np.asarray(codes, dtype=str)
+    atoms = np.asarray(atoms, dtype=str)
+    if not codes.size or not atoms.size:
+        return np.zeros(0, int), np.zeros(0, int)
+    order = np.argsort(atoms, kind="stable")
+    sorted_atoms = atoms[order]
+    lo = np.searchsorted(sorted_atoms, codes, side="left")
+    hi = np.searchsorted(sorted_atoms, np.char.add(codes, "A"), side="left")  # "A" sorts after digits
+    counts = hi - lo
+    code_idx = np.repeat(np.arange(codes.size), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    atom_idx = order[np.repeat(lo, counts) + offsets]
+    pairs = [(code_idx, atom_idx)]
+    code_len = np.char.str_len(codes)
+    atom_len = np.char.str_len(atoms)
+    for n in np.unique(atom_len):  # atoms coarser than a code: the code truncated to the atom's length
+        longer = np.flatnonzero(code_len > n)
+        if not longer.size:
+            continue
+        same = np.flatnonzero(atom_len == n)
+        keys = atoms[same]
+        korder = np.argsort(keys, kind="stable")
+        truncated = codes[longer].astype(f"<U{n}")
+        pos = np.searchsorted(keys[korder], truncated)
+        pos = np.minimum(pos, max(same.size - 1, 0))
+        hit = same.size > 0
+        ok = (keys[korder][pos] == truncated) if hit else np.zeros(longer.size, bool)
+        pairs.append((longer[ok], same[korder[pos[ok]]]))
+    ci = np.concatenate([p[0] for p in pairs])
+    ai = np.concatenate([p[1] for p in pairs])
+    return ci, ai
+
+
+class _Prefixes:
+    """Each atom's prefixes of every length as integers (``"0101"`` -> 101), computed once per atom."""
+
+    def __init__(self, atoms: np.ndarray):
+        self.atoms = atoms
+        self.length = np.char.str_len(atoms) if atoms.size else np.zeros(0, int)
+        self._ints: dict[int, np.ndarray] = {}
+
+    def of_length(self, n: int) -> np.ndarray:
+        """``[atom]``: the first `n` digits as an integer (-1 for atoms shorter than `n`)."""
+        if n not in self._ints:
+            ok = self.length >= n
+            out = np.full(self.atoms.size, -1, np.int64)
+            if ok.any():
+                out[ok] = self.atoms[ok].astype(f"<U{n}").astype(np.int64)
+            self._ints[n] = out
+        return self._ints[n]
+
+
+def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndarray, table_lead: np.ndarray,
+                   table_codes: np.ndarray, table_values: np.ndarray) -> np.ndarray:
+    """Value of the longest matching prefix in a table, for each (lead key, atom) query; NaN where none.
+
+    ``keys_lead`` and ``table_lead`` are integer keys of whatever the table is by besides the code
+    (measure, or measure and exporter). An atom coarser than the table's codes (matched by no
+    prefix) takes the mean of the finer codes' values. One join per code length, on the queries
+    whose lead key is in the table only.
+    """
+    out = np.full(keys_lead.size, np.nan)
+    if not table_codes.size or not keys_lead.size:
+        return out
+    rows = np.flatnonzero(np.isin(keys_lead, np.unique(table_lead)))
+    if not rows.size:
+        return out
+    lead, atom = keys_lead[rows].astype(np.int64), atom_idx[rows]
+    q_len = prefixes.length[atom]
+    t_len = np.char.str_len(table_codes)
+    base = np.int64(10) ** 11  # codes have at most 10 digits: a prefix read as a number stays below this
+    # coarser atoms first, then prefixes from short to long: longer prefixes overwrite shorter ones
+    for n in np.unique(q_len):
+        finer = np.flatnonzero(t_len > n)
+        if not finer.size:
+            continue
+        at = np.flatnonzero(q_len == n)
+        tkey = table_lead[finer].astype(np.int64) * base + table_codes[finer].astype(f"<U{n}").astype(np.int64)
+        ukeys, inverse = np.unique(tkey, return_inverse=True)
+        means = np.bincount(inverse, weights=table_values[finer]) / np.bincount(inverse)
+        _assign(out, rows[at], lead[at] * base + prefixes.of_length(int(n))[atom[at]], ukeys, means)
+    for n in np.unique(t_len):
+        at = np.flatnonzero(q_len >= n)
+        if not at.size:
+            continue
+        sel = np.flatnonzero(t_len == n)
+        tkey = table_lead[sel].astype(np.int64) * base + table_codes[sel].astype(np.int64)
+        order = np.argsort(tkey, kind="stable")
+        _assign(out, rows[at], lead[at] * base + prefixes.of_length(int(n))[atom[at]], tkey[order],
+                table_values[sel][order])
+    return out
+
+
+def _assign(out: np.ndarray, rows: np.ndarray, qkey: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray):
+    pos = np.searchsorted(sorted_keys, qkey)
+    pos = np.minimum(pos, sorted_keys.size - 1)
+    hit = sorted_keys[pos] == qkey
+    out[rows[hit]] = values[pos[hit]]
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def _refs(refs, lists: dict[str, ProductList], m: int, exporters: np.ndarray):
+    """(measure, code, exporter or -1) rows of a measure's product references."""
+    ms, codes, exps = [], [], []
+    for r in refs:
+        if r[:1].isdigit():
+            ms.append(m), codes.append(r), exps.append(-1)
+            continue
+        pl = lists[r]
+        if pl.code_exporters is not None:
+            e = _positions(exporters, pl.code_exporters)
+            keep = e >= 0
+            ms += [m] * int(keep.sum())
+            codes += [c for c, k in zip(pl.codes, keep) if k]
+            exps += e[keep].tolist()
+        elif pl.exporters is not None:
+            for e in _positions(exporters, pl.exporters):
+                if e >= 0:
+                    ms += [m] * len(pl.codes)
+                    codes += list(pl.codes)
+                    exps += [int(e)] * len(pl.codes)
+        else:
+            ms += [m] * len(pl.codes)
+            codes += list(pl.codes)
+            exps += [-1] * len(pl.codes)
+    return ms, codes, exps
+
+
+def _contains(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``[query]`` bool: whether each query is among `sorted_keys` (one binary search each)."""
+    if not sorted_keys.size:
+        return np.zeros(queries.size, bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, queries), sorted_keys.size - 1)
+    return sorted_keys[pos] == queries
+
+
+def _positions(axis: np.ndarray, labels) -> np.ndarray:
+    index = {c: i for i, c in enumerate(axis.tolist())}
+    return np.array([index.get(c, -1) for c in labels], dtype=int)
+
+
+def _table(rows: list[tuple[int, int, str, float]]):
+    """Columns (lead key, code, value) of a table of (measure, exporter or -1, code, value) rows."""
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, dtype="<U10"), np.zeros(0)
+    m, e, code, value = zip(*rows)
+    lead = np.asarray(m, np.int64) * 4096 + (np.asarray(e, np.int64) + 1)
+    return lead, np.asarray(code, dtype=str), np.asarray(value, float)
+
+
+def _line_table(measures: list[Measure], field: str, exporters: np.ndarray):
+    """Columns (lead key, code, value) of the (exporter, HS code) -> value tables of the measures."""
+    leads, codes, values = [], [], []
+    index = {c: i for i, c in enumerate(exporters.tolist())}
+    for i, m in enumerate(measures):  # one table per measure, each read as arrays
+        table = getattr(m, field)
+        if not table:
+            continue
+        keys = np.array(list(table.keys()), dtype=str).reshape(-1, 2)
+        pos = np.array([index.get(e, -1) for e in keys[:, 0]])
+        ok = pos >= 0
+        leads.append(i * 4096 + pos[ok] + 1)
+        codes.append(keys[ok, 1])
+        values.append(np.fromiter(table.values(), float, len(table))[ok])
+    if not leads:
+        return np.zeros(0, np.int64), np.zeros(0, dtype="<U10"), np.zeros(0)
+    return np.concatenate(leads).astype(np.int64), np.concatenate(codes), np.concatenate(values)
+
+
+def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: np.ndarray, exporters: np.ndarray,
+                members: dict[str, list[str]], cells: np.ndarray | None = None) -> Compiled:
+    """Compile an importer's measures on `atoms` x `exporters` into entries (see `Compiled`).
+
+    Parameters
+    ----------
+    measures : list of Measure
+        The importer's measures, in schedule order, with their dates resolved.
+    lists : dict of str to ProductList
+    atoms, exporters : numpy.ndarray of str
+    members : dict of str to list of str
+        Each group's members, to resolve ``replaces`` on groups.
+    cells : numpy.ndarray of bool, ``[atom, exporter]``, optional
+        Evaluate only these cells (those with trade); all when None. Work and memory grow with
+        the cells evaluated, not with atoms x exporters.
+    """
+    atoms = np.asarray(atoms, dtype=str)
+    exporters = np.asarray(exporters, dtype=str)
+    M, A, E = len(measures), atoms.size, exporters.size
+    if E >= 4095:
+        raise ValueError("more than 4,094 exporters")  # the lead keys of the lookup tables
+
+    # -- which products each measure names (for every exporter, or for some), and its exemptions
+    sel, exc = ([], [], []), ([], [], [])
+    all_products = np.zeros(M, bool)
+    for i, m in enumerate(measures):  # gathering references; the matching below is one join
+        if m.products is None:
+            all_products[i] = True
+        else:
+            refs = list(m.products) + (list(m.product_rates) if m.product_rates else [])
+            for acc, part in zip(sel, _refs(refs, lists, i, exporters)):
+                acc += part
+        for acc, part in zip(exc, _refs(m.exclude, lists, i, exporters)):
+            acc += part
+    exporter = np.stack([m.exporter_mask(exporters) for m in measures]) if M else np.zeros((0, E), bool)
+
+    def pairs(table):
+        ms, codes, exps = (np.asarray(x) for x in table)
+        ci, ai = match_codes(codes.astype(str), atoms) if ms.size else (np.zeros(0, int), np.zeros(0, int))
+        return ms[ci].astype(np.int64), ai.astype(np.int64), exps[ci].astype(np.int64)
+
+    s_m, s_a, s_e = pairs(sel)
+    x_m, x_a, x_e = pairs(exc)
+    # the cells evaluated: all of the grid, or those asked for (the cells with trade)
+    if cells is None:
+        cell_atom, cell_exporter = np.divmod(np.arange(A * E), E)
+    else:
+        cell_atom, cell_exporter = np.nonzero(np.asarray(cells, bool))
+    position = np.full(A * E, -1)
+    position[cell_atom * E + cell_exporter] = np.arange(cell_atom.size)
+    # selections for every exporter: a [measure, atom] mask (measures x atoms is small)
+    every = s_e < 0
+    chosen = np.zeros((M, A), bool)
+    chosen[s_m[every], s_a[every]] = True
+    chosen[all_products] = True
+    sel_m, sel_a = np.nonzero(chosen)
+    # a measure reaches a cell where it names the atom and covers the exporter: [measure, cell], measure-major
+    reach = chosen[:, cell_atom] & exporter[:, cell_exporter]
+    some = ~every & exporter[s_m, np.maximum(s_e, 0)]  # lists for some exporters only
+    pos = position[s_a[some] * E + s_e[some]]
+    reach[s_m[some][pos >= 0], pos[pos >= 0]] = True
+    em, cell = np.nonzero(reach)
+    ea, ee = cell_atom[cell], cell_exporter[cell]
+    del reach
+    # exemptions: for every exporter ([measure, atom] mask) or some (a [measure, cell] mask)
+    x_every = x_e < 0
+    dropped = np.zeros((M, A), bool)
+    dropped[x_m[x_every], x_a[x_every]] = True
+    exempt = dropped[em, ea]
+    pos = position[x_a[~x_every] * E + x_e[~x_every]]
+    if (pos >= 0).any():
+        specific = np.unique(x_m[~x_every][pos >= 0] * cell_atom.size + pos[pos >= 0])
+        exempt |= _contains(specific, em * cell_atom.size + cell)
+
+    # -- rates, value shares and qualifying shares by prefix, exporter and measure: one join each
+    prefixes = _Prefixes(atoms)
+    lead_me = em * 4096 + (ee + 1)  # measure and exporter
+    lead_m = em * 4096  # measure, any exporter
+    rate = np.array([m.rate for m in measures])[em]
+    by_code = _prefix_values(lead_m, prefixes, ea, *_table(
+        [(i, -1, c, v) for i, m in enumerate(measures) for c, v in (m.product_rates or {}).items()]))
+    rate = np.where(np.isnan(by_code), rate, by_code)
+    by_exporter = np.full((M, E), np.nan)
+    for i, m in enumerate(measures):
+        if m.exporter_rates:
+            pos = _positions(exporters, m.exporter_rates)
+            by_exporter[i, pos[pos >= 0]] = np.array(list(m.exporter_rates.values()))[pos >= 0]
+    per_exporter = by_exporter[em, ee]
+    rate = np.where(np.isnan(per_exporter), rate, per_exporter)
+    by_line = _prefix_values(lead_me, prefixes, ea, *_line_table(measures, "line_rates", exporters))
+    rate = np.where(np.isnan(by_line), rate, by_line)
+
+    value_share = np.array([m.value_share for m in measures])[em]
+    shares = _prefix_values(lead_m, prefixes, ea, *_table(
+        [(i, -1, c, v) for i, m in enumerate(measures) for c, v in (m.value_shares or {}).items()]))
+    value_share = np.where(np.isnan(shares), value_share, shares)
+
+    q_exporter = np.zeros((M, E))
+    for i, m in enumerate(measures):
+        if m.qualifying:
+            pos = _positions(exporters, m.qualifying)
+            q_exporter[i, pos[pos >= 0]] = np.array(list(m.qualifying.values()))[pos >= 0]
+    qualifying = q_exporter[em, ee]
+    q_line = _prefix_values(lead_me, prefixes, ea, *_line_table(measures, "qualifying_lines", exporters))
+    qualifying = np.where(np.isnan(q_line), qualifying, q_line)
+
+    coverage = np.array([m.coverage for m in measures])[em]
+    cover = np.where(exempt, 0.0, coverage * (1.0 - qualifying))
+
+    position = {m.name: i for i, m in enumerate(measures)}
+    displaced_by = np.zeros((M, M), bool)
+    for r, m in enumerate(measures):
+        for ref in m.replaces:
+            for target in members.get(ref, [ref]):
+                if target in position:
+                    displaced_by[r, position[target]] = True
+    groups = list(dict.fromkeys(m.group for m in measures if m.group))
+    far = np.datetime64("9999-12-31")
+    return Compiled(
+        measures=tuple(measures), n_atoms=A, n_exporters=E, cell_atom=cell_atom, cell_exporter=cell_exporter,
+        m=em, cell=cell, cover=cover, exempt=exempt,
+        qualifying=qualifying, charge=rate * value_share, value_share=value_share,
+        offsets=np.searchsorted(em, np.arange(M + 1)),
+        start=np.array([m.start for m in measures], dtype="datetime64[D]"),
+        end=np.array([far if m.end is None else np.datetime64(m.end, "D") for m in measures], dtype="datetime64[D]"),
+        exporter=exporter, selected_m=sel_m, selected_atom=sel_a, displaced_by=displaced_by,
+        group=np.array([groups.index(m.group) if m.group else -1 for m in measures], dtype=int),
+        mfn=np.array([m.kind == "mfn" for m in measures], bool),
+        floor=np.array([m.rule == "floor" for m in measures], bool),
+    )
