@@ -1191,7 +1191,7 @@ def measures(b: Build) -> list[dict]:
         "us_mfn", "MFN", "HTSUS 2025 basic edition, column 1 general rates (normal trade relations)", kind="mfn",
         _comment=f"{line}\nMFN and column 2 rates\n{line}",
         exporters="all", except_exporters=list(COLUMN2), products="all", rate_pct=0.0,
-        rates_file="mfn/us_mfn_rates.csv", qualifying_file="mfn/us_preferences_2024.csv", start=_d("2025-01-01"),
+        rates_file="mfn/us_mfn_rates.csv", qualifying_file="mfn/us_preferences_2024.csv", start=_d("2024-01-01"),
         source=f"reference {HTS_FILE} (General Rate of Duty, one row per HTS line of chapters 1-97); AVEs and "
                f"preference shares from reference {HS8_FILE}",
         notes=(f"verification: two_sources for the statutory rates (HTSUS; pooled 2024 duties match the written ad valorem "
@@ -1205,11 +1205,12 @@ def measures(b: Build) -> list[dict]:
                f"{f['pref_exporters']} exporters (EU27 rows repeated for the 27 members). Approximations: preference use "
                "held at its 2024 level; China's civil-aircraft use not measured (its duties include Section 301); chapters "
                "98 and 99 carry no rate here; the 2026 basic edition (changes few lines) is not compiled; GSP lapsed in 2021 "
-               "and is not modelled.")))
+               "and is not modelled. In force from 2024-01-01 so that a scenario's reference day (2024-12-31) carries "
+               "MFN: the 2025 rates stand for 2024's too (the 2025 basic edition changed few lines).")))
     out.append(_measure(
         "us_column2", "MFN", "HTSUS column 2 rates (general note 3(b)); Suspending Normal Trade Relations with Russia "
         "and Belarus Act (Pub. L. 117-110, 2022)", kind="mfn", exporters=list(COLUMN2), products="all", rate_pct=0.0,
-        rates_file="mfn/us_column2_rates.csv", start=_d("2025-01-01"),
+        rates_file="mfn/us_column2_rates.csv", start=_d("2024-01-01"),
         source=f"reference {HTS_FILE} (Column 2 Rate of Duty); Russia's 2024 duties from reference {HS8_FILE}",
         notes=(f"verification: two_sources for the statutory rates (HTSUS), unverified for the date Russia and Belarus "
                f"moved to column 2 (April 2022, compiler's memory). {len(col2):,} lines: {_counts(col2['method'])}. "

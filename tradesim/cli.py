@@ -28,6 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--date", required=True, help="YYYY-MM-DD")
     r.add_argument("--schedule", default="us-china-2025", help="bundled schedule name or path to a TOML file")
     r.add_argument("--all", action="store_true", help="also list measures that do not cover the product or exporter")
+    rs = sub.add_parser("rates", help="trade-weighted tariff rates at every date the law changes, by partner, "
+                                      "HS section or legal authority (the trackers' table)")
+    rs.add_argument("--schedule", default="tariffs-2025", help="bundled schedule name or path to a TOML file")
+    rs.add_argument("--baseline", default="us-imports-2024", help="bundled baseline (its imports are the weights)")
+    rs.add_argument("--importer", default="USA", help="ISO alpha-3 code of the country imposing the tariffs")
+    rs.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: Dec 31 of the baseline year)")
+    rs.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (default: the last change of the law)")
+    rs.add_argument("--by", choices=["partner", "section", "authority"], default="partner",
+                    help="columns: exporters, HS sections, or layers of law (their contributions add up to 'all')")
+    rs.add_argument("--fine-values", metavar="NAME|PATH",
+                    help="finer trade values for the law's shares (default: the baseline itself)")
+    rs.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table",
+                    help="table (default), or csv/json on standard output or into --out, or parquet into --out")
+    rs.add_argument("--out", metavar="FILE", help="write the table into FILE")
     sh = sub.add_parser("show", help="a scenario's timeline of measures and the headline rate per pair and date")
     sh.add_argument("scenario", help="bundled scenario name or path to a TOML file")
     v = sub.add_parser("validate", help="check a scenario file and report every problem")
@@ -119,6 +133,22 @@ def _pair_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(blocks, axis=1) if blocks else pd.DataFrame()
 
 
+def _partner_table(summary: pd.DataFrame, baseline) -> pd.DataFrame:
+    """Per pair (many pairs): baseline imports, then per calendar year the mean tariff, imports and change."""
+    frame = summary.assign(year=summary["date"].dt.year, pair=summary["importer"] + " from " + summary["exporter"])
+    means = frame.groupby(["pair", "year"], sort=False)[["tariff_pct", "imports_usd", "value_change_pct"]].mean()
+    wide = means.unstack("year")
+    wide.columns = [f"{'tariff %' if v == 'tariff_pct' else 'imports bn' if v == 'imports_usd' else 'change %'} {y}"
+                    for v, y in wide.columns]
+    for c in [c for c in wide.columns if c.startswith("imports bn")]:
+        wide[c] = wide[c] / 1e9
+    first = frame.drop_duplicates("pair").set_index("pair")
+    wide.insert(0, "2024 bn", [baseline.trade(e, i) / 1e9 for e, i in zip(first["exporter"], first["importer"])])
+    years = sorted({c.split()[-1] for c in wide.columns[1:]})
+    order = [f"{label} {y}" for y in years for label in ("tariff %", "imports bn", "change %")]
+    return wide[["2024 bn", *order]].sort_values("2024 bn", ascending=False)
+
+
 def _run(args) -> int:
     import warnings
 
@@ -152,8 +182,13 @@ def _run(args) -> int:
     countries = result.summary("country")
     fmt = {"display.width": 200, "display.max_rows": 500, "display.float_format": "{:,.1f}".format}
     with pd.option_context(*[x for kv in fmt.items() for x in kv]):
-        print("\nimports (annual rate, USD bn; change from the 2024 baseline) and tariff (trade-weighted, %):")
-        print(_pair_table(pairs).to_string())
+        if pairs[["exporter", "importer"]].drop_duplicates().shape[0] <= 6:
+            print("\nimports (annual rate, USD bn; change from the 2024 baseline) and tariff (trade-weighted, %):")
+            print(_pair_table(pairs).to_string())
+        else:
+            print("\nper partner, means over each year: tariff (trade-weighted, %), imports (USD bn per year) and their "
+                  "change from the baseline (%):")
+            print(_partner_table(pairs, result.baseline).to_string())
         mean = countries.drop(columns="date").groupby("country", sort=False).mean()
         usd = [c for c in mean.columns if c.endswith("_usd")]
         mean[usd] = mean[usd] / 1e9
@@ -163,12 +198,24 @@ def _run(args) -> int:
         compared = None
         if other is not None:
             compared = result.compare(other)
-            print(f"\n{scenario.name} minus {other.scenario.name}: imports (USD bn per year) and tariff (points):")
             view = compared.assign(date=compared["date"].dt.strftime("%Y-%m-%d"),
                                    imports_bn_diff=compared["imports_usd_diff"] / 1e9)
-            view = view.pivot(index="date", columns=["importer", "exporter"],
-                              values=["imports_bn_diff", "tariff_pct_diff"])
-            print(view.to_string())
+            if view[["exporter", "importer"]].drop_duplicates().shape[0] <= 6:
+                print(f"\n{scenario.name} minus {other.scenario.name}: imports (USD bn per year) and tariff (points):")
+                print(view.pivot(index="date", columns=["importer", "exporter"],
+                                 values=["imports_bn_diff", "tariff_pct_diff"]).to_string())
+            else:
+                print(f"\n{scenario.name} minus {other.scenario.name}, per partner, means over each year: tariff "
+                      "(points) and imports (USD bn per year); pairs that differ by 0.05 or more:")
+                view = view.assign(year=compared["date"].dt.year, pair=view["importer"] + " from " + view["exporter"])
+                wide = view.groupby(["pair", "year"], sort=False)[["tariff_pct_diff", "imports_bn_diff"]].mean()
+                wide = wide.unstack("year")
+                wide.columns = [f"{'tariff pts' if v == 'tariff_pct_diff' else 'imports bn'} {y}" for v, y in wide.columns]
+                years = sorted({c.split()[-1] for c in wide.columns})
+                wide = wide[[f"{label} {y}" for y in years for label in ("tariff pts", "imports bn")]]
+                wide = wide[(wide.abs() >= 0.05).any(axis=1)]
+                print(wide.reindex(wide.abs().max(axis=1).sort_values(ascending=False).index).to_string()
+                      if len(wide) else "  (no pair differs by 0.05 or more)")
     if args.out:
         tables = {"results": result.to_frame(level="cell"), "summary_pairs": pairs, "summary_countries": countries}
         if compared is not None:
@@ -315,6 +362,42 @@ def _schedule(name: str):
     return TariffSchedule.from_file(name)
 
 
+def _rates(args) -> int:
+    import warnings
+
+    from .data import load_baseline, load_fine_values
+    from .errors import InputError, TradesimWarning
+
+    if args.format == "parquet" and not args.out:
+        raise InputError("parquet is written into a file: give --out FILE", key="--format")
+    schedule = _schedule(args.schedule)
+    baseline = load_baseline(args.baseline)
+    fine = load_fine_values(args.fine_values) if args.fine_values else baseline
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TradesimWarning)
+        table = schedule.rate_table(baseline, args.importer, args.start, args.end, by=args.by, fine_values=fine)
+    table.index = table.index.strftime("%Y-%m-%d")
+    table = table.round(4)
+    if args.format == "table":
+        with pd.option_context("display.width", 200, "display.max_columns", 60, "display.float_format",
+                               "{:,.2f}".format):
+            print(f"{schedule.name}: {args.importer}'s trade-weighted tariff by {args.by}, percent "
+                  f"(statutory rates in force, weights: {baseline.provenance.get('name', args.baseline)} imports)")
+            print(table.to_string())
+    elif args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        {"csv": lambda: table.to_csv(out), "json": lambda: table.to_json(out, orient="index", indent=1),
+         "parquet": lambda: table.to_parquet(out)}[args.format]()
+        print(f"wrote {out}")
+    else:
+        print(table.to_csv() if args.format == "csv" else table.to_json(orient="index", indent=1))
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+    return 0
+
+
 def _rate(args) -> int:
     import warnings
 
@@ -369,7 +452,7 @@ def _baseline(args) -> int:
     return 0
 
 
-COMMANDS = {"rate": _rate, "show": _show, "validate": _validate, "run": _run}
+COMMANDS = {"rate": _rate, "rates": _rates, "show": _show, "validate": _validate, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,13 +6,19 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from .baseline import Baseline
 from ..errors import InputError
 from ..files import read_table
 
-__all__ = ["list_baselines", "load_baseline", "gdp_2024"]
+__all__ = ["list_baselines", "list_fine_values", "load_baseline", "load_fine_values", "gdp_2024"]
+
+#: Bundled tables of trade values finer than a bundled baseline's products (for the law's shares).
+FINE_VALUES = {"fine-values-2024": ("fine-values-2024.csv.gz",
+                                    "demo-2024's US imports at HTS8 and China's imports from the US on the "
+                                    "lines of its 2025 lists, USD 2024 (see the data README)")}
 
 
 def _catalogue() -> dict:
@@ -145,3 +151,84 @@ def gdp_2024() -> pd.DataFrame:
                       "less the economies above"]
     out.index.name = "country"
     return out
+
+
+def list_fine_values() -> pd.DataFrame:
+    """Bundled tables of finer trade values, and the bundled baselines that can serve as such."""
+    rows = [{"name": k, "kind": "table", "description": d} for k, (_, d) in FINE_VALUES.items()]
+    rows += [{"name": k, "kind": "baseline", "description": v["description"]} for k, v in _catalogue().items()]
+    return pd.DataFrame(rows).set_index("name")
+
+
+def load_fine_values(ref: str, *, relative_to=None):
+    """Finer trade values for the law's shares: a bundled table, a bundled baseline, or a file.
+
+    Parameters
+    ----------
+    ref : str
+        A name of `list_fine_values` (a baseline name gives the baseline itself) or the path
+        of a tidy CSV or Parquet file with columns ``product`` (HS code), ``value`` (USD) and
+        optionally ``exporter`` and ``importer``.
+    relative_to : path-like, optional
+        The folder a relative path is resolved in (that of the scenario file naming it).
+
+    Returns
+    -------
+    pandas.DataFrame or Baseline
+
+    Raises
+    ------
+    InputError
+        For a missing file or column, a code that is not HS, a negative, blank or non-numeric
+        value or an unknown country code, naming the file, the line and the value.
+    """
+    from pathlib import Path
+
+    from ..codes import COUNTRY_GROUPS, country_problem, hs_problem
+    from ..files import require_columns, row_labels
+
+    if ref in FINE_VALUES:
+        with resources.files(__package__).joinpath(FINE_VALUES[ref][0]).open("rb") as fh:
+            return pd.read_csv(fh, dtype={"product": str, "exporter": str, "importer": str},
+                               compression="gzip", usecols=["exporter", "importer", "product", "value"])
+    if ref in _catalogue():
+        return load_baseline(ref)
+    path = Path(ref)
+    if relative_to is not None and not path.is_absolute():
+        path = Path(relative_to) / path
+    frame = read_table(path, dtype={"product": str, "exporter": str, "importer": str})
+    require_columns(frame, ["product", "value"], str(path), "fine values")
+    bad = frame.index[frame["product"].isna() | frame["product"].map(lambda c: hs_problem(c) is not None)]
+    if len(bad):
+        raise InputError(f"{hs_problem(frame['product'][bad[0]]) or 'blank HS code'} ({row_labels(bad, frame.index)})",
+                         source=str(path), key="column 'product'")
+    value = pd.to_numeric(frame["value"], errors="coerce")
+    bad = frame.index[value.isna() | (value < 0)]
+    if len(bad):
+        raise InputError(f"value {frame['value'][bad[0]]!r} is not a number >= 0 ({row_labels(bad, frame.index)})",
+                         source=str(path), key="column 'value'")
+    for col in ("exporter", "importer"):
+        if col in frame.columns:
+            unknown = [c for c in frame[col].dropna().unique() if country_problem(c, COUNTRY_GROUPS)]
+            if unknown:
+                rows = frame.index[frame[col].isin(unknown)]
+                raise InputError(f"{country_problem(unknown[0], COUNTRY_GROUPS)} ({row_labels(rows, frame.index)})",
+                                 source=str(path), key=f"column {col!r}")
+    return frame.assign(value=value)
+
+
+def fine_values_problem(fine, products, source: str = "fine_values") -> str | None:
+    """What is wrong with fine values for a baseline's products: codes that nest under none of them."""
+    if fine is None or not isinstance(fine, pd.DataFrame):
+        return None
+    codes = np.asarray(pd.unique(fine["product"].astype(str)), dtype=str)
+    prods = np.asarray(list(products), dtype=str)
+    lengths = np.char.str_len(prods)
+    nests = np.zeros(codes.size, bool)
+    for n in np.unique(lengths):  # one test per product code length
+        nests |= np.isin(codes.astype(f"<U{n}"), prods[lengths == n]) & (np.char.str_len(codes) >= n)
+    if nests.all():
+        return None
+    shown = ", ".join(repr(c) for c in codes[~nests][:5])
+    return (f"{int((~nests).sum())} product codes nest under none of the baseline's products (for example {shown}); "
+            "fine values must be finer codes of the baseline's products")

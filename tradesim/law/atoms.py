@@ -43,6 +43,11 @@ class Atoms:
         Products that measures cover only in part.
     n_exact, n_fallback : int
         How many of them take exact value shares and how many the subheading fallback.
+    fallback : numpy.ndarray of int
+        Positions of the products that take the fallback.
+    n_whole : int
+        Of those, the lines of six digits or more, which count whole (a list naming some of their
+        finer national lines covers all of them).
     """
 
     products: np.ndarray
@@ -52,6 +57,25 @@ class Atoms:
     split_products: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
     n_exact: int = 0
     n_fallback: int = 0
+    fallback: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    n_whole: int = 0
+
+    def fallback_cells(self, n_exporters: int, n_importers: int) -> np.ndarray:
+        """``[product, exporter, importer]`` bool: split products whose shares come from the fallback
+        (no finer trade values for the pair), where the law meets them in part."""
+        out = np.zeros((self.products.size, n_exporters, n_importers), bool)
+        if self.parent is None:
+            return out
+        split = np.isin(self.products, self.split_products)
+        if self.weights.ndim == 3:
+            mass = np.zeros(out.shape)
+            np.add.at(mass, self.parent, self.weights)
+            exact = np.zeros(self.products.size, bool)
+            exact[np.unique(self.parent[np.char.str_len(self.atoms) > np.char.str_len(self.products[self.parent])])] = True
+            return split[:, None, None] & ((mass <= 0) | ~exact[:, None, None])
+        fallback = np.zeros(self.products.size, bool)
+        fallback[self.fallback] = True
+        return np.broadcast_to((split & fallback)[:, None, None], out.shape).copy()
 
     def warn(self, stacklevel: int = 2) -> None:
         """Say which weights split products that measures cover only in part (a `TradesimWarning`)."""
@@ -62,11 +86,14 @@ class Atoms:
         parts = []
         if self.n_exact:
             parts.append(f"the finer trade values given (fine_values) for {self.n_exact}")
-        if self.n_fallback:
+        if self.n_fallback - self.n_whole:
             parts.append(
-                f"equal weights on their HS 2022 subheadings for {self.n_fallback} (the fallback: a national line "
-                "counts as its whole subheading; pass fine_values for exact value shares)"
+                f"equal weights on their HS 2022 subheadings for {self.n_fallback - self.n_whole} (the fallback: a "
+                "national line counts as its whole subheading; pass fine_values for exact value shares)"
             )
+        if self.n_whole:
+            parts.append(f"the whole line for {self.n_whole} of six digits or more (a list that names some of their "
+                         "finer national lines covers the line: no trade values finer than them are given)")
         warnings.warn(
             f"measures cover {products.size} product(s) only in part ({shown}); shares of their trade come from "
             + " and ".join(parts),
@@ -204,6 +231,9 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         whole = np.concatenate([todo[~short], todo[short][~covered]])
         parts.append((todo[short][parent], subs[idx], equal(idx.size)))
         parts.append((whole, products[whole], equal(whole.size)))
+        n_whole = int(whole.size)
+    else:
+        n_whole = 0
     parent = np.concatenate([p[0] for p in parts])
     return Atoms(
         products,
@@ -213,6 +243,8 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         products[split_],
         n_exact,
         int(split_.sum()) - n_exact,
+        todo,
+        n_whole,
     )
 
 

@@ -307,6 +307,90 @@ class TariffSchedule:
                                  f"{(atoms.products.size, exps.size, imps.size)}", key="cells")
         return self._evaluate(days, atoms, exps, imps, cells=cells)
 
+    def rate_table(self, baseline, importer: str, start=None, end=None, *, by: str = "partner",
+                   fine_values=None) -> pd.DataFrame:
+        """Trade-weighted rates of `importer` at every date its law changes: the trackers' table.
+
+        Statutory rates in force, weighted by the baseline's imports (before substitution), as
+        `effective_rate` computes them for one date.
+
+        Parameters
+        ----------
+        baseline : Baseline
+            Its imports into `importer` are the weights.
+        importer : str
+        start, end : date or str, optional
+            The first and last day of the table; the table has a row on `start` and on every day
+            the importer's law changes up to `end` (by default the baseline's year end to the
+            last change).
+        by : {"partner", "section", "authority"}
+            Columns: each exporter's rate (and ``"all"``), each HS section's (and ``"all"``), or
+            each layer of law's contribution in points (`Measure.layer_name`: MFN, Section 301...;
+            they add up to ``"all"``).
+        fine_values : optional
+            As in `rates`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``date``; percent.
+
+        Examples
+        --------
+        >>> from tradesim import load_baseline
+        >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
+        >>> t = s.rate_table(load_baseline("demo-2024"), "USA", "2025-01-01", "2025-12-31")
+        >>> round(float(t.loc[t.index[-1], "CHN"]), 2), round(float(t["all"].iloc[-1]), 2)
+        (10.0, 1.32)
+        """
+        if by not in ("partner", "section", "authority"):
+            raise InputError(f"by is {by!r}; expected 'partner', 'section' or 'authority'", key="by")
+        j = baseline.importer_index(importer)
+        first = parse_date(start) if start is not None else _dt.date(int(baseline.year or 2024), 12, 31)
+        changes = [d for d in self.change_dates() if d > first and (end is None or d <= parse_date(end))]
+        days = [first, *changes]
+        exps = np.asarray([c for c in baseline.exporters if c != importer])
+        e_idx = np.asarray([baseline.exporter_index(c) for c in exps], dtype=int)
+        flows = baseline.flows[:, e_idx, j]  # [product, exporter]
+        atoms = self.atoms(baseline.products, exps, [importer], fine_values)
+        atoms.warn(stacklevel=2)
+        parent = np.arange(atoms.products.size) if atoms.parent is None else atoms.parent
+        law = self.compiled(importer, atoms.atoms, exps, flows[parent] > 0)
+        a, e = law.cell_atom, law.cell_exporter
+        # each cell's weight: its product's flow times the atom's share of the product for the pair
+        if atoms.parent is None:
+            share = np.ones(a.size)
+        else:
+            w = atoms.weights[a, e, 0] if atoms.weights.ndim == 3 else atoms.weights[a]
+            key = parent[a] * exps.size + e
+            den = np.bincount(key, weights=w, minlength=atoms.products.size * exps.size)
+            count = np.bincount(key, minlength=atoms.products.size * exps.size)
+            share = np.where(den[key] > 0, w / np.where(den[key] > 0, den[key], 1), 1 / np.maximum(count[key], 1))
+        weight = flows[parent[a], e] * share
+        if by == "partner":
+            labels = list(exps)
+            cell_group, measure_group = e, None
+            totals = flows.sum(axis=0)
+        elif by == "section":
+            from ..codes import hs_section
+
+            sections = np.asarray([hs_section(p) for p in atoms.products])
+            labels = list(dict.fromkeys(sections))
+            of_product = pd.Index(labels).get_indexer(sections)
+            cell_group, measure_group = of_product[parent[a]], None
+            totals = np.bincount(of_product, weights=flows.sum(axis=1), minlength=len(labels))
+        else:
+            labels = list(dict.fromkeys(m.layer_name for m in law.measures))
+            cell_group, measure_group = None, pd.Index(labels).get_indexer([m.layer_name for m in law.measures])
+            totals = np.full(len(labels), flows.sum())
+        regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
+        sums = stacking.weighted(law, regimes, weight, cell_group, measure_group, len(labels))[which.ravel()]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = pd.DataFrame(100 * sums / np.where(totals > 0, totals, np.nan), columns=labels,
+                                 index=pd.DatetimeIndex(days, name="date"))
+        table["all"] = 100 * sums.sum(axis=1) / flows.sum()
+        return table
+
     def rate(self, date, product: str, exporter: str, importer: str, *, fine_values=None, **kw) -> float:
         """Total ad valorem rate (fraction) of one product from `exporter` into `importer` on `date`."""
         return float(self.rates(date, [product], [exporter], [importer], fine_values=fine_values, **kw)[0, 0, 0])

@@ -47,7 +47,7 @@ import numpy as np
 from .compile import Compiled
 from .fields import MEASURE_FIELDS
 
-__all__ = ["RULES", "Rule", "Stack", "stack", "evaluate"]
+__all__ = ["RULES", "Rule", "Stack", "stack", "evaluate", "weighted"]
 
 #: Elements of the dense ``[regime, cell]`` arrays of one chunk, and entries gathered per chunk.
 _CELLS_PER_CHUNK = 2**23
@@ -219,6 +219,38 @@ def stack(law: Compiled, active: np.ndarray) -> Stack:
     return s
 
 
+def _chunks(law: Compiled, active: np.ndarray):
+    """Bounds of the chunks of regimes stacked together (to bound the dense arrays and the entries)."""
+    cells = law.n_cells
+    entries = active.astype(np.int64) @ np.diff(law.offsets)  # gathered entries per regime
+    lo = 0
+    while lo < active.shape[0]:
+        hi = lo + 1
+        while hi < active.shape[0] and (hi - lo + 1) * cells <= _CELLS_PER_CHUNK and \
+                entries[lo:hi + 1].sum() <= _ENTRIES_PER_CHUNK:
+            hi += 1
+        yield lo, hi
+        lo = hi
+
+
+def weighted(law: Compiled, active: np.ndarray, weight: np.ndarray, group_of_cell: np.ndarray | None,
+             group_of_measure: np.ndarray | None, n_groups: int) -> np.ndarray:
+    """Weighted sums of the contributions by group: ``[regime, group]``.
+
+    Each element adds ``contribution x weight[cell]`` to its group: the cell's group
+    (`group_of_cell`, ``[cell]``) or its measure's (`group_of_measure`, ``[measure]``: the layer
+    of law). No dense ``[regime, cell]`` array of totals is formed beyond a chunk.
+    """
+    active = np.asarray(active, bool)
+    out = np.zeros((active.shape[0], n_groups))
+    for lo, hi in _chunks(law, active):
+        s = stack(law, active[lo:hi])
+        g = group_of_measure[s.measure] if group_of_measure is not None else group_of_cell[law.cell[s.entry]]
+        out[lo:hi] = np.bincount(s.regime * n_groups + g, weights=s.contribution * weight[law.cell[s.entry]],
+                                 minlength=(hi - lo) * n_groups).reshape(hi - lo, n_groups)
+    return out
+
+
 def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Totals ``[regime, cell]`` for the regimes ``active`` ``[regime, measure]`` (`Compiled.dense` puts
     them on the ``[atom, exporter]`` grid).
@@ -232,15 +264,7 @@ def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None) 
         Sum only these measures' contributions (stacking still sees all).
     """
     active = np.asarray(active, bool)
-    cells = law.n_cells
-    out = np.zeros((active.shape[0], cells))
-    entries = active.astype(np.int64) @ np.diff(law.offsets)  # gathered entries per regime
-    lo = 0
-    while lo < active.shape[0]:
-        hi = lo + 1
-        while hi < active.shape[0] and (hi - lo + 1) * cells <= _CELLS_PER_CHUNK and \
-                entries[lo:hi + 1].sum() <= _ENTRIES_PER_CHUNK:
-            hi += 1
+    out = np.zeros((active.shape[0], law.n_cells))
+    for lo, hi in _chunks(law, active):
         out[lo:hi] = stack(law, active[lo:hi]).total(keep)
-        lo = hi
     return out

@@ -14,6 +14,10 @@ In both, the market-clearing equations determine wages only up to scale (one of 
 redundant by Walras' law), so the normalisation ``log(sum_i w_hat[i] VA[i] / sum_i VA[i]) = 0``
 is appended as a last equation: world GDP at factory-gate prices is the numeraire while
 solving. Residuals cover every equation; each Newton step leaves out the redundant one.
+
+`Economy.along` gives the economy part of the way from the baseline to the shock, for the
+continuation in `tradesim.models.ge`; each system's ``baseline`` gives its unknowns at the
+baseline, which solve the economy ``along(0)``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import numpy as np
 from ._lse import softmax
 
 __all__ = ["Direct", "Economy", "Linked"]
+
+_PROHIBITIVE = 60.0  # on the path to the shock, a prohibitive cost cuts a pair's share by exp(-60)
 
 
 @dataclass
@@ -91,17 +97,19 @@ class Economy:
     def along(self, lam: np.ndarray) -> Economy:
         """The economy a fraction `lam` ``[b]`` of the way from the baseline to the shock.
 
-        Tariffs move linearly, ``t0 + lam (t1 - t0)``, and trade costs geometrically, ``d_hat**lam``.
+        Both parts of the trade-cost factor move geometrically, ``d_hat**lam`` and
+        ``(1 + t) = (1 + t0)**(1 - lam) (1 + t1)**lam``, so that ``log kappa`` moves in proportion
+        to `lam`: a tariff of 2,000% takes its effect evenly along the path, not mostly in
+        its first percent as when the rate moves linearly. A prohibitive cost (``inf``) moves
+        to a finite one that cuts the pair's share by ``exp(-60)`` at ``lam = 1``, so
+        that the path is smooth; the shock itself is the economy, not ``along(1)``.
         """
         lam = lam[:, None, None, None]
-        t1 = 1 / self.g - 1
-        with np.errstate(invalid="ignore"):  # inf - finite stays inf for prohibitive costs
-            log_d = self.log_kappa - np.log1p(t1) + np.log1p(self.t0)
-        t = self.t0 + lam * (t1 - self.t0)
-        with np.errstate(invalid="ignore"):
-            log_kappa = np.where(np.isinf(log_d), log_d, lam * log_d) + np.log1p(t) - np.log1p(self.t0)
+        wall = _PROHIBITIVE / self.theta[:, :, None, None]
+        log_kappa = lam * np.where(np.isinf(self.log_kappa), wall, self.log_kappa)
+        log_tariff = (1 - lam) * np.log1p(self.t0) - lam * np.log(self.g)
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(log_kappa=log_kappa, g=1 / (1 + t))
+        values.update(log_kappa=log_kappa, g=np.exp(-log_tariff))
         return Economy(**values)
 
 
@@ -141,18 +149,19 @@ def _normalised(F: np.ndarray, va_new: np.ndarray, va: np.ndarray) -> np.ndarray
     return np.concatenate([F, np.log(va_new.sum(axis=1) / va.sum(axis=1))[:, None]], axis=1)
 
 
-def _normalised_rows(J: np.ndarray, va_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _normalised_rows(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.ndarray, np.ndarray]:
     """The square Jacobian for a Newton step, and which residuals its rows are.
 
     The normalisation's gradient is appended, and the market-clearing row of the country
-    with the largest value added is left out: Walras' law makes it follow from the others,
-    so the step is Newton's for all of them.
+    with the largest value added (or of country `drop`) is left out: Walras' law makes it
+    follow from the others, so the step is Newton's for all of them.
     """
     m, M, N = J.shape[0], J.shape[1] + 1, J.shape[2]
     row = np.zeros((m, 1, N))
     row[:, 0, :va_new.shape[1]] = va_new / va_new.sum(axis=1, keepdims=True)
     rows = np.broadcast_to(np.arange(M), (m, M))
-    keep = rows[rows != np.argmax(va_new, axis=1)[:, None]].reshape(m, M - 1)
+    drop = np.argmax(va_new, axis=1) if drop is None else np.broadcast_to(drop, (m,))
+    keep = rows[rows != drop[:, None]].reshape(m, M - 1)
     return np.take_along_axis(np.concatenate([J, row], axis=1), keep[:, :, None], axis=1), keep
 
 
@@ -167,6 +176,10 @@ class Direct:
 
     def __init__(self, economy: Economy):
         self.c = economy
+
+    def baseline(self, m: int) -> np.ndarray:
+        """The unknowns at the baseline, ``[m, n]``: all wages unchanged."""
+        return np.zeros((m, self.c.shape[1]))
 
     def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
         c = self.c.take(idx)
@@ -193,7 +206,8 @@ class Direct:
         st = self.state(x, idx)
         return _normalised(self.market(st), st["va_new"], st["c"].va)
 
-    def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
+        """The square Jacobian and its rows (`_normalised_rows`); `drop` picks the market left out."""
         st = self.state(x, idx)
         c, pi, flows, va_new = st["c"], st["pi"], st["flows"], st["va_new"]
         th = c.theta
@@ -209,7 +223,7 @@ class Direct:
         J += np.matmul((st["gpi"] * c.alpha[:, :, None, :]).sum(axis=1), d_spend)
         J[:, diag[0], diag[1]] -= (th[:, :, None] * flows.sum(axis=3)).sum(axis=1) + sales
         J /= va_new[:, :, None]
-        return _normalised_rows(J, va_new)
+        return _normalised_rows(J, va_new, drop)
 
 
 class Linked:
@@ -225,6 +239,11 @@ class Linked:
 
     def __init__(self, economy: Economy):
         self.c = economy
+
+    def baseline(self, m: int) -> np.ndarray:
+        """The unknowns at the baseline, ``[m, n + 2 S n]``: wages and prices unchanged, spending hats 1."""
+        S, n = self.c.shape
+        return np.concatenate([np.zeros((m, n + S * n)), np.ones((m, S * n))], axis=1)
 
     def _split(self, x):
         S, n = self.c.shape
@@ -268,7 +287,8 @@ class Linked:
         F = np.concatenate([self.market(st), f1.reshape(m, -1), f2.reshape(m, -1)], axis=1)
         return _normalised(F, st["va_new"], st["c"].va)
 
-    def jacobian(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
+        """The square Jacobian and its rows (`_normalised_rows`); `drop` picks the market left out."""
         st = self.state(x, idx)
         c = st["c"]
         S, n = c.shape
@@ -317,4 +337,4 @@ class Linked:
         J2e *= (present / scale)[:, :, :, None, None]
         own = np.broadcast_to(np.where(present, c.spend / scale, -1.0), (m, S, n)).reshape(m, S * n)
         J[:, E, E] = J2e.reshape(m, S * n, S * n) - own[:, :, None] * np.eye(S * n)
-        return _normalised_rows(J, va_new)
+        return _normalised_rows(J, va_new, drop)

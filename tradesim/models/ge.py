@@ -41,15 +41,40 @@ is ``prod_s lambda_hat[s,j]**(-alpha[s,j] / theta[s])`` with ``lambda`` the dome
 
 Solution method
 ---------------
-Newton's method with analytic Jacobians (`tradesim.models._hat`), batched over draws, from
-``w_hat = 1``, with a backtracking line search. Without links the unknowns are the ``n`` log
-wages, everything else being explicit in them; with links they are log wages, log sector price
-indices and sector spending (``n + 2 S n``). One market-clearing condition is redundant (Walras'
-law), and the normalisation that world GDP is unchanged is added as one more equation; each
-step solves the stacked system by least squares (a Newton step, since the system is
-consistent). The solution is then rescaled to the numeraire asked for. The solver stops when every equation (all market-clearing
+Newton's method with analytic Jacobians (`tradesim.models._hat`), batched over draws. Without
+links the unknowns are the ``n`` log wages, everything else being explicit in them; with links
+they are log wages, log sector price indices and sector spending (``n + 2 S n``). One
+market-clearing condition is redundant (Walras' law), and the normalisation that world GDP is
+unchanged is added as one more equation; each step solves the square system of the
+normalisation and every market but that of the country with the largest baseline GDP (a Newton
+step for all of them, since the left-out one follows from the others). The solution is then
+rescaled to the numeraire asked for. The solver stops when every equation (all market-clearing
 conditions included, as relative excess demand) is within ``tol``, and raises
-`ConvergenceError` otherwise.
+`ConvergenceError` otherwise: it never returns an unconverged answer.
+
+Globalisation. Three methods, each for the draws the one before left unsolved:
+
+1. Damped Newton on the whole shock from the baseline (``w_hat = 1``), at most 30 steps, with
+   a backtracking (Armijo) line search on the squared residuals of the square system. This
+   solves nearly all cases in a few steps, and is all the work for them.
+2. Pseudo-arclength continuation from the baseline to the shock, batched over the draws left
+   (Keller 1977; Allgower and Georg 1990). The economy a fraction ``lam``
+   of the way moves every trade-cost factor ``kappa = d_hat (1 + t1) / (1 + t0)``
+   geometrically, as ``kappa**lam``; its equilibria ``(x, lam)`` form a curve through the
+   baseline at ``lam = 0``. Each step predicts along the curve's tangent, corrects by Newton on
+   the equations plus the arclength condition (the same analytic Jacobian, bordered by the
+   derivative in ``lam``), and lengthens or halves the next step by how the correction went;
+   when a step would pass ``lam = 1``, Newton solves the shock itself. Stepping by arclength
+   rather than by ``lam`` goes round folds, where the curve turns back in ``lam``: with large
+   tariffs and a high theta, equilibria can be multiple over a range of ``lam``, and the
+   shock's can lie beyond a fold.
+3. For the few draws still unsolved, one at a time: `scipy.optimize.root` (Powell's hybrid
+   and Levenberg-Marquardt trust-region methods) on the same square system with the same
+   Jacobian, from where the path stopped and from the baseline, polished by Newton.
+
+``max_iter`` bounds each draw's Newton steps (and the fallback's function evaluations) over
+all three. A path that stops where a country's trade surplus takes nearly all its income has
+met the edge of the closure's domain: no equilibrium lies further along, and the error says so.
 
 References
 ----------
@@ -57,8 +82,12 @@ Arkolakis, C., Costinot, A. and Rodriguez-Clare, A. (2012). New trade models, sa
 gains? American Economic Review 102(1), 94-130.
 Caliendo, L. and Parro, F. (2015). Estimates of the trade and welfare effects of NAFTA.
 Review of Economic Studies 82(1), 1-44.
+Allgower, E. L. and Georg, K. (1990). Numerical Continuation Methods: An Introduction.
+Springer Series in Computational Mathematics 13. Berlin: Springer.
 Dekle, R., Eaton, J. and Kortum, S. (2008). Global rebalancing with gravity: measuring the
 burden of adjustment. IMF Staff Papers 55(3), 511-540.
+Keller, H. B. (1977). Numerical solution of bifurcation and nonlinear eigenvalue problems.
+In P. H. Rabinowitz (ed.), Applications of Bifurcation Theory, 359-384. New York: Academic Press.
 Yotov, Y. V., Piermartini, R., Monteiro, J.-A. and Larch, M. (2016). An Advanced Guide to
 Trade Policy Analysis: The Structural Gravity Model. WTO and UNCTAD, chapter 2.
 """
@@ -72,14 +101,26 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError
 from . import _hat
-from ._newton import check_options, newton
+from ._newton import check_options, newton, solve_linear
 from ._revenue import PairRevenue
 
 __all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
 
 _SHARE_TOL = 1e-8  # value-added and input shares must add to one within this
 _CHUNK_CELLS = 2**22  # batch members per Newton run are bounded so arrays stay near 32 MB
-_STEP_ITER = 12  # on the path from the baseline, a step that takes longer than this is halved
+_DIRECT_ITER = 30  # Newton on the whole shock from the baseline: most steps before the path takes over
+_FIRST_STEP = 0.25  # the path's first step moves this fraction of the shock
+_MAX_ARC = 1.0  # its longest step (Euclidean, in log prices, spending hats and the fraction of the shock)
+_MIN_STEP = 2.0**-24  # its shortest step before a member is given up
+_STEP_ITER = 6  # most Newton steps to correct a step of the path (the step is halved if they do not)
+_QUICK = 3  # a step corrected in this many Newton steps or fewer is followed by one twice as long
+_SHORTEST = 1 / 8  # a correction whose line search needs a shorter fraction of a Newton step fails
+_PATH_TOL = 1e-6  # the tolerance at points of the path short of the shock
+_DLAM = 1e-6  # the difference in lam for the derivative of the equations along the path
+_MINPACK_OVER = 3  # scipy.optimize.root's hybr and lm can pass their limit on evaluations by this many
+_OUTSIDE = 1e10  # the residual scipy sees outside the domain (negative spending)
+_NEAR = 1e4  # a residual within this multiple of tol is reported as perhaps rounding error
+_EDGE = 1e-3  # spending below this fraction of income is reported as why a path stopped
 
 
 @dataclass(frozen=True)
@@ -114,7 +155,8 @@ class GESolution(PairRevenue):
     deficit_before, deficit_after : numpy.ndarray, ``[draw?, country]``
         Spending minus income.
     iterations : int
-        Newton steps taken by the slowest draw.
+        Newton steps taken by the slowest draw (steps along the path from the baseline and
+        the fallback's function evaluations included).
     max_residual : float
         Largest residual of any equation at the solution (market clearing as relative excess
         demand, for every country).
@@ -233,7 +275,8 @@ def solve(
     tol : float
         Largest residual accepted (relative excess demand, log price indices).
     max_iter : int
-        Most Newton steps in all, steps along the path from the baseline included.
+        Most Newton steps for each draw in all, steps along the path from the baseline and
+        the fallback's function evaluations included (see the module notes).
 
     Returns
     -------
@@ -246,7 +289,9 @@ def solve(
         For shapes that do not match, negative or NaN flows, a country without sales,
         purchases or domestic sales (named), tariffs off ``[0, 20]`` or on the diagonal.
     ConvergenceError
-        When Newton's method does not reach `tol`.
+        When no method reaches `tol` (Newton from the baseline, continuation along the shock,
+        `scipy.optimize.root`): as far as they can tell, no equilibrium exists, or `max_iter`
+        ran out. It names the draws that failed (``draws``).
 
     Examples
     --------
@@ -322,7 +367,7 @@ def solve_sectors(
         As in `solve`; also when shares do not add to one, or intermediate use of a sector
         in a country exceeds its spending (negative final demand), naming both.
     ConvergenceError
-        When Newton's method does not reach `tol`.
+        As in `solve`.
 
     Examples
     --------
@@ -564,7 +609,7 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
     for start in range(0, B, size):  # chunks of draws bound memory; each chunk is one batched solve
         idx = np.arange(start, min(B, start + size))
         x[idx], it = _path(system_type, economy.take(idx) if B > 1 else economy, len(idx), N, tol, max_iter,
-                           names, start)
+                           names, start, B)
         iterations = max(iterations, it)
     system = system_type(economy)
     st = system.state(x, np.arange(B))
@@ -577,43 +622,265 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
 
 
 def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_iter: int, names: _Names,
-          offset: int):
-    """Newton from the baseline; members it does not solve go along the path from the baseline.
+          offset: int, total: int):
+    """Solve the `B` members of one chunk; return the solutions ``[B, N]`` and the most iterations used.
 
-    Each step of the path (`_hat.Economy.along`) starts from the last solution and is halved
-    when Newton fails, so the iterate tracks the equilibrium; doubling again after a success.
-    Large tariffs (hundreds of percent) with very low or very high theta need it.
+    Three methods, each for the members the one before left unsolved (see the module notes):
+    Newton on the whole shock from the baseline, in at most `_DIRECT_ITER` steps; continuation
+    from the baseline along the shock (`_continuation`), batched as well; `scipy.optimize.root`
+    (`_fallback`, a loop over the few members left). Each member has `max_iter` Newton steps
+    and function evaluations for all three. Raises `ConvergenceError` naming the members
+    (`offset` onwards of `total`) that no method solved.
     """
-    S, n = economy.shape
-    x = np.zeros((B, N))
-    lam_done, lam_try = np.zeros(B), np.ones(B)
     used = np.zeros(B, dtype=int)
-    todo = np.arange(B)
-    while todo.size:
-        budget = max_iter - int(used[todo].max())
-        sub = system_type(economy.take(todo).along(lam_try[todo]))
-        cap = (max_iter + 1) // 2 if not used.any() else _STEP_ITER  # the whole shock first, with a generous budget
-        xs, F, done, it = newton(sub.residual, sub.jacobian, x[todo].copy(), tol=tol,
-                                 max_iter=max(min(budget, cap), 0))
-        used[todo] += it
-        good, bad = todo[done], todo[~done]
-        x[good] = xs[done]
-        width = lam_try[good] - lam_done[good]
-        lam_done[good] = lam_try[good]
-        lam_try[good] = np.minimum(1.0, lam_done[good] + 2 * width)
-        lam_try[bad] = (lam_done[bad] + lam_try[bad]) / 2
-        lost = bad[(lam_try[bad] - lam_done[bad] < 1e-6) | (used[bad] >= max_iter)]
-        if lost.size:
-            first = int(np.flatnonzero(np.isin(todo, lost))[0])
-            k = int(np.abs(F[first]).argmax())
-            raise ConvergenceError(
-                f"{lost.size} of {B} equilibria did not converge (first: draw {offset + int(todo[first])}, "
-                f"solved up to {lam_done[todo[first]]:.6f} of the way from the baseline; largest residual at "
-                f"{_equation(k, S, n, system_type is _hat.Linked, names)}); an equilibrium may not exist, for example when fixed deficits "
-                "exceed what a country can earn: try deficits='share'",
-                iterations=int(used.max()), residual=float(np.abs(F[first]).max()), tol=tol, draws=offset + lost)
-        todo = np.flatnonzero(lam_done < 1.0)
+    whole = system_type(economy)
+    x, F, done, _ = newton(whole.residual, whole.jacobian, whole.baseline(B), tol=tol,
+                           max_iter=min(max_iter, _DIRECT_ITER), counts=used)
+    todo = np.flatnonzero(~(done & (np.abs(F).max(axis=1, initial=0.0) <= tol)))
+    if not todo.size:  # the usual case
+        return x, int(used.max(initial=0))
+    sub = economy.take(todo)
+    spent = np.zeros(todo.size, dtype=int)
+    with np.errstate(all="ignore"):  # the path may probe outside the domain; such points are rejected
+        xs, reached, lost = _continuation(system_type, sub, N, tol, max_iter - used[todo], spent)
+    used[todo] += spent
+    x[todo[~lost]] = xs[~lost]
+    failed = []
+    for k in np.flatnonzero(lost):  # the few members the path did not bring to the shock
+        member = sub.take(np.array([k]))
+        starts = [xs[k]] if reached[k] > 0 else []
+        xf, Ff, evaluations = _fallback(system_type, member, [*starts, whole.baseline(1)[0]], tol,
+                                        max_iter - used[todo[k]])
+        used[todo[k]] += evaluations
+        if xf is not None:
+            x[todo[k]] = xf
+            continue
+        if Ff is None or np.abs(Ff).max() >= np.abs(F[todo[k]]).max():  # report the best point found
+            Ff = F[todo[k]]
+        failed.append((k, Ff, spent[k] > 0, evaluations > 0))
+    if failed:
+        raise _unsolved(system_type, sub, failed, xs, reached, todo, used, tol, max_iter, names, offset, total)
     return x, int(used.max(initial=0))
+
+
+def _continuation(system_type, economy: _hat.Economy, N: int, tol: float, budget: np.ndarray,
+                  used: np.ndarray):
+    """Pseudo-arclength continuation from the baseline to the shock, for every member at once.
+
+    Member ``m`` follows the curve of solutions ``y = (x, lam)`` of the economy a fraction
+    ``lam`` of the way from the baseline to the shock (`_hat.Economy.along`), from the
+    baseline (``lam = 0``, which solves itself) until it crosses ``lam = 1``. It steps along
+    the curve's arclength rather than in ``lam``, so it goes round folds, where the curve
+    turns back in ``lam`` (Keller 1977; Allgower and Georg 1990). Each step
+    predicts along the unit tangent ``t`` (the null vector of the Jacobian in ``(x, lam)``)
+    by the step length ``s`` and corrects with damped Newton on the equations and
+    ``t . (y - y_pred) = 0`` (`_Arc`) to `_PATH_TOL`, within `_STEP_ITER` steps, each of which
+    must be at least `_SHORTEST` of a full Newton step. A correction in `_QUICK` steps or
+    fewer doubles ``s`` (up to `_MAX_ARC`); a failed one, or one that turns more than 60
+    degrees from ``t``, halves it and starts again from the last point. A prediction past
+    ``lam = 1`` is replaced by Newton on the shock itself, to `tol`, from where the tangent
+    crosses ``lam = 1``. A member is lost when ``s`` falls below `_MIN_STEP`, when the curve
+    turns back behind the baseline, or when it has used its `budget` of Newton steps (counted
+    in `used`).
+
+    Returns the last points ``[m, N]``, the fraction of the shock each reached, and which
+    members are lost (the others solve the shock to `tol`).
+    """
+    m = budget.shape[0]
+    y = np.concatenate([system_type(economy).baseline(m), np.zeros((m, 1))], axis=1)
+    forward = np.zeros((m, N + 1))
+    forward[:, N] = 1.0
+    t = _Arc(system_type, economy, forward, y).tangent(y)  # (dx/dlam, 1), normalised
+    s = np.minimum(_FIRST_STEP / t[:, N], _MAX_ARC)
+    s = np.where(np.isfinite(s), s, _MIN_STEP / 2)  # a singular Jacobian at the baseline: lost at once
+    done = np.zeros(m, dtype=bool)
+    lost = (budget <= 0) | (s < _MIN_STEP)
+    path_tol = max(tol, _PATH_TOL)
+    while True:
+        act = np.flatnonzero(~done & ~lost)
+        if not act.size:
+            return y[:, :N], np.minimum(y[:, N], 1.0), lost
+        left = budget[act] - used[act]
+        pred = y[act] + s[act, None] * t[act]
+        end = pred[:, N] >= 1.0
+        ok = np.zeros(act.size, dtype=bool)
+        steps = np.zeros(act.size, dtype=int)
+        if end.any():  # the shock itself, from where the tangent crosses lam = 1
+            e = act[end]
+            start = y[e, :N] + t[e, :N] * ((1.0 - y[e, N]) / t[e, N])[:, None]
+            system = system_type(economy.take(e))
+            count = np.zeros(e.size, dtype=int)
+            xs, F, conv, _ = newton(system.residual, system.jacobian, start, tol=tol, shortest=_SHORTEST,
+                                    max_iter=np.minimum(_STEP_ITER, left[end]), counts=count)
+            hit = conv & (np.abs(F).max(axis=1, initial=0.0) <= tol)
+            y[e[hit], :N], y[e[hit], N] = xs[hit], 1.0
+            done[e[hit]] = True
+            ok[end], steps[end] = hit, count
+        if not end.all():  # a step along the curve
+            c = act[~end]
+            corrector = _Arc(system_type, economy.take(c), t[c], pred[~end])
+            count = np.zeros(c.size, dtype=int)
+            ys, F, conv, _ = newton(corrector.residual, corrector.jacobian, pred[~end].copy(), tol=path_tol,
+                                    shortest=_SHORTEST, max_iter=np.minimum(_STEP_ITER, left[~end]), counts=count)
+            chord = ys - y[c]
+            length = np.sqrt(np.einsum("mi,mi->m", chord, chord))
+            turn = np.einsum("mi,mi->m", chord, t[c]) / length
+            good = conv & (np.abs(F).max(axis=1, initial=0.0) <= path_tol) & (turn > 0.5)
+            g = c[good]
+            if g.size:  # the tangent at the new points, pointing the way the path went
+                y[g] = ys[good]
+                tangent = _Arc(system_type, economy.take(g), t[g], y[g]).tangent(y[g])
+                flip = np.einsum("mi,mi->m", tangent, chord[good]) < 0
+                t[g] = np.where(flip[:, None], -tangent, tangent)
+                good[good] = np.isfinite(t[g]).all(axis=1)  # a singular point: lost below
+                lost[g] = y[g, N] < -_FIRST_STEP  # back behind the baseline: the curve misses the shock
+            ok[~end], steps[~end] = good, count
+        used[act] += steps
+        s[act] = np.where(ok, np.where(steps <= _QUICK, np.minimum(2 * s[act], _MAX_ARC), s[act]), s[act] / 2)
+        stop = (~ok & (s[act] < _MIN_STEP)) | (used[act] >= budget[act]) | ~np.isfinite(t[act]).all(axis=1)
+        lost[act] |= stop & ~done[act]
+
+
+class _Arc:
+    """The corrector of pseudo-arclength continuation, for `newton`.
+
+    The unknowns are ``y = (x, lam)``: the system's and the fraction of the shock. The
+    residuals ``[m, M + 1]`` are the system's at ``x`` in the economy a fraction ``lam`` of
+    the way to the shock, then ``t . (y - anchor)``. The Jacobian is the system's square
+    one (analytic, on the rows its Newton step uses), bordered by the column of derivatives
+    in ``lam`` (central differences) and the row ``t``.
+    """
+
+    def __init__(self, system_type, economy: _hat.Economy, tangent: np.ndarray, anchor: np.ndarray):
+        self.system_type, self.economy, self.t, self.anchor = system_type, economy, tangent, anchor
+
+    def _at(self, lam, idx):
+        return self.system_type(self.economy.take(idx).along(lam)), np.arange(idx.size)
+
+    def residual(self, y, idx):
+        system, every = self._at(y[:, -1], idx)
+        F = system.residual(y[:, :-1], every)
+        return np.concatenate([F, np.einsum("mi,mi->m", self.t[idx], y - self.anchor[idx])[:, None]], axis=1)
+
+    def jacobian(self, y, idx):
+        x, lam = y[:, :-1], y[:, -1]
+        system, every = self._at(lam, idx)
+        J, rows = system.jacobian(x, every)
+        up = self._at(lam + _DLAM, idx)[0].residual(x, every)
+        down = self._at(lam - _DLAM, idx)[0].residual(x, every)
+        d_lam = np.take_along_axis((up - down) / (2 * _DLAM), rows, axis=1)
+        m, N = J.shape[0], J.shape[1]
+        bordered = np.concatenate([np.concatenate([J, d_lam[:, :, None]], axis=2), self.t[idx][:, None, :]], axis=1)
+        last = np.full((m, 1), N + 1)  # the arclength condition follows the system's N + 1 residuals
+        return bordered, np.concatenate([rows, last], axis=1)
+
+    def tangent(self, y):
+        """Unit tangents ``[m, N + 1]`` of the curve at `y`: the null vector of the system's Jacobian
+        in ``(x, lam)``, scaled so that ``t . tangent = 1`` before normalising."""
+        m = y.shape[0]
+        J = self.jacobian(y, np.arange(m))[0]
+        unit = np.zeros((m, J.shape[1]))
+        unit[:, -1] = 1.0
+        t = solve_linear(J, unit)
+        return t / np.sqrt(np.einsum("mi,mi->m", t, t))[:, None]
+
+
+def _fallback(system_type, economy: _hat.Economy, starts, tol: float, budget: int):
+    """`scipy.optimize.root` for one member: Powell's hybrid method, then Levenberg-Marquardt.
+
+    Both are trust-region methods, a globalisation other than a line search. They solve the
+    square system of the Newton steps (the normalisation and every market but one, Walras'
+    law giving the last) with its analytic Jacobian, from each of `starts` in turn, while
+    function evaluations of `budget` remain; what they find is polished by Newton to `tol`
+    on every equation. Returns the solution (None if not found), the residuals of the best
+    point found (None if none), and the evaluations used.
+    """
+    from scipy.optimize import root
+
+    system = system_type(economy)
+    one = np.array([0])
+    drop = int(np.argmax(economy.va[0]))  # the same equations at every point
+    rows = system.jacobian(system.baseline(1), one, drop)[1][0]
+    best, used = None, 0
+
+    def fun(z):
+        F = system.residual(z[None], one)[0][rows]
+        return np.where(np.isfinite(F), F, _OUTSIDE)
+
+    def jac(z):
+        J = system.jacobian(z[None], one, drop)[0][0]
+        return np.where(np.isfinite(J), J, 0.0)
+
+    for x0 in starts:
+        for method, limit in (("hybr", "maxfev"), ("lm", "maxiter")):
+            left = budget - used - _MINPACK_OVER  # MINPACK checks its limit once an iteration, so may pass it
+            if left <= 0:
+                return None, best, used
+            with np.errstate(all="ignore"):
+                out = root(fun, x0, jac=jac, method=method, options={limit: left, "xtol": 1e-14})
+                used += int(out.nfev)
+                steps = np.zeros(1, dtype=int)
+                z, F, _, _ = newton(system.residual, system.jacobian, out.x[None].copy(), tol=tol,
+                                    max_iter=max(0, min(_STEP_ITER, budget - used)), counts=steps)
+            used += int(steps[0])
+            worst = np.abs(F[0]).max() if np.isfinite(F).all() else np.inf
+            if worst <= tol:
+                return z[0], F[0], used
+            if np.isfinite(worst) and (best is None or worst < np.abs(best).max()):
+                best = F[0]
+    return None, best, used
+
+
+def _unsolved(system_type, economy, failed, xs, reached, todo, used, tol, max_iter, names, offset, total):
+    """The `ConvergenceError` for the members no method solved: what was tried, where, and why it may fail."""
+    S, n = economy.shape
+    k, F, path, tried = failed[0]
+    draws = offset + todo[[j for j, *_ in failed]]
+    F = np.where(np.isfinite(F), F, np.inf)
+    worst = int(np.abs(F).argmax())
+    listed = ", ".join(str(d) for d in draws[:5]) + (f" and {len(draws) - 5} more" if len(draws) > 5 else "")
+    which = ("no equilibrium found" if total == 1 else
+             f"{len(failed)} of {total} equilibria not found (draw{'s' if len(failed) > 1 else ''} {listed}; "
+             f"below, draw {draws[0]})")
+    methods = ["Newton's method from the baseline"]
+    if path:
+        methods.append(f"continuation along the shock from the baseline, which got {reached[k]:.6g} of the way")
+    if tried:
+        methods.append(f"scipy.optimize.root (hybr, lm) from {'where the path stopped and ' if reached[k] > 0 else ''}"
+                       "the baseline")
+    text = (f"{which}. Tried: {'; '.join(methods)}. Largest residual at "
+            f"{_equation(worst, S, n, system_type is _hat.Linked, names)}. ")
+    member = economy.take(np.array([k]))
+    edge = _edge(system_type, member, xs[k], reached[k], names)
+    if edge:
+        text += edge
+    elif np.abs(F).max() <= _NEAR * tol:
+        text += ("The best point found misses the tolerance by little: rounding error may dominate (check for "
+                 "extreme flows or elasticities), or a larger tol may do")
+    elif used[todo[k]] >= max_iter:
+        text += f"All max_iter={max_iter} Newton steps and function evaluations were used: a larger max_iter may help"
+    else:
+        text += "The path from the baseline does not reach the shock, and no other method found an equilibrium"
+    return ConvergenceError(text, iterations=int(used[todo[k]]), residual=float(np.abs(F).max()), tol=tol,
+                            draws=draws)
+
+
+def _edge(system_type, economy: _hat.Economy, x: np.ndarray, reached: float, names: _Names) -> str:
+    """Why the path stopped, when it stopped because a surplus takes almost all of a country's income."""
+    with np.errstate(all="ignore"):
+        st = system_type(economy.along(np.array([reached]))).state(x[None], np.array([0]))
+        income = st["va_new"] + st["revenue"]
+        ratio = ((income + st["d_new"]) / income)[0]
+    if not (ratio < _EDGE).any():
+        return ""
+    j = int(np.nanargmin(ratio))
+    held = ("fixed in units of world GDP" if economy.closure == "fixed"
+            else "a fixed share of its GDP less the world mean")
+    text = (f"Where the path stopped, {names(j)} spends {max(ratio[j], 0):.2g} of its income: its trade surplus, "
+            f"held {held}, takes the rest, and no equilibrium with this closure lies further along the path")
+    if economy.closure == "fixed":
+        text += "; deficits='share' lets surpluses shrink with GDP"
+    return text
 
 
 def _equation(k: int, S: int, n: int, linked: bool, names: _Names) -> str:

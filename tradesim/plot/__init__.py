@@ -9,18 +9,20 @@ Over time (`ScenarioResult`): `tariff_timeline`, `trade_path`, `fan` (which also
 `EnsembleResult`).
 At one time (`SimulationResult`, or a `ScenarioResult` at a date): `trade_change`,
 `diversion`, `heatmap`, `welfare`.
+Of the law alone: `rate_series` draws a table of trade-weighted rates over time
+(`TariffSchedule.rate_table`).
 """
 
 from __future__ import annotations
 
 from ._common import PALETTE
-from .paths import fan, tariff_timeline, trade_path
+from .paths import fan, rate_series, tariff_timeline, trade_path
 from .snapshots import diversion, heatmap, trade_change, welfare
 
 from ..results import EnsembleResult, ScenarioResult, SimulationResult
 
-__all__ = ["PALETTE", "PlotAccessor", "diversion", "fan", "heatmap", "tariff_timeline", "trade_change", "trade_path",
-           "welfare"]
+__all__ = ["PALETTE", "PlotAccessor", "diversion", "fan", "heatmap", "rate_series", "tariff_timeline", "trade_change",
+           "trade_path", "welfare"]
 
 #: The plots each result type can draw.
 PLOTS = {

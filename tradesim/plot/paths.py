@@ -11,7 +11,7 @@ from ..errors import InputError, TradesimWarning
 from ..results import EnsembleResult, ScenarioResult
 from ._common import BN, PALETTE, axes, check_choice, date_axis, index, name, source_note
 
-__all__ = ["tariff_timeline", "trade_path", "fan"]
+__all__ = ["tariff_timeline", "trade_path", "fan", "rate_series"]
 
 # variable -> (label, unit label); values come from `_pair_values`
 PATH_VARIABLES = {
@@ -295,4 +295,67 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
     _steps(ax, result, bands[n], color=PALETTE[0], lw=2, label=f"median, {label}")
     _dress(ax, FAN_VARIABLES[variable], f"{result.scenario.name}: {FAN_VARIABLES[variable].split(',')[0]}, {label}")
     source_note(ax, result, f"{result.n_draws} elasticity draws")
+    return ax
+
+
+def rate_series(table: pd.DataFrame, columns=None, *, top: int = 6, end=None, title: str = "", ax=None,
+                figsize=None):
+    """A table of trade-weighted rates over time (`tradesim.law.TariffSchedule.rate_table`) as step lines.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Index: the days the law changes; columns: partners, sections or layers (percent), with
+        ``"all"``.
+    columns : iterable of str, optional
+        The columns to draw; by default ``"all"`` and the `top` others with the highest mean rate.
+    top : int
+        How many columns to choose when `columns` is None.
+    end : date or str, optional
+        The right edge of the last step (default: a year after the last change).
+    title : str
+    ax : matplotlib Axes, optional
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One step line per column (``"all"`` thick and black), its label the column's name
+        (country names for partners).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"CHN": [10.0, 40.0], "all": [2.0, 8.0]}, index=pd.to_datetime(["2025-01-01", "2025-04-05"]))
+    >>> [line.get_label() for line in rate_series(t).get_lines()]
+    ['all partners', 'China']
+    """
+    if not isinstance(table, pd.DataFrame) or not isinstance(table.index, pd.DatetimeIndex) or table.empty:
+        raise InputError("expected the DataFrame of rate_table: dates as the index, rates in percent",
+                         key="table")
+    if not isinstance(top, int) or top < 0:
+        raise InputError(f"top is {top!r}; expected a whole number >= 0", key="top")
+    if columns is None:
+        others = table.drop(columns=[c for c in ("all",) if c in table]).mean().sort_values(ascending=False)
+        columns = (["all"] if "all" in table else []) + list(others.index[:top])
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise InputError(f"columns {missing} are not in the table; it has {list(table.columns)}", key="columns")
+    last = pd.Timestamp(end) if end is not None else table.index[-1] + pd.DateOffset(months=3)
+    x = list(table.index) + [last]
+    ax = axes(ax, figsize)
+    styles = iter([(colour, dash) for dash in ("-", "--", ":") for colour in PALETTE[:-1]])  # 21 distinct lines
+    for c in columns:
+        y = table[c].to_numpy(float)
+        label = "all partners" if c == "all" else (name(c) if len(c) == 3 and c.isupper() else c)
+        colour, dash = ("black", "-") if c == "all" else next(styles, ("0.5", "-"))
+        ax.step(x, list(y) + [y[-1]], where="post", label=label, lw=2.4 if c == "all" else 1.4, color=colour,
+                linestyle=dash)
+    ax.set_ylabel("tariff, % (trade-weighted, before substitution)")
+    ax.set_xlabel("date")
+    date_axis(ax)
+    ax.set_title(title or "Trade-weighted tariff rates")
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylim(bottom=0)
     return ax

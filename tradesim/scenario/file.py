@@ -47,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import MAX_RATE, list_baselines
-from ..data.bundled import baseline_axes
+from ..data.bundled import baseline_axes, list_fine_values
 from ..elasticities import Elasticities, parameter_names
 from ..errors import InputError, ScenarioError
 from ..files import collect, line_of, load_toml, parse_date, unknown_keys
@@ -81,7 +81,8 @@ SCENARIO_KEYS = {
     "end": "last day of the path (YYYY-MM-DD)",
     "frequency": f"one of {list(FREQUENCIES)} (default monthly)",
     "reference": "day whose tariffs the baseline's flows reflect (default Dec 31 of the baseline year)",
-    "model": '"pe" (default) or "ge"',
+    "model": "a registered model: \"pe\" (default), \"ge\" or one of your own",
+    "fine_values": "bundled fine values or baseline, or path of a file of trade values finer than the baseline's products",
     "compare_to": "bundled scenario name or path this one is read against",
     "sources": "citations (added to those of the scenario it extends)",
     "notes": "caveats",
@@ -303,7 +304,8 @@ def _read(name_or_path, seen: tuple) -> Scenario:
                                 description=str(settings.get("description", "")), source=str(leaf_path),
                                 **base_info),
         start=settings["start"], end=settings["end"], frequency=settings.get("frequency", "monthly"),
-        reference=settings.get("reference"), model=settings.get("model", "pe"), elasticities=elasticities,
+        reference=settings.get("reference"), model=settings.get("model", "pe"),
+        fine_values=settings.get("fine_values"), elasticities=elasticities,
         dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"), against=against,
         extends=tuple(str(d["scenario"]["extends"]) for _, _, d in reversed(chain[1:])), sources=tuple(sources),
         notes=str(settings.get("notes", "")), source=str(leaf_path),
@@ -426,6 +428,16 @@ def _settings(meta: dict, problems: list) -> dict:
                     out[key] = str((folder / value).resolve())
                 else:
                     raise ValueError(f"no bundled baseline {value!r} and no file {folder / value}; bundled: {bundled}")
+            elif key == "fine_values":
+                if not isinstance(value, str):
+                    raise ValueError(f"{value!r} is not a name or path of fine values")
+                known = list(list_fine_values().index)
+                if value in known:
+                    out[key] = value
+                elif "\x00" not in value and (folder / value).is_file():
+                    out[key] = str((folder / value).resolve())
+                else:
+                    raise ValueError(f"no bundled fine values {value!r} and no file {folder / value}; bundled: {known}")
             elif key == "compare_to":
                 found = scenario_path(value, folder) if isinstance(value, str) else None
                 if found is None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline
+from ..data.bundled import fine_values_problem
 from ..errors import InputError, TradesimWarning
 from ..models import ModelSpec, get_model
 from . import dynamics
@@ -131,10 +132,18 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     """
     spec = get_model(model)
     dyn = scenario.dynamics
+    if fine_values is None:
+        fine_values = scenario.load_fine_values()
+    if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
+        raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
     notes = model_options(spec, baseline, options, stacklevel=4)
     notes += _missing_exporters(scenario.schedule, baseline)
+    fallback = _fallback_notes(scenario.schedule, baseline, fine_values)
+    for note in fallback[:-1] if fallback and "exact value shares" in fallback[-1] else fallback:
+        warnings.warn(note, TradesimWarning, stacklevel=4)
+    notes += fallback
     starts, ends = scenario.periods()
-    regime_days, rates = scenario.regimes(baseline, fine_values=fine_values)  # rates: [regime, k, i, j]
+    regime_days, rates = scenario.regimes(baseline, fine_values=fine_values, warn=False)  # [regime, k, i, j]
     changes = regime_days[1:]
     moved = np.flatnonzero(np.abs(rates - rates[0]).reshape(len(rates), -1).max(axis=1) > 0)
     shock = regime_days[moved[0]] if moved.size else None
@@ -163,6 +172,35 @@ def _announcements(schedule, changes: list, ref: dt.date) -> list[tuple]:
         if early:
             out.append((min(early), day))
     return out
+
+
+def _fallback_notes(schedule, baseline: Baseline, fine_values) -> list[str]:
+    """Where the law meets products in part and no finer trade values exist: per importer, the value
+    whose shares come from the fallback (equal weights on HS subheadings), and the chapters."""
+    atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values)
+    exporters = np.asarray(baseline.exporters)
+    reached = np.zeros((len(baseline.exporters), len(baseline.importers)), bool)  # pairs some measure covers
+    for j, importer in enumerate(baseline.importers):
+        for m in schedule.measures:  # the measures' exporter sets, once per importer
+            if m.importer == importer:
+                reached[:, j] |= m.exporter_mask(exporters)
+    cells = atoms.fallback_cells(len(baseline.exporters), len(baseline.importers)) & (baseline.flows > 0) & \
+        reached[None]
+    notes = []
+    for j in np.flatnonzero(cells.any(axis=(0, 1))):  # importers whose law is finer than the data
+        value = float(baseline.flows[:, :, j][cells[:, :, j]].sum())
+        total = float(baseline.flows[:, reached[:, j], j].sum())
+        k = np.flatnonzero(cells[:, :, j].any(axis=1))
+        chapters = ", ".join(dict.fromkeys(p[:2] for p in np.asarray(baseline.products)[k]))
+        notes.append(f"{baseline.importers[j]}'s measures cover {k.size} product(s) only in part where no finer trade "
+                     f"values are given: their shares come from equal weights on HS subheadings for USD "
+                     f"{value / 1e9:,.1f}bn of its imports from the exporters they cover ({100 * value / total:.1f}%; "
+                     f"chapters {chapters})")
+    exact = int(atoms.n_exact)
+    if exact:
+        notes.append(f"{exact} product(s) that measures cover in part take exact value shares from the finer trade "
+                     "values given")
+    return notes
 
 
 def _missing_exporters(schedule, baseline: Baseline) -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline, list_baselines, load_baseline, read_flows
+from ..data.bundled import load_fine_values
 from ..elasticities import Elasticities
 from ..errors import InputError
 from ..law import TariffSchedule
@@ -48,6 +49,9 @@ class Scenario:
     dynamics : Dynamics
     phases : tuple of Phase
         The phased changes (already applied to `schedule`), for display.
+    fine_values : str or None
+        Trade values finer than the baseline's products for the law's shares: a bundled name
+        (`tradesim.data.list_fine_values`) or the path of a file (absolute once read).
     compare_to : str or None
         A scenario (bundled name or path) this one is read against.
     against : Scenario or None
@@ -69,6 +73,7 @@ class Scenario:
     frequency: str = "monthly"
     reference: dt.date | None = None
     model: str = "pe"
+    fine_values: str | None = None
     elasticities: Elasticities = field(default_factory=Elasticities.defaults)
     dynamics: Dynamics = field(default_factory=Dynamics)
     phases: tuple[Phase, ...] = ()
@@ -95,6 +100,10 @@ class Scenario:
         if self.baseline in list_baselines().index:
             return load_baseline(self.baseline)
         return read_flows(self.baseline)
+
+    def load_fine_values(self):
+        """The scenario's finer trade values (see `tradesim.data.load_fine_values`), or None."""
+        return None if self.fine_values is None else load_fine_values(self.fine_values)
 
     def reference_date(self, baseline) -> dt.date:
         """`reference`, or Dec 31 of the baseline's year."""
@@ -142,7 +151,7 @@ class Scenario:
         cols = {f"{e}->{m}": parts.to_periods(weighted[regime][:, ex.index(e), im.index(m)]) * 100 for e, m in pairs}
         return pd.DataFrame(cols, index=starts.rename("date"))
 
-    def regimes(self, baseline, *, fine_values=None) -> tuple[list[dt.date], np.ndarray]:
+    def regimes(self, baseline, *, fine_values=None, warn: bool = True) -> tuple[list[dt.date], np.ndarray]:
         """The days the tariffs change and the tariffs from each.
 
         Returns
@@ -150,13 +159,17 @@ class Scenario:
         days : list of date, ``[regime]``
             The reference day, then every change of the schedule up to the end of the last period.
         rates : numpy.ndarray, ``[regime, product, exporter, importer]``
-            Fractions; ``rates[0]`` are the tariffs the baseline's flows reflect.
+            Fractions; ``rates[0]`` are the tariffs the baseline's flows reflect. The law is
+            evaluated on the cells with baseline trade (the others carry no tariff: no model
+            reads them), so the work grows with the trade that exists.
         """
         ref = self.reference_date(baseline)
         last = self.periods()[1][-1].date()
         days = [ref, *(d for d in self.schedule.change_dates() if ref < d < last)]
+        if fine_values is None:
+            fine_values = self.load_fine_values()
         return days, self.schedule.rates_path(days, baseline.products, baseline.exporters, baseline.importers,
-                                              fine_values=fine_values)
+                                              fine_values=fine_values, cells=baseline.flows > 0, warn=warn)
 
     def timeline(self) -> pd.DataFrame:
         """Measures in force at some time in ``[start, end]``, by start day: name, importer, exporters, rate, dates."""
