@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario over its dates and print the path of headline numbers")
     run.add_argument("scenario", help="bundled scenario name or path to a TOML file")
     run.add_argument("--model", choices=sorted(MODELS), help="a registered model (default: the scenario's)")
+    run.add_argument("--fine-values", metavar="NAME|PATH",
+                     help="trade values finer than the baseline's products for the law's shares: bundled fine values "
+                          "or baseline, or a CSV/Parquet file (default: the scenario's)")
     run.add_argument("--out", metavar="DIR", help="write tidy results (and figures with --plot) into DIR")
     run.add_argument("--format", choices=["csv", "parquet"], default="csv", help="format of the tables in DIR")
     run.add_argument("--plot", action="store_true", help="also save figures of the path into DIR")
@@ -171,10 +174,11 @@ def _run(args) -> int:
         return _run_draws(args, scenario)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TradesimWarning)
-        result = simulate(None, scenario, model=args.model, progress=True)
+        result = simulate(None, scenario, model=args.model, progress=True, fine_values=args.fine_values)
         other = None
         if scenario.compare_to:
-            other = simulate(result.baseline, scenario.counterfactual(), model=result.model, progress=True)
+            other = simulate(result.baseline, scenario.counterfactual(), model=result.model, progress=True,
+                             fine_values=args.fine_values)
     _header(scenario, result.model)
     for note in _notes(result.notes, caught):
         print(f"  note: {note}")
@@ -244,7 +248,8 @@ def _run_draws(args, scenario) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TradesimWarning)
-            run = dict(draws=args.draws, seed=args.seed, engine=engine, client=client, chunk=args.chunk, progress=True)
+            run = dict(draws=args.draws, seed=args.seed, engine=engine, client=client, chunk=args.chunk, progress=True,
+                       fine_values=args.fine_values)
             result = ensemble.run(None, scenario, model=args.model, **run)
             other = None
             if scenario.compare_to:  # the same draws on the counterfactual: bands of the difference

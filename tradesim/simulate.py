@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .data import Baseline
+from .data import Baseline, load_fine_values
 from .elasticities import Elasticities
 from .errors import InputError
 from .law import TariffSchedule
@@ -58,7 +58,8 @@ def simulate(
         (``{"sigma": 4.0}``).
     fine_values : optional
         Finer trade values for schedules whose lists are finer than the baseline's products
-        (see `TariffSchedule.rates`).
+        (see `TariffSchedule.rates`), or the name of bundled ones or the path of a file
+        (`tradesim.data.load_fine_values`). A scenario's own (its ``fine_values`` key) when None.
     **options
         Passed to the model, for example ``domestic=False``, ``method="linear"`` or ``tol``.
         ``domestic``, for models that take it, defaults to whether the baseline has domestic
@@ -99,6 +100,8 @@ def simulate(
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
     model = model or "pe"
     spec = get_model(model)
+    if isinstance(fine_values, str):
+        fine_values = load_fine_values(fine_values)
     t0 = _tariffs("before", before, baseline, fine_values)
     t1 = _tariffs("after", after, baseline, fine_values)
     elasticities = _elasticities(elasticities)

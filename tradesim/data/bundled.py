@@ -80,8 +80,10 @@ def load_baseline(name: str) -> Baseline:
     -------
     Baseline
         With ``imputed`` marking every cell not taken from statistics for that pair and
-        product, and ``provenance`` naming the sources, the build script, the as-of date,
-        the version and the licence.
+        product, ``provenance`` naming the sources, the build script, the as-of date, the
+        version and the licence, and, where the file has duties collected (us-imports-2024),
+        ``tariffs``: the measured applied rate of each cell (duties over value, so preferences
+        as actually used).
 
     Examples
     --------
@@ -97,6 +99,10 @@ def load_baseline(name: str) -> Baseline:
         frame = pd.read_csv(fh, dtype={"exporter": str, "importer": str, "product": str},
                             compression="gzip" if meta["file"].endswith(".gz") else None)
     frame["imputed"] = frame["imputed"].astype(bool)
+    tariff = None
+    if "duty" in frame.columns:  # the measured applied rate: duties collected over value, preferences included
+        frame["tariff"] = frame["duty"] / frame["value"]
+        tariff = "tariff"
     products = sorted(set(frame["product"]))
     if meta.get("all_chapters"):
         products = sorted(set(products) | {f"{c:02d}" for c in range(1, 98) if c != 77})
@@ -107,6 +113,7 @@ def load_baseline(name: str) -> Baseline:
     return Baseline.from_frame(
         frame,
         imputed="imputed",
+        tariff=tariff,
         countries=exporters if square else None,
         exporters=None if square else exporters,
         importers=None if square else importers,
@@ -196,7 +203,7 @@ def load_fine_values(ref: str, *, relative_to=None):
     path = Path(ref)
     if relative_to is not None and not path.is_absolute():
         path = Path(relative_to) / path
-    frame = read_table(path, dtype={"product": str, "exporter": str, "importer": str})
+    frame = read_table(path, dtype=str)
     require_columns(frame, ["product", "value"], str(path), "fine values")
     bad = frame.index[frame["product"].isna() | frame["product"].map(lambda c: hs_problem(c) is not None)]
     if len(bad):
@@ -205,7 +212,9 @@ def load_fine_values(ref: str, *, relative_to=None):
     value = pd.to_numeric(frame["value"], errors="coerce")
     bad = frame.index[value.isna() | (value < 0)]
     if len(bad):
-        raise InputError(f"value {frame['value'][bad[0]]!r} is not a number >= 0 ({row_labels(bad, frame.index)})",
+        raw = frame["value"][bad[0]]
+        shown = "blank" if pd.isna(raw) or not str(raw).strip() else repr(str(raw))
+        raise InputError(f"value {shown} is not a number >= 0 ({row_labels(bad, frame.index)})",
                          source=str(path), key="column 'value'")
     for col in ("exporter", "importer"):
         if col in frame.columns:
@@ -229,6 +238,6 @@ def fine_values_problem(fine, products, source: str = "fine_values") -> str | No
         nests |= np.isin(codes.astype(f"<U{n}"), prods[lengths == n]) & (np.char.str_len(codes) >= n)
     if nests.all():
         return None
-    shown = ", ".join(repr(c) for c in codes[~nests][:5])
+    shown = ", ".join(repr(str(c)) for c in codes[~nests][:5])
     return (f"{int((~nests).sum())} product codes nest under none of the baseline's products (for example {shown}); "
             "fine values must be finer codes of the baseline's products")

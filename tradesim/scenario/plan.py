@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline
-from ..data.bundled import fine_values_problem
+from ..data.bundled import fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..models import ModelSpec, get_model
 from . import dynamics
@@ -134,6 +134,8 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     dyn = scenario.dynamics
     if fine_values is None:
         fine_values = scenario.load_fine_values()
+    elif isinstance(fine_values, str):  # a bundled name or a path
+        fine_values = load_fine_values(fine_values)
     if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
         raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
     notes = model_options(spec, baseline, options, stacklevel=4)
