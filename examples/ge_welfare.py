@@ -1,11 +1,16 @@
-"""General-equilibrium welfare across countries at the April 2025 peak, and after the Geneva truce.
+"""
+General-equilibrium welfare at the peak and after the truce
+===========================================================
 
-The GE model needs each economy's spending on its own goods, which trade data lack. This example
-builds a one-sector baseline: the bundled chapter flows summed over products, with domestic sales
-set to GDP less goods exports (IMF GDP; the rest of the world's GDP is imputed, see
-`tradesim.data.gdp_2024`). Tariffs are evaluated by chapter and averaged with 2024 trade weights.
+Real income across countries in general equilibrium at the April 2025 peak of the US-China tariff
+war, and after the Geneva truce.
 
-Run: python examples/ge_welfare.py  (writes ge_welfare.png)
+The GE model needs each economy's spending on its own goods, which trade data lack. The bundled
+``demo-2024`` baseline carries them imputed on its diagonal (GDP less goods exports, see
+``tradesim.data`` and ``baseline.provenance["domestic"]``). This example sums its chapters into one
+sector; tariffs are evaluated by chapter and averaged with 2024 trade weights.
+
+Run: ``python examples/ge_welfare.py`` (writes ``ge_welfare.png`` in the current folder).
 """
 
 import warnings
@@ -13,15 +18,11 @@ import warnings
 import matplotlib.pyplot as plt
 
 import tradesim
-from tradesim.data import gdp_2024
 
 chapters = tradesim.load_baseline("demo-2024")
 goods = {chapter: "goods" for chapter in chapters.products}  # every chapter into one sector
-one_sector = chapters.aggregate(products=goods)
-gdp = gdp_2024()["value_usd"]
-exports = dict(zip(one_sector.countries, one_sector.flows[0].sum(axis=1)))
-baseline = one_sector.with_domestic({c: gdp[c] - exports[c] for c in one_sector.countries},
-                                    method="GDP 2024 (IMF; ROW imputed) less goods exports")
+baseline = chapters.aggregate(products=goods)
+print("domestic sales:", baseline.provenance["domestic"][:60], "...")
 
 schedule = tradesim.load_schedule("us-china-2025")
 days = ["2024-12-31", "2025-04-14", "2025-06-01"]

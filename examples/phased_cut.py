@@ -1,9 +1,14 @@
-"""A phased cut against the status quo: 145% to 30% (US) and 125% to 10% (China) in three 90-day steps.
+"""
+A phased cut against the April peak held
+========================================
 
-The status quo holds both sides at their April 2025 peak (the bundled `april-peak` scenario). Both
+A phased cut against the status quo: the US tariff on China from 145% to 30%, and China's on the
+US from 125% to 10%, in three 90-day steps.
+
+The status quo holds both sides at their April 2025 peak (the bundled ``april-peak`` scenario). Both
 run on the same months, so the gap between the lines is what the phased cut is worth.
 
-Run: python examples/phased_cut.py  (writes phased_cut.png)
+Run: ``python examples/phased_cut.py`` (writes ``phased_cut.png`` in the current folder).
 """
 
 import dataclasses

@@ -1,6 +1,11 @@
-"""Quick start: load the bundled 2024 baseline, look at US-China trade, and simulate the April 2025 peak.
+"""
+Quick start: the bundled baseline and the April 2025 peak
+=========================================================
 
-Run: python examples/quickstart.py  (writes quickstart.png in the current folder)
+Load the bundled 2024 baseline, look at US-China trade, and simulate the April 2025 peak of the
+tariff war against the tariffs at the end of 2024.
+
+Run: ``python examples/quickstart.py`` (writes ``quickstart.png`` in the current folder).
 """
 
 import warnings

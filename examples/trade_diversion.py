@@ -1,9 +1,13 @@
-"""Trade diversion: who replaces China in US imports, and China's own imports, at the April 2025 peak.
+"""
+Trade diversion at the April 2025 peak
+======================================
+
+Who replaces China in US imports at the April 2025 peak of the tariff war?
 
 A single comparison (end of 2024 against 14 April 2025) with the long-run elasticities: left, the
 change of US imports by partner; right, the import shares of the US by source before and after.
 
-Run: python examples/trade_diversion.py  (writes trade_diversion.png)
+Run: ``python examples/trade_diversion.py`` (writes ``trade_diversion.png`` in the current folder).
 """
 
 import warnings

@@ -1,12 +1,16 @@
-"""Uncertainty bands: the 2025-26 US-China path under 500 draws of the elasticities.
+"""
+Uncertainty bands from elasticity draws
+=======================================
 
-`tradesim.ensemble.run` draws the long-run substitution elasticity sigma and the import demand
-elasticity eta from their literature priors (`tradesim.priors().describe()`: sigma log-normal
-around 2.0 from Boehm, Levchenko and Pandalai-Nayar 2023, eta around 1.3 from Amiti, Redding and
-Weinstein 2019) and solves every month of the scenario for all draws at once. The fans show the
+The 2025-26 US-China path under 500 draws of the elasticities.
+
+`tradesim.ensemble.run` draws the long-run substitution elasticity sigma and the composite demand
+elasticity eta from their priors (``tradesim.priors().describe()`` lists them, with the papers
+behind them) and solves every month of the scenario for all draws at once. The fans show the
 5-95th and 25-75th percentiles and the median of each month.
 
-Run: python examples/uncertainty.py  (writes uncertainty.png; about 15 s)
+Run: ``python examples/uncertainty.py`` (writes ``uncertainty.png`` in the current folder; it takes
+longer than the other examples).
 """
 
 import warnings

@@ -1,10 +1,14 @@
-"""The 2025-26 US-China tariff path, and what China's quiet exemptions were worth.
+"""
+The 2025-26 US-China tariff path and China's exemptions
+=======================================================
+
+The 2025-26 US-China tariff path, and what China's quiet exemptions were worth.
 
 Left: the layers of US tariffs on Chinese goods, day by day, and the effective rate on the trade
 that continued. Right: China's imports from the US on the actual path (with its April 2025
 waivers for ethane, chips, medicines and aircraft parts) against the same path without them.
 
-Run: python examples/us_china_2025.py  (writes us_china_2025.png)
+Run: ``python examples/us_china_2025.py`` (writes ``us_china_2025.png`` in the current folder).
 """
 
 import warnings

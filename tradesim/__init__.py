@@ -13,7 +13,8 @@ The package is built in layers, each importing only the ones before it:
 ``plot``, ``cli``                  figures and the command line, at the edges
 """
 
-from .data import Baseline, list_baselines, load_baseline, read_baci, read_comtrade, read_flows
+from .data import (Baseline, list_baselines, load_baseline, open_baseline, read_baci, read_comtrade, read_flows,
+                   read_wits_tariffs, to_hs2022)
 from .elasticities import Elasticities, priors
 from .errors import ConvergenceError, InputError, ScenarioError, TradesimError, TradesimWarning
 from .law import Measure, ProductList, TariffSchedule, effective_rate, list_schedules, load_schedule
@@ -47,11 +48,14 @@ __all__ = [
     "load_baseline",
     "load_scenario",
     "load_schedule",
+    "open_baseline",
     "plot",
     "priors",
     "read_baci",
     "read_comtrade",
     "read_flows",
+    "read_wits_tariffs",
     "simulate",
+    "to_hs2022",
     "__version__",
 ]

@@ -2,9 +2,12 @@
 
 Countries are ISO 3166-1 alpha-3 codes (``USA``, ``CHN``), checked against the
 ISO 3166 tables shipped by `pycountry`, plus groups that a dataset defines
-(``ROW`` for the rest of the world, ``EU27``). Products are HS codes written as
+(``ROW`` for the rest of the world, ``EU27``). Country names, ISO alpha-2 and
+ISO numeric codes, as analysts' files have them, are converted to alpha-3 by
+`convert_countries`, which never guesses: a label matching two countries (``Korea``)
+or none is reported with its close matches. Products are HS codes written as
 digit strings (``"85"``, ``"8542"``, ``"854231"``); a code selects every finer
-code that starts with it.
+code that starts with it. `hs_revision_label` names HS editions (``"HS2017"``).
 
 The chapter-to-section table follows the Harmonized System nomenclature of the
 World Customs Organization (HS 2022 edition; sections I-XXI, chapters 01-97,
@@ -17,10 +20,12 @@ package, which transcribes the WCO nomenclature.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from .errors import InputError
 
@@ -40,6 +45,12 @@ __all__ = [
     "country_problem",
     "hs_problem",
     "prefix_mask",
+    "COUNTRY_ALIASES",
+    "COUNTRY_FORMATS",
+    "convert_countries",
+    "describe_conversions",
+    "HS_REVISIONS",
+    "hs_revision_label",
 ]
 
 #: Groups that tradesim accepts wherever a country code is expected.
@@ -183,6 +194,249 @@ def country_name(code: str) -> str:
     if code not in alpha3:
         validate_country(code)
     return alpha3[code]
+
+
+# ---------------------------------------------------------------------------
+# Converting country names, ISO alpha-2 and ISO numeric codes
+# ---------------------------------------------------------------------------
+
+#: How `convert_countries` reads country labels: ``"auto"`` converts names, ISO alpha-2 and ISO
+#: numeric codes (and reports each conversion); ``"iso3"`` accepts alpha-3 codes and groups only.
+COUNTRY_FORMATS = ("auto", "iso3")
+
+#: Names that trade datasets use and the ISO 3166 tables of `pycountry` do not have (its names,
+#: common names and official names are matched already, ignoring case, accents, punctuation, word
+#: order and the words "the", "of" and "and", with "Rep." read as "Republic", "Dem." as
+#: "Democratic", "St." as "Saint" and "Isds" as "Islands"). Each maps to one ISO 3166 alpha-3 code.
+COUNTRY_ALIASES: dict[str, str] = {
+    # English names in common use
+    "Russia": "RUS", "Turkey": "TUR", "Ivory Coast": "CIV", "Cape Verde": "CPV", "Swaziland": "SWZ",
+    "Burma": "MMR", "East Timor": "TLS", "Brunei": "BRN", "Vatican": "VAT", "Palestine": "PSE",
+    "Macedonia": "MKD", "Micronesia": "FSM", "Saint Helena": "SHN",
+    "UK": "GBR", "Great Britain": "GBR", "Britain": "GBR", "U.K.": "GBR",
+    "U.S.": "USA", "U.S.A.": "USA", "United States of America (the)": "USA",
+    "Hong Kong, China": "HKG", "Macau": "MAC", "Macao, China": "MAC",
+    # World Bank and WITS
+    "Hong Kong SAR, China": "HKG", "Macao SAR, China": "MAC", "Taiwan, China": "TWN", "Venezuela, RB": "VEN",
+    "Lao PDR": "LAO", "Macedonia, FYR": "MKD", "West Bank and Gaza": "PSE", "Korea, Dem. Rep.": "PRK",
+    # UN Comtrade and CEPII BACI
+    "China, Hong Kong SAR": "HKG", "China, Macao SAR": "MAC", "FS Micronesia": "FSM", "Br. Virgin Isds": "VGB",
+    "N. Mariana Isds": "MNP", "Wallis and Futuna Isds": "WLF", "Christmas Isds": "CXR", "Cocos Isds": "CCK",
+    "Norfolk Isds": "NFK", "TFYR of Macedonia": "MKD", "Saint Helena, Ascension and Tristan da Cunha": "SHN",
+    # Eurostat's two-letter codes that differ from ISO 3166 alpha-2
+    "EL": "GRC",
+}
+
+#: Numeric codes that UN Comtrade and CEPII BACI use instead of the ISO 3166 numeric code: a hint in
+#: the error (they are not ISO codes, so they are never converted).
+_NON_ISO_NUMERIC: dict[str, str] = {
+    "842": "UN Comtrade's and BACI's code for the United States (USA; ISO numeric 840)",
+    "251": "UN Comtrade's and BACI's code for France (FRA; ISO numeric 250)",
+    "699": "UN Comtrade's and BACI's code for India (IND; ISO numeric 356)",
+    "757": "UN Comtrade's and BACI's code for Switzerland (CHE; ISO numeric 756)",
+    "579": "UN Comtrade's and BACI's code for Norway (NOR; ISO numeric 578)",
+    "490": "UN Comtrade's 'Other Asia, n.e.s.', in practice mostly Taiwan (TWN)",
+    "918": "WITS' code for the European Union (EU27 in tradesim)",
+}
+
+_ABBREVIATIONS = ((r"\brep\b", "republic"), (r"\bdem\b", "democratic"), (r"\bst\b", "saint"),
+                  (r"\bisds\b", "islands"), (r"\bfed\b", "federated"), (r"\bsts\b", "states"),
+                  (r"\bpdr\b", "people s democratic republic"))
+_STOP_WORDS = ("the", "of", "and")
+
+
+def _name_keys(labels: pd.Series) -> pd.Series:
+    """Comparable keys of names: ASCII, lower case, abbreviations spelled out, the set of words sorted."""
+    text = (labels.astype(str).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+            .str.casefold().str.replace("&", " and ", regex=False).str.replace(r"[^a-z0-9]+", " ", regex=True))
+    for pattern, word in _ABBREVIATIONS:
+        text = text.str.replace(pattern, word, regex=True)
+    words = text.str.split().explode()
+    words = words[words.notna() & ~words.isin(_STOP_WORDS)]
+    words = words.reset_index().drop_duplicates().sort_values(["index", words.name or 0])
+    joined = words.groupby("index")[words.columns[-1]].agg(" ".join)
+    return joined.reindex(labels.index).fillna("")
+
+
+@lru_cache(maxsize=1)
+def _name_tables() -> tuple[dict[str, tuple[str, ...]], pd.DataFrame, dict[str, str]]:
+    """Name key -> alpha-3 codes (names, common and official names, aliases); the words of each
+    country's names (for partial matches); and name key -> former country (ISO 3166-3)."""
+    import pycountry
+
+    names, codes = [], []
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            if hasattr(c, attr):
+                names.append(getattr(c, attr))
+                codes.append(c.alpha_3)
+    names += list(COUNTRY_ALIASES)
+    codes += list(COUNTRY_ALIASES.values())
+    table = pd.DataFrame({"key": _name_keys(pd.Series(names)), "code": codes}).drop_duplicates()
+    exact = {k: tuple(sorted(v)) for k, v in table.groupby("key")["code"]}
+    words = table.assign(word=table["key"].str.split()).explode("word")[["word", "code"]].drop_duplicates()
+    former = {}
+    for h in pycountry.historic_countries:
+        code, when = getattr(h, "alpha_4", h.alpha_3), getattr(h, "withdrawal_date", "?")
+        label = f"{h.name} (ISO 3166-3 {code}, withdrawn {when})"
+        former[_name_keys(pd.Series([h.name])).iloc[0]] = label
+        former.setdefault(h.alpha_3, label)
+    return exact, words, former
+
+
+def convert_countries(
+    labels: Iterable[object], *, groups: Mapping[str, str] | None = None, country_format: str = "auto"
+) -> pd.DataFrame:
+    """Read country labels as ISO 3166 alpha-3 codes: names, ISO alpha-2 and numeric codes converted.
+
+    Each distinct label is read once, in this order: a group of `groups` or an alpha-3 code
+    (kept); with ``country_format="auto"`` also an alpha-3 code or group in other letter case,
+    an ISO 3166 numeric code (``"704"``, ``"4"`` for ``"004"``), an ISO alpha-2 code (``"VN"``), or
+    a name: the ISO short, common or official name in `pycountry`, or one of `COUNTRY_ALIASES`
+    (``"Viet Nam"``, ``"Vietnam"``, ``"Korea, Rep."``, ``"United States"``), compared without
+    case, accents, punctuation or word order. Nothing is guessed: a name that two countries
+    share, or that is part of the names of several (``"Korea"``, ``"Virgin Islands"``), is
+    ambiguous; anything else that matches nothing is unknown. Both are reported with close
+    matches for the caller to raise.
+
+    Parameters
+    ----------
+    labels : iterable
+        Country labels as found in a file (strings or numbers).
+    groups : mapping of str to str, optional
+        Groups accepted as they are (default `COUNTRY_GROUPS`); ``"Rest of the world"`` reads as
+        ``ROW`` when ``ROW`` is a group.
+    country_format : {"auto", "iso3"}
+        ``"iso3"`` accepts alpha-3 codes and groups only (every other label is unknown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct label (the index, as given), columns ``code`` (alpha-3 code or
+        group, None when the label does not convert), ``how`` (``""`` when the label was already
+        a code; ``"name"``, ``"ISO alpha-2"``, ``"ISO numeric"`` or ``"letter case"``),
+        ``candidates`` (the codes an ambiguous label matches, else empty), ``problem`` (what
+        is wrong, with close matches, or None) and ``hint`` (the close matches alone, to append
+        to another message).
+
+    Raises
+    ------
+    InputError
+        For an unknown `country_format`.
+
+    Examples
+    --------
+    >>> t = convert_countries(["Viet Nam", "VN", "704", "USA", "Korea"])
+    >>> t["code"].tolist()
+    ['VNM', 'VNM', 'VNM', 'USA', None]
+    >>> t.loc["Korea", "candidates"]
+    ('KOR', 'PRK')
+    """
+    if country_format not in COUNTRY_FORMATS:
+        raise InputError(f"country_format={country_format!r}: expected one of {list(COUNTRY_FORMATS)}",
+                         key="country_format")
+    groups = COUNTRY_GROUPS if groups is None else groups
+    alpha3, alpha2, _ = _iso_tables()
+    numeric = _iso_numeric()
+    given = pd.Index(pd.unique(pd.Series(list(labels), dtype=object)))
+    text = pd.Series(given.astype(str), index=given).str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    code = pd.Series(None, index=given, dtype=object)
+    how = pd.Series("", index=given, dtype=object)
+    known = pd.Series(given.isin(list(alpha3)) | given.isin(list(groups)), index=given)
+    code[known] = given[known]
+
+    def fill(mask: pd.Series, values: pd.Series, why: str) -> None:
+        take = mask & code.isna() & values.notna()
+        code[take] = values[take]
+        how[take] = why
+
+    if country_format == "auto":
+        upper = text.str.upper()
+        group_upper = {g.upper(): g for g in groups}
+        fill(upper.str.fullmatch(r"[A-Z]{3}"), upper.where(upper.isin(list(alpha3))), "letter case")
+        fill(upper.isin(list(group_upper)), upper.map(group_upper), "letter case")
+        fill(text.str.fullmatch(r"\d{1,3}"), text.str.zfill(3).map(numeric), "ISO numeric")
+        fill(text.str.fullmatch(r"[A-Za-z]{2}"), upper.map(alpha2), "ISO alpha-2")
+    exact, words, former = _name_tables()
+    keys = _name_keys(text)
+    candidates = pd.Series([()] * len(given), index=given, dtype=object)
+    if country_format == "auto":
+        group_names = {_name_keys(pd.Series([n])).iloc[0]: "ROW" for n in ("Rest of the world", "Rest of world")
+                       if "ROW" in groups}
+        fill(pd.Series(True, index=given), keys.map(group_names), "name")
+        fill(pd.Series(True, index=given), keys.map({k: c[0] for k, c in exact.items() if len(c) == 1}), "name")
+        several = keys.map({k: c for k, c in exact.items() if len(c) > 1})
+        several = several[code.isna() & several.notna()]
+        candidates[several.index] = several
+    # Partial matches, for labels still without a code: the countries whose names hold all the label's words.
+    rest = code.isna() & (keys != "") & (candidates.map(len) == 0)
+    partial = pd.Series([()] * len(given), index=given, dtype=object)
+    if rest.any():
+        wanted = keys[rest].str.split().explode().rename("word").reset_index()
+        hits = wanted.merge(words, on="word")
+        need = wanted.groupby("index")["word"].nunique()
+        count = hits.groupby(["index", "code"])["word"].nunique().reset_index()
+        count = count[count["word"].to_numpy() == need.reindex(count["index"]).to_numpy()]
+        found = count.groupby("index")["code"].agg(lambda c: tuple(sorted(c)))
+        partial.loc[found.index] = found
+        if country_format == "auto":
+            multi = rest & partial.map(len).gt(1)
+            candidates[multi] = partial[multi]
+    problem = pd.Series(None, index=given, dtype=object)
+    hint = pd.Series("", index=given, dtype=object)
+    ambiguous = code.isna() & (candidates.map(len) > 0)
+    for label in given[ambiguous]:  # only the ambiguous labels, to word their messages
+        listed = " or ".join(f"{c} ({alpha3[c]})" for c in candidates[label])
+        hint[label] = f"; it matches {len(candidates[label])} countries, {listed}"
+        problem[label] = (f"country {label!r} is ambiguous{hint[label]}; map it with "
+                          f"country_map={{{str(label)!r}: 'ISO3'}}")
+    for label in given[code.isna() & ~ambiguous]:  # only the unknown labels, to word their messages
+        hint[label] = _unknown_hint(text[label], keys[label], partial[label], former, groups, country_format)
+        expected = ("an ISO 3166 alpha-3 code" if country_format == "iso3" else
+                    "an ISO 3166 alpha-3, alpha-2 or numeric code or a country name")
+        problem[label] = f"unknown country code {label!r}: expected {expected} or one of {sorted(groups)}{hint[label]}"
+    return pd.DataFrame({"code": code.astype(object).where(code.notna(), None), "how": how,
+                         "candidates": candidates, "problem": problem.astype(object).where(problem.notna(), None),
+                         "hint": hint})
+
+
+def _unknown_hint(text: str, key: str, partial: tuple, former: dict, groups, country_format: str) -> str:
+    alpha3, _, _ = _iso_tables()
+    hints = [f"{c} ({alpha3[c]})" for c in partial]
+    hints += [c for c in _country_suggestions(text, groups) if c not in partial]
+    notes = []
+    if text in _NON_ISO_NUMERIC:
+        notes.append(f"{text} is {_NON_ISO_NUMERIC[text]}, not an ISO 3166 numeric code")
+    named = None if partial else former.get(key) or former.get(text.upper()) or next(
+        (label for k, label in former.items() if key and set(key.split()) <= set(k.split())), None)
+    if named:
+        notes.append(f"it names a former country, {named}")
+    if country_format == "iso3" and hints:
+        notes.append("country_format='auto' converts names, ISO alpha-2 and numeric codes")
+    more = f"; did you mean {' or '.join(hints[:4])}?" if hints else ""
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return more + extra
+
+
+@lru_cache(maxsize=1)
+def _iso_numeric() -> dict[str, str]:
+    import pycountry
+
+    return {c.numeric: c.alpha_3 for c in pycountry.countries}
+
+
+def describe_conversions(table: pd.DataFrame, limit: int = 30) -> str:
+    """The conversions of a `convert_countries` table in words: ``'Viet Nam' -> VNM (name), ...``.
+
+    Examples
+    --------
+    >>> describe_conversions(convert_countries(["Viet Nam", "USA", "KR"]))
+    "'KR' -> KOR (ISO alpha-2), 'Viet Nam' -> VNM (name)"
+    """
+    done = table[table["code"].notna() & (table["how"] != "")]
+    items = sorted(f"{label!r} -> {row.code} ({row.how})" for label, row in zip(done.index, done.itertuples()))
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 # ---------------------------------------------------------------------------
@@ -331,3 +585,43 @@ def hs_subheadings(prefix: str | None = None) -> np.ndarray:
         raise InputError(f"prefix {prefix!r} is finer than a subheading; give 2 to 6 digits", key="prefix")
     lo, hi = np.searchsorted(codes, [prefix, prefix + "A"])  # every digit sorts before "A"
     return codes[lo:hi]
+
+
+# ---------------------------------------------------------------------------
+# HS revisions
+# ---------------------------------------------------------------------------
+
+#: The editions of the Harmonized System, with the codes UN Comtrade and WITS give them.
+HS_REVISIONS: dict[str, str] = {"HS1992": "H0", "HS1996": "H1", "HS2002": "H2", "HS2007": "H3", "HS2012": "H4",
+                                "HS2017": "H5", "HS2022": "H6"}
+
+
+def hs_revision_label(value: object, *, key: str = "hs_revision") -> str:
+    """The name of an HS edition (``"HS2017"``) from the ways files write it, or ``"unknown"``.
+
+    Accepts ``"HS2017"``, ``"HS 2017"``, ``"HS17"`` (CEPII BACI), ``"H5"`` (UN Comtrade, WITS),
+    ``2017`` and ``"unknown"``, in any letter case.
+
+    Raises
+    ------
+    InputError
+        For anything else, listing the accepted forms.
+
+    Examples
+    --------
+    >>> hs_revision_label("H5"), hs_revision_label("HS17"), hs_revision_label(2022)
+    ('HS2017', 'HS2017', 'HS2022')
+    """
+    text = re.sub(r"[\s_-]", "", str(value)).upper()
+    if text == "UNKNOWN":
+        return "unknown"
+    by_code = {v: k for k, v in HS_REVISIONS.items()}
+    found = re.fullmatch(r"(?:HS)?(\d{4})", text) or re.fullmatch(r"HS(\d{2})", text)
+    if found:
+        year = found[1] if len(found[1]) == 4 else ("19" if found[1] in ("92", "96") else "20") + found[1]
+        if f"HS{year}" in HS_REVISIONS:
+            return f"HS{year}"
+    if text in by_code:
+        return by_code[text]
+    raise InputError(f"{value!r} is not an HS revision: expected one of {list(HS_REVISIONS)} (or H0-H6, HS92-HS22, "
+                     "or 'unknown')", key=key)

@@ -1,8 +1,11 @@
 """Elasticities for the models, with literature defaults and the paper each one comes from.
 
 ``sigma`` (substitution between sources), ``eta`` (composite demand) and ``epsilon`` (export
-supply) for the partial-equilibrium model, and ``theta`` (the trade elasticity) for general
-equilibrium, are positive numbers. Each can be one number, a mapping from HS codes to numbers
+supply) are positive numbers. ``sigma`` is the one trade elasticity of both models: the
+partial-equilibrium model uses it as the elasticity of tariff-exclusive flows, general equilibrium
+as ``theta = sigma - 1``, the elasticity of tariff-inclusive spending. ``theta`` may be given
+instead of ``sigma`` everywhere (``Elasticities(theta=4)`` is ``sigma = 5``) and read back as
+``e.theta``. Each can be one number, a mapping from HS codes to numbers
 (the longest matching prefix wins; the key ``"*"`` covers every other product), or an array
 in the shapes `tradesim.models.pe.solve` takes, including a leading draw axis.
 
@@ -30,6 +33,38 @@ from .models.registry import parameters as registered_parameters
 __all__ = ["Elasticities", "Prior", "Priors", "list_priors", "parameter_bounds", "parameter_names", "priors"]
 
 _HORIZONS = ("long", "short")
+#: Other names of a parameter: name -> (parameter, shift), the parameter being the name's value + shift.
+ALIASES = {"theta": ("sigma", 1.0)}
+
+
+def _shifted(value, shift: float):
+    """A number, mapping or array with `shift` added to every value."""
+    if isinstance(value, Mapping):
+        return {k: float(v) + shift for k, v in value.items()}
+    if np.ndim(value) == 0:
+        return float(value) + shift
+    return np.asarray(value, dtype=float) + shift
+
+
+def _resolve_aliases(values: dict) -> dict:
+    """`values` with aliases (``theta``) turned into their parameter (``sigma = theta + 1``)."""
+    out = dict(values)
+    for alias, (name, shift) in ALIASES.items():
+        if alias in out:
+            if name in out:
+                raise InputError(f"both {name} and {alias} are given; {alias} is {name} - {shift:g}: give one",
+                                 key=alias)
+            try:
+                given = out.pop(alias)
+                out[name] = _shifted(given, shift)
+            except (TypeError, ValueError):
+                raise InputError(f"is {values[alias]!r}; expected a number, a mapping or an array", key=alias) from None
+            flat = np.asarray(list(given.values()) if isinstance(given, Mapping) else given, dtype=float).ravel()
+            bad = flat[~(flat > 0)]
+            if bad.size:
+                raise InputError(f"is {float(bad[0])!r}; expected a number > 0 ({alias} = {name} - {shift:g}, the trade "
+                                 "elasticity of general equilibrium)", key=alias)
+    return out
 
 
 def _registered() -> dict:
@@ -69,8 +104,10 @@ class Elasticities:
     Examples
     --------
     >>> e = Elasticities.defaults()
-    >>> e.sigma, e.eta, e.epsilon, e.theta
-    (2.0, 1.3, inf, 4.0)
+    >>> e.sigma, e.eta, e.epsilon, e.theta  # theta = sigma - 1, general equilibrium's trade elasticity
+    (2.75, 1.0, inf, 1.75)
+    >>> Elasticities(theta=4.0).sigma
+    5.0
     >>> e.with_values(sigma={"*": 2.0, "87": 4.0}).values_for("sigma", ["85", "8703"])
     array([2., 4.])
     """
@@ -78,6 +115,8 @@ class Elasticities:
     __slots__ = ("_values", "sources")
 
     def __init__(self, sources: Mapping[str, str] | None = None, **values) -> None:
+        values = _resolve_aliases(values)
+        sources = {ALIASES[k][0] if k in ALIASES else k: v for k, v in (sources or {}).items()}
         known = _registered()
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -114,6 +153,9 @@ class Elasticities:
         values = object.__getattribute__(self, "_values")
         if name in values:
             return values[name]
+        if name in ALIASES and ALIASES[name][0] in values:
+            target, shift = ALIASES[name]
+            return _shifted(values[target], -shift)
         raise AttributeError(f"Elasticities has no parameter {name!r}; it has {list(values)}")
 
     def __setattr__(self, name, value):
@@ -135,7 +177,9 @@ class Elasticities:
         return tuple(self._values)
 
     def values_of(self, name: str):
-        """The value of parameter `name` as given (a number, mapping or array)."""
+        """The value of parameter `name` as given (a number, mapping or array); ``theta`` is ``sigma - 1``."""
+        if name in ALIASES and name not in self._values:
+            return getattr(self, name)
         if name not in self._values:
             raise InputError(f"unknown parameter {name!r}; expected one of {tuple(self._values)}", key="elasticities")
         return self._values[name]
@@ -172,7 +216,8 @@ class Elasticities:
         return _table()
 
     def with_values(self, **values) -> Elasticities:
-        """A copy with some parameters replaced; their source becomes ``"user"``."""
+        """A copy with some parameters replaced (``theta`` replaces ``sigma``); their source becomes ``"user"``."""
+        values = _resolve_aliases(values)
         unknown = sorted(set(values) - set(self._values))
         if unknown:
             raise InputError(f"unknown parameters {unknown}; expected some of {tuple(self._values)}",
@@ -193,6 +238,9 @@ class Elasticities:
         InputError
             When a mapping has no entry for some product and no ``"*"``.
         """
+        if name in ALIASES and name not in self._values:
+            target, shift = ALIASES[name]
+            return _shifted(self.values_for(target, products), -shift)
         value = self.values_of(name)
         if not isinstance(value, Mapping):
             return value
@@ -291,6 +339,9 @@ class Prior:
         The reference (or ``"user"``).
     name : str
         The bundled prior's name, or ``"user"``.
+    shift : float
+        Added to every draw: the distributions are of ``parameter - shift`` (a prior on
+        ``theta = sigma - 1`` is a prior on ``sigma`` with shift 1). Bounds apply after the shift.
     """
 
     parameter: str
@@ -298,6 +349,7 @@ class Prior:
     bounds: tuple = None
     source: str = "user"
     name: str = "user"
+    shift: float = 0.0
 
     def __post_init__(self) -> None:
         if self.parameter not in parameter_names():
@@ -317,12 +369,12 @@ class Prior:
                     raise InputError(f"group {label!r} has code {code!r}; expected HS digit strings or '*'",
                                      key=self.parameter)
             if np.ndim(dist) == 0 and not hasattr(dist, "ppf"):
-                point = _check_value(self.parameter, dist, where=f"[{label!r}]")
+                point = _check_value(self.parameter, float(dist) + self.shift, where=f"[{label!r}]")
                 if not (bounds[0] <= point <= bounds[1]):
                     raise InputError(f"[{label!r}] is {point}; outside the bounds {bounds}", key=self.parameter)
                 dist = point
             elif not hasattr(dist, "ppf"):
-                dist = self._checked_draws(np.asarray(dist, dtype=float), label)
+                dist = self._checked_draws(np.asarray(dist, dtype=float) + self.shift, label)
             groups.append((codes, str(label), dist))
         if not groups:
             raise InputError("has no groups; expected at least one (codes, label, distribution)", key=self.parameter)
@@ -388,12 +440,12 @@ class Prior:
                                      key=self.parameter)
                 values[:, g] = dist
             else:
-                c_low, c_high = float(dist.cdf(low)), float(dist.cdf(high))
+                c_low, c_high = float(dist.cdf(low - self.shift)), float(dist.cdf(high - self.shift))
                 if not c_high > c_low:
                     raise InputError(f"[{label!r}] has no probability inside the bounds ({low:g}, {high:g})",
                                      key=self.parameter)
                 values[:, g] = self._checked_draws(np.asarray(dist.ppf(c_low + u[:, g] * (c_high - c_low)),
-                                                              dtype=float), label)
+                                                              dtype=float) + self.shift, label)
         return values[:, groups]
 
     def describe(self) -> pd.DataFrame:
@@ -408,10 +460,10 @@ class Prior:
                 q = tuple(np.quantile(dist, [0.05, 0.5, 0.95]))
                 shown = f"{dist.size} draws"
             else:
-                c0, c1 = dist.cdf(low), dist.cdf(high)
-                q = tuple(float(dist.ppf(c0 + p * (c1 - c0))) for p in (0.05, 0.5, 0.95))
+                c0, c1 = dist.cdf(low - self.shift), dist.cdf(high - self.shift)
+                q = tuple(float(dist.ppf(c0 + p * (c1 - c0))) + self.shift for p in (0.05, 0.5, 0.95))
                 args = [f"{v:.3g}" for v in dist.args] + [f"{k}={v:.3g}" for k, v in dist.kwds.items()]
-                shown = f"{dist.dist.name}({', '.join(args)})"
+                shown = f"{dist.dist.name}({', '.join(args)})" + (f" + {self.shift:g}" if self.shift else "")
             rows.append({"parameter": self.parameter, "group": label, "products": " ".join(codes),
                          "distribution": shown, "p5": q[0], "median": q[1], "p95": q[2], "prior": self.name,
                          "source": self.source})
@@ -419,17 +471,24 @@ class Prior:
 
 
 def _bundled_prior(name: str, parameter: str) -> Prior:
+    """A bundled prior by name; its rows may be given for the parameter or for an alias (``theta``)."""
     table = _priors_table()
-    rows = table[(table["prior"] == name) & (table["parameter"] == parameter)]
-    if rows.empty:
-        known = sorted(table.loc[table["parameter"] == parameter, "prior"].unique())
+    spellings = [parameter] + [a for a, (target, _) in ALIASES.items() if target == parameter]
+    for spelling in spellings:
+        rows = table[(table["prior"] == name) & (table["parameter"] == spelling)]
+        if not rows.empty:
+            break
+    else:
+        known = sorted(table.loc[table["parameter"].isin(spellings), "prior"].unique())
         raise InputError(f"no bundled prior {name!r} for {parameter}; known: {known}", key=parameter)
+    shift = ALIASES[spelling][1] if spelling in ALIASES else 0.0
     groups = tuple((tuple(r.products.split()), r.group, _frozen(r.distribution, r.a, r.b)) for r in rows.itertuples())
     sources = "; ".join(dict.fromkeys(f"{r.source} ({r.verification})" for r in rows.itertuples()))
-    return Prior(parameter, groups, source=sources, name=name)
+    return Prior(parameter, groups, source=sources, name=name, shift=shift)
 
 
-def _as_prior(parameter: str, value) -> Prior:
+def _as_prior(parameter: str, value, shift: float = 0.0) -> Prior:
+    """A `Prior` for `parameter` from any accepted value; `shift` when it was given for an alias."""
     if isinstance(value, Prior):
         if value.parameter != parameter:
             raise InputError(f"is a prior for {value.parameter}", key=parameter)
@@ -439,8 +498,8 @@ def _as_prior(parameter: str, value) -> Prior:
     if isinstance(value, Mapping):
         if not value:
             raise InputError("is an empty mapping; expected HS codes to distributions", key=parameter)
-        return Prior(parameter, tuple(((code,), code, dist) for code, dist in value.items()))
-    return Prior(parameter, ((("*",), "all products", value),))
+        return Prior(parameter, tuple(((code,), code, dist) for code, dist in value.items()), shift=shift)
+    return Prior(parameter, ((("*",), "all products", value),), shift=shift)
 
 
 class Priors(Mapping):
@@ -501,8 +560,9 @@ def priors(**values) -> Priors:
     Parameters
     ----------
     **values
-        For ``sigma``, ``eta``, ``epsilon`` or ``theta``: the name of a bundled prior
-        (`list_priors`; ``theta="caliendo-parro-2015"`` gives sector estimates by HS group,
+        For ``sigma``, ``eta`` or ``epsilon``, or ``theta`` instead of ``sigma`` (a prior on
+        ``theta`` is one on ``sigma = theta + 1``): the name of a bundled prior (`list_priors`;
+        ``theta="caliendo-parro-2015"`` gives sector estimates by HS group,
         ``epsilon="ny-fed-buyer-share"`` a finite supply elasticity), a `Prior`, a
         ``scipy.stats`` frozen distribution, a number (not drawn), an array of draws
         ``[draw]``, or a mapping from HS codes (and ``"*"``) to any of the last three.
@@ -510,23 +570,32 @@ def priors(**values) -> Priors:
     Returns
     -------
     Priors
-        Defaults (``"default"`` in `list_priors`): sigma lognormal with median 2.0 (Boehm,
-        Levchenko and Pandalai-Nayar 2023), eta lognormal with median 1.3 (Amiti, Redding and
-        Weinstein 2019), epsilon infinite (complete pass-through, not drawn), theta lognormal
-        with median 4 (Simonovska and Waugh 2014).
+        Defaults (``"default"`` in `list_priors`): sigma lognormal with median 2.75 (the
+        calibration of `tradesim.Elasticities`), eta lognormal with median 1 (Cobb-Douglas
+        across products), epsilon infinite (complete pass-through, not drawn).
 
     Examples
     --------
     >>> from scipy import stats
-    >>> p = priors(sigma=stats.norm(3, 1), theta="caliendo-parro-2015")
-    >>> s = p.sample(["87", "85"], draws=1000, seed=1)
-    >>> s["sigma"].shape, bool((s["sigma"] > 0).all())
+    >>> s = priors(eta=stats.norm(1.5, 0.2)).sample(["87", "85"], draws=1000, seed=1)
+    >>> s["sigma"].shape, bool((s["eta"] > 0).all())
     ((1000, 2), True)
-    >>> [round(float(v), 1) for v in np.median(s["theta"], axis=0)]  # Auto 1.01, Electrical machinery 10.6
-    [1.0, 10.6]
+    >>> d = priors(theta="caliendo-parro-2015")["sigma"].describe().set_index("group")
+    >>> d.loc[["Auto", "Electrical machinery"], "median"].round(2).tolist()  # theta 1.01 and 10.6, plus one
+    [2.01, 11.6]
     """
     known = _registered()
-    unknown = sorted(set(values) - set(known))
+    unknown = sorted(set(values) - set(known) - set(ALIASES))
     if unknown:
-        raise InputError(f"unknown parameters {unknown}; expected some of {tuple(known)}", key="priors")
-    return Priors(**{name: _as_prior(name, values.get(name, p.prior)) for name, p in known.items()})
+        raise InputError(f"unknown parameters {unknown}; expected some of {tuple(known) + tuple(ALIASES)}",
+                         key="priors")
+    shifts = {}
+    for alias, (name, shift) in ALIASES.items():  # a prior on theta is one on sigma = theta + 1
+        if alias in values:
+            if name in values:
+                raise InputError(f"both {name} and {alias} are given; {alias} is {name} - {shift:g}: give one",
+                                 key=alias)
+            values = {**values, name: values[alias]}
+            shifts[name] = shift
+    return Priors(**{name: _as_prior(name, values.get(name, p.prior), shifts.get(name, 0.0))
+                     for name, p in known.items()})

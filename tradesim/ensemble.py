@@ -27,7 +27,7 @@ from .errors import ConvergenceError, InputError, TradesimWarning
 from .results import EnsembleResult
 from .scenario import Scenario, load_scenario
 from .scenario.plan import compile_plan
-from .simulate import run_plan
+from .simulate import behaviour_notes, run_plan
 
 __all__ = ["ENGINES", "run"]
 
@@ -145,8 +145,10 @@ def run(
     params = {name: a.reshape(a.shape + tail) for name, a in drawn.items()}
     table = _parameter_table(chosen, drawn, baseline.products, spec.parameter_names)
 
-    n, cells, pieces = len(baseline.countries), baseline.flows.size, len(plan.parts.start)
-    if plan.dyn.adjustment == "partial" or plan.events:  # these keep every solve's product axis to the end
+    n, cells, pieces = len(baseline.countries), plan.flows.size, len(plan.parts.start)
+    if plan.dyn.adjustment == "partial":  # every regime's equilibrium per cell, then the moving cells by period
+        per_draw = 8 * (2 * len(plan.keys) * cells + 4 * len(scenario.periods()[0]) * moving_cells(plan))
+    elif plan.events:  # these keep every solve's product axis to the end
         per_draw = 8 * (len(plan.keys) + 3 * pieces) * cells
     else:  # one solve's arrays at a time, and the sums by pair and country of every piece
         per_draw = 8 * (6 * cells + pieces * (2 * n * n + 8 * n))
@@ -183,14 +185,20 @@ def run(
     stack = {name: np.concatenate([p[name] for p in parts], axis=1) for name in ("flows", "revenue")}
     country = {name: np.concatenate([p["country"][name] for p in parts], axis=1) for name in parts[0]["country"]}
     starts, ends = scenario.periods()
-    tariff = _pair_rate(plan.parts.to_periods(plan.rates[plan.regime]), baseline.flows)
+    tariff = _pair_rate(plan.period_rates(), plan.flows)
     return EnsembleResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
         country_values={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
-        tariff_reference=_pair_rate(plan.t0, baseline.flows), parameters=table,
+        tariff_reference=_pair_rate(plan.t0, plan.flows), parameters=table,
         failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
-        priors=chosen, notes=plan.notes + tuple(notes))
+        priors=chosen, notes=plan.notes + tuple(notes) + tuple(behaviour_notes(spec, params)))
+
+
+def moving_cells(plan) -> int:
+    """Cells with trade whose tariff changes on the scenario's path (a lower bound of those it moves)."""
+    rates = plan.rates.reshape(len(plan.rates), -1)
+    return int(((rates != rates[0]).any(axis=0) & (plan.flows.reshape(-1) > 0)).sum())
 
 
 def _bounds(draws: int, chunk: int) -> list[tuple[int, int]]:
@@ -256,12 +264,8 @@ def _run_chunk(plan, params: dict, offset: int) -> dict:
             alive = np.setdiff1d(alive, bad)
     else:
         return {"draws": np.zeros(0, int), "failed": failed, "flows": None, "revenue": None, "country": None}
-    parts = plan.parts
-    return {
-        "draws": offset + alive, "failed": failed,
-        "flows": parts.to_periods(out["flows"]), "revenue": parts.to_periods(out["revenue"]),  # [time, draw, i, j]
-        "country": {k: parts.to_periods(v) for k, v in out["country"].items()},
-    }
+    return {"draws": offset + alive, "failed": failed, "flows": out["flows"], "revenue": out["revenue"],
+            "country": out["country"]}  # [time, draw, ...]
 
 
 def import_distributed():
@@ -284,9 +288,19 @@ def _local_cluster(distributed, **kwargs):
 
     environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                if k != "MALLOC_TRIM_THRESHOLD_"}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    settings = {"distributed.nanny.pre-spawn-environ": environ}
+    if kwargs.get("local_directory"):  # the scheduler's and nanny's lock files too, not only the workers'
+        settings["temporary-directory"] = kwargs["local_directory"]
+    with dask.config.set(settings):
         return distributed.LocalCluster(**{"threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
                                            **kwargs})
+
+
+def _scratch_folder():
+    """A temporary folder for a LocalCluster of one run (removed by its ``cleanup()``, even if files remain)."""
+    import tempfile
+
+    return tempfile.TemporaryDirectory(prefix="tradesim-dask-", ignore_cleanup_errors=True)
 
 
 def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, progress: bool,
@@ -297,7 +311,8 @@ def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, pro
 
     own = client is None
     if own:
-        cluster = _local_cluster(distributed)
+        scratch = _scratch_folder()  # lock files and worker spill stay in a folder this run owns
+        cluster = _local_cluster(distributed, local_directory=scratch.name)
         client = distributed.Client(cluster)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -317,3 +332,4 @@ def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, pro
         if own:
             client.close()
             cluster.close()
+            scratch.cleanup()

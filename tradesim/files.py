@@ -7,26 +7,37 @@ the value and what was expected. Nothing here knows what the files mean.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import difflib
+import hashlib
+import os
 import re
+import sys
 import tomllib
+import warnings
+import functools
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, ScenarioError
+from .errors import InputError, ScenarioError, TradesimWarning
 
 __all__ = [
     "collect",
+    "file_sha256",
     "key_problem",
     "line_of",
     "load_toml",
+    "once_per_call",
     "parse_date",
     "read_table",
     "require_columns",
     "row_labels",
     "unknown_keys",
+    "warn_at_caller",
 ]
 
 #: Dates are written YYYY-MM-DD (ISO 8601) everywhere; nothing else is guessed at.
@@ -80,7 +91,18 @@ def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
     ------
     InputError
         For a missing file, an unknown suffix, a file that does not parse (including a
-        corrupt or empty Parquet file and text that is not UTF-8), or Parquet without pyarrow.
+        corrupt or empty Parquet file and text that is not UTF-8), a file with a header and
+        no rows, or Parquet without pyarrow. The message names the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "t.csv"
+    ...     _ = path.write_text("product,value\\n8542,1.5\\n")
+    ...     frame = read_table(path, dtype={"product": str})
+    >>> frame.index.name, frame.index.tolist(), frame["product"].tolist()
+    ('line', [2], ['8542'])
     """
     path = Path(path)
     if not path.is_file():
@@ -95,6 +117,8 @@ def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
             frame = pd.read_parquet(path, columns=usecols)
         except Exception as err:  # pyarrow raises its own types (ArrowInvalid...) for corrupt files
             raise InputError(f"cannot read the file as Parquet: {err}", source=str(path)) from None
+        if frame.empty:
+            raise InputError(f"no rows: the file has columns {list(frame.columns)} and no data rows", source=str(path))
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
         return frame
     if not suffix.endswith((".csv", ".csv.gz", ".csv.zip", ".txt", ".gz", ".zip")):
@@ -104,10 +128,13 @@ def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=dtype, usecols=usecols, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty: expected a header row and data rows", source=str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:  # before ValueError: UnicodeDecodeError is one
+        raise InputError(f"cannot parse the file as UTF-8 CSV: {err}", source=str(path)) from None
     except ValueError as err:  # usecols names a missing column, or a dtype does not parse
         raise InputError(str(err), source=str(path)) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot parse the file as UTF-8 CSV: {err}", source=str(path)) from None
+    if frame.empty:
+        raise InputError(f"no rows: the file has a header ({', '.join(map(str, frame.columns))}) and no data rows",
+                         source=str(path))
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     return frame
 
@@ -204,3 +231,144 @@ def collect(problems: list[ScenarioError], source: str) -> ScenarioError:
     """One `ScenarioError` listing every problem (kept in ``problems``)."""
     lines = "\n  ".join(str(p) for p in problems)
     return ScenarioError(f"{len(problems)} problem(s):\n  {lines}", source=source, problems=problems)
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes, as 64 hexadecimal digits (read in blocks: any size).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "x.txt"
+    ...     _ = path.write_bytes(b"abc")
+    ...     digest = file_sha256(path)
+    >>> digest[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- warnings at the user's line
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_REAL = os.path.realpath(_PACKAGE)
+#: Messages already issued in the current `once_per_call` scope (None outside one).
+_ISSUED: contextvars.ContextVar[set | None] = contextvars.ContextVar("tradesim_issued_warnings", default=None)
+
+
+#: Standard-library files that only pass calls through (decorators, context managers): never the user's line.
+_PASS_THROUGH = {os.path.realpath(contextlib.__file__), os.path.realpath(functools.__file__)}
+
+
+@lru_cache(maxsize=1024)
+def _inside_package(filename: str) -> bool:
+    """True for the files of the tradesim package (not its tests or the user's scripts), and for the standard
+    library's decorator and context-manager plumbing between them."""
+    if not filename or filename.startswith("<"):  # "<frozen importlib._bootstrap>", "<string>": not ours
+        return False
+    if os.path.realpath(filename) in _PASS_THROUGH:
+        return True
+    for root, name in ((_PACKAGE, os.path.abspath(filename)), (_PACKAGE_REAL, os.path.realpath(filename))):
+        if name == root or name.startswith(root + os.sep):
+            return True
+    return False
+
+
+def caller_frame():
+    """The innermost frame of the call stack that is not in the tradesim package (None if there is none)."""
+    frame = sys._getframe(1)
+    while frame is not None and _inside_package(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def warn_at_caller(message, category: type[Warning] = TradesimWarning) -> None:
+    """Issue a warning at the line of the user's code that called into tradesim.
+
+    The stack is walked outwards to the first frame outside the tradesim package, and the
+    warning is issued there with `warnings.warn_explicit`, so its ``filename`` and ``lineno``
+    are the caller's, whatever depth of tradesim the warning came from (no ``stacklevel`` to
+    keep in step with the call chain). Inside `once_per_call`, a message already issued in the
+    same call is not issued again.
+
+    Parameters
+    ----------
+    message : str or Warning
+    category : type of Warning
+        `tradesim.TradesimWarning` by default.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at_caller("rows set aside")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('TradesimWarning', 'rows set aside')
+    """
+    issued = _ISSUED.get()
+    if issued is not None:
+        key = (category, str(message))
+        if key in issued:
+            return
+        issued.add(key)
+    frame = caller_frame()
+    if frame is None:  # called from tradesim itself with no user frame (an interpreter shutting down)
+        warnings.warn(message, category, stacklevel=2)
+        return
+    module_globals = frame.f_globals
+    registry = module_globals.setdefault("__warningregistry__", {})
+    where = dict(filename=frame.f_code.co_filename, lineno=frame.f_lineno, module=module_globals.get("__name__"),
+                 registry=registry)
+    try:  # module_globals lets the warning show the caller's source line
+        warnings.warn_explicit(message, category, module_globals=module_globals, **where)
+    except ImportError:  # a script read from standard input: its loader has no source to show
+        warnings.warn_explicit(message, category, **where)
+
+
+class once_per_call:
+    """Within this scope (a ``with`` block or a decorated function), `warn_at_caller` issues each message once.
+
+    Scopes nest: the outermost one holds the messages, so a public function that calls
+    another decorated one still says each thing once.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @once_per_call()
+    ... def run():
+    ...     for _ in range(3):
+    ...         warn_at_caller("the baseline has no domestic sales")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     run()
+    >>> len(caught)
+    1
+    """
+
+    def __init__(self):
+        self._token = None
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def scoped(*args, **kwargs):  # a fresh scope per call (recursion, threads), from a frame of this package
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return scoped
+
+    def __enter__(self):
+        if _ISSUED.get() is None:
+            self._token = _ISSUED.set(set())
+        return self
+
+    def __exit__(self, *exc):
+        if self._token is not None:
+            _ISSUED.reset(self._token)
+            self._token = None
+        return False

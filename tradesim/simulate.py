@@ -22,7 +22,7 @@ from .scenario import Scenario, load_scenario
 from .scenario import dynamics
 from .scenario.plan import Plan, compile_plan, model_options, piece_keys
 
-__all__ = ["simulate", "run_plan", "parameters_for"]
+__all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes"]
 
 
 def simulate(
@@ -45,7 +45,7 @@ def simulate(
     before : array_like, (TariffSchedule, date), Scenario or str
         Tariffs ``[product, exporter, importer]`` as fractions, or a schedule and the date
         at which to read it. Or a `Scenario` (or the name or path of one, without `after`):
-        then the model runs over the scenario's dates (see `tradesim.dynamics`) and the
+        then the model runs over the scenario's dates (see `tradesim.scenario.dynamics`) and the
         result is a `ScenarioResult`.
     after : array_like or (TariffSchedule, date)
         Tariffs after the change, as `before`.
@@ -108,7 +108,23 @@ def simulate(
     params = parameters_for(spec, elasticities, baseline)
     notes = model_options(spec, baseline, options)
     solution = spec.solve(baseline.flows, t0, t1, **params, **options)
-    return SimulationResult(baseline, model, solution, t0, t1, elasticities, tuple(notes))
+    return SimulationResult(baseline, model, solution, t0, t1, elasticities,
+                            tuple(notes + behaviour_notes(spec, params)))
+
+
+def behaviour_notes(spec, params: dict) -> list[str]:
+    """What the results take as given, for the reader: welfare that is zero by assumption, and what
+    the price index measures."""
+    notes = []
+    if "epsilon" in params and np.all(np.isinf(np.asarray(params["epsilon"], dtype=float))):
+        notes.append("export supply is perfectly elastic (epsilon = inf: the complete pass-through of the 2018 "
+                     "tariffs, about 94% in 2025): exporters' prices do not move, so exporters' producer surplus, and "
+                     "the welfare of a country through its exports, are zero by assumption; a finite epsilon (the "
+                     "prior 'ny-fed-buyer-share' draws 17 to 43) shows exporters' losses")
+    if any(o.name == "import_price_index_change_pct" for o in spec.outputs):
+        notes.append("import_price_index_change_pct is the price buyers pay for imports, duty included, not a consumer "
+                     "price index: imports are a small share of what consumers buy and retailers absorb part")
+    return notes
 
 
 def parameters_for(spec, elasticities: Elasticities, baseline: Baseline) -> dict:
@@ -132,13 +148,15 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
     Returns
     -------
     dict
-        `keep` (``[piece, draw?, k, i, j]``), ``"revenue"`` (same axes) and ``"country"``,
-        a dict of ``[piece, draw?, country]`` arrays. With `by_pair`, ``"flows"`` and
-        ``"revenue"`` only, ``[piece, draw?, i, j]``, and ``"country"``.
+        Values per period of the scenario (the length-weighted means of its pieces): `keep`
+        (``[time, draw?, k, i, j]``, ``k`` the plan's parts), ``"revenue"`` (same axes) and
+        ``"country"``, a dict of ``[time, draw?, country]`` arrays. With `by_pair`, ``"flows"``
+        and ``"revenue"`` only, ``[time, draw?, i, j]``, and ``"country"``.
     """
     from tqdm.auto import tqdm
 
     spec = plan.spec
+    params = plan.expand_parameters(params)
     keep = ("flows",) if by_pair else tuple(dict.fromkeys(("flows", *keep)))  # revenue and front-loading need flows
     if plan.events:
         keep = tuple(dict.fromkeys((*keep, "quantity")))
@@ -157,20 +175,21 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         if early:
             solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
     if plan.dyn.adjustment == "partial":
-        out = _partial(solved, plan.keys, plan.regime_days, plan.parts, plan.regime, plan.dyn)
-    else:
-        order = [solved[k] for k in plan.piece_keys]
-        out = {name: np.stack([o[name] for o in order]) for name in (("flows", "revenue") if early else keep)}
-        out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
-        if early:
-            return out
-    if plan.events:
-        _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
-    tariff = plan.rates[plan.regime]  # [piece, k, i, j]
-    out["revenue"] = (tariff[:, None] if out["flows"].ndim == 5 else tariff) * out["flows"]
-    if by_pair:
-        out = {"flows": out["flows"].sum(axis=-3), "revenue": out["revenue"].sum(axis=-3), "country": out["country"]}
-    return out
+        return _partial(plan, solved, by_pair)
+    order = [solved[k] for k in plan.piece_keys]
+    out = {name: np.stack([o[name] for o in order]) for name in (("flows", "revenue") if early else keep)}
+    out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
+    if not early:
+        if plan.events:
+            _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
+        tariff = plan.rates[plan.regime]  # [piece, k, i, j]
+        out["revenue"] = (tariff[:, None] if out["flows"].ndim == 5 else tariff) * out["flows"]
+        if by_pair:
+            out = {"flows": out["flows"].sum(axis=-3), "revenue": out["revenue"].sum(axis=-3),
+                   "country": out["country"]}
+    to_periods = plan.parts.to_periods
+    return {**{k: to_periods(v) for k, v in out.items() if k != "country"},
+            "country": {k: to_periods(v) for k, v in out["country"].items()}}
 
 
 def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
@@ -181,23 +200,25 @@ def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
 
 def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
                    options: dict) -> ScenarioResult:
-    """Run `model` over the periods of `scenario`; see `tradesim.dynamics` for the method."""
+    """Run `model` over the periods of `scenario`; see `tradesim.scenario.dynamics` for the method."""
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
     out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})")
     parts = plan.parts
-    per = {name: parts.to_periods(a) for name, a in out.items() if name != "country"}
-    country = {name: parts.to_periods(a) for name, a in out["country"].items()}
+    weights = {"flows": None, "revenue": None, "quantity": "flows", "buyer_price": "spending"}
+    per = {name: plan.collapse(a, weights[name]) for name, a in out.items() if name != "country"}
+    country = out["country"]
     if out["flows"].ndim == 5:  # [time, draw, ...] -> [draw, time, ...]
         per = {k: np.moveaxis(v, 1, 0) for k, v in per.items()}
         country = {k: np.moveaxis(v, 1, 0) for k, v in country.items()}
     starts, ends = scenario.periods()
     return ScenarioResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
-        tariff=parts.to_periods(plan.rates[plan.regime]), tariff_reference=plan.t0, flows=per["flows"],
+        tariff=plan.collapse(plan.period_rates(), "flows"),
+        tariff_reference=plan.collapse(plan.t0, "flows"), flows=per["flows"],
         quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
-        notes=plan.notes)
+        notes=plan.notes + tuple(behaviour_notes(plan.spec, params)))
 
 
 _PAIR_OUTPUTS = {"flows": "flows_after", "quantity": "quantity", "buyer_price": "buyer_price"}
@@ -215,27 +236,146 @@ def _outputs(solution, keep, draws: bool = False) -> dict:
     return out
 
 
-def _partial(solved: dict, keys: list, regime_days: list, parts, regime: np.ndarray, dyn) -> dict:
-    """Pieces' values under partial adjustment towards each regime's long-run equilibrium."""
+_PATH_ELEMENTS = 2**23  # elements of one [piece, draw?, cell] array of a partial-adjustment path chunk (64 MiB)
+
+
+def _partial(plan: Plan, solved: dict, by_pair: bool) -> dict:
+    """Periods' values under partial adjustment towards each regime's long-run equilibrium.
+
+    Quantities and flows move in logs with the half-life (a share `persistence` of every fall
+    staying); buyer prices take the current regime's equilibrium at once. Per-country outputs
+    follow their declared timing (`tradesim.models.registry.Output`): prices at once, tariff
+    revenue from the path's flows, welfare towards each regime's with the quantities' weights,
+    and the remaining welfare part (consumer surplus in PE) as welfare less the others, so the
+    parts still add up. The first step after a rise is then a transfer from buyers to the
+    treasury (and exporters), and the deadweight loss phases in with the quantities.
+
+    The path is computed on the cells with trade that some regime moves (their tariff or their
+    equilibrium), in chunks of cells that bound memory; every other cell keeps its baseline
+    values, so the work grows with the trade the scenario touches, not with the baseline.
+    """
+    keys, dyn, regime, parts = plan.keys, plan.dyn, plan.regime, plan.parts
     targets = [solved[k] for k in keys]
-    starts = [pd.Timestamp(regime_days[r]) for r, _ in keys]
+    starts = [pd.Timestamp(plan.regime_days[r]) for r, _ in keys]
     times = parts.middle
-    half = dyn.half_life_months
+    first = targets[0]
+    shape = plan.flows.shape
+    n = int(np.prod(shape))
+    lead = first["flows"].shape[:-3]  # (draw,) or ()
+    names = [name for name in ("flows", "quantity", "buyer_price") if name in first]
 
-    def path(arrays, log):
-        return dynamics.partial_adjustment(np.stack([np.where(a > 0, a, 1.0) if log else a for a in arrays]),
-                                           starts, times, half, log=log)
+    def flat(a):
+        return a.reshape(*lead, n)
 
-    flows = np.stack([t["flows"] for t in targets])
-    out = {
-        # log adjustment of positive flows; cells without trade stay at zero
-        "flows": np.where(flows[0] > 0, path(flows, True), 0.0) if flows.size else flows,
-        "country": {name: path([t["country"][name] for t in targets], False) for name in targets[0]["country"]},
-    }
-    if "quantity" in targets[0]:
-        out["quantity"] = path([t["quantity"] for t in targets], True)
-    if "buyer_price" in targets[0]:  # prices move at once: the current regime's equilibrium
-        out["buyer_price"] = np.stack([targets[r]["buyer_price"] for r in regime])
+    rates = plan.rates.reshape(len(plan.rates), n)
+    moving = (rates != rates[0]).any(axis=0)
+    for t in targets[1:]:
+        for name in names:
+            moving |= (flat(t[name]) != flat(first[name])).reshape(-1, n).any(axis=0)
+    cells = np.flatnonzero(moving & (plan.flows.reshape(n) > 0))
+    n_time = int(parts.period.max()) + 1
+    weights = _piece_weights(parts.period, parts.weight, n_time)  # [time, piece]
+
+    def kernel(stacked, log):  # [regime, ..., cell] -> [piece, ..., cell]
+        return dynamics.partial_adjustment(stacked, starts, times, dyn.half_life_months, log=log,
+                                           persistence=dyn.persistence if log else 0.0)
+
+    def to_periods(a):  # [piece, ...] -> [time, ...], as one matrix product
+        return np.tensordot(weights, a, axes=1)
+
+    # the moving cells' paths, a chunk of cells at a time; period values only are kept
+    step = max(1, _PATH_ELEMENTS // (len(regime) * int(np.prod(lead))))
+    moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
+    revenue_change = np.zeros((len(regime), *lead, shape[2]))
+    importer = cells % shape[2]
+    for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
+        c = cells[lo:lo + step]
+        sub = {name: np.stack([flat(t[name])[..., c] for t in targets]) for name in names}
+        out = {"flows": kernel(sub["flows"], True)}
+        if "quantity" in sub:
+            out["quantity"] = kernel(sub["quantity"], True)
+        if "buyer_price" in sub:
+            out["buyer_price"] = sub["buyer_price"][regime]  # prices move at once: the current regime's
+        if plan.events:
+            _front_load(out, plan.events, parts, rates[:, c], plan.regime_days, dyn, plan.payback)
+        tariff = rates[:, c][regime]  # [piece, cell]
+        out["revenue"] = (tariff[:, None] if lead else tariff) * out["flows"]
+        change = out["revenue"] - rates[0, c] * plan.flows.reshape(n)[c]
+        revenue_change += _by_index(change, importer[lo:lo + step], shape[2])
+        for name in moved:
+            moved[name][..., lo:lo + step] = to_periods(out[name])
+    country = {k: to_periods(v) for k, v in _country_path(plan, targets, revenue_change, kernel).items()}
+    if by_pair:  # sums over products: the cells that stay add their baseline values to every period
+        pair = cells % (shape[1] * shape[2])
+        still = np.ones(n, bool)
+        still[cells] = False
+        base_flows = np.where(still.reshape(shape), plan.flows, 0.0).sum(axis=0)
+        base_revenue = np.where(still.reshape(shape), plan.t0 * plan.flows, 0.0).sum(axis=0)
+        pairs = (shape[1], shape[2])
+        return {"flows": base_flows + _by_index(moved["flows"], pair, pairs[0] * pairs[1]).reshape(
+                    *moved["flows"].shape[:-1], *pairs),
+                "revenue": base_revenue + _by_index(moved["revenue"], pair, pairs[0] * pairs[1]).reshape(
+                    *moved["revenue"].shape[:-1], *pairs),
+                "country": country}
+    full = {}
+    for name in names:
+        a = np.broadcast_to(flat(first[name]), (n_time, *lead, n)).copy()
+        a[..., cells] = moved[name]
+        full[name] = a.reshape(n_time, *lead, *shape)
+    rev = np.broadcast_to(rates[0] * plan.flows.reshape(n), (n_time, *lead, n)).copy()
+    rev[..., cells] = moved["revenue"]
+    full["revenue"] = rev.reshape(n_time, *lead, *shape)
+    full["country"] = country
+    return full
+
+
+def _piece_weights(period: np.ndarray, weight: np.ndarray, n_time: int) -> np.ndarray:
+    """``[time, piece]``: each piece's share of its period (the matrix of `Pieces.to_periods`)."""
+    out = np.zeros((n_time, period.size))
+    out[period, np.arange(period.size)] = weight
+    return out
+
+
+def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
+    """Cell values ``[..., cell]`` summed by `index` (each cell's group) into ``[..., m]``."""
+    from scipy import sparse
+
+    onehot = sparse.csr_matrix((np.ones(index.size), (np.arange(index.size), index)), shape=(index.size, m))
+    lead = values.shape[:-1]
+    return np.asarray(values.reshape(-1, index.size) @ onehot).reshape(*lead, m)
+
+
+def _country_path(plan: Plan, targets: list, revenue_change: np.ndarray, kernel) -> dict:
+    """Per-country outputs ``[piece, draw?, country]`` on a partial-adjustment path, by their timing.
+
+    `revenue_change` ``[piece, draw?, importer]`` is the change of tariff revenue on the path.
+    """
+    spec = plan.spec
+    timing = {o.name: o.timing for o in spec.outputs}
+    names = list(targets[0]["country"])
+    change = revenue_change
+    before = (plan.t0 * plan.flows).sum(axis=(0, 1))  # [importer]
+    out = {}
+    for name in names:
+        kind = timing.get(name, "quantity")
+        series = np.stack([t["country"][name] for t in targets])
+        if kind == "price":
+            out[name] = series[plan.regime]
+        elif kind in ("revenue_change", "revenue_level"):
+            by_importer = change if kind == "revenue_change" else change + before
+            out[name] = _on_countries(by_importer, plan.importer_position, series.shape[-1])
+        elif kind == "quantity":
+            out[name] = kernel(series, False)
+    for name in names:
+        if timing.get(name) == "rest":
+            out[name] = out["welfare_usd"] - sum(out[w] for w in spec.welfare if w != name)
+    return {name: out[name] for name in names}
+
+
+def _on_countries(by_importer: np.ndarray, position: np.ndarray, n_countries: int) -> np.ndarray:
+    """Values ``[..., importer]`` placed on the country axis ``[..., country]`` (zero elsewhere)."""
+    out = np.zeros(by_importer.shape[:-1] + (n_countries,))
+    out[..., position] = by_importer
     return out
 
 
@@ -259,7 +399,7 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         for p in window:
             flows[p] = flows[p] * (1 + bump)
             qty[p] = qty[p] * (1 + bump)
-        span = years[later].sum()
+        span = (back64 - e64).astype(float) / 365.25  # the whole payback window, also where the run ends inside it
         if not later.size or span <= 0:
             continue
         cut = extra / span  # USD per year taken back

@@ -56,7 +56,7 @@ def test_list_shows_schedules(capsys):
 def test_rate_explains_the_toy_at_145(capsys):
     assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "9503", "--date", "2025-04-14"]) == 0
     out = capsys.readouterr().out
-    assert "total additional duty: 145.00%" in out
+    assert "total duty under the schedule's measures: 145.00%" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("us_")}
     assert "applied" in lines["us_ieepa_reciprocal_125"] and "125.00" in lines["us_ieepa_reciprocal_125"]
     assert "applied" in lines["us_ieepa_fentanyl_20"]
@@ -68,7 +68,7 @@ def test_rate_explains_the_toy_at_145(capsys):
 def test_rate_with_dotted_code_and_all_rows(capsys):
     assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "8471.30", "--date", "2025-04-14", "--all"]) == 0
     out = capsys.readouterr().out
-    assert "total additional duty: 20.00%" in out and "us_s232_autos" in out and "product not covered" in out
+    assert "total duty under the schedule's measures: 20.00%" in out and "us_s232_autos" in out and "product not covered" in out
 
 
 def test_rate_from_a_schedule_file_and_partial_coverage_note(tmp_path, capsys):
@@ -79,9 +79,11 @@ def test_rate_from_a_schedule_file_and_partial_coverage_note(tmp_path, capsys):
     )
     assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "8471", "--date", "2025-02-01",
                  "--schedule", str(path)]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
     # 8471 has 8 HS 2022 subheadings, one exempted: 50% * 7/8
-    assert "total additional duty: 43.75%" in out and "note: measures cover 1 product(s) only in part" in out
+    assert "total duty under the schedule's measures: 43.75%" in captured.out
+    assert "note: measures cover 1 product(s) only in part" in captured.err  # notes on stderr, tables on stdout
+    assert "note:" not in captured.out
 
 
 @pytest.mark.parametrize(

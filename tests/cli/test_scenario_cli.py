@@ -61,15 +61,15 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_run_prints_the_path_and_writes_tidy_results(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    assert main(["run", "china-exemptions", "--out", str(out_dir), "--plot"]) == 0
+    assert main(["run", "china-exemptions", "--out", str(out_dir), "--plot", "--cells", "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert "USA from CHN" in out and "CHN from USA" in out
     assert "china-exemptions minus us-china-2025" in out
     files = sorted(p.name for p in out_dir.iterdir())
-    assert files == ["compare_us-china-2025.csv", "heatmap_mean.png", "imports_path.png", "results.csv",
+    assert files == ["cells.csv", "compare_us-china-2025.csv", "heatmap_mean.png", "imports_path.png", "run.json",
                      "summary_countries.csv", "summary_pairs.csv", "tariff_path.png", "tariff_timeline_CHN_USA.png",
                      "tariff_timeline_USA_CHN.png", "value_change_path.png", "welfare_mean.png"]
-    tidy = pd.read_csv(out_dir / "results.csv")
+    tidy = pd.read_csv(out_dir / "cells.csv")
     assert list(tidy.columns) == ["date", "product", "exporter", "importer", "variable", "value", "unit"]
     pairs = pd.read_csv(out_dir / "summary_pairs.csv")
     april = pairs[(pairs["date"] == "2025-04-01") & (pairs["importer"] == "CHN")]
@@ -78,8 +78,8 @@ def test_run_prints_the_path_and_writes_tidy_results(tmp_path, capsys):
 
 def test_run_writes_parquet(tmp_path):
     pytest.importorskip("pyarrow")
-    assert main(["run", "april-peak", "--out", str(tmp_path), "--format", "parquet"]) == 0
-    frame = pd.read_parquet(tmp_path / "results.parquet")
+    assert main(["run", "april-peak", "--out", str(tmp_path), "--format", "parquet", "--cells"]) == 0
+    frame = pd.read_parquet(tmp_path / "cells.parquet")
     assert set(frame["variable"]) >= {"imports_usd", "tariff_pct", "revenue_usd", "quantity_ratio"}
 
 
@@ -95,12 +95,14 @@ def test_run_into_a_folder_that_cannot_be_written_writes_nothing(tmp_path, capsy
 def test_run_errors_exit_2_without_results(tmp_path, capsys):
     assert main(["run", "no-such-scenario", "--out", str(tmp_path / "o")]) == 2
     assert "no bundled scenario or file 'no-such-scenario'" in capsys.readouterr().err
-    assert not any((tmp_path / "o").iterdir())
+    assert not (tmp_path / "o").exists()  # checked before the run, created only when writing
     assert main(["run", "us-china-2025", "--plot"]) == 2
     assert "--plot" in capsys.readouterr().err
-    # GE needs domestic sales, which the bundled baseline does not have
-    assert main(["run", "april-peak", "--model", "ge"]) == 2
-    assert "domestic" in capsys.readouterr().err
+    # GE needs every country on both axes: the tariff-line baseline of US imports is a rectangle
+    assert main(["run", "tariffs-2025", "--model", "ge", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "same countries on both axes" in err and "demo-2024" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_baseline_without_a_named_country_is_an_error(tmp_path, capsys):
@@ -126,7 +128,8 @@ def test_run_as_a_real_process(tmp_path):
                           check=False)
     assert done.returncode == 0, done.stderr
     assert "phased-cut minus us-china-2025" in done.stdout
-    assert (tmp_path / "summary_pairs.csv").is_file()
+    assert "note:" not in done.stdout and "note:" in done.stderr
+    assert (tmp_path / "summary_pairs.parquet").is_file() and (tmp_path / "run.json").is_file()
     bad = subprocess.run([str(exe), "validate", str(tmp_path / "missing.toml")], capture_output=True, text=True,
                          check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
@@ -139,18 +142,18 @@ def test_run_with_draws_prints_and_writes_quantile_tables(tmp_path, capsys):
 
     out = tmp_path / "draws"
     assert main(["run", "us-china-2025", "--draws", "12", "--seed", "3", "--chunk", "5", "--out", str(out),
-                 "--plot"]) == 0
+                 "--plot", "--format", "csv"]) == 0
     text = capsys.readouterr().out
     assert "12 of 12 draws (seed 3, numpy engine, chunks of 5)" in text
     assert "5th / 50th / 95th percentile" in text and "USA from CHN" in text and "welfare per country" in text
     assert sorted(p.name for p in out.iterdir()) == [
         "draws_parameters.csv", "fan_value_change_CHN_USA.png", "fan_value_change_USA_CHN.png", "fan_welfare_CHN.png",
-        "fan_welfare_USA.png", "quantiles_countries.csv", "quantiles_pairs.csv"]
+        "fan_welfare_USA.png", "quantiles_countries.csv", "quantiles_pairs.csv", "run.json"]
     pairs = pd.read_csv(out / "quantiles_pairs.csv", parse_dates=["date"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TradesimWarning)
         want = ensemble.run(None, "us-china-2025", draws=12, seed=3).quantiles()
-    pd.testing.assert_frame_equal(pairs, want, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(pairs, want, check_dtype=False, rtol=1e-9)  # CSV: 10 significant digits
     april = pairs[(pairs["date"] == "2025-04-01") & (pairs["exporter"] == "CHN") & (pairs["importer"] == "USA")
                   & (pairs["variable"] == "value_change_pct")].iloc[0]
     assert april["p5"] < april["p50"] < april["p95"] < 0
@@ -161,11 +164,11 @@ def test_run_with_draws_on_a_dask_scheduler(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         assert main(["run", "geneva-truce", "--draws", "8", "--scheduler", cluster.scheduler_address,
-                     "--out", str(tmp_path)]) == 0
+                     "--out", str(tmp_path), "--format", "csv"]) == 0
     text = capsys.readouterr().out
     assert "8 of 8 draws (seed 0, dask engine" in text
     assert "geneva-truce minus april-peak, the same draws: imports" in text
-    assert main(["run", "geneva-truce", "--draws", "8", "--out", str(tmp_path / "np")]) == 0
+    assert main(["run", "geneva-truce", "--draws", "8", "--out", str(tmp_path / "np"), "--format", "csv"]) == 0
     for name in ("quantiles_pairs.csv", "compare_april-peak_pairs.csv", "compare_april-peak_countries.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name), pd.read_csv(tmp_path / "np" / name))
     # the truce raised US imports from China in every draw from June 2025

@@ -1,5 +1,6 @@
 """The bundled baseline against the published figures it is built from."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,15 +31,18 @@ def test_us_imports_are_measured_and_the_rest_published(demo):
     for r in measured.itertuples():
         assert demo.trade(r.exporter, r.importer, products=r.chapter) == pytest.approx(r.value_usd, abs=0.5), \
             (r.exporter, r.chapter)
-    assert demo.flows[:, :, demo.country_index("USA")].sum() == pytest.approx(measured["value_usd"].sum(), abs=1)
     us = demo.country_index("USA")
-    assert not demo.imputed[:, :, us][demo.flows[:, :, us] > 0].any()
+    imports = demo.flows[:, :, us].sum() - demo.flows[:, us, us].sum()  # the diagonal holds domestic sales
+    assert imports == pytest.approx(measured["value_usd"].sum(), abs=1)
+    from_abroad = demo.flows[:, :, us] > 0
+    from_abroad[:, us] = False
+    assert not demo.imputed[:, :, us][from_abroad].any()
     # US exports and China's trade: the published totals (Census 2024; China customs 2023)
     facts = pd.read_csv(ROOT / "tradesim" / "data" / "facts_trade_totals.csv")
     us_exports = facts[(facts.reporter == "USA") & (facts.year == 2024) & (facts.exporter == "USA")]
     for r in us_exports.itertuples():
         if r.importer == "WORLD":
-            assert demo.flows[:, us, :].sum() == r.value_usd
+            assert demo.flows[:, us, :].sum() - demo.flows[:, us, us].sum() == r.value_usd
         else:
             assert demo.trade("USA", r.importer) == r.value_usd, r.importer
     cn = facts[(facts.reporter == "CHN") & (facts.year == 2023) & (facts.exporter != "USA") & (facts.importer != "USA")]
@@ -60,7 +64,9 @@ def test_shape_labels_and_flags(demo):
     assert demo.year == 2024 and demo.domestic is False
     assert len(demo.countries) == 16 and demo.countries[-1] == "ROW"
     assert len(demo.products) == 98 and "77" not in demo.products and {"98", "99"} <= set(demo.products)
-    assert np.all(np.einsum("kii->ki", demo.flows) == 0)
+    domestic = np.einsum("kii->ki", demo.flows)
+    assert demo.has_domestic_sales and (domestic.sum(axis=0) > 0).all()
+    assert np.einsum("kii->ki", demo.imputed).all()  # every domestic cell is imputed
     k = demo.products.index("85")
     us, cn = demo.country_index("USA"), demo.country_index("CHN")
     assert not demo.imputed[k, cn, us]  # measured chapter share
@@ -93,3 +99,26 @@ def test_bundled_files_are_installed_with_the_package():
     for name in ("README.md", "baselines.toml", "demo-2024.csv", "facts_trade_totals.csv", "facts_gdp_2024.csv"):
         assert data.joinpath(name).is_file(), name
     assert resources.files("tradesim.scenarios").joinpath("README.md").is_file()
+
+
+def test_domestic_sales_are_gdp_less_exports_split_by_the_import_mix(demo):
+    """The diagonal's documented rule (scripts/build_demo_2024_domestic.py), checked from the facts."""
+    gdp = pd.read_csv(ROOT / "tradesim" / "data" / "facts_gdp_2024.csv").set_index("country")["value_usd"]
+    chapters = [k for k, p in enumerate(demo.products) if p not in ("98", "99")]
+    for c in demo.countries:
+        i = demo.country_index(c)
+        own = demo.flows[:, i, i]
+        exports = demo.flows[:, i, :].sum() - own.sum()
+        if c in gdp.index:  # ROW's GDP is imputed (world less the 15): checked by the build's own test
+            assert own.sum() == pytest.approx(gdp[c] - exports, abs=1), c
+        imports = demo.flows[:, :, i].sum(axis=1) - own
+        # the same import share of spending in every chapter with imports (whole-dollar rounding aside)
+        share = imports[chapters] / (imports[chapters] + own[chapters])
+        has = imports[chapters] > 1e6
+        assert np.allclose(share[has], share[has][0], rtol=1e-5), c
+        assert (own[[demo.products.index("98"), demo.products.index("99")]] == 0).all()
+
+
+def test_domestic_file_matches_a_fresh_build():
+    assert subprocess.run([sys.executable, str(ROOT / "scripts" / "build_demo_2024_domestic.py"), "--check"],
+                          capture_output=True).returncode == 0

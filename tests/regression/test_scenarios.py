@@ -47,9 +47,15 @@ def test_each_bundled_scenario_validates_cites_and_runs(name):
     assert r.flows.shape == (len(r.dates), *r.baseline.flows.shape)
     assert np.isfinite(r.flows).all() and (r.flows >= 0).all()
     assert (r.tariff >= 0).all()
-    # revenue is the tariff on the flows (exactly so in a month without a change of tariffs)
+    # revenue is the tariff on the flows (exactly so in a month without a change of tariffs), for the
+    # products the law treats as a whole; a product cut into parts pays each part's rate on its trade
     july = r.dates.get_loc(pd.Timestamp("2025-07-01"))
-    assert r.revenue[july] == pytest.approx(r.tariff[july] * r.flows[july], rel=1e-12, abs=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        parts = scenario.parts(r.baseline)[1]
+    whole = np.bincount(parts.parent, minlength=len(r.baseline.products)) == 1
+    assert r.revenue[july][whole] == pytest.approx((r.tariff[july] * r.flows[july])[whole], rel=1e-12, abs=1e-6)
+    assert (r.revenue[july][~whole] >= 0).all()
     # nothing happens before the first change of tariffs (the US-China path's is on Feb 4 2025; the
     # whole regime's on Jan 1 2025, the Section 301 review's increases)
     first = r.dates.get_loc(pd.Timestamp("2025-01-01"))
@@ -92,12 +98,13 @@ def test_period_tariffs_are_the_day_weighted_mean_of_the_schedule():
     assert (r.tariff[april][~traded] == 0).all()
 
 
-def test_us_imports_from_china_fall_at_the_peak_and_recover_partly_after_geneva():
+def test_us_imports_from_china_fall_in_april_and_may_and_stay_down_after_geneva():
+    # Census: April -19.7%, May -41.4%, then -35% to -46% to the end of 2025 (facts_us_china_monthly.csv)
     us = imports("us-china-2025")
     cn = imports("us-china-2025", "USA", "CHN")
-    assert -50 < us["2025-04"] < -25 and -45 < us["2025-05"] < -20  # about a third lower at the peak
-    assert us["2025-04"] < us["2025-06"] < -5  # partial recovery after May 14
-    assert -45 < cn["2025-04"] < -15 and cn["2025-04"] < cn["2025-06"] < 0
+    assert -30 < us["2025-04"] < -15 and -50 < us["2025-05"] < -35
+    assert all(abs(us[m] - us["2025-05"]) < 3 for m in ("2025-06", "2025-07", "2025-08", "2025-09", "2025-10"))
+    assert -45 < cn["2025-05"] < -20 and cn["2025-04"] > cn["2025-05"]
     assert us["2025-01"] > -2  # before the fentanyl duty, almost nothing
     # after the Supreme Court ruling US rates fall, and imports come closer to the baseline
     assert us["2026-09"] > us["2025-10"]
@@ -106,7 +113,11 @@ def test_us_imports_from_china_fall_at_the_peak_and_recover_partly_after_geneva(
 def test_geneva_truce_raised_trade_against_the_april_peak():
     table = result("geneva-truce").compare(result("april-peak"))
     table = table.set_index([table["date"].dt.strftime("%Y-%m"), "exporter"])
-    assert table.loc[("2025-03", "CHN"), "imports_usd_diff"] == pytest.approx(0, abs=1e-3)
+    # the same tariffs until April; the two laws cut a few products into different parts (Geneva's annexes),
+    # which moves March by a hundred-thousandth
+    base = tradesim.load_baseline("demo-2024")
+    china = base.flows[:, base.country_index("CHN"), base.country_index("USA")].sum()
+    assert abs(table.loc[("2025-03", "CHN"), "imports_usd_diff"]) < 1e-4 * china
     gain = table.loc[("2025-07", "CHN"), "imports_usd_diff"] / 1e9
     assert 60 < gain < 250  # USD bn per year more US imports from China with the truce
     assert table.loc[("2025-07", "USA"), "imports_usd_diff"] > 0
@@ -116,20 +127,23 @@ def test_phased_cut_lies_between_the_peak_and_the_one_day_cut():
     peak, phased, actual = imports("april-peak"), imports("phased-cut"), imports("us-china-2025")
     for month in ["2025-06", "2025-09"]:
         assert peak[month] < phased[month] < actual[month]
-    assert phased["2025-12"] == pytest.approx(actual["2025-12"], abs=1.5)  # the steps are over by then
+    # the last step is on Nov 10 2025; trade catches up with the one-day cut within a year
+    assert phased["2026-09"] == pytest.approx(actual["2026-09"], abs=1.5)
 
 
 def test_escalation_cuts_trade_below_the_peak_from_june():
     esc, peak = imports("escalation"), imports("april-peak")
-    assert esc["2025-05"] == pytest.approx(peak["2025-05"])
+    assert esc["2025-04"] == pytest.approx(peak["2025-04"], abs=0.01)
+    assert esc["2025-05"] > peak["2025-05"]  # buying ahead of the June rise, announced on May 20
     assert esc["2025-07"] < peak["2025-07"] - 3
 
 
-def test_china_exemptions_saved_us_exports_only_while_the_high_duties_applied():
+def test_china_exemptions_saved_us_exports_while_the_high_duties_applied():
     without, actual = imports("china-exemptions", "USA", "CHN"), imports("us-china-2025", "USA", "CHN")
-    assert without["2025-04"] < actual["2025-04"] - 2
     assert without["2025-03"] == pytest.approx(actual["2025-03"])
-    assert without["2025-08"] == pytest.approx(actual["2025-08"])
+    assert without["2025-05"] < actual["2025-05"] - 2
+    # after the truce the gap closes as trade recovers (it does not close at once: quantities adjust)
+    assert abs(without["2025-12"] - actual["2025-12"]) < abs(without["2025-05"] - actual["2025-05"]) / 4
 
 
 def test_auto_stacking_relief_matters_for_vehicles_only():

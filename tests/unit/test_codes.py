@@ -105,3 +105,66 @@ def test_select_products_matches_startswith_on_random_codes():
     prefixes = ["01", "8542", "950300", "30"]
     expected = [any(p.startswith(q) for q in prefixes) for p in products]
     assert select_products(products, prefixes).tolist() == expected
+
+
+# ---- converting country names, ISO alpha-2 and numeric codes (issue 23) ----
+
+from tradesim.codes import COUNTRY_ALIASES, convert_countries, describe_conversions, hs_revision_label  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "label, code, how",
+    [("Viet Nam", "VNM", "name"), ("Vietnam", "VNM", "name"), ("Korea, Republic of", "KOR", "name"),
+     ("Rep. of Korea", "KOR", "name"), ("Korea, Rep.", "KOR", "name"), ("United States", "USA", "name"),
+     ("United States of America", "USA", "name"), ("VN", "VNM", "ISO alpha-2"), ("vn", "VNM", "ISO alpha-2"),
+     ("704", "VNM", "ISO numeric"), (704, "VNM", "ISO numeric"), ("4", "AFG", "ISO numeric"),
+     ("704.0", "VNM", "ISO numeric"), ("usa", "USA", "letter case"), ("USA", "USA", ""), ("ROW", "ROW", ""),
+     ("Rest of the world", "ROW", "name"), ("Côte d'Ivoire", "CIV", "name"), ("Cote d'Ivoire", "CIV", "name"),
+     ("Türkiye", "TUR", "name"), ("Turkey", "TUR", "name"), ("China, Hong Kong SAR", "HKG", "name"),
+     ("Lao PDR", "LAO", "name"), ("St. Lucia", "LCA", "name"), ("Bosnia Herzegovina", "BIH", "name"),
+     ("Solomon Isds", "SLB", "name"), ("Congo, Dem. Rep.", "COD", "name"), ("Congo, Rep.", "COG", "name")],
+)
+def test_convert_countries_reads_names_and_codes(label, code, how):
+    row = convert_countries([label]).iloc[0]
+    assert row["code"] == code and row["how"] == how and row["problem"] is None
+
+
+def test_convert_countries_never_guesses():
+    table = convert_countries(["Korea", "Virgin Islands", "XXY", "842", "Yugoslavia"])
+    assert table["code"].isna().all()
+    assert table.loc["Korea", "candidates"] == ("KOR", "PRK")
+    assert "ambiguous" in table.loc["Korea", "problem"] and "KOR" in table.loc["Korea", "problem"]
+    assert table.loc["Virgin Islands", "candidates"] == ("VGB", "VIR")
+    assert table.loc["XXY", "candidates"] == () and "unknown country code 'XXY'" in table.loc["XXY", "problem"]
+    assert "ISO numeric 840" in table.loc["842", "problem"]  # UN Comtrade's code for the US is a hint, not a guess
+    assert "former country" in table.loc["Yugoslavia", "problem"]
+
+
+def test_convert_countries_strict_mode_and_groups():
+    table = convert_countries(["VN", "Viet Nam", "USA", "ASEAN"], groups={"ASEAN": "members"}, country_format="iso3")
+    assert table["code"].tolist() == [None, None, "USA", "ASEAN"]
+    assert "did you mean VNM" in table.loc["VN", "problem"] and "country_format='auto'" in table.loc["VN", "problem"]
+    with pytest.raises(InputError, match="country_format='names'"):
+        convert_countries(["USA"], country_format="names")
+
+
+def test_aliases_map_to_iso_codes_without_clashing():
+    table = convert_countries(list(COUNTRY_ALIASES))
+    assert table["code"].tolist() == list(COUNTRY_ALIASES.values())
+
+
+def test_describe_conversions_lists_each_distinct_input():
+    text = describe_conversions(convert_countries(["Viet Nam", "VN", "704", "USA"]))
+    assert text == "'704' -> VNM (ISO numeric), 'VN' -> VNM (ISO alpha-2), 'Viet Nam' -> VNM (name)"
+
+
+@pytest.mark.parametrize("value, label", [("HS2017", "HS2017"), ("HS 2017", "HS2017"), ("hs17", "HS2017"),
+                                          ("H5", "HS2017"), (2022, "HS2022"), ("H6", "HS2022"), ("HS92", "HS1992"),
+                                          ("H0", "HS1992"), ("unknown", "unknown")])
+def test_hs_revision_labels(value, label):
+    assert hs_revision_label(value) == label
+
+
+def test_bad_hs_revision():
+    with pytest.raises(InputError, match=r"'HS2019' is not an HS revision"):
+        hs_revision_label("HS2019")

@@ -49,7 +49,7 @@ def test_pieces_cut_at_changes_and_weights_are_day_shares():
 def test_blp_defaults_reproduce_both_published_elasticities():
     # Boehm, Levchenko and Pandalai-Nayar: 0.76 after one year, 2.0 in the long run
     assert 2.0 * BLP_SHORT_RUN_SHARE == pytest.approx(0.76)
-    d = Dynamics()
+    d = Dynamics(adjustment="elasticity")
     m = elasticity_multiplier([0.2, 1.0, 4.0, 7.0, 30.0], d)
     assert (2.0 * m).tolist() == pytest.approx([0.76, 0.76, 0.76 + 1.24 / 2, 2.0, 2.0])
     # the partial-adjustment half-life is the one that reaches the same share after a year
@@ -79,6 +79,17 @@ def test_dynamics_values_are_checked():
         Dynamics(short_run_share=1.5)
     with pytest.raises(InputError, match="dynamics.front_loading"):
         Dynamics(front_loading=-1)
+    # ill-posed adjustment: the parameter, the value and the allowed range
+    with pytest.raises(InputError, match=r"dynamics.half_life_months: is 0; expected a number of months > 0"):
+        Dynamics(half_life_months=0)
+    with pytest.raises(InputError, match=r"dynamics.half_life_months: is -2; expected a number of months > 0"):
+        Dynamics(half_life_months=-2)
+    with pytest.raises(InputError, match=r"dynamics.persistence: is 1.5; expected a share in \[0, 1\]"):
+        Dynamics(persistence=1.5)
+    with pytest.raises(InputError, match=r"dynamics.persistence: is -0.1; expected a share in \[0, 1\]"):
+        Dynamics(persistence=-0.1)
+    with pytest.raises(InputError, match="persistence needs adjustment = 'partial'"):
+        Dynamics(adjustment="elasticity", persistence=0.2)
 
 
 # --------------------------------------------------------------------------- on a small economy
@@ -106,11 +117,12 @@ def run(measures, **kw):
 
 
 def static(baseline, tariff, share):
-    """The PE equilibrium with sigma and eta at `share` of their long-run defaults (2.0 and 1.3)."""
+    """The PE equilibrium with sigma and eta at `share` of their long-run defaults."""
+    e = tradesim.Elasticities.defaults()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tradesim.TradesimWarning)
         return tradesim.simulate(baseline, np.zeros_like(tariff), tariff,
-                                 elasticities={"sigma": 2.0 * share, "eta": 1.3 * share}).solution
+                                 elasticities={"sigma": e.sigma * share, "eta": e.eta * share}).solution
 
 
 def test_a_month_is_the_day_weighted_mean_and_a_year_is_the_mean_of_its_months():
@@ -134,7 +146,7 @@ def test_a_month_is_the_day_weighted_mean_and_a_year_is_the_mean_of_its_months()
 
 def test_the_elasticity_path_uses_the_short_run_elasticity_in_the_first_year():
     m = Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])
-    r = run((m,), end=dt.date(2032, 12, 1), frequency="annual")
+    r = run((m,), end=dt.date(2032, 12, 1), frequency="annual", dynamics=Dynamics(adjustment="elasticity"))
     b = r.baseline
     tariff = np.zeros(b.flows.shape)
     tariff[:, 1, 0] = 0.5
@@ -163,7 +175,7 @@ def test_partial_adjustment_moves_flows_with_the_half_life():
 
 def test_front_loading_moves_trade_in_time_and_keeps_its_total():
     m = Measure("x", "USA", 0.5, "2025-03-01", exporters=["CHN"], announced="2025-02-01")
-    plain = run((m,), frequency="daily", end=dt.date(2025, 8, 31))
+    plain = run((m,), frequency="daily", end=dt.date(2025, 8, 31), dynamics=Dynamics(front_loading=0))
     dyn = Dynamics(front_loading=0.8, payback_months=2)
     ahead = run((m,), frequency="daily", end=dt.date(2025, 8, 31), dynamics=dyn)
     cell = (0, 1, 0)

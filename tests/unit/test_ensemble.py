@@ -62,16 +62,16 @@ def test_a_uniform_tariff_gives_the_closed_form_for_every_draw_and_its_distribut
     eta = r.parameters["eta"].to_numpy()
     ratio = r.flows[:, 0, 1, 0] / b.flows[:, 1, 0].sum()
     np.testing.assert_allclose(ratio, 1.5 ** -eta, rtol=1e-12)
-    # the draws' quantiles match the analytic ones: eta is log-normal (median 1.3, log sd 0.6) and the
+    # the draws' quantiles match the analytic ones: eta is log-normal (median 1, log sd 0.35) and the
     # ratio falls in eta, so its p-quantile is at eta's (1 - p)-quantile; the band is four standard
     # errors of an order statistic
     q = r.quantiles([0.05, 0.5, 0.95], pairs=[("CHN", "USA")], variables=["value_change_pct"])
     first = q[q["date"] == r.dates[0]].iloc[0]
     for p, column in ((0.05, "p5"), (0.5, "p50"), (0.95, "p95")):
         se = 4 * np.sqrt(p * (1 - p) / n)
-        ends = [100 * (1.5 ** -(1.3 * np.exp(0.6 * stats.norm.ppf(1 - p + s))) - 1) for s in (-se, se)]
+        ends = [100 * (1.5 ** -(1.0 * np.exp(0.35 * stats.norm.ppf(1 - p + s))) - 1) for s in (-se, se)]
         assert min(ends) <= first[column] <= max(ends)
-    assert stats.kstest(eta, stats.lognorm(s=0.6, scale=1.3).cdf).pvalue > 0.01
+    assert stats.kstest(eta, stats.lognorm(s=0.35, scale=1.0).cdf).pvalue > 0.01
 
 
 def test_quantiles_are_the_quantiles_of_each_draws_value():
@@ -89,8 +89,8 @@ def test_quantiles_are_the_quantiles_of_each_draws_value():
     assert jan.loc["CHN", "mean"] == pytest.approx(np.mean(100 * (1.5 ** -sigma - 1)), rel=1e-10)
 
 
-@pytest.mark.parametrize("dynamics", [Dynamics(), Dynamics(adjustment="partial"), Dynamics(front_loading=1.0)],
-                         ids=["elasticity", "partial", "front-loading"])
+@pytest.mark.parametrize("dynamics", [Dynamics(adjustment="elasticity", front_loading=0), Dynamics(front_loading=0),
+                                      Dynamics(front_loading=1.0)], ids=["elasticity", "partial", "front-loading"])
 def test_every_draw_equals_a_single_run_with_its_elasticities(dynamics):
     measures = PATH if not dynamics.front_loading else [
         Measure("a", "USA", 0.6, "2025-03-01", exporters=["CHN"], announced="2025-02-01")]
@@ -109,13 +109,13 @@ def test_every_draw_equals_a_single_run_with_its_elasticities(dynamics):
     np.testing.assert_allclose(100 * r.tariff[:, 1, 0], summary["tariff_pct"], rtol=1e-12)
 
 
-def test_general_equilibrium_draws_theta():
+def test_general_equilibrium_draws_its_trade_elasticity():
     b = small_baseline(domestic=True)
     sc = scenario(PATH, model="ge", dynamics=Dynamics(adjustment="none"))
     r = ensemble.run(b, sc, draws=6, seed=2)
-    assert list(r.parameters.columns) == ["theta"]
+    assert list(r.parameters.columns) == ["sigma"]  # theta = sigma - 1
     d = 4
-    one = single(b, sc, theta=r.parameters.loc[d, "theta"])
+    one = single(b, sc, theta=r.parameters.loc[d, "sigma"] - 1)
     np.testing.assert_allclose(r.country_values["welfare_usd"][d], one.country_values["welfare_usd"], rtol=1e-9, atol=1e-3)
     np.testing.assert_allclose(r.flows[d], one.flows.sum(axis=1), rtol=1e-10)
     assert len(set(np.round(r.country_values["welfare_usd"][:, 3, 0], 3))) == 6  # each draw its own answer

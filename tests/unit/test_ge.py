@@ -209,6 +209,98 @@ def test_analytic_jacobians_match_finite_differences(closure, linked):
     np.testing.assert_allclose(J[0], numeric[rows[0]], atol=1e-8)
 
 
+def one_sector_economy(rng, n, closure, draws=1, extreme=False):
+    """A random one-sector economy for `ge._run` and the systems: zeros, prohibitive pairs, tariffs, theta draws."""
+    f = world(rng, n)
+    off = ~np.eye(n, dtype=bool)
+    f[off & (rng.random((n, n)) < 0.2)] = 0  # some pairs do not trade
+    f[0, 1] = f[1, 0] = 1.0  # but every country does, both ways
+    t0 = tariffs(rng, (n, n), 0.3) * (rng.random() < 0.5)
+    t1 = tariffs(rng, (n, n), 20.0 if extreme else 1.0)
+    d_hat = foreign(rng, (n, n), 0.6, 1.5)
+    d_hat[off & (rng.random((n, n)) < 0.1)] = np.inf  # prohibitive
+    theta = rng.uniform(2.0, 8.0 if extreme else 10.0, (draws, 1))
+    return ge._economy(f[None, None], t0[None, None], t1[None, None], d_hat[None, None], theta, np.ones((1, 1, n)),
+                       None, closure, ge._Names(None, n))
+
+
+def by_residual(J, rows):
+    """Jacobian rows keyed by the residual each is the derivative of, ``[m, N + 1, N]`` (NaN where left out)."""
+    m, N = rows.shape
+    out = np.full((m, N + 1, J.shape[2]), np.nan)
+    np.put_along_axis(out, rows[:, :, None], J, axis=1)
+    return out
+
+
+@pytest.mark.parametrize("closure", ["fixed", "share"])
+def test_one_sector_system_is_the_general_one_in_fewer_operations(closure):
+    rng = np.random.default_rng(20)
+    for _ in range(12):
+        n = int(rng.integers(2, 25))
+        economy = one_sector_economy(rng, n, closure, draws=3)
+        fast, general = _hat.OneSector(economy), _hat.Direct(economy)
+        idx = np.arange(3)
+        x = rng.normal(0, 0.3, (3, n))
+        F = fast.residual(x, idx)
+        np.testing.assert_allclose(F, general.residual(x, idx), rtol=1e-11, atol=1e-12)
+        J, rows = fast.jacobian(x, idx)  # at the point just evaluated: its kept state
+        Jg, rows_g = general.jacobian(x, idx)
+        assert sorted(rows[0]) == sorted(rows_g[0])  # the same equations, in another order
+        np.testing.assert_allclose(by_residual(J, rows), by_residual(Jg, rows_g), rtol=1e-10, atol=1e-10)
+        some = np.array([0, 2])  # members of the last point evaluated, and a point not evaluated last
+        for y in (x[some], x[some] + 0.05):
+            np.testing.assert_allclose(by_residual(*fast.jacobian(y, some)), by_residual(*general.jacobian(y, some)),
+                                       rtol=1e-10, atol=1e-10)
+        h = 1e-6
+        numeric = np.stack([(fast.residual(x[:1] + h * e, idx[:1])[0] - fast.residual(x[:1] - h * e, idx[:1])[0])
+                            / (2 * h) for e in np.eye(n)], axis=1)
+        J, rows = fast.jacobian(x[:1], idx[:1])
+        np.testing.assert_allclose(J[0], numeric[rows[0]], rtol=1e-6, atol=1e-7)
+        a, b = fast.state(x, idx), general.state(x, idx)
+        for key in ("flows", "log_P", "revenue", "d_new", "va_new"):
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-11, atol=1e-12 * np.nanmax(np.abs(b[key])), err_msg=key)
+
+
+def test_one_sector_system_keeps_exact_shares_when_wages_are_far_apart():
+    rng = np.random.default_rng(21)
+    n = 5
+    economy = one_sector_economy(rng, n, "fixed")
+    fast, general = _hat.OneSector(economy), _hat.Direct(economy)
+    x = np.array([[0.0, 150.0, 150.0, 150.0, 150.0]])  # w_hat**-theta underflows for all but country 0
+    idx = np.array([0])
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(fast.residual(x, idx), general.residual(x, idx), rtol=1e-12)
+        np.testing.assert_allclose(fast.state(x, idx)["log_P"], general.state(x, idx)["log_P"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("closure", ["fixed", "share"])
+def test_one_sector_fast_path_solves_like_the_general_path(closure):
+    rng = np.random.default_rng(22)
+    for k in range(8):
+        n, draws = int(rng.integers(2, 30)), int(rng.integers(1, 4))
+        economy = one_sector_economy(rng, n, closure, draws, extreme=k % 4 == 3)  # some need the path
+        names = ge._Names(None, n)
+        try:
+            general = ge._run(_hat.Direct, economy, draws, 1e-12, 200, names)[0]
+        except ConvergenceError:  # no equilibrium: the fast path must say so as well
+            with pytest.raises(ConvergenceError):
+                ge._run(_hat.OneSector, economy, draws, 1e-12, 200, names)
+            continue
+        fast, _, residual = ge._run(_hat.OneSector, economy, draws, 1e-12, 200, names)
+        assert residual <= 1e-12
+        np.testing.assert_allclose(np.exp(fast["x"]), np.exp(general["x"]), rtol=1e-10)
+        np.testing.assert_allclose(fast["log_P"], general["log_P"], rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(fast["flows"], general["flows"], rtol=1e-10, atol=1e-10 * general["flows"].max())
+    # and through the public function: one sector is two identical sectors of half its size (the general path)
+    f = world(rng, 12)
+    t1 = tariffs(rng, f.shape)
+    one = ge.solve(f, foreign(rng, f.shape, 0.8, 1.2), None, t1, theta=5.0, deficits=closure)
+    two = ge.solve_sectors(np.stack([f, f]) / 2, one.trade_cost_change, None, t1, theta=5.0, deficits=closure)
+    np.testing.assert_allclose(one.welfare, two.welfare, rtol=1e-10)
+    np.testing.assert_allclose(one.wage, two.wage, rtol=1e-10)
+    np.testing.assert_allclose(one.flows_after, two.flows_after.sum(axis=0), rtol=1e-10)
+
+
 # --------------------------------------------------------------------------- accounting and options
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from tradesim import InputError, read_flows
+from tradesim.errors import TradesimWarning
 
 CSV = """exporter,importer,hs,value_usd,imputed
 CHN,USA,010121,100,false
@@ -28,9 +29,19 @@ def test_bad_line_is_named_with_file_and_line(tmp_path):
 
 def test_unknown_country_in_file(tmp_path):
     path = tmp_path / "flows.csv"
-    path.write_text(CSV + "CHINA,USA,9503,1,false\n")
-    with pytest.raises(InputError, match=r"unknown country code 'CHINA'.*did you mean CHN.*\(line 5\)"):
+    path.write_text(CSV + "CHINX,USA,9503,1,false\n")
+    with pytest.raises(InputError, match=r"'CHINX': 1 USD in line 5; did you mean CHN"):
         read_flows(path, product="hs", value="value_usd")
+
+
+def test_country_name_is_converted_unless_iso3_is_asked_for(tmp_path):
+    path = tmp_path / "flows.csv"
+    path.write_text(CSV + "CHINA,USA,9503,1,false\n")
+    with pytest.warns(TradesimWarning, match=r"'CHINA' -> CHN \(name\)"):
+        b = read_flows(path, product="hs", value="value_usd")
+    assert b.trade("CHN", "USA") == 2601.5
+    with pytest.raises(InputError, match=r"'CHINA': 1 USD in line 5; did you mean CHN .*country_format='auto'"):
+        read_flows(path, product="hs", value="value_usd", country_format="iso3")
 
 
 def test_bad_imputed_flag(tmp_path):

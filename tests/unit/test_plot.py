@@ -159,8 +159,9 @@ def test_diversion_draws_import_shares_whose_changes_sum_to_zero(peak):
     assert x0.sum() == pytest.approx(100) and x1.sum() == pytest.approx(100)
     labels = [t.get_text() for t in a.get_yticklabels()]  # top to bottom: largest loss first
     assert labels[0] == "China" and "others (11)" in labels and len(labels) == 5
-    imports = peak.baseline.flows[:, :, 0].sum(axis=0)  # the US row of the diagonal is zero
+    imports = peak.baseline.flows[:, :, 0].sum(axis=0)
     after = peak.solution.flows_after[:, :, 0].sum(axis=0)
+    imports[0] = after[0] = 0  # shares of imports: the US's own (imputed) sales are not a partner
     assert x0[0] == pytest.approx(100 * imports[1] / imports.sum())  # points are drawn in label order
     assert x1[0] == pytest.approx(100 * after[1] / after.sum())
 
@@ -243,3 +244,20 @@ def test_helpers_never_show_and_return_the_axes_they_were_given(peak, monkeypatc
     assert plot.trade_change(peak, importer="USA", ax=given) is given
     made = plot.heatmap(peak, figsize=(5, 4))
     assert tuple(made.figure.get_size_inches()) == (5, 4)
+
+
+def test_rate_series_draws_the_rate_table_as_steps():
+    base = tradesim.load_baseline("demo-2024")
+    s = tradesim.load_schedule("us-china-2025")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        table = s.rate_table(base, "USA", "2025-01-01", "2025-12-31", by="partner")
+    a = plot.rate_series(table, ["CHN", "all"], end="2026-01-01", ax=ax())
+    lines = {line.get_label(): line for line in a.get_lines()}
+    assert set(lines) == {"China", "all partners"}
+    np.testing.assert_allclose(step_values(lines["China"]), table["CHN"].to_numpy())
+    np.testing.assert_allclose(step_values(lines["all partners"]), table["all"].to_numpy())
+    # the China rate peaks in the April weeks, above 100%
+    assert table["CHN"].max() > 100 and table.loc[table["CHN"].idxmax()].name.month == 4
+    with pytest.raises(InputError):
+        plot.rate_series(table, ["XXX"])

@@ -10,30 +10,30 @@ from tradesim.elasticities import Prior, list_priors, parameter_bounds, paramete
 
 def test_default_priors_are_centred_on_the_point_defaults_and_cite_their_papers():
     table = priors().describe().set_index("parameter")
-    assert table.loc["sigma", "median"] == pytest.approx(2.0)  # Boehm, Levchenko and Pandalai-Nayar
-    assert table.loc["eta", "median"] == pytest.approx(1.3)  # Amiti, Redding and Weinstein
-    assert table.loc["theta", "median"] == pytest.approx(4.0)  # Simonovska and Waugh
+    assert set(table.index) == {"sigma", "eta", "epsilon"}  # theta is sigma - 1: no prior of its own
+    assert table.loc["sigma", "median"] == pytest.approx(2.75)  # the calibration of elasticities.csv
+    assert table.loc["eta", "median"] == pytest.approx(1.0)  # Cobb-Douglas across products
     assert table.loc["epsilon", "median"] == np.inf and table.loc["epsilon", "distribution"] == "point"
-    assert "Boehm" in table.loc["sigma", "source"] and "Simonovska" in table.loc["theta", "source"]
+    assert "calibration" in table.loc["sigma", "source"] and "Cobb-Douglas" in table.loc["eta", "source"]
     # 5th and 95th percentiles of a log-normal: median * exp(-+1.645 * log sd), as the data notes say
     z = stats.norm.ppf(0.95)
-    for name, median, sd, shown in (("sigma", 2.0, 0.45, (0.95, 4.2)), ("theta", 4.0, 0.35, (2.25, 7.1)),
-                                    ("eta", 1.3, 0.6, (0.49, 3.5))):
+    for name, median, sd, shown in (("sigma", 2.75, 0.12, (2.25, 3.36)), ("eta", 1.0, 0.35, (0.56, 1.78))):
         band = (table.loc[name, "p5"], table.loc[name, "p95"])
         assert band == pytest.approx((median * np.exp(-z * sd), median * np.exp(z * sd)), rel=1e-9)
-        assert band == pytest.approx(shown, abs=0.02)
+        assert band == pytest.approx(shown, abs=0.01)
     rows = list_priors()
     assert rows["source"].str.len().gt(10).all() and rows["verification"].notna().all()
 
 
 def test_caliendo_parro_groups_map_hs_codes_to_sector_estimates():
-    p = priors(theta="caliendo-parro-2015")["theta"]
+    p = priors(theta="caliendo-parro-2015")["sigma"]  # a prior on theta is one on sigma = theta + 1
+    assert p.shift == 1.0
     groups = p.group_of(["87", "870323", "8471", "84", "27", "2710", "01", "02", "7113", "71", "99"])
     labels = [p.groups[g][1] for g in groups]
     assert labels == ["Auto", "Auto", "Office machinery", "Machinery n.e.c.", "Mining", "Petroleum", "Agriculture",
                       "Food", "Other manufacturing", "Basic metals", "other products"]
     medians = p.describe().set_index("group")["median"]
-    assert medians["Auto"] == pytest.approx(1.01) and medians["Petroleum"] == pytest.approx(51.08)
+    assert medians["Auto"] == pytest.approx(2.01) and medians["Petroleum"] == pytest.approx(52.08)
     # every HS chapter has a sector of its own, except the reserved and special ones
     chapters = [f"{c:02d}" for c in range(1, 98) if c != 77]
     own = [p.groups[g][1] for g in p.group_of(chapters)]
@@ -42,10 +42,10 @@ def test_caliendo_parro_groups_map_hs_codes_to_sector_estimates():
 
 def test_groups_are_drawn_independently_and_products_of_a_group_share_a_draw():
     p = priors(theta="caliendo-parro-2015")
-    s = p.sample(["87", "8703", "85"], draws=4000, seed=3)["theta"]
+    s = p.sample(["87", "8703", "85"], draws=4000, seed=3)["sigma"] - 1  # theta
     assert (s[:, 0] == s[:, 1]).all()
     assert abs(np.corrcoef(np.log(s[:, 0]), np.log(s[:, 2]))[0, 1]) < 0.05
-    # each group's draws follow its log-normal: log sd 0.35 around the sector's estimate
+    # each group's draws of theta follow its log-normal: log sd 0.35 around the sector's estimate
     assert stats.kstest(s[:, 2], stats.lognorm(s=0.35, scale=10.6).cdf).pvalue > 0.01
 
 
@@ -95,14 +95,16 @@ def test_each_parameter_has_its_own_stream_so_adding_one_changes_no_other():
 
 
 def test_bad_priors_are_reported():
-    with pytest.raises(InputError, match="no bundled prior 'nope' for theta; known"):
+    with pytest.raises(InputError, match="no bundled prior 'nope' for sigma; known"):
         priors(theta="nope")
+    with pytest.raises(InputError, match="both sigma and theta are given"):
+        priors(theta=4.0, sigma=5.0)
     with pytest.raises(InputError, match="unknown parameters"):
         priors(kappa=2.0)
     with pytest.raises(InputError, match="expected a finite number > 0"):
         priors(sigma=0.0)
     with pytest.raises(InputError, match="bounds"):
-        Prior("theta", ((("*",), "all", 4.0),), bounds=(-1, 5))
+        Prior("sigma", ((("*",), "all", 4.0),), bounds=(-1, 5))
     with pytest.raises(InputError, match="outside the bounds"):
-        Prior("theta", ((("*",), "all", 9.0),), bounds=(1, 5))
+        Prior("sigma", ((("*",), "all", 9.0),), bounds=(1, 5))
     assert parameter_bounds("eta")[2] and not parameter_bounds("sigma")[2]

@@ -290,7 +290,7 @@ def test_the_documented_example_is_valid(tmp_path):
     (example,) = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
     s = load_scenario(write(tmp_path, "my-cut.toml", example))
     assert s.name == "my-cut" and s.extends == ("april-peak", "us-china-2025")
-    assert s.dynamics.front_loading == 0.5 and s.elasticities.values_for("sigma", ["8703", "01"]).tolist() == [3, 2]
+    assert s.dynamics.front_loading == 1.0 and s.elasticities.values_for("sigma", ["8703", "01"]).tolist() == [3.0, 2.75]
     assert s.schedule.rate("2025-09-10", "950300", "CHN", "USA") == pytest.approx(0.20 + 0.48333333 + 0.10)
     assert s.schedule.rate("2025-11-20", "950300", "CHN", "USA") == pytest.approx(0.10 + 0.10 + 0.10)  # last step
     assert "us_s232_buses" not in [m.name for m in s.schedule.measures]

@@ -18,6 +18,14 @@ def demo():
 
 
 @pytest.fixture(scope="module")
+def imports_only(demo):
+    """demo-2024 without its imputed domestic sales."""
+    frame = demo.to_frame()
+    frame = frame[frame["exporter"] != frame["importer"]]
+    return Baseline.from_frame(frame, countries=list(demo.countries), products=list(demo.products), year=2024)
+
+
+@pytest.fixture(scope="module")
 def us_china(demo):
     schedule = tradesim.load_schedule("us-china-2025")
     with warnings.catch_warnings():
@@ -54,7 +62,7 @@ def test_summaries_add_up(demo, us_china):
     countries = result.summary("country")
     parts = countries[["consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd"]].sum(axis=1)
     np.testing.assert_allclose(countries["welfare_usd"], parts)
-    assert countries.loc["USA", "price_index_change_pct"] > 0
+    assert countries.loc["USA", "import_price_index_change_pct"] > 0
     # perfectly elastic supply (the default): no producer surplus anywhere
     assert (countries["producer_surplus_usd"] == 0).all()
     assert countries["imports_baseline_usd"].sum() == pytest.approx(pairs["imports_baseline_usd"].sum())
@@ -86,17 +94,18 @@ def test_elasticity_draws_give_a_draw_axis_and_mean_summaries(demo):
     assert r.n_draws == 3
     assert r.solution.quantity.shape == (3, *demo.flows.shape)
     means = r.summary("country")["welfare_usd"]
-    np.testing.assert_allclose(means, r.solution.welfare.sum(axis=1).mean(axis=0))
+    # the means of the draws; rounding error of the sums (1e-5 USD here) is shown as zero
+    np.testing.assert_allclose(means, r.solution.welfare.sum(axis=1).mean(axis=0), atol=1e-12 * demo.flows.sum())
     assert set(r.to_frame(["quantity_ratio"], level="cell")["draw"]) == {0, 1, 2}
 
 
-def test_missing_domestic_sales_is_said_not_guessed(demo):
+def test_missing_domestic_sales_is_said_not_guessed(demo, imports_only):
     zeros = np.zeros(demo.flows.shape)
     with pytest.warns(TradesimWarning, match="domestic substitute is not modelled"):
-        r = simulate(demo, zeros, zeros)
+        r = simulate(demo, zeros, zeros)  # demo-2024's domestic sales are imputed for GE: PE leaves them out
     assert any("domestic" in note for note in r.notes)
     with pytest.raises(InputError, match="domestic=False"):
-        simulate(demo, zeros, zeros, domestic=True)
+        simulate(imports_only, zeros, zeros, domestic=True)
 
 
 def test_bad_arguments(demo):
@@ -130,7 +139,7 @@ def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
     try:
         zeros = np.zeros(demo.flows.shape)
         r = simulate(demo, zeros, zeros, model="fake", elasticities={"sigma": 3.0})
-        assert calls["sigma"] == 3.0 and r.model == "fake" and r.notes == ()
+        assert calls["sigma"] == 3.0 and r.model == "fake" and not any("domestic" in n for n in r.notes)
     finally:
         MODELS.pop("fake")
 
@@ -140,12 +149,13 @@ def test_the_registry_runs_a_new_model_without_edits_elsewhere(demo):
 
 def test_defaults_cite_verified_sources_only():
     table = Elasticities.table()
-    assert set(table["parameter"]) == {"sigma", "eta", "epsilon", "theta"}
+    assert set(table["parameter"]) == {"sigma", "eta", "epsilon"}
     assert not table["verification"].str.contains("unverified").any()
     e = Elasticities.defaults()
-    assert (e.sigma, e.eta, e.epsilon, e.theta) == (2.0, 1.3, np.inf, 4.0)
-    assert "Simonovska" in e.sources["theta"]
-    assert "Boehm" in e.sources["sigma"] and "Amiti" in e.sources["eta"]
+    # one trade elasticity: GE's theta is sigma - 1
+    assert (e.sigma, e.eta, e.epsilon, e.theta) == (2.75, 1.0, np.inf, 1.75)
+    assert "Fajgelbaum" in e.sources["sigma"] and "Cobb-Douglas" in e.sources["eta"]
+    assert "Boehm" in Elasticities.defaults("short").sources["sigma"]
     assert Elasticities.defaults("short").sigma == 0.76
     assert e.with_values(eta=0.5).describe().loc["eta", "source"] == "user"
 
@@ -167,6 +177,9 @@ def test_mappings_resolve_by_longest_prefix():
         ({"sigma": {"8x": 2.0}}, "sigma", "HS digit strings"),
         ({"sigma": {"87": -2.0}}, "sigma", "['87']"),
         ({"sigma": np.array([1.0, np.nan])}, "sigma", "NaN"),
+        ({"theta": 0}, "theta", "is 0.0; expected a number > 0 (theta = sigma - 1"),
+        ({"theta": {"*": 4.0, "87": -1.0}}, "theta", "is -1.0; expected a number > 0"),
+        ({"theta": 4.0, "sigma": 5.0}, "theta", "both sigma and theta are given"),
     ],
 )
 def test_bad_elasticities(kwargs, key, words):
@@ -179,6 +192,25 @@ def test_bad_elasticities(kwargs, key, words):
 
 
 # ------------------------------------------------------------------ general equilibrium
+
+
+def test_theta_is_sigma_less_one_everywhere():
+    e = Elasticities(theta={"*": 4.0, "87": 1.5})
+    assert e.sigma == {"*": 5.0, "87": 2.5} and e.theta == {"*": 4.0, "87": 1.5}
+    np.testing.assert_array_equal(e.values_for("theta", ["01", "8703"]), [4.0, 1.5])
+    assert Elasticities.defaults().with_values(theta=3.0).sigma == 4.0
+    assert Elasticities(theta=np.array([1.0, 2.0])).sigma.tolist() == [2.0, 3.0]
+
+
+def test_general_equilibrium_rejects_sigma_of_one_or_less(random_baseline):
+    b = random_baseline
+    flows = b.flows.copy()
+    idx = np.arange(len(b.countries))
+    flows[:, idx, idx] = 20 * flows.sum(axis=1).mean()
+    base = Baseline(b.countries, b.products, flows, year=2024)
+    with pytest.raises(InputError, match=r"sigma: is 0.9; general equilibrium needs sigma > 1 \(its trade elasticity "
+                                         r"theta = sigma - 1 must be positive\)"):
+        simulate(base, np.zeros(flows.shape), np.full(flows.shape, 0.1), model="ge", elasticities={"sigma": 0.9})
 
 
 def test_ge_through_simulate(random_baseline):
@@ -206,7 +238,22 @@ def test_ge_through_simulate(random_baseline):
     assert r.effective_rate("USA", "CHN") == pytest.approx(1.45)
 
 
-def test_ge_needs_domestic_sales(demo):
-    zeros = np.zeros(demo.flows.shape)
+def test_ge_needs_domestic_sales(imports_only):
+    zeros = np.zeros(imports_only.flows.shape)
     with pytest.raises(InputError, match="no domestic sales"):
-        simulate(demo, zeros, zeros, model="ge")
+        simulate(imports_only, zeros, zeros, model="ge")
+
+
+def test_outputs_declare_how_they_move_on_a_path():
+    from tradesim.models import ModelSpec, Output, get_model, register
+
+    with pytest.raises(ValueError, match="timing 'soon'"):
+        Output("x_usd", "USD", "x", timing="soon")
+    pe = get_model("pe")
+    two_rest = tuple(Output(o.name, o.unit, o.meaning, timing="rest" if o.name in pe.welfare else o.timing)
+                     for o in pe.outputs)
+    with pytest.raises(ValueError, match="timing 'rest'"):
+        register(ModelSpec("two-rest", pe.solve, pe.parameters, two_rest, pe.welfare, "", trade_elasticity="sigma"))
+    timing = {o.name: o.timing for o in pe.outputs}
+    assert timing == {"import_price_index_change_pct": "price", "consumer_surplus_usd": "rest",
+                      "producer_surplus_usd": "price", "revenue_change_usd": "revenue_change", "welfare_usd": "quantity"}

@@ -306,3 +306,37 @@ def test_layer_rates_sees_replacement_and_group_maxima():
     assert parts[("g1", "8703")] == 0.0  # replaced by auto
     assert parts[("g1", "72")] == 0.0 and parts[("g2", "72")] == 0.30  # the group's maximum
     assert parts[("g1", "95")] == 0.10
+
+
+def test_fine_values_no_finer_than_the_products_fall_back_to_subheadings():
+    # the baseline itself as fine values, at chapters: nothing finer is known, so the fallback weights apply
+    import warnings
+
+    import tradesim
+
+    s = tradesim.TariffSchedule([tradesim.Measure("a", "USA", 0.25, "2025-02-04", products=["850110"])])
+    base = tradesim.load_baseline("demo-2024")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        own = s.rates("2025-03-01", base.products, base.exporters, base.importers, fine_values=base)
+        none = s.rates("2025-03-01", base.products, base.exporters, base.importers)
+    np.testing.assert_array_equal(own, none)
+    k = base.products.index("85")
+    assert own[k, 1, 0] == pytest.approx(0.25 / len([c for c in tradesim.codes.hs_subheadings() if c.startswith("85")]))
+
+
+def test_fine_values_by_name_and_rate_tables_on_the_baselines_own_lines():
+    import tradesim
+
+    s = tradesim.load_schedule("us-china-2025")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        by_name = s.rate("2025-04-20", "85", "CHN", "USA", fine_values="fine-values-2024")
+        loaded = s.rate("2025-04-20", "85", "CHN", "USA", fine_values=tradesim.data.load_fine_values("fine-values-2024"))
+        assert by_name == loaded
+        # rate_table takes the baseline's own lines by default, as `tradesim rates` does
+        us = tradesim.load_baseline("us-imports-2024").restrict(exporters=["CHN", "VNM", "ROW"])
+        law = tradesim.load_schedule("tariffs-2025")
+        default = law.rate_table(us, "USA", "2025-04-20", "2025-04-20")
+        given = law.rate_table(us, "USA", "2025-04-20", "2025-04-20", fine_values=us)
+    pd.testing.assert_frame_equal(default, given)

@@ -9,6 +9,11 @@ Switzerland 757, Norway 579), so they are resolved through the country-code file
 that ships with each BACI release (``country_codes_V202401.csv``), never through
 ISO numeric codes.
 
+The HS revision of the products is in the file name (``BACI_HS17_...`` is HS 2017); the
+reader records it in the baseline's provenance (``hs_revision``), and
+`tradesim.data.to_hs2022` converts HS 2017 and HS 2012 baselines to the HS 2022 codes of the
+law's product lists.
+
 Reference: Gaulier, G. and Zignago, S. (2010), "BACI: International Trade
 Database at the Product-Level. The 1994-2007 Version", CEPII Working Paper 2010-23.
 """
@@ -21,12 +26,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..codes import hs_revision_label
 from ..errors import InputError
 from ..files import read_table, row_labels, require_columns
 from .baseline import Baseline
+from .notes import warn_user
 from .readers import check_values, pad_codes, resolve_countries, restrict_countries
 
-__all__ = ["read_baci", "read_baci_country_codes"]
+__all__ = ["read_baci", "read_baci_country_codes", "baci_hs_revision"]
+
+#: BACI's columns: year, exporter, importer, HS6 product, value (thousands of USD), quantity (tonnes).
+BACI_COLUMNS = ("t", "i", "j", "k", "v", "q")
 
 # Column names of the country-code file: releases from 2024 on, and earlier ones.
 _CODE_COLUMNS = (
@@ -79,6 +89,35 @@ def _find_code_file(path: Path) -> Path:
     )
 
 
+def baci_hs_revision(path, hs_revision: str | None = None) -> str:
+    """The HS revision of a BACI file: from its name (``BACI_HS17_...`` -> ``"HS2017"``) or `hs_revision`.
+
+    Raises
+    ------
+    InputError
+        When the name and `hs_revision` disagree, or when neither tells (a renamed file): pass
+        ``hs_revision="HS2017"`` (or ``"unknown"`` to go on without one).
+
+    Examples
+    --------
+    >>> baci_hs_revision("BACI_HS17_Y2023_V202501.csv")
+    'HS2017'
+    """
+    found = re.search(r"BACI_HS(\d{2})_", Path(path).name, flags=re.IGNORECASE)
+    named = hs_revision_label(f"HS{found[1]}") if found else None
+    given = None if hs_revision is None else hs_revision_label(hs_revision)
+    if named and given and given != named:
+        raise InputError(f"hs_revision={hs_revision!r}, but the file name says {named} "
+                         f"(BACI_HS{found[1]}_...); the name is BACI's own record of the revision",
+                         source=str(path), key="hs_revision")
+    if named or given:
+        return named or given
+    raise InputError("cannot tell the HS revision of this BACI file: its name does not start BACI_HSyy_ "
+                     "(BACI_HS17_Y2023_V202501.csv is HS 2017); pass hs_revision='HS2017' (or the revision of "
+                     "the release it came from), or hs_revision='unknown' to read it without one",
+                     source=str(path), key="hs_revision")
+
+
 def read_baci(
     path,
     country_codes=None,
@@ -89,6 +128,8 @@ def read_baci(
     rest: str = "ROW",
     unknown: str = "error",
     country_map: Mapping[str, str] | None = None,
+    hs_revision: str | None = None,
+    country_format: str = "auto",
 ) -> Baseline:
     """Read a CEPII BACI file into a `Baseline` (values in USD, not thousands).
 
@@ -113,25 +154,46 @@ def read_baci(
         lists them and their trade.
     country_map : mapping, optional
         Renames applied to ISO3 codes first, e.g. ``{"S19": "TWN"}``.
+    hs_revision : str, optional
+        The HS revision of the products (``"HS2017"``, ``"H5"``, ``"HS17"``). Read from the
+        file name by default; required when the name does not carry it (``"unknown"`` reads
+        the file without one).
+    country_format : {"auto", "iso3"}
+        How the code file's ISO3 column is read: ``"auto"`` also converts names, ISO
+        alpha-2 and numeric codes found there (see `tradesim.codes.convert_countries`),
+        reporting each conversion.
 
     Returns
     -------
     Baseline
-        ``flows[k, i, j]`` in USD; no domestic sales (BACI has none).
+        ``flows[k, i, j]`` in USD; no domestic sales (BACI has none). The provenance
+        records ``hs_revision``, and what was converted or folded into ``ROW``.
 
     Raises
     ------
     InputError
         Missing file or columns, codes missing from the code file, non-numeric,
         blank or negative values, product codes longer than six digits, duplicate
-        rows, several years without `year`.
+        rows, several years without `year`, an HS revision that the file name does
+        not give and `hs_revision` does not state (or contradicts).
+
+    Warns
+    -----
+    TradesimWarning
+        Once, listing the country codes converted and the economies folded into ``ROW``.
+
+    Examples
+    --------
+    >>> b = read_baci("examples/data/BACI_HS17_Y2023_V202501.csv", product_level=2)  # doctest: +SKIP
+    >>> b.provenance["hs_revision"]  # doctest: +SKIP
+    'HS2017'
     """
     path = Path(path)
     src = str(path)
     if product_level not in (2, 4, 6):
         raise InputError(f"product_level={product_level!r}: expected 2, 4 or 6", key="product_level")
     frame = read_table(path, dtype=str)
-    require_columns(frame, ["t", "i", "j", "k", "v"], src, "a CEPII BACI file (t, i, j, k, v, q)")
+    require_columns(frame, list(BACI_COLUMNS[:5]), src, "a CEPII BACI file (t, i, j, k, v, q)")
     frame = frame.apply(lambda col: col.str.strip() if pd.api.types.is_string_dtype(col) else col)
 
     years = sorted(frame["t"].dropna().unique())
@@ -160,6 +222,7 @@ def read_baci(
             )
         numeric[col] = num.astype(int).map(iso)
 
+    revision = baci_hs_revision(path, hs_revision)
     dup = frame.index[frame.duplicated(["i", "j", "k"], keep=False)]
     if len(dup):
         raise InputError(f"duplicate exporter, importer and product ({row_labels(dup, frame.index)})", source=src)
@@ -174,12 +237,13 @@ def read_baci(
         },
         index=frame.index,
     )
-    table = resolve_countries(
-        table, ("exporter", "importer"), source=src, unknown=unknown, country_map=country_map, value="value", names=names
+    table, notes, done = resolve_countries(
+        table, ("exporter", "importer"), source=src, unknown=unknown, country_map=country_map, value="value",
+        names=names, country_format=country_format,
     )
     table = restrict_countries(table, ("exporter", "importer"), countries, rest)
     table = table.groupby(["exporter", "importer", "product"], as_index=False, sort=False)["value"].sum()
-    return Baseline.from_frame(
+    baseline = Baseline.from_frame(
         table,
         year=year,
         domestic=False,
@@ -187,7 +251,13 @@ def read_baci(
         provenance={
             "source": "CEPII BACI",
             "file": src,
+            "layout": "baci",
             "units": "USD (BACI thousands of USD x 1000), FOB",
             "products": f"HS{product_level}, summed from BACI HS6",
+            "hs_revision": revision,
+            **done,
         },
     )
+    if notes:
+        warn_user(f"{src}: " + "; ".join(notes))
+    return baseline

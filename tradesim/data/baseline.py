@@ -4,7 +4,9 @@ A `Baseline` holds the flow tensor ``flows[k, i, j]``: the value in USD (at base
 tariff-exclusive customs value) of product ``k`` shipped from exporter ``i`` to importer ``j``.
 Exporters and importers are two axes with their own country lists (US imports from 52 partners
 are ``[k, 52, 1]``); domestic sales sit where a country is on both axes, when they are known
-(``domestic=True``). An optional tensor of the same shape holds baseline ad valorem tariffs as
+(`Baseline.has_domestic_sales`). Whether partial equilibrium takes them as a source by default
+is a separate flag (``domestic``): a baseline may carry imputed domestic sales for general
+equilibrium and still leave them out of PE. An optional tensor of the same shape holds baseline ad valorem tariffs as
 fractions, and an optional boolean tensor marks cells whose values were imputed rather than
 published.
 """
@@ -22,15 +24,19 @@ import pandas as pd
 from ..codes import (
     CHAPTER_SECTION,
     COUNTRY_GROUPS,
-    country_problem,
-    hs_problem,
+    convert_countries,
     country_name,
+    describe_conversions,
+    hs_problem,
+    hs_revision_label,
     select_products,
     validate_countries,
     validate_products,
 )
 from ..errors import InputError
 from ..files import row_labels
+from .layout import SparseTensor, available_memory, check_sparse, dense_bytes, placer
+from .notes import warn_user
 
 __all__ = ["Baseline", "MAX_RATE"]
 
@@ -80,8 +86,12 @@ class Baseline:
     imputed : numpy.ndarray of bool, optional, same shape as `flows`
         True where a cell was imputed rather than published.
     domestic : bool, optional
-        Whether the domestic cells hold domestic sales. Inferred as "some domestic cell is
-        positive" when not given.
+        Whether models that can do without domestic sales (PE's domestic substitute) use the
+        domestic cells by default. Inferred as "some domestic cell is positive" when not given.
+        A baseline whose domestic sales are imputed for general equilibrium may say False
+        (``demo-2024``): PE then models imports only unless asked (``domestic=True``), while
+        general equilibrium, which always needs them, uses the cells whatever the flag
+        (`has_domestic_sales`).
     groups : mapping of str to str
         Country groups this dataset defines, besides ISO codes.
     exporters, importers : tuple of str, optional
@@ -132,6 +142,9 @@ class Baseline:
         if bad:
             raise InputError(f"product labels must be non-empty strings, got {bad[:5]}", key="products")
         validate_products([p for p in products if p.isdigit()], key="products")
+        if isinstance(flows, SparseTensor):  # stored on the cells that trade (tradesim.data.layout)
+            self._set_cells(exporters, importers, products, flows, tariffs, imputed, year, provenance, domestic, groups)
+            return
 
         flows = np.asarray(flows if flows is not None else np.zeros((len(products), len(exporters), len(importers))))
         expected = (len(products), len(exporters), len(importers))
@@ -193,10 +206,13 @@ class Baseline:
     def __repr__(self) -> str:
         shape = (f"{len(self.countries)} countries" if self.square else
                  f"{len(self.exporters)} exporters x {len(self.importers)} importers")
-        return (
-            f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
-            f"total {self.flows.sum() / 1e9:,.1f} bn USD, domestic={self.domestic})"
-        )
+        if not self.has_domestic_sales:
+            return (f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
+                    f"total {self.flows.sum() / 1e9:,.1f} bn USD, domestic={self.domestic})")
+        own = float(self.flows[:, self.domestic_mask].sum())
+        return (f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
+                f"trade {(self.flows.sum() - own) / 1e9:,.1f} bn USD, domestic sales {own / 1e9:,.1f} bn USD, "
+                f"domestic={self.domestic})")
 
     @property
     def square(self) -> bool:
@@ -212,6 +228,16 @@ class Baseline:
     def home(self) -> np.ndarray:
         """``[importer]``: the position of each importer on the exporter axis (its domestic source), or -1."""
         return _home(self.exporters, self.importers)
+
+    @property
+    def has_domestic_sales(self) -> bool:
+        """Whether some cell where a country sells to itself is positive (what general equilibrium needs).
+
+        Unlike `domestic`, this says what the flows hold, not whether partial equilibrium uses it
+        by default: ``demo-2024`` has imputed domestic sales and ``domestic=False``.
+        """
+        home = self.home
+        return bool((self.flows[:, home[home >= 0], np.flatnonzero(home >= 0)] > 0).any())
 
     @property
     def domestic_mask(self) -> np.ndarray:
@@ -275,6 +301,10 @@ class Baseline:
     def restrict(self, *, exporters=None, importers=None) -> Baseline:
         """The same flows on fewer (or reordered) exporters and importers: a rectangle of this baseline.
 
+        Domestic sales stay where a country stays on both axes. `domestic` is inferred from them
+        when it was True and stays False when it was False (a cut of ``demo-2024`` does not make
+        PE use its imputed domestic sales).
+
         Examples
         --------
         >>> from tradesim import load_baseline
@@ -290,8 +320,112 @@ class Baseline:
         def cut(a):
             return None if a is None else a[:, i][:, :, j]
 
+        # a cut keeps domestic sales where it keeps a country on both axes; it never turns on their use by default
         return Baseline(None, self.products, cut(self.flows), cut(self.tariffs), self.year, self.provenance,
-                        cut(self.imputed), None, self.groups, exporters=tuple(ex), importers=tuple(im))
+                        cut(self.imputed), None if self.domestic else False, self.groups, exporters=tuple(ex),
+                        importers=tuple(im))
+
+    # ------------------------------------------------------------------ layout
+
+    @property
+    def layout(self) -> str:
+        """``"dense"`` (every cell stored) or ``"sparse"`` (the cells that trade: `tradesim.data.layout`).
+
+        A sparse baseline's `flows`, `tariffs` and `imputed` are dense tensors made when first
+        read (an `InputError` when one would not fit in half the free memory): use
+        `sparse_flows` and `sparse_tariffs`, which models take as they are.
+        """
+        return "sparse" if "_sparse" in self.__dict__ else "dense"
+
+    @property
+    def sparse_flows(self) -> SparseTensor:
+        """The flows on the cells that trade (`tradesim.data.layout.SparseTensor`), in either layout."""
+        stored = self.__dict__.get("_sparse")
+        return stored["flows"] if stored is not None else SparseTensor.from_dense(self.flows)
+
+    @property
+    def sparse_tariffs(self) -> SparseTensor | None:
+        """The baseline tariffs on their non-zero cells, or None when the baseline has none."""
+        stored = self.__dict__.get("_sparse")
+        if stored is not None:
+            return stored["tariffs"]
+        return None if self.tariffs is None else SparseTensor.from_dense(self.tariffs)
+
+    def with_layout(self, layout: str) -> Baseline:
+        """The same baseline stored ``"dense"`` or ``"sparse"``; `equals` holds between the two.
+
+        Examples
+        --------
+        >>> from tradesim import load_baseline
+        >>> demo = load_baseline("demo-2024")
+        >>> demo.layout, demo.with_layout("sparse").layout, demo.with_layout("sparse").equals(demo)
+        ('dense', 'sparse', True)
+        """
+        if layout not in ("dense", "sparse"):
+            raise InputError(f"unknown layout {layout!r}; expected 'dense' or 'sparse'", key="layout")
+        if layout == self.layout:
+            return self
+        stored = self.__dict__.get("_sparse")
+        if layout == "sparse":
+            flows, tariffs = self.sparse_flows, self.sparse_tariffs
+            imputed = None if self.imputed is None else SparseTensor.from_dense(self.imputed)
+        else:
+            flows, tariffs, imputed = (None if stored[k] is None else stored[k].toarray()
+                                       for k in ("flows", "tariffs", "imputed"))
+        return Baseline(None, self.products, flows, tariffs, self.year, self.provenance, imputed, self.domestic,
+                        self.groups, exporters=self.exporters, importers=self.importers)
+
+    def _set_cells(self, exporters, importers, products, flows, tariffs, imputed, year, provenance, domestic, groups):
+        """`__init__` for a baseline stored on its cells (the labels are checked)."""
+        flows, tariffs, imputed = check_sparse(flows, tariffs, imputed, (products, exporters, importers), MAX_RATE)
+        if domestic is None:
+            cells = flows.cells
+            home = _home(exporters, importers)
+            domestic = bool(((cells.exporter == home[cells.importer]) & (flows.values > 0)).any())
+        set_ = object.__setattr__
+        for name, value in (("exporters", exporters), ("importers", importers), ("products", products),
+                            ("domestic", bool(domestic)), ("groups", groups), ("year", None if year is None else int(year)),
+                            ("provenance", MappingProxyType(dict(provenance or {})))):
+            set_(self, name, value)
+        set_(self, "_sparse", {"flows": flows, "tariffs": tariffs, "imputed": imputed})
+
+    def __getattr__(self, name: str):
+        # only for what is not set: the dense tensors of a sparse baseline, made when first read
+        stored = self.__dict__.get("_sparse")
+        if stored is None or name not in stored:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = stored[name]
+        if value is not None:
+            need, free = dense_bytes(value.shape, value.values.itemsize), available_memory()
+            if free and need > free // 2:
+                raise InputError(
+                    f"this baseline is stored on its {value.cells.size:,} cells that trade; its dense {name} "
+                    f"{value.shape} would take {need / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free: use "
+                    f"sparse_{name if name != 'imputed' else 'flows'} (models take it as it is)", key=name)
+            value = value.toarray()
+            value.setflags(write=False)
+        object.__setattr__(self, name, value)
+        return value
+
+    def _cells_frame(self) -> pd.DataFrame:
+        """`to_frame` of a sparse baseline, from its cells only."""
+        stored = self.__dict__["_sparse"]
+        flows, tariffs, imputed = stored["flows"], stored["tariffs"], stored["imputed"]
+        index = flows.cells.index[flows.values > 0]
+        if tariffs is not None:
+            index = np.union1d(index, tariffs.cells.index[tariffs.values > 0])
+        cells = type(flows.cells)(flows.shape, index)
+        frame = pd.DataFrame({
+            "exporter": np.asarray(self.exporters, dtype=object)[cells.exporter],
+            "importer": np.asarray(self.importers, dtype=object)[cells.importer],
+            "product": np.asarray(self.products, dtype=object)[cells.product],
+            "value": flows.on(cells),
+        })
+        if tariffs is not None:
+            frame["tariff"] = tariffs.on(cells)
+        if imputed is not None:
+            frame["imputed"] = imputed.on(cells)
+        return frame
 
     # ------------------------------------------------------------- conversion
 
@@ -316,6 +450,9 @@ class Baseline:
         source: str | None = None,
         exporters: list[str] | None = None,
         importers: list[str] | None = None,
+        country_format: str = "iso3",
+        hs_revision: str | None = None,
+        layout: str = "auto",
     ) -> Baseline:
         """Build a baseline from a tidy table with one row per product, exporter and importer.
 
@@ -342,12 +479,45 @@ class Baseline:
             Require product labels to be HS codes (default). Set False for group labels.
         source : str, optional
             Name of the file the frame came from, for error messages.
+        country_format : {"iso3", "auto"}
+            How the exporter and importer columns are read. ``"iso3"`` (default, for frames
+            built in code) accepts alpha-3 codes and groups only, and an error on a name or
+            other code suggests the alpha-3 code. ``"auto"`` (the default of the file readers)
+            converts country names (``"Viet Nam"``, ``"Korea, Republic of"``, ``"United
+            States"``), ISO alpha-2 (``"VN"``) and ISO numeric codes (``"704"``) to alpha-3 with
+            `tradesim.codes.convert_countries`, lists each conversion in one `TradesimWarning`
+            and in ``provenance["country_conversion"]``; a label that matches two countries
+            (``"Korea"``) or none is an `InputError`.
+        hs_revision : str, optional
+            The HS revision of the product codes (``"HS2017"``, ``"H5"``), recorded in
+            ``provenance["hs_revision"]`` (see `tradesim.data.hs_revision`).
+        layout : {"auto", "dense", "sparse"}
+            How the tensors are stored (`layout`): ``"auto"`` keeps the rows' cells only when
+            the dense tensor would be large and mostly empty (`tradesim.data.layout.choose_layout`).
 
         Raises
         ------
         InputError
-            For a missing column, an unknown country or HS code, a NaN,
+            For a missing column, an unknown or ambiguous country, an unknown HS code, a NaN,
             non-numeric or negative value, or duplicate rows, naming the rows.
+
+        Warns
+        -----
+        TradesimWarning
+            Once, listing the country labels converted, when some were.
+
+        Examples
+        --------
+        >>> import pandas as pd, warnings
+        >>> df = pd.DataFrame({"exporter": ["Viet Nam", "CN"], "importer": ["United States", "840"],
+        ...                    "product": ["8542", "8542"], "value": [2e9, 5e9]})
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     b = Baseline.from_frame(df, country_format="auto", hs_revision="HS2022")
+        >>> b.countries
+        ('CHN', 'USA', 'VNM')
+        >>> b.provenance["country_conversion"]
+        "'840' -> USA (ISO numeric), 'CN' -> CHN (ISO alpha-2), 'United States' -> USA (name), 'Viet Nam' -> VNM (name)"
         """
         source = source or "frame"
         groups = dict(COUNTRY_GROUPS if groups is None else groups)
@@ -367,12 +537,19 @@ class Baseline:
             blank = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
             if len(blank):
                 raise InputError(f"blank {col} code in {row(blank)}", source=source, key=f"column {col!r}")
+        table = convert_countries(pd.unique(pd.concat([df[exporter], df[importer]])), groups=groups,
+                                  country_format=country_format)
+        failed = table[table["code"].isna()]
         for col in (exporter, importer):
-            unknown = [c for c in df[col].unique() if country_problem(c, groups)]
+            unknown = [c for c in pd.unique(df[col]) if c in failed.index]
             if unknown:
-                message = "; ".join(country_problem(c, groups) for c in unknown[:10])
+                message = "; ".join(failed.at[c, "problem"] for c in unknown[:10])
                 bad = df.index[df[col].isin(unknown)]
                 raise InputError(f"{message} ({row(bad)})", source=source, key=f"column {col!r}")
+        conversion = None
+        if (table["how"] != "").any():
+            conversion = describe_conversions(table)
+            df = df.assign(**{col: df[col].map(table["code"]) for col in (exporter, importer)})
         codes = df[product]
         # infer_dtype scans in C; the per-row check runs only to name the offending rows.
         if pd.api.types.infer_dtype(codes, skipna=False) != "string":
@@ -458,21 +635,24 @@ class Baseline:
         i = pd.Categorical(df[exporter], categories=exporters).codes
         j = pd.Categorical(df[importer], categories=importers).codes
         shape = (len(products), len(exporters), len(importers))
-        flows = np.zeros(shape)
-        flows[k, i, j] = numeric[value]
+        place = placer(k, i, j, shape, layout)  # a dense tensor, or the rows' cells of a large sparse one
+        flows = place(numeric[value])
         tariffs = None
         if tariff is not None:
-            tariffs = np.zeros(shape)
-            tariffs[k, i, j] = numeric[tariff]
+            tariffs = place(numeric[tariff])
         imputed_arr = None
         if imputed is not None:
             flags = df[imputed]
             if not flags.isin([True, False, 0, 1]).all():
                 bad = df.index[~flags.isin([True, False, 0, 1])]
                 raise InputError(f"imputed flags must be true/false, {row(bad)}", source=source, key=f"column {imputed!r}")
-            imputed_arr = np.zeros(shape, dtype=bool)
-            imputed_arr[k, i, j] = flags.astype(bool).to_numpy()
-        return cls(
+            imputed_arr = place(flags.astype(bool).to_numpy())
+        provenance = dict(provenance or {"source": source})
+        if hs_revision is not None:
+            provenance["hs_revision"] = hs_revision_label(hs_revision)
+        if conversion:
+            provenance["country_conversion"] = conversion
+        out = cls(
             None,
             products=tuple(products),
             exporters=tuple(exporters),
@@ -480,11 +660,14 @@ class Baseline:
             flows=flows,
             tariffs=tariffs,
             year=year,
-            provenance=provenance or {"source": source},
+            provenance=provenance,
             imputed=imputed_arr,
             domestic=domestic,
             groups=groups,
         )
+        if conversion:
+            warn_user(f"{source}: country labels converted to ISO 3166 alpha-3: {conversion}")
+        return out
 
     def to_frame(self, *, nonzero: bool = True) -> pd.DataFrame:
         """Tidy table with columns ``exporter, importer, product, value`` (USD).
@@ -493,6 +676,8 @@ class Baseline:
         them. With ``nonzero=True`` (default) cells with zero flow are left out
         unless they carry a tariff; `from_frame` reads the result back exactly.
         """
+        if self.layout == "sparse" and nonzero:
+            return self._cells_frame()
         k, i, j = np.indices(self.flows.shape).reshape(3, -1)
         frame = pd.DataFrame(
             {
@@ -715,7 +900,8 @@ class Baseline:
     def summary(self) -> pd.DataFrame:
         """Per-country totals in USD billions: exports, imports, balance, domestic sales, imputed share.
 
-        ``exports`` and ``imports`` exclude the diagonal. ``imputed_pct`` is the
+        ``exports`` and ``imports`` exclude the diagonal; ``domestic_bn`` (when the baseline has
+        domestic sales, used by default or not) is the diagonal. ``imputed_pct`` is the
         share of the country's exports and imports (by value) in imputed cells.
         """
         pair = self.flows.sum(axis=0)  # [exporter, importer]
@@ -735,7 +921,7 @@ class Baseline:
             },
             index=pd.Index(countries, name="country"),
         )
-        if self.domestic:
+        if self.has_domestic_sales:
             table["domestic_bn"] = np.bincount(im, weights=np.where(dom, pair, 0.0).sum(axis=0),
                                                minlength=len(countries)) / 1e9
         if self.imputed is not None:

@@ -45,7 +45,10 @@ def _axes(meta: dict) -> tuple[list[str], list[str]]:
 
 def baseline_axes(ref: str) -> tuple[list[str], list[str]]:
     """Exporters and importers of a bundled baseline (from its catalogue) or of a tidy file (its two
-    country columns only), without loading the flows."""
+    country columns only, as written), without loading the flows.
+
+    `tradesim.data.baseline_axes` takes every layout that `tradesim.data.open_baseline` opens (BACI and
+    Comtrade files, tidy files with country names) and reader options; use it for new code."""
     catalogue = _catalogue()
     if ref in catalogue:
         return _axes(catalogue[ref])
@@ -61,9 +64,11 @@ def provenance(name: str) -> dict[str, str]:
     meta = catalogue[name]
     out = {"name": name, "description": meta["description"], "sources": "; ".join(meta["sources"]),
            "built_by": meta["built_by"]}
-    for key in ("as_of", "version", "licence", "set_aside"):
+    for key in ("as_of", "version", "licence", "set_aside", "hs_revision"):
         if key in meta:
             out[key] = str(meta[key])
+    if "domestic_file" in meta:  # the key with_domestic writes, so both kinds of domestic sales say how they were made
+        out["domestic"] = f"{meta['domestic_method']} ({meta['domestic_file']}, built by {meta['domestic_built_by']})"
     return out
 
 
@@ -83,7 +88,10 @@ def load_baseline(name: str) -> Baseline:
         product, ``provenance`` naming the sources, the build script, the as-of date, the
         version and the licence, and, where the file has duties collected (us-imports-2024),
         ``tariffs``: the measured applied rate of each cell (duties over value, so preferences
-        as actually used).
+        as actually used). A baseline whose catalogue entry names a ``domestic_file``
+        (demo-2024) has domestic sales on its diagonal, imputed and flagged, with the method in
+        ``provenance["domestic"]``; its ``domestic`` flag is the catalogue's (False for
+        demo-2024: PE models imports only unless asked, general equilibrium uses the diagonal).
 
     Examples
     --------
@@ -95,9 +103,8 @@ def load_baseline(name: str) -> Baseline:
     if name not in catalogue:
         raise InputError(f"no bundled baseline {name!r}; bundled: {sorted(catalogue)}", key="baseline")
     meta = catalogue[name]
-    with resources.files(__package__).joinpath(meta["file"]).open("rb") as fh:
-        frame = pd.read_csv(fh, dtype={"exporter": str, "importer": str, "product": str},
-                            compression="gzip" if meta["file"].endswith(".gz") else None)
+    frame = pd.concat([_read_cells(meta[key]) for key in ("file", "domestic_file") if key in meta],
+                      ignore_index=True)
     frame["imputed"] = frame["imputed"].astype(bool)
     tariff = None
     if "duty" in frame.columns:  # the measured applied rate: duties collected over value, preferences included
@@ -109,6 +116,7 @@ def load_baseline(name: str) -> Baseline:
     exporters, importers = _axes(meta)
     info = provenance(name)
     info["methods"] = ", ".join(sorted(frame["method"].unique()))
+    info["layout"] = "bundled"
     square = "countries" in meta
     return Baseline.from_frame(
         frame,
@@ -123,6 +131,13 @@ def load_baseline(name: str) -> Baseline:
         provenance=info,
         source=f"tradesim/data/{meta['file']}",
     )
+
+
+def _read_cells(name: str) -> pd.DataFrame:
+    """A bundled tidy file of cells (plain or gzip CSV)."""
+    with resources.files(__package__).joinpath(name).open("rb") as fh:
+        return pd.read_csv(fh, dtype={"exporter": str, "importer": str, "product": str},
+                           compression="gzip" if name.endswith(".gz") else None)
 
 
 def _facts(name: str) -> pd.DataFrame:

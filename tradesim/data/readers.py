@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..codes import COUNTRY_GROUPS, convert_countries, describe_conversions
+from ..errors import InputError
 from ..files import row_labels
-from ..codes import COUNTRY_GROUPS, country_problem
-from ..errors import InputError, TradesimWarning
 
 
 def check_values(values: pd.Series, source: str, column: str) -> np.ndarray:
@@ -53,47 +52,98 @@ def pad_codes(codes: pd.Series, digits: int, source: str, column: str) -> pd.Ser
 
 def resolve_countries(
     frame: pd.DataFrame,
-    columns: tuple[str, str],
+    columns: tuple[str, ...],
     *,
     source: str,
-    unknown: str,
-    country_map: Mapping[str, str] | None,
-    value: str,
+    unknown: str = "error",
+    country_map: Mapping[str, str] | None = None,
+    value: str | None = None,
     names: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Apply `country_map`, then deal with codes that are not ISO 3166 alpha-3.
+    country_format: str = "auto",
+    groups: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Turn the country columns of a table into ISO 3166 alpha-3 codes, saying what was done.
 
-    ``unknown="error"`` raises an `InputError` listing each code with its name,
-    lines and trade value; ``unknown="ROW"`` folds them into ``ROW`` and warns
-    with the same list, so nothing moves silently.
+    In order: `country_map` renames labels as written in the file (``{"S19": "TWN"}``,
+    ``{"Korea": "KOR"}``); `tradesim.codes.convert_countries` converts names, ISO alpha-2 and
+    ISO numeric codes (``country_format="auto"``); then labels that convert to no country are
+    dealt with by `unknown`: ``"error"`` raises an `InputError` listing each label with its name
+    (from `names`), lines, trade value and close matches; ``"ROW"`` folds them into ``ROW``;
+    None raises without offering ``ROW`` (for readers that cannot sum folded rows). A
+    label that matches two countries (``"Korea"``) is always an `InputError`: it is never
+    guessed, nor folded into ``ROW``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy with the columns converted.
+    notes : list of str
+        What was converted and folded, for the reader's one warning.
+    provenance : dict of str to str
+        ``country_conversion`` and ``folded_into_ROW`` entries, when something was done.
     """
-    if unknown not in ("error", "ROW"):
+    if unknown not in ("error", "ROW", None):
         raise InputError(f"unknown={unknown!r}: expected 'error' or 'ROW'", key="unknown")
+    groups = COUNTRY_GROUPS if groups is None else groups
     frame = frame.copy()
     if country_map:
         for col in columns:
             frame[col] = frame[col].replace(dict(country_map))
-    codes = pd.unique(pd.concat([frame[c] for c in columns]))
-    bad = [c for c in codes if country_problem(c, COUNTRY_GROUPS)]
-    if not bad:
-        return frame
-    described = []
-    for code in bad:
-        rows = frame.index[(frame[columns[0]] == code) | (frame[columns[1]] == code)]
-        total = frame.loc[rows, value].sum()
-        label = f" ({names[code]})" if names and code in names else ""
-        described.append(f"{code!r}{label}: {total:,.0f} USD in {row_labels(rows, frame.index)}")
-    listing = "; ".join(described)
-    if unknown == "error":
-        raise InputError(
-            f"codes that are not ISO 3166 alpha-3 countries: {listing}. Map them with "
-            "country_map={code: 'ISO3'} or fold them into ROW with unknown='ROW'",
-            source=source,
-        )
-    warnings.warn(f"{source}: folded into ROW: {listing}", TradesimWarning, stacklevel=3)
+    table = convert_countries(pd.unique(pd.concat([frame[c] for c in columns]).dropna()), groups=groups,
+                              country_format=country_format)
     for col in columns:
-        frame.loc[frame[col].isin(bad), col] = "ROW"
-    return frame
+        blank = frame.index[frame[col].isna() | (frame[col].astype(str).str.strip() == "")]
+        if len(blank):
+            namibia = (" (a blank may be Namibia's ISO alpha-2 code NA, which CSV readers take for a missing "
+                       "value: write NAM)") if (table["how"] == "ISO alpha-2").any() else ""
+            raise InputError(f"blank {col} code in {row_labels(blank, frame.index)}{namibia}", source=source,
+                             key=f"column {col!r}")
+    failed = table[table["code"].isna()]
+    if len(failed):
+        amounts = pd.to_numeric(frame[value], errors="coerce") if value else None
+
+        def describe(labels) -> str:
+            out = []
+            for label in labels:  # the distinct failed labels only, to name their lines and values
+                rows = frame.index[np.logical_or.reduce([frame[c].to_numpy() == label for c in columns])]
+                named = f" ({names[label]})" if names and label in names else ""
+                usd = f"{amounts[rows].sum():,.0f} USD in " if amounts is not None else ""
+                out.append(f"{label!r}{named}: {usd}{row_labels(rows, frame.index)}{table.at[label, 'hint']}")
+            return "; ".join(out)
+
+        ambiguous = failed.index[failed["candidates"].map(len) > 0]
+        if len(ambiguous):
+            raise InputError(
+                f"country labels that match more than one country: {describe(ambiguous)}. Say which with "
+                "country_map={label: 'ISO3'}",
+                source=source,
+                key=f"column {columns[0]!r}" if len(columns) == 1 else None,
+            )
+        if unknown != "ROW":
+            fold = " or fold them into ROW with unknown='ROW'" if unknown else ""
+            raise InputError(
+                f"country codes that convert to no ISO 3166 country: {describe(failed.index)}. Map them with "
+                f"country_map={{code: 'ISO3'}}{fold}",
+                source=source,
+                key=f"column {columns[0]!r}" if len(columns) == 1 else None,
+            )
+        folded = describe(failed.index)
+    else:
+        folded = ""
+    codes = table["code"].where(table["code"].notna(), "ROW")
+    converted = table["how"] != ""
+    if converted.any() or folded:
+        for col in columns:
+            frame[col] = frame[col].map(codes)
+    notes, provenance = [], {}
+    if converted.any():
+        said = describe_conversions(table)
+        notes.append(f"country labels converted to ISO 3166 alpha-3: {said}")
+        provenance["country_conversion"] = said
+    if folded:
+        notes.append(f"folded into ROW: {folded}")
+        provenance["folded_into_ROW"] = folded
+    return frame, notes, provenance
 
 
 def restrict_countries(frame: pd.DataFrame, columns: tuple[str, str], countries, rest: str) -> pd.DataFrame:

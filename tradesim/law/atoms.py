@@ -14,7 +14,7 @@ A `TradesimWarning` says which of the two was used and for how many products.
 
 from __future__ import annotations
 
-import warnings
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,8 +22,9 @@ import pandas as pd
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_subheadings
 from ..errors import InputError, TradesimWarning
+from ..files import warn_at_caller
 
-__all__ = ["Atoms", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem"]
+__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "partition"]
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,12 @@ class Atoms:
         fallback[self.fallback] = True
         return np.broadcast_to((split & fallback)[:, None, None], out.shape).copy()
 
-    def warn(self, stacklevel: int = 2) -> None:
-        """Say which weights split products that measures cover only in part (a `TradesimWarning`)."""
+    def warn(self, stacklevel: int | None = None) -> None:
+        """Say which weights split products that measures cover only in part (a `TradesimWarning`).
+
+        The warning points at the user's line that called into tradesim (`tradesim.files.warn_at_caller`),
+        once per call of a public function; `stacklevel` is accepted for older callers and not used.
+        """
         if not self.split_products.size:
             return
         products = self.split_products
@@ -94,12 +99,113 @@ class Atoms:
         if self.n_whole:
             parts.append(f"the whole line for {self.n_whole} of six digits or more (a list that names some of their "
                          "finer national lines covers the line: no trade values finer than them are given)")
-        warnings.warn(
-            f"measures cover {products.size} product(s) only in part ({shown}); shares of their trade come from "
-            + " and ".join(parts),
-            TradesimWarning,
-            stacklevel=stacklevel + 1,
-        )
+        warn_at_caller(f"measures cover {products.size} product(s) only in part ({shown}); shares of their trade "
+                       "come from " + " and ".join(parts), TradesimWarning)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Products cut into parts that the law treats alike on every date: the cells a model solves.
+
+    A product that measures cover in part (some of its lines listed, others not) would be wrong as
+    one cell with the value-weighted mean rate: the loss from a tariff is convex in the rate, so
+    the mean understates it. Its atoms with the same rate for every exporter, importer and date
+    form one part; the model solves parts, and results add them back to products.
+
+    Attributes
+    ----------
+    products : numpy.ndarray of str, ``[product]``
+    parent : numpy.ndarray of int, ``[part]``
+        Each part's product; parts of a product are consecutive.
+    share : numpy.ndarray, ``[part, exporter, importer]``
+        Each part's share of its product's trade for the pair (the atoms' weights; they add to
+        one over a product's parts).
+    rates : numpy.ndarray, ``[date, part, exporter, importer]``
+        Fractions.
+
+    Examples
+    --------
+    >>> p = Parts(np.array(["85"]), np.array([0, 0]), np.full((2, 1, 1), 0.5), np.array([[[[0.25]], [[0.0]]]]))
+    >>> p.expand(np.array([[[100.0]]])).ravel().tolist(), p.collapse(p.rates[0] * 1.0).ravel().tolist()
+    ([50.0, 50.0], [0.25])
+    """
+
+    products: np.ndarray
+    parent: np.ndarray
+    share: np.ndarray
+    rates: np.ndarray
+
+    @property
+    def n_split(self) -> int:
+        """How many products are cut into more than one part."""
+        return int((np.bincount(self.parent, minlength=self.products.size) > 1).sum())
+
+    @property
+    def trivial(self) -> bool:
+        """Whether every part is a whole product (nothing was cut)."""
+        return self.parent.size == self.products.size
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        """Product values ``[product, exporter, importer]`` (USD) split into parts by their shares."""
+        return values[self.parent] * self.share
+
+    def collapse(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Part values ``[..., part, exporter, importer]`` back on products: sums, or with `weights`
+        (``[part, exporter, importer]``) weighted means (a pair without weight takes the plain mean)."""
+        values = np.asarray(values, dtype=float)
+        if self.trivial:
+            return values
+        if weights is None:
+            return _sum_by_axis(self.parent, values, self.products.size)
+        w = np.broadcast_to(weights, values.shape[-3:])
+        num = _sum_by_axis(self.parent, values * w, self.products.size)
+        den = _sum_by_axis(self.parent, w, self.products.size)
+        plain = _sum_by_axis(self.parent, values, self.products.size) / np.bincount(
+            self.parent, minlength=self.products.size)[:, None, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), plain)
+
+
+def _sum_by_axis(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """`values` ``[..., part, i, j]`` summed over parts into ``[..., n, i, j]`` by `parent`."""
+    moved = np.moveaxis(values, -3, 0)
+    return np.moveaxis(_sum_by(parent, moved, n), 0, -3)
+
+
+def partition(atoms: Atoms, signature: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group atoms of the same product with the same `signature` (``[atom, m]``, equal for equal law).
+
+    Returns
+    -------
+    part_of_atom : numpy.ndarray of int, ``[atom]``
+    parent : numpy.ndarray of int, ``[part]``
+        Parts ordered by product.
+    representative : numpy.ndarray of int, ``[part]``
+        One atom of each part.
+    """
+    parent_of_atom = np.arange(atoms.atoms.size) if atoms.parent is None else atoms.parent
+    keys = np.column_stack([parent_of_atom.astype(float), signature])
+    _, first, part_of_atom = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    part_of_atom = part_of_atom.ravel()
+    return part_of_atom, parent_of_atom[first], first
+
+
+def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``[part, exporter, importer]``: each part's share of its product's trade, from the atoms' weights.
+
+    A pair without weight in a product (no finer trade for it) shares by the count of atoms.
+    """
+    n_parts = parent.size
+    if atoms.parent is None:
+        return np.ones((n_parts, *shape))
+    w = atoms.weights if atoms.weights.ndim == 3 else np.broadcast_to(atoms.weights[:, None, None],
+                                                                      (atoms.weights.size, *shape))
+    by_part = _sum_by(part_of_atom, np.asarray(w, dtype=float), n_parts)
+    by_product = _sum_by(parent, by_part, atoms.products.size)[parent]
+    count = np.bincount(part_of_atom, minlength=n_parts).astype(float)
+    equal = (count / np.bincount(atoms.parent, minlength=atoms.products.size)[parent])[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(by_product > 0, by_part / np.where(by_product > 0, by_product, 1.0), equal)
 
 
 def codes_problem(codes) -> str | None:
@@ -144,6 +250,10 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     """(codes ``[fine]``, weights ``[fine]`` or ``[fine, exporter, importer]``) from the forms `split` accepts."""
     if fine_values is None:
         return None
+    if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
+        from ..data.bundled import load_fine_values
+
+        fine_values = load_fine_values(fine_values)
     if hasattr(fine_values, "flows") and hasattr(fine_values, "exporters"):  # a Baseline, duck-typed
         ei = pd.Index(fine_values.exporters).get_indexer(exporters)
         ij = pd.Index(fine_values.importers).get_indexer(importers)
@@ -155,7 +265,8 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
         frame = fine_values
     else:
         raise InputError(
-            f"fine_values is a {type(fine_values).__name__}: expected a pandas Series, a DataFrame or a Baseline",
+            f"fine_values is a {type(fine_values).__name__}: expected a pandas Series, a DataFrame, a Baseline, "
+            "or the name or path of a fine-values table",
             key="fine_values",
         )
     missing = [c for c in ("product", "value") if c not in frame.columns]
@@ -217,7 +328,7 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         parent, idx = expand(fcodes, products[todo])
         finer = np.char.str_len(fcodes[idx]) > np.char.str_len(products[todo][parent])
         parent, idx = parent[finer], idx[finer]
-        mass = np.bincount(parent, weights=fw[idx].reshape(idx.size, -1).sum(axis=1), minlength=todo.size)
+        mass = np.bincount(parent, weights=fw[idx].sum(axis=tuple(range(1, fw.ndim))), minlength=todo.size)
         exact = mass[parent] > 0
         parts.append((todo[parent[exact]], fcodes[idx[exact]], fw[idx[exact]]))
         n_exact = int((mass > 0).sum())

@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import InputError
 from ..files import parse_date
 from . import stacking
-from .atoms import Atoms, aggregate, aggregate_cells, labels, split
+from .atoms import Atoms, Parts, aggregate, aggregate_cells, labels, part_shares, partition, split
 from .compile import Compiled, compile_law
 from .checks import is_code, resolved_dates, schedule_problems
 from .explain import explain
@@ -307,6 +307,80 @@ class TariffSchedule:
                                  f"{(atoms.products.size, exps.size, imps.size)}", key="cells")
         return self._evaluate(days, atoms, exps, imps, cells=cells)
 
+    def parts_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
+                   fine_values=None, warn: bool = True, cells=None) -> Parts:
+        """`rates_path` on the parts of products that the law treats alike, for models to solve.
+
+        A product that measures cover only in part is cut into parts: its atoms (finer lines,
+        see `tradesim.law.atoms`) with the same rate for every exporter, importer and date form
+        one part, with their share of the product's trade.
+        Products the law treats as a whole stay one part. The cut follows the whole schedule,
+        not `dates`, so a longer or shorter run cuts products the same way; variants of a
+        scenario whose laws differ may cut a product differently, and then differ slightly (by
+        how the lines' exporter mixes differ) even on days when their tariffs are the same.
+        Parameters as in `rates_path`.
+
+        Returns
+        -------
+        Parts
+            ``rates`` is ``[date, part, exporter, importer]``; ``Parts.collapse`` with the parts'
+            trade as weights gives back `rates_path`.
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("a", "USA", 0.25, "2025-02-04", products=["850110"])])
+        >>> p = s.parts_path(["2025-03-01"], ["8501"], ["CHN"], ["USA"], warn=False)
+        >>> p.parent.tolist(), p.rates[0, :, 0, 0].tolist()  # covered and uncovered subheadings apart
+        ([0, 0], [0.0, 0.25])
+        """
+        days = [parse_date(d) for d in dates]
+        # the days that cut products: before the first change and every change of the schedule
+        changes = self.change_dates()
+        cut_days = sorted({*changes, *(d - _dt.timedelta(days=1) for d in changes[:1])}) or days
+        atoms = self.atoms(products, exporters, importers, fine_values)
+        if warn:
+            atoms.warn(stacklevel=2)
+        exps, imps = labels(exporters, "exporters"), labels(importers, "importers")
+        shape = (exps.size, imps.size)
+        if cells is not None:
+            cells = np.asarray(cells, bool)
+            if cells.shape != (atoms.products.size, *shape):
+                raise InputError(f"cells has shape {cells.shape}; expected [product, exporter, importer] = "
+                                 f"{(atoms.products.size, *shape)}", key="cells")
+        if atoms.parent is None:  # nothing cut: a part is a product
+            rates = self._evaluate(days, atoms, exps, imps, cells=cells)
+            return Parts(atoms.products, np.arange(atoms.products.size), np.ones((atoms.products.size, *shape)), rates)
+        laws = []  # (importer, law, totals [regime, cell], which [date])
+        imposing = set(self.importers())
+        for j, importer in enumerate(imps):
+            if importer not in imposing:
+                continue
+            wanted = None if cells is None else cells[atoms.parent, :, j]
+            if wanted is not None and not wanted.any():
+                continue
+            law = self.compiled(importer, atoms.atoms, exps, wanted)
+            regimes, which = np.unique(law.active([*days, *cut_days]), axis=0, return_inverse=True)
+            laws.append((j, law, stacking.evaluate(law, regimes), which.ravel()))
+        # Atoms with equal law have equal projections of their rates over (change day, exporter, importer)
+        # on random weights: two projections, seeded, so a chance collision of unequal atoms is negligible.
+        rng = np.random.default_rng(20250402)
+        signature = np.zeros((atoms.atoms.size, 2))
+        for j, law, totals, which in laws:
+            weights = rng.random((2, len(cut_days), exps.size))
+            by_regime = np.zeros((2, totals.shape[0], exps.size))
+            np.add.at(by_regime, (slice(None), which[len(days):]), weights)
+            for m in range(2):
+                contribution = (totals * by_regime[m][:, law.cell_exporter]).sum(axis=0)
+                signature[:, m] += np.bincount(law.cell_atom, weights=contribution, minlength=atoms.atoms.size)
+        part_of_atom, parent, representative = partition(atoms, signature)
+        rates = np.zeros((len(days), parent.size, *shape))
+        is_rep = np.zeros(atoms.atoms.size, bool)
+        is_rep[representative] = True
+        for j, law, totals, which in laws:
+            take = is_rep[law.cell_atom]
+            rates[:, part_of_atom[law.cell_atom[take]], law.cell_exporter[take], j] = totals[which[:len(days)]][:, take]
+        return Parts(atoms.products, parent, part_shares(atoms, part_of_atom, parent, shape), rates)
+
     def rate_table(self, baseline, importer: str, start=None, end=None, *, by: str = "partner",
                    fine_values=None) -> pd.DataFrame:
         """Trade-weighted rates of `importer` at every date its law changes: the trackers' table.
@@ -328,7 +402,8 @@ class TariffSchedule:
             each layer of law's contribution in points (`Measure.layer_name`: MFN, Section 301...;
             they add up to ``"all"``).
         fine_values : optional
-            As in `rates`.
+            As in `rates`; by default the baseline itself, so that a baseline at tariff-line
+            detail (us-imports-2024) weights its own lines, as ``tradesim rates`` does.
 
         Returns
         -------
@@ -352,7 +427,7 @@ class TariffSchedule:
         exps = np.asarray([c for c in baseline.exporters if c != importer])
         e_idx = np.asarray([baseline.exporter_index(c) for c in exps], dtype=int)
         flows = baseline.flows[:, e_idx, j]  # [product, exporter]
-        atoms = self.atoms(baseline.products, exps, [importer], fine_values)
+        atoms = self.atoms(baseline.products, exps, [importer], baseline if fine_values is None else fine_values)
         atoms.warn(stacklevel=2)
         parent = np.arange(atoms.products.size) if atoms.parent is None else atoms.parent
         law = self.compiled(importer, atoms.atoms, exps, flows[parent] > 0)

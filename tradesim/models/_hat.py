@@ -3,10 +3,13 @@ r"""Equilibrium conditions of the hat-algebra models, their residuals and analyt
 `tradesim.models.ge` checks inputs and builds `Economy`; this module only does arithmetic.
 Axes: ``m`` batch members (draws), ``s, k`` sectors, ``i, l`` exporters, ``j`` importers.
 
-Two systems share one economy:
+Three systems share one economy:
 
 - `Direct` (no input-output links): the unknowns are log wages ``u[i]`` only; sector price
   indices, spending and tariff revenue follow in closed form.
+- `OneSector`: `Direct` for one sector, in fewer operations: a residual costs a few passes
+  over the ``n x n`` shares and no logarithm or exponential of them, and a Jacobian one
+  symmetric matrix product.
 - `Linked` (Caliendo and Parro 2015): the unknowns are ``u[i]``, log sector price indices
   ``q[s, j]`` and spending hats ``e[s, j]``, all solved together.
 
@@ -28,14 +31,17 @@ import numpy as np
 
 from ._lse import softmax
 
-__all__ = ["Direct", "Economy", "Linked"]
+__all__ = ["Direct", "Economy", "Linked", "OneSector"]
 
 _PROHIBITIVE = 60.0  # on the path to the shock, a prohibitive cost cuts a pair's share by exp(-60)
+_TINY = 1e-250  # a sum of scaled share terms below this has lost digits: OneSector shifts by column instead
 
 
 @dataclass
 class Economy:
     """Baseline shares and the shock, with a leading batch axis of 1 (shared) or ``B``.
+
+    `log_kappa`, `g` and `t0` may have axes of length 1 where they do not vary (broadcast).
 
     Attributes
     ----------
@@ -113,16 +119,19 @@ class Economy:
         return Economy(**values)
 
 
-def _deficit(c: Economy, va_new: np.ndarray, jac: bool):
-    """New deficits ``[m, j]`` (and ``d/du [m, j, l]``) under the closure, at new value added."""
-    world0 = c.va.sum(axis=1, keepdims=True)
+def _deficit(va: np.ndarray, deficit: np.ndarray, closure: str, va_new: np.ndarray, jac: bool):
+    """New deficits ``[m, j]`` (and ``d/du [m, j, l]``) under the closure, at new value added.
+
+    `va` and `deficit` are the baseline's ``[m or 1, j]`` (`Economy`).
+    """
+    world0 = va.sum(axis=1, keepdims=True)
     world = va_new.sum(axis=1, keepdims=True)
-    if c.closure == "fixed":  # fixed in units of world GDP
-        d = c.deficit * (world / world0)
-        dd = c.deficit[:, :, None] * (va_new / world0)[:, None, :] if jac else None
+    if closure == "fixed":  # fixed in units of world GDP
+        d = deficit * (world / world0)
+        dd = deficit[:, :, None] * (va_new / world0)[:, None, :] if jac else None
         return d, dd
     # a fixed share of own GDP, less the GDP-weighted mean share so deficits still sum to zero
-    share = c.deficit / c.va
+    share = deficit / va
     dev = share - (share * va_new).sum(axis=1, keepdims=True) / world
     d = va_new * dev
     if not jac:
@@ -189,7 +198,7 @@ class Direct:
         gpi = c.g * pi
         phi = gpi.sum(axis=2)  # [m, s, j]
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
-        d_new, _ = _deficit(c, va_new, jac=False)
+        d_new, _ = _deficit(c.va, c.deficit, c.closure, va_new, jac=False)
         # total spending X'[j]; NaN (outside the domain) where deficits would make it negative
         with np.errstate(invalid="ignore", divide="ignore"):
             spend = np.where(va_new + d_new > 0, (va_new + d_new) / psi, np.nan)
@@ -213,7 +222,7 @@ class Direct:
         th = c.theta
         n = x.shape[1]
         diag = (np.arange(n), np.arange(n))
-        _, d_dd = _deficit(c, va_new, jac=True)
+        _, d_dd = _deficit(c.va, c.deficit, c.closure, va_new, jac=True)
         d_psi = -np.einsum("msj,ms,mslj->mjl", c.alpha, th, pi * (c.g - st["phi"][:, :, None, :]))
         d_n = d_dd
         d_n[:, diag[0], diag[1]] += va_new
@@ -224,6 +233,140 @@ class Direct:
         J[:, diag[0], diag[1]] -= (th[:, :, None] * flows.sum(axis=3)).sum(axis=1) + sales
         J /= va_new[:, :, None]
         return _normalised_rows(J, va_new, drop)
+
+
+def _pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Members `idx` of `a`, or `a` itself when it is shared (batch axis 1)."""
+    return a if a.shape[0] == 1 else a[idx]
+
+
+def _matvec(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``sum_j M[m, i, j] v[m, j]``, ``[m, i]``."""
+    return np.matmul(M, v[:, :, None])[:, :, 0]
+
+
+def _replace_row(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.ndarray, np.ndarray]:
+    """`_normalised_rows` for a Jacobian ``[m, n, n]`` of the ``n`` markets, without a copy.
+
+    The market row of the country with the largest value added (or of `drop`) is overwritten
+    with the normalisation's gradient, so the rows are those of `_normalised_rows` in another
+    order: the same Newton step.
+    """
+    m, n = va_new.shape
+    drop = np.argmax(va_new, axis=1) if drop is None else np.broadcast_to(drop, (m,))
+    members = np.arange(m)
+    J[members, drop] = va_new / va_new.sum(axis=1, keepdims=True)
+    rows = np.tile(np.arange(n), (m, 1))
+    rows[members, drop] = n  # the normalisation is the last residual
+    return J, rows
+
+
+class OneSector(Direct):
+    """`Direct` for one sector: the same unknowns, residuals and Jacobian, in fewer operations.
+
+    With one sector ``alpha = 1`` and ``Psi = Phi``. The new shares factor as
+    ``pi'[i, j] = a[i, j] e[i] / col[j]`` with ``a = pi kappa**-theta`` (computed once, each
+    column scaled by its largest term), ``e = w_hat**-theta`` (scaled by its largest) and
+    ``col`` the column sums, so a residual takes no logarithm or exponential of an ``n x n``
+    array; columns whose sum would underflow (extreme wages) go through the log-sum-exp of
+    `Direct` instead. In the Jacobian, the response of spending to tariff revenue merges with
+    the direct response of shares into ``theta (flows / Phi) (g pi')^T = K K^T`` with
+    ``K = g pi' sqrt(theta X' / Phi)``: one symmetric product (BLAS ``syrk``) per Newton step
+    instead of two general ones; the rest is diagonal or of rank one.
+
+    The state of the last point evaluated is kept, so the Jacobian at a point the line
+    search has just accepted, and the solution at the last iterate, do not compute it again.
+    """
+
+    def __init__(self, economy: Economy):
+        super().__init__(economy)
+        c = economy
+        z = c.log_pi[:, 0]
+        if c.log_kappa.any():
+            z = z - c.theta[:, :, None] * c.log_kappa[:, 0]
+        top = z.max(axis=1, keepdims=True)
+        top[~np.isfinite(top)] = 0.0
+        self.a = np.subtract(z, top)  # [b, i, j]: made once, exponentiated in place (fresh memory is slow)
+        np.exp(self.a, out=self.a)  # at most 1
+        self.log_top = top[:, 0]  # [b, j]
+        self.g = c.g[:, 0] if (c.g != 1).any() else None  # None: no tariffs after, g pi' = pi'
+        self._memo = None
+
+    def _recall(self, x: np.ndarray, idx: np.ndarray) -> dict | None:
+        """The kept state of members `idx` at `x`, when it is that of the last point evaluated."""
+        if self._memo is None:
+            return None
+        last, x0, core = self._memo
+        pos = np.minimum(np.searchsorted(last, idx), last.size - 1)
+        if not (np.array_equal(last[pos], idx) and np.array_equal(x0[pos], x)):
+            return None
+        return core if pos.size == last.size else {k: v[pos] for k, v in core.items()}
+
+    def _core(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        """Shares, spending and excess demand of members `idx` at `x`, each ``[m, ...]``."""
+        core = self._recall(x, idx)
+        if core is not None:
+            return core
+        c = self.c
+        th, va, deficit = _pick(c.theta, idx), _pick(c.va, idx), _pick(c.deficit, idx)
+        low = x.min(axis=1, keepdims=True)
+        pi = _pick(self.a, idx) * np.exp(-th * (x - low))[:, :, None]
+        col = pi.sum(axis=1)
+        if (col > _TINY).all():
+            pi /= col[:, None, :]
+            log_P = -(np.log(col) + _pick(self.log_top, idx) - th * low) / th
+        else:  # wages so far apart that a column's terms underflow: the shift by column of `Direct`
+            pi, log_P = _shares(c.take(idx), x[:, None, :])
+            pi, log_P = pi[:, 0], log_P[:, 0]
+        gpi = pi if self.g is None else np.multiply(_pick(self.g, idx), pi, out=pi)
+        phi = gpi.sum(axis=1)
+        va_new = np.exp(x) * va
+        d_new, _ = _deficit(va, deficit, c.closure, va_new, jac=False)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN outside the domain, as in `Direct`
+            spend = np.where(va_new + d_new > 0, (va_new + d_new) / phi, np.nan)
+        sales = _matvec(gpi, spend)
+        x = x.copy()
+        core = dict(x=x, gpi=gpi, phi=phi, log_P=log_P, va_new=va_new, d_new=d_new, spend=spend, sales=sales,
+                    market=sales / va_new - 1)
+        self._memo = (idx.copy(), x, core)
+        return core
+
+    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        k = self._core(x, idx)
+        spend = k["spend"]
+        return dict(k, log_cost=k["x"][:, None, :], log_P=k["log_P"][:, None, :],
+                    flows=(k["gpi"] * spend[:, None, :])[:, None], psi=k["phi"], sector_spend=spend[:, None, :],
+                    revenue=(1 - k["phi"]) * spend)
+
+    def market(self, st: dict) -> np.ndarray:
+        return st["market"]
+
+    def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        k = self._core(x, idx)
+        return _normalised(k["market"], k["va_new"], _pick(self.c.va, idx))
+
+    def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
+        """The square Jacobian and its rows (`_replace_row`); `drop` picks the market left out."""
+        k = self._core(x, idx)
+        gpi, phi, spend, va_new, d_new = k["gpi"], k["phi"], k["spend"], k["va_new"], k["d_new"]
+        th = _pick(self.c.theta, idx)
+        K = gpi * np.sqrt(th * spend / phi)[:, None, :]
+        # K[0] @ K[0].T is BLAS syrk; a batch takes a general product per member
+        J = (K[0] @ K[0].T)[None] if K.shape[0] == 1 else np.matmul(K, np.swapaxes(K, 1, 2))
+        va, deficit = _pick(self.c.va, idx), _pick(self.c.deficit, idx)
+        # d spend / d u: own value added (and own deficit, under "share") and a rank-one deficit term
+        if self.c.closure == "fixed":
+            own = va_new / phi
+            left, right = _matvec(gpi, deficit / phi), va_new / va.sum(axis=1, keepdims=True)
+        else:
+            own = (va_new + d_new) / phi
+            left, right = -_matvec(gpi, va_new / phi), d_new / va_new.sum(axis=1, keepdims=True)
+        J += np.multiply(gpi, own[:, None, :], out=K)  # K is spent: its memory takes the terms
+        J += np.multiply(left[:, :, None], right[:, None, :], out=K)
+        n = x.shape[1]
+        J[:, np.arange(n), np.arange(n)] -= (th + 1) * k["sales"]
+        J /= va_new[:, :, None]
+        return _replace_row(J, va_new, drop)
 
 
 class Linked:
@@ -261,7 +404,7 @@ class Linked:
         tariff = pi * spend[:, :, None, :] - flows
         output = flows.sum(axis=3)
         revenue = tariff.sum(axis=(1, 2))
-        d_new, _ = _deficit(c, va_new, jac=False)
+        d_new, _ = _deficit(c.va, c.deficit, c.closure, va_new, jac=False)
         return dict(c=c, x=x, log_cost=log_cost, u=u, q=q, e=e, va_new=va_new, pi=pi, log_P=log_P, sector_spend=spend, flows=flows,
                     tariff=tariff, output=output, revenue=revenue, d_new=d_new)
 
@@ -309,7 +452,7 @@ class Linked:
         dR_u = -np.einsum("ms,msl,mslj->mjl", th, beta, V)
         dR_q = -np.einsum("ms,mksl,mslj->mjkl", th, gamma, V)
         rate = (pi - c.g * pi) * c.spend[:, :, None, :]  # d revenue / d e, summed over i below
-        _, dD = _deficit(c, va_new, jac=True)
+        _, dD = _deficit(c.va, c.deficit, c.closure, va_new, jac=True)
         d_income_u = dR_u + dD + va_new[:, :, None] * eye_n
 
         N = n + 2 * S * n

@@ -43,7 +43,9 @@ Solution method
 ---------------
 Newton's method with analytic Jacobians (`tradesim.models._hat`), batched over draws. Without
 links the unknowns are the ``n`` log wages, everything else being explicit in them; with links
-they are log wages, log sector price indices and sector spending (``n + 2 S n``). One
+they are log wages, log sector price indices and sector spending (``n + 2 S n``). One sector
+without links has its own system of the same equations in fewer operations (one symmetric
+matrix product and one ``n x n`` solve per Newton step, the state at a point computed once). One
 market-clearing condition is redundant (Walras' law), and the normalisation that world GDP is
 unchanged is added as one more equation; each step solves the square system of the
 normalisation and every market but that of the country with the largest baseline GDP (a Newton
@@ -456,9 +458,13 @@ class _Names:
 
 
 def _along(name: str, value, default: float, user_shape: tuple, shape: tuple) -> np.ndarray:
-    """`value`, broadcastable to the user's flows, as the internal ``[b, s, i, j]`` (b = 1 without draws)."""
+    """`value`, broadcastable to the user's flows, as the internal ``[b, s, i, j]`` (b = 1 without draws).
+
+    The default is one cell, ``[1, 1, 1, 1]``, which the models broadcast: no pass over ``n x n``
+    zeros to check, take logarithms of or multiply by.
+    """
     if value is None:
-        return np.full((1, *shape[1:]), default)
+        return np.full((1,) * len(shape), default)
     a = _array(name, value)
     try:
         return np.broadcast_to(a, user_shape).reshape(shape)
@@ -562,7 +568,7 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
                          "(inf for prohibitive)", key="trade_cost_change")
     beta, gamma = _production(value_added, io, S, n, names)
     economy = _economy(f4, t0, t1, d_hat, theta, beta, gamma, deficits, names)
-    system = _hat.Direct if gamma is None else _hat.Linked
+    system = _hat.Linked if gamma is not None else _hat.OneSector if S == 1 else _hat.Direct
     B = max(Bf, theta.shape[0])
     st, iterations, residual = _run(system, economy, B, tol, max_iter, names)
     return _solution(st, economy, num, f4, t0, t1, d_hat, flows_drawn or theta_drawn, flows_drawn, user_shape,
@@ -570,12 +576,16 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
 
 
 def _economy(f4, t0, t1, d_hat, theta, beta, gamma, closure, names) -> _hat.Economy:
-    spend_pairs = f4 * (1 + t0)
+    tariffs = bool(t0.any() or t1.any())
+    spend_pairs = f4 * (1 + t0) if tariffs else f4
     spend = spend_pairs.sum(axis=2)  # [b, s, j]
     present = spend > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_pi = np.log(spend_pairs / np.where(present, spend, 1.0)[:, :, None, :])
-        log_kappa = np.log(d_hat) + np.log1p(t1) - np.log1p(t0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # each n x n array made once: fresh memory is slow
+        log_pi = np.divide(spend_pairs, np.where(present, spend, 1.0)[:, :, None, :])
+        np.log(log_pi, out=log_pi)
+        log_kappa = np.log(d_hat)
+        if tariffs:
+            log_kappa = log_kappa + (np.log1p(t1) - np.log1p(t0))
     output = f4.sum(axis=3)  # [b, s, i]
     va = (beta * output).sum(axis=1)
     inter = 0.0 if gamma is None else np.einsum("bskj,bkj->bsj", gamma, output)
@@ -602,16 +612,18 @@ def _economy(f4, t0, t1, d_hat, theta, beta, gamma, closure, names) -> _hat.Econ
 def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, names: _Names):
     """Solve every batch member; return the solved state, iterations and the largest residual."""
     S, n = economy.shape
-    N = n if system_type is _hat.Direct else n * (1 + 2 * S)
+    N = n * (1 + 2 * S) if system_type is _hat.Linked else n
     size = max(1, _CHUNK_CELLS // max(S * n * n, N * N))
-    x = np.zeros((B, N))
-    iterations = 0
-    for start in range(0, B, size):  # chunks of draws bound memory; each chunk is one batched solve
-        idx = np.arange(start, min(B, start + size))
-        x[idx], it = _path(system_type, economy.take(idx) if B > 1 else economy, len(idx), N, tol, max_iter,
-                           names, start, B)
-        iterations = max(iterations, it)
-    system = system_type(economy)
+    if B <= size:  # one batched solve; its system may keep the state at the solution
+        x, iterations, system = _path(system_type, economy, B, N, tol, max_iter, names, 0, B)
+    else:
+        x = np.zeros((B, N))
+        iterations = 0
+        for start in range(0, B, size):  # chunks of draws bound memory; each chunk is one batched solve
+            idx = np.arange(start, min(B, start + size))
+            x[idx], it, _ = _path(system_type, economy.take(idx), len(idx), N, tol, max_iter, names, start, B)
+            iterations = max(iterations, it)
+        system = system_type(economy)
     st = system.state(x, np.arange(B))
     residual = _max_residual(system, st, x)
     if residual > tol:
@@ -624,6 +636,8 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
 def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_iter: int, names: _Names,
           offset: int, total: int):
     """Solve the `B` members of one chunk; return the solutions ``[B, N]`` and the most iterations used.
+
+    Returns also the system of the whole chunk, which may keep the state at the solution.
 
     Three methods, each for the members the one before left unsolved (see the module notes):
     Newton on the whole shock from the baseline, in at most `_DIRECT_ITER` steps; continuation
@@ -638,7 +652,7 @@ def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_it
                            max_iter=min(max_iter, _DIRECT_ITER), counts=used)
     todo = np.flatnonzero(~(done & (np.abs(F).max(axis=1, initial=0.0) <= tol)))
     if not todo.size:  # the usual case
-        return x, int(used.max(initial=0))
+        return x, int(used.max(initial=0)), whole
     sub = economy.take(todo)
     spent = np.zeros(todo.size, dtype=int)
     with np.errstate(all="ignore"):  # the path may probe outside the domain; such points are rejected
@@ -660,7 +674,7 @@ def _path(system_type, economy: _hat.Economy, B: int, N: int, tol: float, max_it
         failed.append((k, Ff, spent[k] > 0, evaluations > 0))
     if failed:
         raise _unsolved(system_type, sub, failed, xs, reached, todo, used, tol, max_iter, names, offset, total)
-    return x, int(used.max(initial=0))
+    return x, int(used.max(initial=0)), whole
 
 
 def _continuation(system_type, economy: _hat.Economy, N: int, tol: float, budget: np.ndarray,

@@ -89,6 +89,7 @@ Discussion Paper 19.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -98,17 +99,21 @@ from functools import cached_property
 import numpy as np
 
 from ..data.baseline import MAX_RATE
+from ..data.layout import Cells, SparseTensor
 from ..errors import ConvergenceError, InputError, TradesimWarning
 from ._lse import softmax as _softmax
 from ._newton import solve_linear as _solve_linear
 from ._newton import check_options, newton
+from ._pe_cells import CellMarkets, cell_ranges, segment_sum, solve_cells
 from ._revenue import PairRevenue
 
-__all__ = ["PESolution", "SmartResult", "smart", "solve"]
+__all__ = ["PESolution", "SmartResult", "check_inputs", "smart", "solve"]
 
 _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
 _CHUNK_CELLS = 2**17  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
+_CELL_CHUNK = 2**20  # cells that trade per chunk of the sparse solver: a few tens of MB of working arrays
+_CELL_SOLVER = True  # False: every problem by Newton on dense blocks (the tests compare the two)
 
 
 # --------------------------------------------------------------------------- results
@@ -125,15 +130,19 @@ class PESolution(PairRevenue):
     The solved arrays are stored; the pair arrays derived from them (`buyer_price`, `flows_after`,
     `revenue`, `pass_through`, `trade_creation`, `trade_diversion`) are computed when read.
 
+    On a sparse problem (`flows` given as a `tradesim.data.layout.SparseTensor`), `cells` lists
+    the cells and every pair array is ``[draw?, cell]`` instead of ``[draw?, product, exporter,
+    importer]``: the cells that trade, in the order of `cells` (`dense` gives the tensors).
+
     Attributes
     ----------
-    flows, tariff_before, tariff_after : ndarray, ``[product, exporter, importer]``
+    flows, tariff_before, tariff_after : ndarray, ``[product, exporter, importer]`` (or ``[cell]``)
         The inputs (USD; fractions).
     exporter_price : ndarray, ``[draw?, product, exporter]``
         ``p-hat``, the exporter (factory-gate) price relative to the baseline.
     price_index : ndarray, ``[draw?, product, importer]``
         ``P-hat``, the CES price index relative to the baseline.
-    quantity : ndarray, ``[draw?, product, exporter, importer]``
+    quantity : ndarray, ``[draw?, product, exporter, importer]`` (or ``[draw?, cell]``)
         ``q-hat``, quantity relative to the baseline (1 where there is no trade, and on the
         diagonal when it is not modelled).
     consumer_surplus : ndarray, ``[draw?, product, importer]``
@@ -144,8 +153,8 @@ class PESolution(PairRevenue):
         Consumer surplus + producer surplus + change in tariff revenue, USD, a country being
         importer for the first and last and exporter for the second.
     iterations : int
-        Newton iterations of the slowest problem, continuation steps included (0 for
-        ``method="linear"``).
+        Newton iterations of the slowest problem, continuation steps included, or steps of the
+        accelerated fixed point (0 for ``method="linear"``).
     max_residual : float
         Largest ``|log(demand / supply)|`` over all exporters, products and draws (for
         ``method="linear"``: of the exact equations at the linear answer).
@@ -157,6 +166,8 @@ class PESolution(PairRevenue):
         Whether the arrays have a leading draw axis.
     home : ndarray of int, ``[importer]``
         Each importer's position on the exporter axis, or -1.
+    cells : tradesim.data.layout.Cells or None
+        The cells of the pair arrays on a sparse problem; None on a dense one.
     """
 
     flows: np.ndarray
@@ -174,26 +185,65 @@ class PESolution(PairRevenue):
     domestic: bool
     draws: bool = False
     home: np.ndarray = None
+    cells: Cells | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(product, exporter, importer)``."""
+        return self.cells.shape if self.cells is not None else self.flows.shape
 
     @property
     def own(self) -> np.ndarray:
         """``[exporter, importer]`` bool: the domestic cells (a country's sales to itself)."""
-        return _own(self.home, self.flows.shape[1])
+        return _own(self.home, self.shape[1])
 
     @property
     def countries(self) -> np.ndarray:
         """For each position on the country axis, ``(axis, index)``: 0 for an exporter, 1 for an importer."""
+        n = self.shape[1]
         extra = np.flatnonzero(self.home < 0)
-        return np.concatenate([np.arange(self.flows.shape[1]), self.flows.shape[1] + np.arange(extra.size)])
+        return np.concatenate([np.arange(n), n + np.arange(extra.size)])
 
     def _to_countries(self, by_importer: np.ndarray | None, by_exporter: np.ndarray | None) -> np.ndarray:
         """Per-country values ``[..., country]`` from values by importer and by exporter (summed where both)."""
-        return _to_countries(by_importer, by_exporter, self.home, self.flows.shape[1])
+        return _to_countries(by_importer, by_exporter, self.home, self.shape[1])
+
+    # pair arrays in either layout: [..., k, i, j] dense, [..., cell] on cells
+    def _own_pairs(self) -> np.ndarray:
+        if self.cells is None:
+            return self.own
+        return self.cells.exporter == self.home[self.cells.importer]
+
+    def _exporter_pairs(self, a: np.ndarray) -> np.ndarray:
+        """Values ``[..., product, exporter]`` on the pairs."""
+        return a[..., :, None] if self.cells is None else a[..., self.cells.product, self.cells.exporter]
+
+    def _importer_pairs(self, a: np.ndarray) -> np.ndarray:
+        """Values ``[..., product, importer]`` on the pairs (kept axes: ``[..., k, 1, j]`` dense)."""
+        return a[..., None, :] if self.cells is None else a[..., self.cells.product, self.cells.importer]
+
+    def _sum_exporters(self, pairs: np.ndarray) -> np.ndarray:
+        """Pair values summed over exporters, ``[..., product, importer]``."""
+        if self.cells is None:
+            return pairs.sum(axis=-2)
+        K, _, m = self.shape
+        return segment_sum(pairs, self.cells.product * m + self.cells.importer, K * m).reshape(*pairs.shape[:-1], K, m)
+
+    def dense(self) -> PESolution:
+        """This solution with its pair arrays as ``[draw?, product, exporter, importer]`` tensors."""
+        if self.cells is None:
+            return self
+        c = self.cells
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update(flows=c.scatter(self.flows), tariff_before=c.scatter(self.tariff_before),
+                      tariff_after=c.scatter(self.tariff_after), quantity=c.scatter(self.quantity, fill=1.0),
+                      cells=None)
+        return PESolution(**fields)
 
     @property
     def buyer_price(self) -> np.ndarray:
         """``p-hat * (1 + t1) / (1 + t0)``, tariff-inclusive price relative to the baseline, ``[draw?, k, i, j]``."""
-        return self.exporter_price[..., :, None] * ((1 + self.tariff_after) / (1 + self.tariff_before))
+        return self._exporter_pairs(self.exporter_price) * ((1 + self.tariff_after) / (1 + self.tariff_before))
 
     @cached_property  # revenue and the country table read it too
     def flows_after(self) -> np.ndarray:
@@ -201,30 +251,30 @@ class PESolution(PairRevenue):
 
         Without ``domestic`` the diagonal is not modelled and is reported unchanged.
         """
-        after = self.flows * self.exporter_price[..., :, None] * self.quantity
+        after = self.flows * self._exporter_pairs(self.exporter_price) * self.quantity
         if not self.domestic:
-            after = np.where(self.own, self.flows, after)
+            after = np.where(self._own_pairs(), self.flows, after)
         return after
 
     @property
     def revenue_change(self) -> np.ndarray:
         """Change in tariff revenue by importer, USD, ``[draw?, product, importer]``."""
-        return self.revenue.sum(axis=-2) - self.revenue_before.sum(axis=-2)
+        return self._sum_exporters(self.revenue) - self._sum_exporters(self.revenue_before)
 
     @property
     def pass_through(self) -> np.ndarray:
         """``log(buyer_price) / log((1 + t1) / (1 + t0))``, ``[draw?, k, i, j]``; NaN where the tariff did not change."""
         log_tau = np.log((1 + self.tariff_after) / (1 + self.tariff_before))
         log_tau[log_tau == 0] = np.nan
-        return 1 + np.log(self.exporter_price)[..., :, None] / log_tau
+        return 1 + self._exporter_pairs(np.log(self.exporter_price)) / log_tau
 
     def _imports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = self.flows * ~self.own
+        m = self.flows * ~self._own_pairs()
         m_after = m * self.quantity
-        total = m.sum(axis=-2, keepdims=True)
+        total = self._sum_exporters(m)
         with np.errstate(invalid="ignore", divide="ignore"):
-            m_hat = np.where(total > 0, m_after.sum(axis=-2, keepdims=True) / total, 1.0)
-        return m, m_after, m_hat
+            m_hat = np.where(total > 0, self._sum_exporters(m_after) / np.where(total > 0, total, 1.0), 1.0)
+        return m, m_after, self._importer_pairs(m_hat)
 
     @property
     def trade_creation(self) -> np.ndarray:
@@ -241,23 +291,27 @@ class PESolution(PairRevenue):
     @property
     def creation_by_importer(self) -> np.ndarray:
         """Change in each importer's import volume at baseline prices, USD, ``[draw?, product, importer]``."""
-        return self.trade_creation.sum(axis=-2)
+        return self._sum_exporters(self.trade_creation)
 
     def country_table(self) -> dict[str, np.ndarray]:
         """Headline results per country, ``[draw?, country]`` each, summed over products.
 
-        ``price_index_change_pct`` weights each product's price index by the importer's
-        baseline spending on it (tariff-inclusive; imports only without `domestic`); it is NaN
-        for a country that is only an exporter here. Surpluses and revenue are zero where a
+        ``import_price_index_change_pct`` weights each product's CES price index by the
+        importer's baseline spending on it (tariff-inclusive): an index of the prices buyers pay
+        for imports, duty included, not of consumer prices (imports are a small share of what
+        consumers buy, and retail margins absorb part). With `domestic`, the index covers the
+        importer's domestic sales of the products too. It is NaN for a country that is only an
+        exporter here. Surpluses and revenue are zero where a
         country has no side in the model (an exporter's consumer surplus in a rectangle).
         """
-        weights = ((self.flows if self.domestic else self.flows * ~self.own) * (1 + self.tariff_before)).sum(axis=-2)
+        weights = self._sum_exporters((self.flows if self.domestic else self.flows * ~self._own_pairs())
+                                      * (1 + self.tariff_before))
         with np.errstate(invalid="ignore", divide="ignore"):
             price = (weights * (self.price_index - 1)).sum(axis=-2) / weights.sum(axis=-2)
         price_c = self._to_countries(100 * price, None)
-        importers = self._to_countries(np.ones(self.flows.shape[-1]), None) > 0
+        importers = self._to_countries(np.ones(self.shape[-1]), None) > 0
         return {
-            "price_index_change_pct": np.where(importers, price_c, np.nan),
+            "import_price_index_change_pct": np.where(importers, price_c, np.nan),
             "consumer_surplus_usd": self._to_countries(self.consumer_surplus.sum(axis=-2), None),
             "producer_surplus_usd": self._to_countries(None, self.producer_surplus.sum(axis=-2)),
             "revenue_change_usd": self._to_countries(self.revenue_change.sum(axis=-2), None),
@@ -270,7 +324,7 @@ class PESolution(PairRevenue):
 
         The sum of the positive diversions (equal to minus the sum of the negative ones).
         """
-        return np.clip(self.trade_diversion, 0.0, None).sum(axis=-2)
+        return self._sum_exporters(np.clip(self.trade_diversion, 0.0, None))
 
 
 @dataclass(frozen=True)
@@ -332,9 +386,55 @@ def _array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
         raise InputError(f"expected numbers, got {type(value).__name__}: {exc}", key=name) from None
     if ndim is not None and a.ndim != ndim:
         raise InputError(f"has shape {a.shape}; expected {ndim} axes [product, exporter, importer]", key=name)
-    if np.isnan(a).any():
+    if a.size and np.isnan(np.min(a)):  # min propagates NaN: one pass and no temporary array
         raise InputError(f"contains NaN at {_first(np.isnan(a))}; expected numbers", key=name)
     return a
+
+
+def _within(a: np.ndarray, low: float, high: float, *, finite: bool = False) -> bool:
+    """Whether every value of `a` lies in ``[low, high]`` (below `high` when `finite`): two passes, no temporaries."""
+    if not a.size:
+        return True
+    lo, hi = np.min(a), np.max(a)
+    return bool(lo >= low and (hi < high if finite else hi <= high))
+
+
+def _values(name: str, value, shape, cells: Cells | None) -> np.ndarray:
+    """A ``[product, exporter, importer]`` argument as a dense array, or as values on `cells` (a sparse problem).
+
+    On cells it may be a `SparseTensor` (of any cells: its values are read at these), a dense
+    tensor (read at the cells) or a ``[cell]`` vector.
+    """
+    if cells is None:
+        if isinstance(value, SparseTensor):
+            value = value.toarray()
+        a = _array(name, value, ndim=3)
+        if a.shape != shape:
+            raise InputError(f"has shape {a.shape}; expected {shape} like flows", key=name)
+        return a
+    if isinstance(value, SparseTensor):
+        if value.shape != shape:
+            raise InputError(f"has shape {value.shape}; expected {shape} like flows", key=name)
+        return _array(name, value.on(cells))
+    a = np.asarray(value)
+    if a.ndim == 3:
+        if a.shape != shape:
+            raise InputError(f"has shape {a.shape}; expected {shape} like flows", key=name)
+        a = cells.gather(a)
+    elif a.shape != (cells.size,):
+        raise InputError(f"has shape {a.shape}; expected {shape} like flows, or one value per cell of flows "
+                         f"({cells.size})", key=name)
+    return _array(name, a)
+
+
+def _first_at(mask: np.ndarray, cells: Cells | None) -> str:
+    """`_first` in ``(product, exporter, importer)`` positions, also for values on cells."""
+    if cells is None:
+        return _first(mask)
+    hits = np.flatnonzero(mask)
+    shown = ", ".join(str((int(cells.product[c]), int(cells.exporter[c]), int(cells.importer[c]))) for c in hits[:3])
+    more = f" and {hits.size - 3} more" if hits.size > 3 else ""
+    return f"index {shown}{more}"
 
 
 def _first(mask: np.ndarray) -> str:
@@ -376,12 +476,41 @@ def _elasticity(name: str, value, n_products: int, n_countries: int, *, low: flo
     return a
 
 
+def check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, domestic: bool = True, home=None):
+    """The inputs of `solve` checked as it checks them, and in the shapes it solves them in.
+
+    For engines that solve the products in parts (`tradesim.models.distributed`): bad input is
+    refused before any work, naming positions in the whole tensor, not in a part.
+
+    Returns
+    -------
+    flows, tariff_before, tariff_after : ndarray
+        ``[product, exporter, importer]``, or ``[cell]`` on the cells of a sparse `flows`.
+    sigma, eta, epsilon : ndarray, ``[draw, product, country]``
+        Axes of length 1 broadcast (the draw axis is 1 without draws).
+    home : ndarray of int, ``[importer]``
+    cells : Cells or None
+        The cells of a sparse `flows`.
+
+    Raises
+    ------
+    InputError
+        As `solve`.
+    """
+    flows, t0, t1, sig, et, eps, _, home, cells = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
+                                                                epsilon, domestic, home)
+    return flows, t0, t1, sig, et, eps, home, cells
+
+
 def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home):
-    flows = _array("flows", flows, ndim=3)
-    K, n, n2 = flows.shape
+    """The inputs checked: dense tensors, or values on the cells of a sparse `flows` (then `cells` is not None)."""
+    cells = flows.cells if isinstance(flows, SparseTensor) else None
+    flows = _array("flows", flows, ndim=3) if cells is None else _array("flows", flows.values)
+    shape = flows.shape if cells is None else cells.shape
+    K, n, n2 = shape
     if home is None:
         if n != n2:
-            raise InputError(f"has shape {flows.shape}, a rectangle: pass home (each importer's position on the "
+            raise InputError(f"has shape {shape}, a rectangle: pass home (each importer's position on the "
                              "exporter axis, -1 where it is not an exporter)", key="flows")
         home = np.arange(n)
     home = np.asarray(home)
@@ -389,29 +518,30 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             or len(set(home[home >= 0].tolist())) < int((home >= 0).sum()):
         raise InputError(f"is {home!r}; expected one position per importer ({n2}) on the exporter axis (0 to "
                          f"{n - 1}, each once) or -1", key="home")
-    if np.isinf(flows).any() or (flows < 0).any():
-        raise InputError(f"has negative or infinite values at {_first(~(flows >= 0) | np.isinf(flows))}; "
+    if not _within(flows, 0.0, np.inf, finite=True):
+        raise InputError(f"has negative or infinite values at {_first_at(~(flows >= 0) | np.isinf(flows), cells)}; "
                          "expected finite USD values >= 0", key="flows")
     tariffs = []
     for name, t in (("tariff_before", tariff_before), ("tariff_after", tariff_after)):
-        t = _array(name, t, ndim=3)
-        if t.shape != flows.shape:
-            raise InputError(f"has shape {t.shape}; expected {flows.shape} like flows", key=name)
-        bad = ~((t >= 0) & (t <= MAX_RATE))
-        if bad.any():
-            raise InputError(f"has {t[bad][0]!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)
+        t = _values(name, t, shape, cells)
+        if not _within(t, 0.0, MAX_RATE):
+            bad = ~((t >= 0) & (t <= MAX_RATE))
+            raise InputError(f"has {t[bad][0]!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
+                             f"{MAX_RATE:g}", key=name)
         tariffs.append(t)
     t0, t1 = tariffs
     own = _own(home, n)
     if domestic:
-        if K and not (flows[:, own] > 0).any():
+        own_values = (lambda a: a[:, own]) if cells is None else \
+            (lambda a, mask=cells.exporter == home[cells.importer]: a[mask])
+        if K and not (own_values(flows) > 0).any():
             raise InputError(
                 "has no domestic sales (flows[k, i, i], where a country sells to itself), which the domestic "
                 "substitute needs; add them (gross output minus exports) or pass domestic=False to model imports only",
                 key="flows",
             )
         for name, t in (("tariff_before", t0), ("tariff_after", t1)):
-            td = t[:, own]
+            td = own_values(t)
             if (td != 0).any():
                 raise InputError(f"is nonzero on a domestic cell at {_first(td != 0)}; "
                                  "a country does not levy tariffs on its own sales", key=name)
@@ -425,7 +555,7 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             + "; give every elasticity with draws the same number of draws",
             key="/".join(draws),
         )
-    return flows, t0, t1, sig, et, eps, bool(draws), home
+    return flows, t0, t1, sig, et, eps, bool(draws), home, cells
 
 
 # --------------------------------------------------------------------------- helpers
@@ -466,12 +596,13 @@ class _Problem:
 
     _FIELDS = ("log_s", "log_w", "log_tau", "sigma", "eta", "eps", "has_sales", "has_buys", "free", "index")
 
-    def __init__(self, markets: _Markets, sig, eta, eps, index):
+    def __init__(self, markets: _Markets, sig, eta, eps, index, products=None):
         D = max(sig.shape[0], eta.shape[0], eps.shape[0])
         K, n, m = markets.shape
         self.shape = (D, K, n, m)
         self.own = markets.own
         self.index = index
+        self.products = np.arange(K) if products is None else products  # the batch's products (for messages)
         d, k = np.divmod(index, K)
         for name in ("t0", "t1", "v", "full", "sales", "buys", "log_s", "log_w", "log_tau"):
             setattr(self, name, getattr(markets, name)[k])  # a gather: the logs are taken once per product
@@ -491,7 +622,7 @@ class _Problem:
         if len(idx) == len(self) and (np.diff(idx) == 1).all():
             return self
         sub = object.__new__(_Problem)
-        sub.shape, sub.own = self.shape, self.own
+        sub.shape, sub.own, sub.products = self.shape, self.own, self.products
         for name in self._FIELDS:
             setattr(sub, name, getattr(self, name)[idx])
         return sub
@@ -638,6 +769,7 @@ def _draws(pr, which) -> np.ndarray:
 def _where(pr, b):
     D, K = pr.shape[:2]
     d, k = divmod(int(pr.index[b]), K)
+    k = int(pr.products[k])
     return f"draw {d}, product index {k}" if D > 1 else f"product index {k}"
 
 
@@ -662,12 +794,16 @@ def solve(
 
     Parameters
     ----------
-    flows : array_like, ``[product, exporter, importer]``
+    flows : array_like ``[product, exporter, importer]`` or SparseTensor
         Baseline values, USD per year, tariff-exclusive. Exporters and importers may differ
         (a rectangle: US imports from 51 partners are ``[product, 51, 1]``); domestic sales sit
-        where a country is on both axes (the diagonal of a square).
+        where a country is on both axes (the diagonal of a square). A
+        `tradesim.data.layout.SparseTensor` (the cells that trade, `Baseline.sparse_flows`)
+        makes the problem sparse: time and memory then grow with its cells, and the solution's
+        pair arrays are on them (`PESolution.cells`).
     tariff_before, tariff_after : array_like, ``[product, exporter, importer]``
-        Ad valorem rates as fractions, 0 to 20.
+        Ad valorem rates as fractions, 0 to 20. With a sparse `flows`, also a `SparseTensor` or
+        one value per cell of `flows`.
     sigma : array_like
         Elasticity of substitution between sources (> 0), shape ``()``, ``[product]``,
         ``[product, importer]`` or with a leading draw axis ``[draw, product, importer]``.
@@ -683,7 +819,7 @@ def solve(
         Each importer's position on the exporter axis (its domestic source), -1 where it is not
         an exporter. Needed for a rectangle; the diagonal of a square by default.
     method : {"exact", "linear"}
-        Newton on the nonlinear equations, or their GSIM linearisation.
+        The nonlinear equations, solved exactly, or their GSIM linearisation.
     tol : float
         Stopping tolerance on ``max |log excess demand|`` (relative excess demand).
     max_iter : int
@@ -699,7 +835,18 @@ def solve(
         For shapes that do not match, negative or NaN values, ``sigma <= 0``, ``eta < 0``,
         ``epsilon <= 0``, or draw axes of different lengths.
     ConvergenceError
-        When Newton's method does not reach `tol`.
+        When the solver does not reach `tol`.
+
+    Notes
+    -----
+    With ``epsilon = inf`` for every exporter (the default elasticities) exporter prices do not
+    move and the solution is closed-form per cell. Otherwise the problems whose ``sigma`` is
+    the same for all importers (and not within ``1e-3`` of one) are solved on the cells that
+    trade by an Anderson-accelerated fixed point (`tradesim.models._pe_cells`): two sparse
+    matrix-vector products per step, no ``exporter x exporter`` system. The others, and any
+    that fixed point does not solve in 60 steps, go to Newton's method with continuation on
+    dense ``[exporter, importer]`` blocks (see the module notes). Both stop on the same
+    residual, so the numbers agree to `tol`.
 
     Examples
     --------
@@ -718,33 +865,46 @@ def solve(
     if method not in ("exact", "linear"):
         raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
     check_options(tol, max_iter)
-    flows, t0, t1, sig, et, eps, has_draws, home = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
-                                                                epsilon, domestic, home)
+    flows, t0, t1, sig, et, eps, has_draws, home, cells = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
+                                                                       epsilon, domestic, home)
     D = max(sig.shape[0], et.shape[0], eps.shape[0])
-    K, n, m = flows.shape
+    K, n, m = flows.shape if cells is None else cells.shape
     B = D * K
     c = n + int((home < 0).sum())
-    sizes = {"exporter": (n,), "importer": (m,), "pair": (n, m), "country": (c,)}
-    out = {name: np.empty((B, *sizes[axes])) for name, axes in _OUTPUTS.items()}
+    sizes = {"exporter": (n,), "importer": (m,), "country": (c,)}
+    out = {name: np.empty((B, *sizes[axes])) for name, axes in _OUTPUTS.items() if axes != "pair"}
+    out["quantity"] = np.ones((B, n, m)) if cells is None else np.ones((D, cells.size))
+    model = _ModelCells(flows, t0, t1, cells, domestic, home)
+    elasticities = (np.broadcast_to(sig, (D, K, m)), np.broadcast_to(et, (D, K, m)), np.broadcast_to(eps, (D, K, n)))
 
-    markets = _Markets(flows, t0, t1, domestic, home)
+    fast = np.zeros(B, bool)
+    if method == "exact" and _CELL_SOLVER:  # sigma the same for every importer of a problem, and not near one
+        s0 = elasticities[0][..., 0]
+        fast = ((elasticities[0] == s0[..., None]).all(axis=-1) & (np.abs(1 - s0) >= _NEAR_ONE)).ravel()
 
-    def work(idx):
-        pr = _Problem(markets, sig, et, eps, idx)
+    def fast_work(ids):
+        r = solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
+                        elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter)
+        model.write(out, ids, r, elasticities, home)
+        done = ~r["unsolved"]
+        return r["steps"], float(r["residual"][done].max(initial=0.0)), 0, ids[r["unsolved"]]
+
+    runs = _run(fast_work, model.chunks(np.flatnonzero(fast), n))
+    rest = np.sort(np.concatenate([np.flatnonzero(~fast)] + [r[3] for r in runs]))
+
+    def dense_work(task):
+        markets, products, idx = task
+        pr = _Problem(markets, *(_take_products(a, products, K) for a in (sig, et, eps)), idx, products)
         p_hat, P_hat, q_hat, iterations, residual, bad = _solve_chunk(pr, method, tol, max_iter)
-        rows = slice(idx[0], idx[-1] + 1)
-        for name, a in _outcomes(pr, p_hat, P_hat, q_hat, domestic, home).items():
-            out[name][rows] = a
-        return iterations, residual, bad
+        ids = (idx // products.size) * K + products[idx % products.size]
+        outcomes = _outcomes(pr, p_hat, P_hat, q_hat, domestic, home)
+        for name, a in outcomes.items():
+            if name != "quantity":
+                out[name][ids] = a
+        model.write_dense_quantity(out["quantity"], ids, outcomes["quantity"])
+        return iterations, residual, bad, None
 
-    # chunks of problems small enough to stay in cache, run on every core (numpy releases the GIL)
-    size = max(1, _CHUNK_CELLS // (n * max(n, m)))
-    chunks = [np.arange(start, min(B, start + size)) for start in range(0, B, size)]
-    if len(chunks) <= 1:
-        runs = [work(idx) for idx in chunks]
-    else:
-        with ThreadPoolExecutor(min(os.cpu_count() or 1, len(chunks))) as pool:
-            runs = list(pool.map(work, chunks))
+    runs += _run(dense_work, model.dense_tasks(rest, D, np.isfinite(eps).any()))
     bad = sum(r[2] for r in runs)
     if bad:
         warnings.warn(
@@ -754,14 +914,16 @@ def solve(
             stacklevel=2,
         )
 
-    def shaped(a):
-        a = a.reshape(D, K, *a.shape[1:])
+    def shaped(a, lead=(D, K)):
+        a = a.reshape(*lead, *a.shape[1:])
         return a if has_draws else a[0]
 
+    quantity = out.pop("quantity")
     return PESolution(
         flows=flows,
         tariff_before=t0,
         tariff_after=t1,
+        quantity=shaped(quantity) if cells is None else (quantity if has_draws else quantity[0]),
         **{name: shaped(a) for name, a in out.items()},
         iterations=max((r[0] for r in runs), default=0),
         max_residual=max((r[1] for r in runs), default=0.0),
@@ -769,7 +931,143 @@ def solve(
         domestic=bool(domestic),
         draws=has_draws,
         home=home,
+        cells=cells,
     )
+
+
+def _run(work, tasks: list) -> list:
+    """``work(task)`` for every task, on every core when there are several (numpy releases the GIL)."""
+    if len(tasks) <= 1:
+        return [work(t) for t in tasks]
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, len(tasks))) as pool:
+        return list(pool.map(work, tasks))
+
+
+def _take_products(a: np.ndarray, products: np.ndarray, K: int) -> np.ndarray:
+    """An elasticity ``[draw, product or 1, country]`` on `products` only."""
+    return a[:, products] if a.shape[1] == K and K > 1 else a
+
+
+class _ModelCells:
+    """The cells the model solves (flows > 0; without the domestic cells when they are not modelled),
+    their constants, and where each solved chunk's results go."""
+
+    def __init__(self, flows, t0, t1, cells, domestic, home):
+        self.dense_input = cells is None
+        self.flows, self.t0, self.t1, self.cells, self.domestic, self.home = flows, t0, t1, cells, domestic, home
+        K, n, m = self.shape = flows.shape if cells is None else cells.shape
+        own_j = np.flatnonzero(home >= 0)
+        if cells is None:
+            mask = flows > 0
+            if not domestic:
+                mask[:, home[own_j], own_j] = False
+            model = Cells(self.shape, np.flatnonzero(mask))
+            self.position = None
+            v, a0, a1 = (model.gather(a) for a in (flows, t0, t1))
+            # cells left as they are (the domestic cells when not modelled): their revenue change
+            fixed = np.zeros((K, m))
+            if not domestic:
+                i, j = home[own_j], own_j
+                fixed[:, j] = (t1[:, i, j] - t0[:, i, j]) * flows[:, i, j]
+        else:
+            own = cells.exporter == home[cells.importer]
+            keep = (flows > 0) & (True if domestic else ~own)
+            self.position = np.flatnonzero(keep)  # each model cell's place among the cells
+            model = Cells(self.shape, cells.index[self.position])
+            v, a0, a1 = flows[keep], t0[keep], t1[keep]
+            held = (flows > 0) & ~keep
+            fixed = segment_sum(((t1 - t0) * flows)[held], (cells.product * m + cells.importer)[held],
+                                K * m).reshape(K, m)
+        self.markets = CellMarkets(model, v, a0, a1)
+        self.fixed_revenue = fixed
+
+    def chunks(self, ids: np.ndarray, n: int) -> list[np.ndarray]:
+        """`ids` (problems) in chunks of at most `_CELL_CHUNK` cells, at least one per core when large."""
+        if not ids.size:
+            return []
+        K = self.shape[0]
+        counts = np.diff(self.markets.bounds)[ids % K]
+        total = int(counts.sum())
+        target = max(2**16, min(_CELL_CHUNK, -(-total // (os.cpu_count() or 1))))
+        most = max(1, 2**21 // (n * 6))  # problems per chunk: the fixed point keeps [problem, exporter, 6] arrays
+        edges = np.cumsum(counts) // target
+        cuts = np.flatnonzero(np.diff(edges)) + 1
+        parts = np.split(ids, cuts)
+        return [p[a:a + most] for p in parts for a in range(0, p.size, most)]
+
+    def write(self, out: dict, ids: np.ndarray, r: dict, elasticities, home) -> None:
+        """Store the results of problems `ids` solved on the cells (`solve_cells`)."""
+        mk, ch = self.markets, r["chunk"]
+        K, n, m = self.shape
+        d, k = np.divmod(ids, K)
+        x, log_P, q = r["x"], r["log_P"], r["q"]
+        eta, eps = elasticities[1][d, k], elasticities[2][d, k]
+        p_hat = np.exp(x)
+        v = mk.v[ch.idx]
+        after = v * p_hat.reshape(-1)[ch.rows] * q
+        d_rev = ch.column_sums(mk.t1[ch.idx] * after - mk.t0[ch.idx] * v) + self.fixed_revenue[k]
+        finite = np.isfinite(eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cs = -mk.buys[k] * _log_ratio(log_P, 1 - eta)
+            ps = mk.sales[k] * _log_ratio(x, 1 + np.where(finite, eps, 0.0))
+        ps = np.where(finite & (mk.sales[k] > 0), ps, 0.0)
+        out["exporter_price"][ids] = p_hat
+        out["price_index"][ids] = np.exp(log_P)
+        out["consumer_surplus"][ids] = cs
+        out["producer_surplus"][ids] = ps
+        out["welfare"][ids] = _to_countries(cs + d_rev, ps, home, n)
+        draw = np.repeat(d, ch.counts)
+        if self.dense_input:  # problem b = d K + k: flat position d K n m + (k n + i) m + j
+            out["quantity"].reshape(-1)[draw * (K * n * m) + mk.cells.index[ch.idx]] = q
+        else:
+            out["quantity"][draw, self.position[ch.idx]] = q
+
+    def dense_tasks(self, ids: np.ndarray, D: int, any_finite: bool) -> list:
+        """Tasks for Newton on dense blocks: ``(markets of some products, those products, problems)``."""
+        if not ids.size:
+            return []
+        K, n, m = self.shape
+        products = np.unique(ids % K)
+        per = max(1, 2**21 // (n * m))  # products whose dense blocks are built at once
+        newton_cells = n * max(n, m) if any_finite else n * m
+        size = max(1, _CHUNK_CELLS // newton_cells)  # problems per task, small enough to stay in cache
+        tasks = []
+        for a in range(0, products.size, per):
+            chunk = products[a:a + per]
+            markets = _Markets(*self._dense(chunk), self.domestic, self.home)
+            local = np.full(K, -1)
+            local[chunk] = np.arange(chunk.size)
+            mine = ids[local[ids % K] >= 0]
+            idx = (mine // K) * chunk.size + local[mine % K]
+            tasks += [(markets, chunk, idx[b:b + size]) for b in range(0, idx.size, size)]
+        return tasks
+
+    def _dense(self, products: np.ndarray):
+        """Flows and tariffs of `products` as dense ``[product, exporter, importer]`` blocks."""
+        if self.dense_input:
+            return self.flows[products], self.t0[products], self.t1[products]
+        K, n, m = self.shape
+        c = self.cells
+        idx, counts = cell_ranges(c.bounds, products)
+        where = np.repeat(np.arange(products.size), counts) * (n * m) + (c.index[idx] % (n * m))
+        blocks = []
+        for a in (self.flows, self.t0, self.t1):
+            block = np.zeros(products.size * n * m)
+            block[where] = a[idx]
+            blocks.append(block.reshape(products.size, n, m))
+        return blocks
+
+    def write_dense_quantity(self, quantity: np.ndarray, ids: np.ndarray, q_hat: np.ndarray) -> None:
+        """Store quantities ``[problem, exporter, importer]`` of problems `ids` solved on dense blocks."""
+        if self.dense_input:
+            quantity[ids] = q_hat
+            return
+        K, n, m = self.shape
+        c = self.cells
+        d, k = np.divmod(ids, K)
+        idx, counts = cell_ranges(c.bounds, k)
+        row = np.repeat(np.arange(ids.size), counts)
+        quantity[np.repeat(d, counts), idx] = q_hat.reshape(ids.size, -1)[row, c.index[idx] % (n * m)]
 
 
 def _linear(pr):

@@ -18,6 +18,9 @@ from ..errors import InputError
 
 __all__ = ["MODELS", "ModelSpec", "Output", "Parameter", "get_model", "parameters", "register"]
 
+#: How an output moves on a path under partial adjustment (see `Output`).
+TIMINGS = ("price", "quantity", "revenue_change", "revenue_level", "rest")
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -69,14 +72,23 @@ class Output:
     meaning : str
     label : str
         A short label for legends and table headers (default: the name without its unit).
+    timing : {"price", "quantity", "revenue_change", "revenue_level", "rest"}
+        How it moves on a time path under partial adjustment (`tradesim.scenario.dynamics`):
+        ``"price"`` takes the current tariffs' equilibrium value at once; ``"quantity"`` moves
+        towards it with the quantities' half-life; ``"revenue_change"`` and ``"revenue_level"``
+        are the importer's tariff revenue on the path's flows (its change from the baseline, or
+        its level); ``"rest"`` (one welfare part at most) is ``welfare_usd`` less the other parts.
     """
 
     name: str
     unit: str
     meaning: str
     label: str = ""
+    timing: str = "quantity"
 
     def __post_init__(self) -> None:
+        if self.timing not in TIMINGS:
+            raise ValueError(f"output {self.name!r} has timing {self.timing!r}; expected one of {TIMINGS}")
         if not self.label:
             object.__setattr__(self, "label", re.sub(r"_(usd|pct|ratio)$", "", self.name).replace("_", " "))
 
@@ -157,6 +169,10 @@ def register(spec: ModelSpec) -> ModelSpec:
     missing = [w for w in spec.welfare if w not in spec.units]
     if missing:
         raise ValueError(f"welfare parts {missing} are not among the outputs {list(spec.units)}")
+    rest = [o.name for o in spec.outputs if o.timing == "rest"]
+    if rest and (len(rest) > 1 or rest[0] not in spec.welfare or "welfare_usd" not in spec.units):
+        raise ValueError(f"outputs {rest} have timing 'rest': expected at most one, a welfare part, with welfare_usd "
+                         "among the outputs")
     for other in MODELS.values():
         if other.name == spec.name:
             continue

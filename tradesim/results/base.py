@@ -23,6 +23,8 @@ __all__ = ["Result", "positions", "pair_positions"]
 
 #: Changes smaller than this share of the baseline value are rounding, not results: shown as zero.
 NOISE = 1e-9
+#: USD amounts below this share of the baseline's trade are rounding error of sums over the baseline.
+USD_NOISE = 1e-12
 
 
 def positions(axis, codes, key: str) -> list[int]:
@@ -68,6 +70,18 @@ class Result:
         raise NotImplementedError
 
     # -- shared ------------------------------------------------------------------------------
+
+    def _below_rounding(self, values: dict) -> dict:
+        """Model outputs with rounding error shown as zero: USD amounts below a millionth of a
+        millionth of the baseline's trade, percentages below a ten-millionth of a percent."""
+        scale = USD_NOISE * float(np.asarray(self.baseline.flows).sum())
+        units = self.units
+        out = {}
+        for name, a in values.items():
+            a = np.asarray(a, dtype=float)
+            floor = scale if units.get(name) == "USD" else 100 * NOISE if units.get(name) == "percent" else 0.0
+            out[name] = np.where(np.abs(a) < floor, 0.0, a) if floor else a
+        return out
 
     @property
     def units(self) -> dict[str, str]:

@@ -96,7 +96,7 @@ class EnsembleResult(Result):
         self._check_level(level)
         if level == "pair":
             return {name: self.pair_values(name) for name in self.PAIR_VARIABLES}
-        return dict(self.country_values)
+        return self._below_rounding(self.country_values)
 
     def _card(self) -> list[tuple[str, str]]:
         s = self.scenario

@@ -103,7 +103,7 @@ class ScenarioResult(Result):
             return pair_values(b.flows, self.flows, b.flows * self.quantity, t0, t1, rev0, self.revenue)
         self._check_level(level)
         out = country_values(b, b.flows.sum(axis=0), self.flows.sum(axis=-3))
-        out.update(self.country_values)
+        out.update(self._below_rounding(self.country_values))
         return out
 
     def changed_pairs(self) -> list[tuple[str, str]]:

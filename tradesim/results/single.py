@@ -120,7 +120,7 @@ class SimulationResult(Result):
     @property
     def country_values(self) -> dict[str, np.ndarray]:
         """The model's outputs per country, ``[draw?, country]`` (see the model's registry entry)."""
-        return {k: np.asarray(v) for k, v in self.solution.country_table().items()}
+        return self._below_rounding(self.solution.country_table())
 
     def arrays(self, level: str) -> dict[str, np.ndarray]:
         b, sol = self.baseline, self.solution

@@ -47,11 +47,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import MAX_RATE, list_baselines
-from ..data.bundled import baseline_axes, list_fine_values
+from ..data import baseline_axes
+from ..data.bundled import list_fine_values
 from ..elasticities import Elasticities, parameter_names
 from ..errors import InputError, ScenarioError
 from ..files import collect, line_of, load_toml, parse_date, unknown_keys
-from ..law import TariffSchedule
+from ..law import LIST_FIELDS, MEASURE_FIELDS, TariffSchedule
 from ..law.bundled import schedule_file
 from ..law.file import schedule_from_tables, schedule_tables
 from ..models import MODELS
@@ -60,7 +61,8 @@ from .dynamics import FREQUENCIES, Dynamics
 from .phases import Phase, apply_phases
 from .scenario import Scenario
 
-__all__ = ["load_scenario", "SCENARIO_KEYS", "PHASE_KEYS", "TOP_KEYS", "DYNAMICS_KEYS"]
+__all__ = ["load_scenario", "scenario_files", "FILE_KEYS", "SCENARIO_KEYS", "PHASE_KEYS", "TOP_KEYS",
+           "DYNAMICS_KEYS"]
 
 TOP_KEYS = {
     "scenario": "the scenario's settings",
@@ -152,6 +154,63 @@ def load_scenario(name_or_path) -> Scenario:
     (('us-china-2025',), 'pe')
     """
     return _read(name_or_path, ())
+
+
+def scenario_files(name_or_path) -> list[tuple[str, Path]]:
+    """The files a scenario is read from, each with its role, for a record of what was run.
+
+    Roles: ``"scenario"`` (the file itself), ``"extends"`` (the files it extends, nearest
+    first), ``"schedule"`` (the schedule file it names, bundled or not), ``"baseline"`` and
+    ``"fine_values"`` (when they are files, not bundled names), ``"table"`` (CSV files named
+    by its measures and product lists), and the same for the scenario it is read against,
+    with roles prefixed ``"compare_to "``. Paths are resolved as `load_scenario` resolves
+    them: beside the file that names them. Files that do not exist are left out (reading the
+    scenario reports them).
+
+    Examples
+    --------
+    >>> [(role, path.name) for role, path in scenario_files("phased-cut")]
+    [('scenario', 'phased-cut.toml'), ('extends', 'us-china-2025.toml'), ('schedule', 'us-china-2025.toml')]
+    """
+    path = scenario_path(str(name_or_path))
+    if path is None:
+        raise ScenarioError(f"no bundled scenario or file {str(name_or_path)!r}",
+                            source=str(name_or_path).replace("\x00", "\\x00"))
+    return _files(path, "", ())
+
+
+def _files(path: Path, prefix: str, seen: tuple) -> list[tuple[str, Path]]:
+    chain = _chain(path, ())
+    out = [(prefix + "scenario", chain[-1][0])] + [(prefix + "extends", p) for p, _, _ in reversed(chain[:-1])]
+    settings: dict[str, tuple[object, Path]] = {}
+    tables = []
+    for file, _, data in chain:
+        meta = data.get("scenario")
+        if isinstance(meta, dict):
+            settings.update({k: (v, file.parent) for k, v in meta.items() if isinstance(v, str)})
+        for kind in ("product_lists", "measures"):
+            rows = data.get(kind)
+            for t in rows if isinstance(rows, list) else []:
+                if isinstance(t, dict):
+                    tables += [Path(v) for k, v in _absolute_files(t, file.parent).items() if k in FILE_KEYS]
+    if "schedule" in settings:
+        value, folder = settings["schedule"]
+        found = schedule_file(value) if not value.endswith(".toml") else None
+        out.append((prefix + "schedule", Path(found) if found is not None else folder / value))
+    for key in ("baseline", "fine_values"):
+        if key in settings and "\x00" not in settings[key][0]:
+            out.append((prefix + key, settings[key][1] / settings[key][0]))
+    out += [(prefix + "table", t) for t in tables]
+    if "compare_to" in settings:
+        value, folder = settings["compare_to"]
+        target = scenario_path(value, folder)
+        if target is not None and target not in seen and target != path.resolve():
+            out += _files(target, "compare_to ", (*seen, path.resolve()))
+    unique: dict[Path, str] = {}
+    for role, file in out:
+        if file.is_file():
+            unique.setdefault(file.resolve(), role)
+    return [(role, file) for file, role in unique.items()]
 
 
 def _read(name_or_path, seen: tuple) -> Scenario:
@@ -297,7 +356,8 @@ def _read(name_or_path, seen: tuple) -> Scenario:
         own = {t.get("name") for _, _, data in chain for t in data.get("measures", []) if isinstance(t, dict)}
         problems += _country_problems(schedule, settings["baseline"], entries["measures"], meta["baseline"][1], own)
     if problems:
-        raise collect(problems, str(leaf_path))
+        inherited = {str(file): str(leaf_path) for file, _, _ in chain[:-1]}
+        raise collect([_inherited(p, inherited) for p in problems], str(leaf_path))
     return Scenario(
         name=str(name), description=str(settings.get("description", "")), baseline=settings["baseline"],
         schedule=TariffSchedule(schedule.measures, tuple(schedule.product_lists.values()), name=str(name),
@@ -310,6 +370,15 @@ def _read(name_or_path, seen: tuple) -> Scenario:
         extends=tuple(str(d["scenario"]["extends"]) for _, _, d in reversed(chain[1:])), sources=tuple(sources),
         notes=str(settings.get("notes", "")), source=str(leaf_path),
     )
+
+
+def _inherited(problem: ScenarioError, inherited: dict[str, str]) -> ScenarioError:
+    """A problem in a file that the scenario extends, saying which file inherits the value."""
+    file = (problem.source or "").rsplit(":", 1)[0] if problem.line else problem.source
+    if file not in inherited:
+        return problem
+    return ScenarioError(f"{problem.message} (a value that {inherited[file]} inherits from this file)",
+                         source=file, key=problem.key, line=problem.line, problems=problem.problems)
 
 
 # --------------------------------------------------------------------------- the chain of files
@@ -355,10 +424,16 @@ def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tupl
         return {}, {}
 
 
+#: Keys of measures and product lists that name a file (from the field tables: nothing to keep in step).
+FILE_KEYS = tuple(sorted({k for f in (*MEASURE_FIELDS, *LIST_FIELDS) for k in f.file_keys
+                          if k == "file" or k.endswith("_file")}))
+
+
 def _absolute_files(table: dict, folder: Path) -> dict:
-    """Paths to CSV files made absolute, so tables from several files can be merged."""
+    """Paths to CSV files made absolute (beside the file that names them), so tables from several files can be
+    merged."""
     out = dict(table)
-    for key in ("file", "rates_file", "value_shares_file", "qualifying_file"):
+    for key in FILE_KEYS:
         if isinstance(out.get(key), str):
             out[key] = str(folder / out[key])
     return out
@@ -441,10 +516,12 @@ def _settings(meta: dict, problems: list) -> dict:
             elif key == "compare_to":
                 found = scenario_path(value, folder) if isinstance(value, str) else None
                 if found is None:
-                    shown = value.replace("\x00", "\\x00") if isinstance(value, str) else value
-                    raise ValueError(f"no bundled scenario {shown!r} and no such file beside this one; bundled: "
-                                     f"{list(list_scenarios().index)}")
-                out[key] = value if scenario_path(value) == found else str(found)  # a bundled name stays a name
+                    beside = f" ({folder / value})" if isinstance(value, str) and "\x00" not in value else ""
+                    raise ValueError(f"no bundled scenario {value!r} and no such file beside this one{beside}; "
+                                     f"bundled: {list(list_scenarios().index)}")
+                path_like = value.endswith(".toml") or "/" in value or "\\" in value
+                # a bundled name stays a name; a file is its absolute path (never relative to the current folder)
+                out[key] = value if not path_like and value in list_scenarios().index else str(found)
             elif key in ("description", "notes", "schedule"):
                 if not isinstance(value, str):
                     raise ValueError(f"{value!r} is not text")

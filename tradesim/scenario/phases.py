@@ -89,6 +89,21 @@ def apply_phases(measures: tuple[Measure, ...], phases: tuple[Phase, ...]) -> tu
     problems : list of (phase index, key, message)
         Phases on unknown measures, on measures with rates by product, or with steps outside
         the measure's dates; such phases are left out.
+
+    Notes
+    -----
+    The work is linear in the number of steps: each step is one new measure, made once. A
+    measure that replaces a phased one lists every step in its ``replaces``.
+
+    Examples
+    --------
+    >>> from tradesim.law import Measure
+    >>> m = Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])
+    >>> p = Phase("x", to_rate=0.2, count=3, first=dt.date(2025, 6, 1), every=pd.DateOffset(months=1))
+    >>> measures, applied, problems = apply_phases((m,), (p,))
+    >>> [(x.name, round(x.rate, 2), str(x.start), str(x.end)) for x in measures]  # doctest: +NORMALIZE_WHITESPACE
+    [('x', 0.5, '2025-01-01', '2025-06-01'), ('x@2025-06-01', 0.4, '2025-06-01', '2025-07-01'),
+     ('x@2025-07-01', 0.3, '2025-07-01', '2025-08-01'), ('x@2025-08-01', 0.2, '2025-08-01', 'None')]
     """
     by_name = {m.name: m for m in measures}
     problems: list[tuple[int, str, str]] = []
@@ -124,8 +139,8 @@ def apply_phases(measures: tuple[Measure, ...], phases: tuple[Phase, ...]) -> tu
         split[m.name] = pieces
         done.append(dataclasses.replace(phase, steps=steps))
     out = []
-    for m in measures:
+    for m in measures:  # each measure and step once: the work is linear in the steps
         extra = tuple(p.name for r in m.replaces if r in split for p in split[r][1:])
-        replaces = m.replaces + extra
-        out += [dataclasses.replace(p, replaces=replaces) for p in split.get(m.name, [m])]
+        pieces = split.get(m.name, [m])
+        out += [dataclasses.replace(p, replaces=m.replaces + extra) for p in pieces] if extra else pieces
     return tuple(out), tuple(done), problems

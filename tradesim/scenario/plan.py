@@ -13,6 +13,7 @@ import datetime as dt
 import inspect
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -20,11 +21,12 @@ import pandas as pd
 from ..data import Baseline
 from ..data.bundled import fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
+from ..law.atoms import Parts
 from ..models import ModelSpec, get_model
 from . import dynamics
 from .scenario import Scenario, regime_of
 
-__all__ = ["Plan", "compile_plan", "model_options"]
+__all__ = ["Markets", "Plan", "compile_plan", "model_options", "moving_markets"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,11 @@ class Plan:
     Attributes
     ----------
     spec : ModelSpec
-    flows : numpy.ndarray, ``[product, exporter, importer]``
-    rates : numpy.ndarray, ``[regime, product, exporter, importer]``
+    flows : numpy.ndarray, ``[part, exporter, importer]``
+        The baseline's flows on the parts of products that the law treats alike
+        (`tradesim.law.atoms.Parts`): the cells the model solves; products the law treats as a
+        whole are one part.
+    rates : numpy.ndarray, ``[regime, part, exporter, importer]``
         Fractions; ``rates[0]`` are the reference tariffs the flows reflect.
     regime_days : list of date, ``[regime]``
     parts : dynamics.Pieces
@@ -56,6 +61,10 @@ class Plan:
     shock : date or None
         First day the tariffs differ from the reference tariffs.
     notes : tuple of str
+    home : numpy.ndarray of int, ``[importer]``
+        Each importer's position on the exporter axis, or -1 (`Baseline.home`).
+    split : tradesim.law.atoms.Parts
+        The products' parts: how they add back to products (`collapse`).
     """
 
     spec: ModelSpec
@@ -72,15 +81,172 @@ class Plan:
     options: dict
     shock: object
     notes: tuple
+    home: np.ndarray = None
+    split: Parts = None
 
     @property
     def t0(self) -> np.ndarray:
         return self.rates[0]
 
+    def expand_parameters(self, params: dict) -> dict:
+        """Parameters given by product (``[..., product, ...]``) repeated for each of its parts."""
+        if self.split is None or self.split.trivial:
+            return params
+        n = self.split.products.size
+        out = {}
+        for name, value in params.items():
+            a = np.asarray(value)
+            axis = max(a.ndim - self.spec.parameter_ndim, 0)
+            out[name] = np.take(a, self.split.parent, axis=axis) if a.ndim and a.shape[axis] == n else value
+        return out
+
+    def collapse(self, values: np.ndarray, weights: str | None = None) -> np.ndarray:
+        """Part values ``[..., part, exporter, importer]`` on products: sums (USD amounts), or
+        means weighted by the parts' baseline flows (``"flows"``: quantities, tariffs) or spending
+        (``"spending"``: buyer prices)."""
+        if self.split is None or self.split.trivial:
+            return values
+        w = {None: None, "flows": self.flows, "spending": self.flows * (1 + self.t0)}[weights]
+        return self.split.collapse(values, w)
+
+    def period_rates(self) -> np.ndarray:
+        """Tariffs per period ``[time, part, exporter, importer]``: each period's regimes weighted by
+        their days (without a ``[piece, ...]`` array)."""
+        n_time = int(self.parts.period.max()) + 1
+        weights = np.zeros((n_time, len(self.rates)))
+        np.add.at(weights, (self.parts.period, self.regime), self.parts.weight)
+        return np.tensordot(weights, self.rates, axes=1)
+
+    @property
+    def importer_position(self) -> np.ndarray:
+        """``[importer]``: each importer's position on the models' country axis (exporters, then
+        the importers that are not exporters)."""
+        n = self.flows.shape[1]
+        home = np.asarray(self.home)
+        extra = np.cumsum(home < 0) - 1
+        return np.where(home >= 0, home, n + extra)
+
     @property
     def piece_keys(self) -> list:
         """The solve (a key of `keys`) each piece takes its values from."""
         return piece_keys(self.regime, self.mult)
+
+    @cached_property
+    def markets(self) -> Markets:
+        """The markets whose tariffs move and the distinct problems they pose (`Markets`), computed once."""
+        return moving_markets(self)
+
+
+@dataclass(frozen=True)
+class Markets:
+    """The markets (a part of a product and an importer) whose tariffs move, and the problems they pose.
+
+    Where a model's markets are independent problems (`tradesim.simulate`), a solve of the plan is
+    the same as a solve of every market that moves, and a market with the same tariffs (on its
+    cells with trade) and elasticity multiplier in two solves poses one problem, solved once.
+
+    Attributes
+    ----------
+    part, importer : numpy.ndarray of int, ``[market]``
+    own : bool
+        Whether an importer's own sales are a source in its markets (the model's ``domestic``).
+    problem_market, problem_regime : numpy.ndarray of int, ``[problem]``
+        Each problem's market and a regime with its tariffs.
+    problem_mult : numpy.ndarray, ``[problem]``
+        Its factor on the short-run parameters.
+    of_key : numpy.ndarray of int, ``[key, market]``
+        The problem of each market in each solve (`Plan.keys`).
+    cells : numpy.ndarray of int, ``[cell]``
+        Positions in the flattened ``[part, exporter, importer]`` tensor of the moving markets'
+        cells with trade (the importer's own sales only when they are a source).
+    cell_market, cell_exporter : numpy.ndarray of int, ``[cell]``
+    """
+
+    part: np.ndarray
+    importer: np.ndarray
+    own: bool
+    problem_market: np.ndarray
+    problem_regime: np.ndarray
+    problem_mult: np.ndarray
+    of_key: np.ndarray
+    cells: np.ndarray
+    cell_market: np.ndarray
+    cell_exporter: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.part.size
+
+
+#: Elements of the ``[regime, part, exporter, importer]`` arrays compared or gathered at once by `moving_markets`.
+_MARKET_ELEMENTS = 2**23
+
+
+def moving_markets(plan: Plan) -> Markets:
+    """The markets whose tariffs on cells with trade differ from the reference in some solve, and
+    the distinct (tariffs, multiplier) problems of each across the solves (see `Markets`).
+
+    A market's tariffs get a new version where a solve's regime changes them from the regime
+    before; versions are then merged where their tariffs are the same again (a rise and its
+    reversal) by a seeded random projection of the tariffs, so a chance merge of different
+    tariffs is negligible. Work grows with the regimes times the cells, in chunks of regimes.
+    """
+    flows, rates = plan.flows, plan.rates
+    K, n, m = flows.shape
+    own = bool(plan.options.get("domestic", True))
+    home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
+    traded = flows > 0
+    if not own:  # the model leaves an importer's own sales as they are: they never move
+        j = np.flatnonzero(home >= 0)
+        traded[:, home[j], j] = False
+    key_regime = np.array([r for r, _ in plan.keys], dtype=int)
+    key_mult = np.array([x for _, x in plan.keys], dtype=float)
+    regs = np.unique(np.concatenate([[0], key_regime]))  # the reference tariffs first
+    version = np.zeros((regs.size, K, m), np.int64)
+    step = max(1, _MARKET_ELEMENTS // max(1, K * n * m))
+    for lo in range(1, regs.size, step):  # chunks of regimes bound memory
+        hi = min(regs.size, lo + step)
+        now, before = _regimes(rates, regs[lo:hi]), _regimes(rates, regs[lo - 1:hi - 1])
+        version[lo:hi] = ((now != before) & traded).any(axis=2)
+    np.cumsum(version, axis=0, out=version)
+    moving = (version > 0).any(axis=0)  # [part, importer]
+    part, importer = np.nonzero(moving)
+    M, Q = part.size, len(plan.keys)
+    at = np.searchsorted(regs, key_regime)
+    ver = version[at][:, part, importer]  # [key, market]
+    # the distinct versions of each market and a regime with each, then their tariffs' projections
+    market = np.broadcast_to(np.arange(M), (Q, M)).ravel()
+    cand, first, cand_of = np.unique(market * (int(ver.max(initial=0)) + 1) + ver.ravel(), return_index=True,
+                                     return_inverse=True)
+    cand_market, cand_regime = market[first], np.broadcast_to(key_regime[:, None], (Q, M)).ravel()[first]
+    weights = np.random.default_rng(20250402).random((n, 2))
+    proj = np.empty((cand.size, 2))
+    chunk = max(1, _MARKET_ELEMENTS // max(1, n))
+    for lo in range(0, cand.size, chunk):  # chunks of versions bound memory
+        sl = slice(lo, lo + chunk)
+        k, j = part[cand_market[sl]], importer[cand_market[sl]]
+        proj[sl] = (rates[cand_regime[sl], k, :, j] * traded[k, :, j]) @ weights
+    same, tariffs_of = np.unique(np.column_stack([cand_market.astype(float), proj]), axis=0, return_inverse=True)
+    tariffs = tariffs_of.ravel()[cand_of.ravel()]  # [key x market]: the tariffs' identity
+    mult = np.broadcast_to(key_mult[:, None], (Q, M)).ravel()
+    _, first, problem = np.unique(np.column_stack([tariffs.astype(float), mult]), axis=0, return_index=True,
+                                  return_inverse=True)
+    problem = problem.ravel()
+    cells = np.flatnonzero(traded & moving[:, None, :])
+    k, i, j = np.unravel_index(cells, (K, n, m))
+    index = np.full((K, m), -1)
+    index[part, importer] = np.arange(M)
+    return Markets(part=part, importer=importer, own=own, problem_market=market[first],
+                   problem_regime=np.broadcast_to(key_regime[:, None], (Q, M)).ravel()[first],
+                   problem_mult=mult[first], of_key=problem.reshape(Q, M), cells=cells, cell_market=index[k, j],
+                   cell_exporter=i)
+
+
+def _regimes(rates: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``rates[which]``, a view where `which` is a run of consecutive regimes."""
+    if which.size and (np.diff(which) == 1).all():
+        return rates[which[0]:which[-1] + 1]
+    return rates[which]
 
 
 def piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:
@@ -100,7 +266,8 @@ def model_options(spec: ModelSpec, baseline: Baseline, options: dict, *, stackle
     if spec.square and not baseline.square:
         raise InputError(f"model {spec.name!r} needs the same countries on both axes (every country buys and sells); "
                          f"this baseline has {len(baseline.exporters)} exporters and {len(baseline.importers)} "
-                         f"importers: use a square baseline or another model", key="model")
+                         f"importers: use a square baseline (the bundled demo-2024 carries the domestic sales general "
+                         f"equilibrium needs) or another model", key="model")
     takes = inspect.signature(spec.solve).parameters
     if "countries" in takes:  # so errors name countries and a numeraire can be given by code
         options.setdefault("countries", baseline.countries)
@@ -145,25 +312,30 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         warnings.warn(note, TradesimWarning, stacklevel=4)
     notes += fallback
     starts, ends = scenario.periods()
-    regime_days, rates = scenario.regimes(baseline, fine_values=fine_values, warn=False)  # [regime, k, i, j]
+    regime_days, split = scenario.parts(baseline, fine_values=fine_values, warn=False)
+    rates = split.rates  # [regime, part, i, j]
+    if split.n_split:
+        n_parts = split.parent.size - len(baseline.products) + split.n_split
+        notes.append(f"{split.n_split} product(s) that measures cover in part are solved as {n_parts} parts that the "
+                     "law treats alike (covered and uncovered lines apart) and added back to products in the results")
     changes = regime_days[1:]
     moved = np.flatnonzero(np.abs(rates - rates[0]).reshape(len(rates), -1).max(axis=1) > 0)
     shock = regime_days[moved[0]] if moved.size else None
     events = _announcements(scenario.schedule, changes, regime_days[0]) if dyn.front_loading > 0 else []
     payback = pd.DateOffset(days=round(dyn.payback_months * 365.25 / 12))
     cuts = changes + [a for a, _ in events] + [(pd.Timestamp(e) + payback).date() for _, e in events]
-    parts = dynamics.pieces(starts, ends, cuts)
-    regime = regime_of(regime_days, parts.start)
+    pieces = dynamics.pieces(starts, ends, cuts)
+    regime = regime_of(regime_days, pieces.start)
     if dyn.adjustment == "elasticity" and shock is not None:
-        mult = dynamics.elasticity_multiplier(dynamics.years_between(parts.middle, shock), dyn)
+        mult = dynamics.elasticity_multiplier(dynamics.years_between(pieces.middle, shock), dyn)
     else:
-        mult = np.ones(len(parts.start))
+        mult = np.ones(len(pieces.start))
     if dyn.adjustment == "partial":
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
-    return Plan(spec, baseline.flows, rates, regime_days, parts, regime, mult, keys, events, dyn, payback,
-                dict(options), shock, tuple(notes))
+    return Plan(spec, split.expand(baseline.flows), rates, regime_days, pieces, regime, mult, keys, events, dyn,
+                payback, dict(options), shock, tuple(notes), baseline.home, split)
 
 
 def _announcements(schedule, changes: list, ref: dt.date) -> list[tuple]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data import Baseline, list_baselines, load_baseline, read_flows
+from ..data import Baseline, open_baseline
 from ..data.bundled import load_fine_values
 from ..elasticities import Elasticities
 from ..errors import InputError
@@ -39,7 +39,7 @@ class Scenario:
     start, end : datetime.date
         First and last day of the path; periods start from `start` at `frequency`.
     frequency : str
-        ``"monthly"`` and the others of `tradesim.dynamics.FREQUENCIES`.
+        ``"monthly"`` and the others of `tradesim.scenario.dynamics.FREQUENCIES`.
     reference : datetime.date or None
         Day whose tariffs the baseline's flows reflect; None for Dec 31 of the baseline year.
     model : str
@@ -96,10 +96,9 @@ class Scenario:
                                    reference=self.reference)
 
     def load_baseline(self) -> Baseline:
-        """The baseline named by the scenario (bundled, or read from its file)."""
-        if self.baseline in list_baselines().index:
-            return load_baseline(self.baseline)
-        return read_flows(self.baseline)
+        """The baseline named by the scenario: bundled, or read from its file by `tradesim.data.open_baseline`
+        (tidy, BACI or Comtrade layouts)."""
+        return open_baseline(self.baseline)
 
     def load_fine_values(self):
         """The scenario's finer trade values (see `tradesim.data.load_fine_values`), or None."""
@@ -169,6 +168,23 @@ class Scenario:
         if fine_values is None:
             fine_values = self.load_fine_values()
         return days, self.schedule.rates_path(days, baseline.products, baseline.exporters, baseline.importers,
+                                              fine_values=fine_values, cells=baseline.flows > 0, warn=warn)
+
+    def parts(self, baseline, *, fine_values=None, warn: bool = True):
+        """`regimes` on the parts of products that the law treats alike (`TariffSchedule.parts_path`).
+
+        Returns
+        -------
+        days : list of date, ``[regime]``
+        parts : tradesim.law.atoms.Parts
+            ``rates`` is ``[regime, part, exporter, importer]``.
+        """
+        ref = self.reference_date(baseline)
+        last = self.periods()[1][-1].date()
+        days = [ref, *(d for d in self.schedule.change_dates() if ref < d < last)]
+        if fine_values is None:
+            fine_values = self.load_fine_values()
+        return days, self.schedule.parts_path(days, baseline.products, baseline.exporters, baseline.importers,
                                               fine_values=fine_values, cells=baseline.flows > 0, warn=warn)
 
     def timeline(self) -> pd.DataFrame:

@@ -1,0 +1,243 @@
+"""Issue 24, item 3: a size estimate before any work (periods, pieces, regimes, measures, memory, time), runs that
+cannot fit refused up front with what to change, and phases whose cost is linear in their steps."""
+
+import dataclasses
+import datetime as dt
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tradesim
+from tradesim import InputError
+from tradesim.cli import main
+from tradesim.scenario import budget, dynamics, load_scenario
+from tradesim.scenario.plan import compile_plan
+
+
+def write(folder, name, text):
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return tradesim.load_baseline("demo-2024")
+
+
+# --------------------------------------------------------------------------- counting without building
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31)), days=st.integers(0, 3000),
+       frequency=st.sampled_from(sorted(dynamics.FREQUENCIES)))
+def test_count_periods_matches_the_grid(start, days, frequency):
+    end = start + dt.timedelta(days=days)
+    starts, ends = dynamics.periods(start, end, frequency)
+    assert budget.count_periods(start, end, frequency) == len(starts)
+    assert budget._next_anchor(end, frequency) == ends[-1].date()
+
+
+def test_a_million_periods_are_counted_at_once():
+    assert budget.count_periods(dt.date(1025, 3, 1), dt.date(2026, 12, 31), "daily") == 365_914
+    assert budget.count_periods(dt.date(1, 1, 1), dt.date(9999, 12, 31), "daily") == 3_652_059
+
+
+@pytest.mark.parametrize("name", ["april-peak", "us-china-2025", "phased-cut", "truce-lapse"])
+@pytest.mark.parametrize("frequency", ["monthly", "weekly", "quarterly"])
+def test_the_estimate_counts_what_the_plan_builds(name, frequency, demo):
+    scenario = dataclasses.replace(load_scenario(name), frequency=frequency)
+    e = budget.estimate(scenario, demo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(demo, scenario, scenario.model, None, {})
+    assert (e.periods, e.pieces, e.regimes) == (len(scenario.periods()[0]), len(plan.parts.start),
+                                               len(plan.regime_days))
+    assert e.measures == len(scenario.schedule.measures)
+    assert (e.products, e.exporters, e.importers) == demo.flows.shape
+    assert e.traded == int((demo.flows > 0).sum())
+    assert 0 < e.law_bytes and 0 < e.path_bytes and e.bytes == max(e.law_bytes, e.path_bytes)
+    assert 0 < e.seconds < 600
+
+
+def test_the_estimate_is_cheap_and_grows_with_the_grid(demo):
+    s = load_scenario("us-china-2025")
+    monthly = budget.estimate(s, demo)
+    daily = budget.estimate(dataclasses.replace(s, frequency="daily"), demo)
+    ancient = budget.estimate(dataclasses.replace(s, start=dt.date(1025, 3, 1), reference=dt.date(1025, 1, 1),
+                                                  frequency="daily"), demo)
+    assert monthly.bytes < daily.bytes < ancient.bytes
+    assert ancient.periods == 365_914 and ancient.bytes > 100 * 2**30  # the run that died allocating 67 GiB
+    draws = budget.estimate(s, demo, draws=1000)
+    assert draws.draws == 1000 and draws.seconds > monthly.seconds
+    cells = budget.estimate(s, demo, cell_table=True)
+    assert cells.bytes >= monthly.bytes and cells.cell_table
+    assert budget.estimate(s, demo, model_cells=2 * demo.flows.size).path_bytes > monthly.path_bytes
+    record = monthly.to_dict()
+    assert record["start"] == "2025-01-01" and record["periods"] == 24
+
+
+def test_check_refuses_with_the_estimate_and_what_to_change(demo):
+    s = dataclasses.replace(load_scenario("us-china-2025"), start=dt.date(1025, 3, 1), reference=dt.date(1025, 1, 1),
+                            frequency="daily")
+    e = budget.estimate(s, demo)
+    with pytest.raises(InputError) as info:
+        budget.check(e, limit_bytes=8 * 2**30)
+    err = info.value
+    assert err.key == "scenario.frequency" and err.source == s.source
+    assert "365,914 daily periods" in err.message and "more than the limit of 8.0 GiB" in err.message
+    assert "shorten the range (1025-03-01 to 2026-12-31" in err.message
+    assert "coarser frequency (weekly or monthly)" in err.message
+    assert budget.check(budget.estimate(load_scenario("april-peak"), demo)) is not None  # fits: returned
+
+
+def test_check_names_phases_when_regimes_drive_the_memory(demo, tmp_path):
+    path = write(tmp_path, "steps.toml", PHASED.format(steps=400))
+    e = budget.estimate(load_scenario(path), demo)
+    assert e.phase_steps == 400 and e.regimes > 400
+    with pytest.raises(InputError, match=r"use fewer phase steps \(400\)") as info:
+        budget.check(e, limit_bytes=e.law_bytes - 1)
+    assert info.value.key == "phases"
+
+
+def test_the_default_limit(monkeypatch):
+    assert budget.memory_limit() > 0
+    import os
+
+    monkeypatch.setattr(os, "sysconf", lambda name: 1000 if name == "SC_PAGE_SIZE" else 2**20)
+    assert budget.memory_limit() == int(0.6 * 1000 * 2**20)
+
+    def unknown(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(os, "sysconf", unknown)
+    assert budget.memory_limit() == 8 * 2**30
+
+
+def test_check_takes_what_estimate_returns(demo):
+    s = load_scenario("april-peak")
+    assert budget.check(budget.estimate(s, demo)).scenario == "april-peak"
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_validate_prints_the_estimate_and_refuses_what_cannot_fit(tmp_path, capsys):
+    assert main(["validate", "april-peak"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok: ") and out[1].startswith("estimate: 12 monthly periods, 44 pieces, 18 tariff regimes")
+    old = write(tmp_path, "old.toml", '[scenario]\nextends = "us-china-2025"\nstart = 1025-03-01\n'
+                                      'reference = 1025-01-01\nfrequency = "daily"\n')
+    assert main(["validate", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {old}: scenario.frequency: scenario 'old' would need about ")
+    assert "365,914 daily periods" in err and "coarser frequency" in err and "Traceback" not in err
+    assert main(["validate", "april-peak", "--max-memory", "1M"]) == 2
+    assert "more than the limit of 1.0 MiB" in capsys.readouterr().err
+    assert main(["validate", "april-peak", "--max-memory", "lots"]) == 2
+    assert "--max-memory: 'lots' is not a size" in capsys.readouterr().err
+
+
+def test_run_refuses_before_any_work(tmp_path, capsys, monkeypatch):
+    old = write(tmp_path, "old.toml", '[scenario]\nextends = "us-china-2025"\nstart = 1025-03-01\n'
+                                      'reference = 1025-01-01\nfrequency = "daily"\n')
+    calls = []
+    module = sys.modules["tradesim.simulate"]
+    monkeypatch.setattr(module, "simulate", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(tradesim.ensemble, "run", lambda *a, **k: calls.append(a))
+    for extra in ([], ["--draws", "10"]):
+        assert main(["run", str(old), "--out", str(tmp_path / "o"), *extra]) == 2
+        assert "would need about" in capsys.readouterr().err
+    assert calls == [] and not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- phases: linear work
+
+PHASED = """
+[scenario]
+extends = "us-china-2025"
+end = 2027-12-31
+
+[[measures]]
+name = "ph"
+importer = "USA"
+exporters = ["CHN"]
+rate_pct = 50
+start = 2025-01-05
+
+[[phases]]
+measure = "ph"
+to_pct = 10
+steps = {steps}
+every = "1 day"
+start = 2025-02-01
+"""
+
+
+def _count(monkeypatch, tmp_path, steps: int) -> dict:
+    """Measures made and schedules built while reading a scenario with a phase of `steps` steps."""
+    from tradesim.law import measure as measure_module
+    from tradesim.scenario import file as file_module
+
+    counts = {"measures": 0, "schedules": 0}
+    post_init = measure_module.Measure.__post_init__
+
+    def counted(self):
+        counts["measures"] += 1
+        post_init(self)
+
+    schedule_class = file_module.TariffSchedule
+
+    def schedule(*args, **kwargs):
+        counts["schedules"] += 1
+        return schedule_class(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(measure_module.Measure, "__post_init__", counted)
+        m.setattr(file_module, "TariffSchedule", schedule)
+        scenario = load_scenario(write(tmp_path, f"p{steps}.toml", PHASED.format(steps=steps)))
+    counts["steps"] = sum(1 for x in scenario.schedule.measures if x.name.startswith("ph@"))
+    counts["total"] = len(scenario.schedule.measures)
+    return counts
+
+
+def test_a_phase_makes_one_measure_per_step_and_the_work_is_linear(monkeypatch, tmp_path):
+    c = {n: _count(monkeypatch, tmp_path, n) for n in (50, 100, 200, 400)}
+    for n, found in c.items():
+        assert found["steps"] == n  # one measure per step
+        assert found["total"] == c[50]["total"] + (n - 50)
+    # the schedules built do not grow with the steps; the measures made grow by the same amount per step
+    assert len({found["schedules"] for found in c.values()}) == 1
+    per_step = [(c[b]["measures"] - c[a]["measures"]) / (b - a) for a, b in ((50, 100), (100, 200), (200, 400))]
+    assert per_step[0] == per_step[1] == per_step[2] and per_step[0] <= 4
+
+
+def test_apply_phases_copies_each_measure_once(monkeypatch):
+    from tradesim.scenario import phases
+
+    m = tradesim.Measure("x", "USA", 0.5, "2025-01-01", exporters=["CHN"])
+    other = tradesim.Measure("y", "USA", 0.1, "2025-01-01", exporters=["VNM"])
+    made = []
+    replace = phases.dataclasses.replace
+
+    class Counting:
+        @staticmethod
+        def replace(obj, **changes):
+            made.append(type(obj).__name__)
+            return replace(obj, **changes)
+
+    monkeypatch.setattr(phases, "dataclasses", Counting)
+    for n in (10, 100, 1000):
+        made.clear()
+        p = phases.Phase("x", to_rate=0.1, count=n, first=dt.date(2025, 2, 1), every=pd.DateOffset(days=1))
+        out, applied, problems = phases.apply_phases((m, other), (p,))
+        assert not problems and len(out) == n + 2
+        assert made.count("Measure") == n + 1  # the measure cut at the first step, and one per step
+        last = dt.date(2025, 2, 1) + dt.timedelta(days=n - 1)
+        assert out[-1] is other  # untouched: not copied
+        assert out[-2].name == f"x@{last}" and np.isclose(out[-2].rate, 0.1)
