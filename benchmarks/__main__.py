@@ -10,10 +10,13 @@ per-product loop calling scipy.optimize.root (PE), scipy.optimize.root on the GE
 USITC gegravity package (GE; optional), and loops over draws. Synthetic inputs come from seeds and
 look like real trade (`benchmarks.workloads`). `--quick` runs small sizes in under a minute.
 
-Cases (see `benchmarks.cases`): load_demo, tariff_rates, pe_products (up to 5,000 products x 40
-countries), pe_countries, pe_draws, ge_countries (10 to 500 countries), ge_io (sectors with
-input-output links), ge_draws, ge_gegravity, scenario_path (the bundled us-china-2025 over its
-months), ensemble_numpy and ensemble_dask (1,000 draws of us-china-2025).
+Cases (see `benchmarks.cases`): load_demo, load_us_imports (the tariff-line baseline), tariff_rates,
+rates_by_partner (tariffs-2025's series by partner on us-imports-2024), pe_products (up to 5,000
+products x 40 countries), pe_countries, pe_draws, ge_countries (10 to 500 countries), ge_io
+(sectors with input-output links), ge_draws, ge_gegravity, scenario_path (the bundled us-china-2025
+over its months), scenario_tariffs (tariffs-2025 on us-imports-2024), ensemble_numpy and
+ensemble_dask (1,000 draws of us-china-2025), pe_baci_world and pe_baci_dask (a BACI-sized world:
+5,000 HS6 x 200 economies, 10 million flows, locally and on a 2-worker Dask cluster).
 """
 
 from __future__ import annotations

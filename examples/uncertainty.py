@@ -9,8 +9,8 @@ elasticity eta from their priors (``tradesim.priors().describe()`` lists them, w
 behind them) and solves every month of the scenario for all draws at once. The fans show the
 5-95th and 25-75th percentiles and the median of each month.
 
-Run: ``python examples/uncertainty.py`` (writes ``uncertainty.png`` in the current folder; it takes
-longer than the other examples).
+Run: ``python examples/uncertainty.py`` (writes ``uncertainty.png`` in the current folder; a few
+seconds on two cores).
 """
 
 import warnings

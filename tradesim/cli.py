@@ -539,11 +539,12 @@ def _run_draws(args, console: _Console, scenario, baseline, context: dict) -> in
     import numpy as np
 
     from . import ensemble
+    from .data.cluster import import_distributed
 
     engine = "dask" if args.scheduler else (args.engine or "numpy")
     client = None
     if args.scheduler:
-        distributed = ensemble.import_distributed()
+        distributed = import_distributed()
         client = distributed.Client(args.scheduler)
     try:
         with console.step(f"running {scenario.name} x {args.draws} draws"), _notes_of(console) as notes:

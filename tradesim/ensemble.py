@@ -15,28 +15,29 @@ and reported with its parameters in `EnsembleResult.failures`; the run fails whe
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from .data import Baseline
+from .data.cluster import import_distributed, local_cluster, scratch_folder
 from .elasticities import Priors, parameter_names, priors as default_priors
 from .errors import ConvergenceError, InputError, TradesimWarning
+from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, load_scenario
 from .scenario.plan import compile_plan
-from .simulate import behaviour_notes, run_plan
+from .simulate import behaviour_notes, independent_markets, run_plan
 
 __all__ = ["ENGINES", "run"]
 
 ENGINES = ("numpy", "dask")
 #: Memory a chunk's per-pair arrays may take, bytes; sets the default chunk size.
 CHUNK_BYTES = 2**27
-_DASK_HINT = 'the Dask engine needs dask.distributed: pip install "tradesim[dask]" (or "dask[distributed]")'
 
 
+@once_per_call()
 def run(
     baseline: Baseline | None,
     scenario,
@@ -146,7 +147,12 @@ def run(
     table = _parameter_table(chosen, drawn, baseline.products, spec.parameter_names)
 
     n, cells, pieces = len(baseline.countries), plan.flows.size, len(plan.parts.start)
-    if plan.dyn.adjustment == "partial":  # every regime's equilibrium per cell, then the moving cells by period
+    if plan.dyn.adjustment == "partial" and independent_markets(plan, params):
+        # the problems' flows, each solve's flows on the moving cells and the sums by pair of every piece
+        # (the solves and the path itself go in chunks of their own: `simulate._SOLVE_CELLS`, `_PATH_ELEMENTS`)
+        per_draw = 8 * (problem_cells(plan) + len(plan.keys) * plan.markets.cells.size
+                        + 2 * pieces * plan.flows[0].size)
+    elif plan.dyn.adjustment == "partial":  # every regime's equilibrium per cell, then the moving cells by period
         per_draw = 8 * (2 * len(plan.keys) * cells + 4 * len(scenario.periods()[0]) * moving_cells(plan))
     elif plan.events:  # these keep every solve's product axis to the end
         per_draw = 8 * (len(plan.keys) + 3 * pieces) * cells
@@ -177,9 +183,9 @@ def run(
             iterations=int(failures["iterations"].max()), residual=float(failures["residual"].max()),
             tol=float(failures["tol"].min()), draws=failures["draw"])
     if len(failures):
-        warnings.warn(f"{len(failures)} of {draws} draws did not converge and are left out (draws "
+        warn_at_caller(f"{len(failures)} of {draws} draws did not converge and are left out (draws "
                       f"{', '.join(str(d) for d in failures['draw'][:10])}{' and more' if len(failures) > 10 else ''}); "
-                      "see EnsembleResult.failures", TradesimWarning, stacklevel=2)
+                      "see EnsembleResult.failures", TradesimWarning)
     parts = [p for p in parts if p["draws"].size]
     kept = np.concatenate([p["draws"] for p in parts])
     stack = {name: np.concatenate([p[name] for p in parts], axis=1) for name in ("flows", "revenue")}
@@ -193,6 +199,23 @@ def run(
         tariff_reference=_pair_rate(plan.t0, plan.flows), parameters=table,
         failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
         priors=chosen, notes=plan.notes + tuple(notes) + tuple(behaviour_notes(spec, params)))
+
+
+def problem_cells(plan) -> int:
+    """Cells with trade of the distinct market problems of `plan` (`tradesim.scenario.plan.Markets`): the
+    size of its batched solves, for one draw.
+
+    Parameters
+    ----------
+    plan : tradesim.scenario.plan.Plan
+
+    Returns
+    -------
+    int
+    """
+    mk = plan.markets
+    per_market = np.count_nonzero(plan.flows[mk.part, :, mk.importer] > 0, axis=1)  # [market]
+    return int(per_market[mk.problem_market].sum())
 
 
 def moving_cells(plan) -> int:
@@ -268,41 +291,6 @@ def _run_chunk(plan, params: dict, offset: int) -> dict:
             "country": out["country"]}  # [time, draw, ...]
 
 
-def import_distributed():
-    try:
-        import distributed
-    except ImportError:
-        raise InputError(_DASK_HINT, key="engine") from None
-    return distributed
-
-
-def _local_cluster(distributed, **kwargs):
-    """A LocalCluster whose workers keep glibc's default memory trimming.
-
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes glibc's
-    mmap threshold, so every large temporary array of a solve is a fresh ``mmap`` and its pages
-    fault in anew: the chunks of this module ran four times slower under it (measured on
-    us-china-2025).
-    """
-    import dask
-
-    environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
-               if k != "MALLOC_TRIM_THRESHOLD_"}
-    settings = {"distributed.nanny.pre-spawn-environ": environ}
-    if kwargs.get("local_directory"):  # the scheduler's and nanny's lock files too, not only the workers'
-        settings["temporary-directory"] = kwargs["local_directory"]
-    with dask.config.set(settings):
-        return distributed.LocalCluster(**{"threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
-                                           **kwargs})
-
-
-def _scratch_folder():
-    """A temporary folder for a LocalCluster of one run (removed by its ``cleanup()``, even if files remain)."""
-    import tempfile
-
-    return tempfile.TemporaryDirectory(prefix="tradesim-dask-", ignore_cleanup_errors=True)
-
-
 def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, progress: bool,
              label: str) -> tuple[list[dict], int]:
     """The chunks on a Dask cluster (a LocalCluster for this call when `client` is None), in order."""
@@ -311,8 +299,8 @@ def _on_dask(plan, params: dict, draws: int, chunk, largest: int, client, *, pro
 
     own = client is None
     if own:
-        scratch = _scratch_folder()  # lock files and worker spill stay in a folder this run owns
-        cluster = _local_cluster(distributed, local_directory=scratch.name)
+        scratch = scratch_folder()  # lock files and worker spill stay in a folder this run owns
+        cluster = local_cluster(distributed, local_directory=scratch.name)
         client = distributed.Client(cluster)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))

@@ -2,11 +2,17 @@
 
 A single change (tariffs before and after) is one model solve. A scenario is compiled to a plan
 (`tradesim.scenario.plan.compile_plan`: periods x tariff regimes x elasticity multipliers) and
-`run_plan` solves it; `tradesim.ensemble` runs the same plan over elasticity draws.
+`run_plan` solves it; `tradesim.ensemble` runs the same plan over elasticity draws. Where the
+model's markets clear each by itself (PE with perfectly elastic export supply: `independent_markets`),
+a partial-adjustment path solves each distinct market problem of the plan once, in batches
+(`tradesim.scenario.plan.Markets`), and markets whose tariffs never move not at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -14,7 +20,8 @@ import pandas as pd
 
 from .data import Baseline, load_fine_values
 from .elasticities import Elasticities
-from .errors import InputError
+from .errors import InputError, TradesimWarning
+from .files import once_per_call
 from .law import TariffSchedule
 from .models import get_model
 from .results import ScenarioResult, SimulationResult
@@ -25,6 +32,7 @@ from .scenario.plan import Plan, compile_plan, model_options, piece_keys
 __all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes"]
 
 
+@once_per_call()
 def simulate(
     baseline: Baseline | None,
     before,
@@ -102,14 +110,28 @@ def simulate(
     spec = get_model(model)
     if isinstance(fine_values, str):
         fine_values = load_fine_values(fine_values)
-    t0 = _tariffs("before", before, baseline, fine_values)
-    t1 = _tariffs("after", after, baseline, fine_values)
+    law_notes: list[str] = []
+    t0 = _noting(law_notes, _tariffs, "before", before, baseline, fine_values)
+    t1 = _noting(law_notes, _tariffs, "after", after, baseline, fine_values)
     elasticities = _elasticities(elasticities)
     params = parameters_for(spec, elasticities, baseline)
-    notes = model_options(spec, baseline, options)
+    notes = law_notes + model_options(spec, baseline, options)
     solution = spec.solve(baseline.flows, t0, t1, **params, **options)
     return SimulationResult(baseline, model, solution, t0, t1, elasticities,
                             tuple(notes + behaviour_notes(spec, params)))
+
+
+def _noting(notes: list, fn, *args):
+    """``fn(*args)``, its `TradesimWarning` messages added to `notes` (once each) and every warning passed on
+    as issued (at the user's line), so that a result's notes say what its warnings said."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args)
+    for w in caught:
+        if issubclass(w.category, TradesimWarning) and str(w.message) not in notes:
+            notes.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 def behaviour_notes(spec, params: dict) -> list[str]:
@@ -133,11 +155,16 @@ def parameters_for(spec, elasticities: Elasticities, baseline: Baseline) -> dict
 
 
 def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
-              label: str = "", by_pair: bool = False, draws: bool = False) -> dict:
+              label: str = "", by_pair: bool = False, draws: bool = False, products: bool = False) -> dict:
     """Solve every piece of `plan` with elasticities `params`; arrays per piece.
 
     Parameters
     ----------
+    products : bool
+        Pair outputs on the baseline's products rather than the plan's parts (``k`` below):
+        added up (flows, revenue) or averaged (quantity with baseline flows, buyer price with
+        spending as weights) as `Plan.collapse` does. Under partial adjustment only the
+        products the path moves are computed from their parts.
     draws : bool
         `params` have a leading draw axis, which every output keeps (even of length one).
     by_pair : bool
@@ -158,7 +185,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
     spec = plan.spec
     params = plan.expand_parameters(params)
     keep = ("flows",) if by_pair else tuple(dict.fromkeys(("flows", *keep)))  # revenue and front-loading need flows
-    if plan.events:
+    if plan.events and not (by_pair and plan.dyn.adjustment == "partial"):  # front-loading moves them
         keep = tuple(dict.fromkeys((*keep, "quantity")))
     early = by_pair and plan.dyn.adjustment != "partial" and not plan.events
 
@@ -168,6 +195,9 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
             p.update({name: np.asarray(p[name], float) * m for name in spec.short_run})
         return spec.solve(plan.flows, plan.t0, plan.rates[r], **p, **plan.options)
 
+    if plan.dyn.adjustment == "partial" and independent_markets(plan, params):
+        # each distinct market problem once, in batched solves (see `tradesim.scenario.plan.Markets`)
+        return _partial(plan, _market_targets(plan, params, keep, draws), by_pair, products)
     solved = {}
     for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
                     leave=False):  # dates, not products: each solve is vectorised over the whole tensor
@@ -175,7 +205,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         if early:
             solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
     if plan.dyn.adjustment == "partial":
-        return _partial(plan, solved, by_pair)
+        return _partial(plan, _cell_targets(plan, solved), by_pair, products)
     order = [solved[k] for k in plan.piece_keys]
     out = {name: np.stack([o[name] for o in order]) for name in (("flows", "revenue") if early else keep)}
     out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
@@ -187,9 +217,15 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         if by_pair:
             out = {"flows": out["flows"].sum(axis=-3), "revenue": out["revenue"].sum(axis=-3),
                    "country": out["country"]}
-    to_periods = plan.parts.to_periods
-    return {**{k: to_periods(v) for k, v in out.items() if k != "country"},
-            "country": {k: to_periods(v) for k, v in out["country"].items()}}
+    to_periods = functools.partial(_to_periods, plan.parts)
+    country = {k: to_periods(v) for k, v in out.pop("country").items()}
+    if products and not by_pair:  # one output at a time, so that parts and products of all are not held at once
+        return {**{k: plan.collapse(to_periods(out.pop(k)), _COLLAPSE[k]) for k in list(out)}, "country": country}
+    return {**{k: to_periods(v) for k, v in out.items()}, "country": country}
+
+
+#: How pair outputs go from parts to products (`Plan.collapse`): sums (None) or means with these weights.
+_COLLAPSE = {"flows": None, "revenue": None, "quantity": "flows", "buyer_price": "spending"}
 
 
 def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
@@ -203,10 +239,10 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     """Run `model` over the periods of `scenario`; see `tradesim.scenario.dynamics` for the method."""
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
-    out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})")
+    tariff = _period_tariffs(plan)
+    out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True)
     parts = plan.parts
-    weights = {"flows": None, "revenue": None, "quantity": "flows", "buyer_price": "spending"}
-    per = {name: plan.collapse(a, weights[name]) for name, a in out.items() if name != "country"}
+    per = {name: a for name, a in out.items() if name != "country"}
     country = out["country"]
     if out["flows"].ndim == 5:  # [time, draw, ...] -> [draw, time, ...]
         per = {k: np.moveaxis(v, 1, 0) for k, v in per.items()}
@@ -214,7 +250,7 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     starts, ends = scenario.periods()
     return ScenarioResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
-        tariff=plan.collapse(plan.period_rates(), "flows"),
+        tariff=tariff,
         tariff_reference=plan.collapse(plan.t0, "flows"), flows=per["flows"],
         quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
@@ -236,28 +272,38 @@ def _outputs(solution, keep, draws: bool = False) -> dict:
     return out
 
 
-_PATH_ELEMENTS = 2**23  # elements of one [piece, draw?, cell] array of a partial-adjustment path chunk (64 MiB)
+_PATH_ELEMENTS = 2**21  # elements of one [piece, draw?, cell] array of a partial-adjustment path chunk (16 MiB)
 
 
-def _partial(plan: Plan, solved: dict, by_pair: bool) -> dict:
-    """Periods' values under partial adjustment towards each regime's long-run equilibrium.
+@dataclasses.dataclass(frozen=True)
+class _Targets:
+    """Each solve's equilibrium on the cells a partial-adjustment path moves.
 
-    Quantities and flows move in logs with the half-life (a share `persistence` of every fall
-    staying); buyer prices take the current regime's equilibrium at once. Per-country outputs
-    follow their declared timing (`tradesim.models.registry.Output`): prices at once, tariff
-    revenue from the path's flows, welfare towards each regime's with the quantities' weights,
-    and the remaining welfare part (consumer surplus in PE) as welfare less the others, so the
-    parts still add up. The first step after a rise is then a transfer from buyers to the
-    treasury (and exporters), and the deadweight loss phases in with the quantities.
-
-    The path is computed on the cells with trade that some regime moves (their tariff or their
-    equilibrium), in chunks of cells that bound memory; every other cell keeps its baseline
-    values, so the work grows with the trade the scenario touches, not with the baseline.
+    Attributes
+    ----------
+    cells : numpy.ndarray of int, ``[cell]``
+        Positions in the flattened ``[part, exporter, importer]`` tensor; every other cell keeps
+        its `reference` values on the whole path.
+    values : dict of numpy.ndarray
+        Pair outputs (``"flows"``, ``"quantity"``, ``"buyer_price"``), ``[key, draw?, cell]``,
+        the keys in the order of `Plan.keys`.
+    country : dict of numpy.ndarray
+        Per-country outputs, ``[key, draw?, country]``, in the order of the model's outputs.
+    reference : dict of numpy.ndarray
+        The reference solve's pair outputs, ``[draw?, part, exporter, importer]`` (possibly
+        read-only broadcast views).
     """
-    keys, dyn, regime, parts = plan.keys, plan.dyn, plan.regime, plan.parts
-    targets = [solved[k] for k in keys]
-    starts = [pd.Timestamp(plan.regime_days[r]) for r, _ in keys]
-    times = parts.middle
+
+    cells: np.ndarray
+    values: dict
+    country: dict
+    reference: dict
+
+
+def _cell_targets(plan: Plan, solved: dict) -> _Targets:
+    """`_Targets` from full solves of every key: the cells with trade that some regime moves
+    (their tariff or their equilibrium)."""
+    targets = [solved[k] for k in plan.keys]
     first = targets[0]
     shape = plan.flows.shape
     n = int(np.prod(shape))
@@ -273,24 +319,228 @@ def _partial(plan: Plan, solved: dict, by_pair: bool) -> dict:
         for name in names:
             moving |= (flat(t[name]) != flat(first[name])).reshape(-1, n).any(axis=0)
     cells = np.flatnonzero(moving & (plan.flows.reshape(n) > 0))
+    return _Targets(cells, {name: np.stack([flat(t[name])[..., cells] for t in targets]) for name in names},
+                    {name: np.stack([t["country"][name] for t in targets]) for name in first["country"]},
+                    {name: first[name] for name in names})
+
+
+#: The PE model's per-country outputs, in its order: the ones `_market_targets` adds up over markets.
+_PE_COUNTRY = ("import_price_index_change_pct", "consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd",
+               "welfare_usd")
+
+
+def independent_markets(plan: Plan, params: dict) -> bool:
+    """Whether a solve of `plan` is a solve of each of its markets alone (`Plan.markets`).
+
+    True for the PE model with perfectly elastic export supply (``epsilon = inf``): exporters'
+    prices do not move, so each (part, importer) market clears by itself (see
+    `tradesim.models.pe`). GE links every market through wages and incomes, and a finite
+    epsilon links an exporter's markets. Also False where an importer's own sales, which the
+    model holds fixed without ``domestic``, change tariff on the path (their revenue is not in
+    any moving market), or where no market moves.
+
+    Parameters
+    ----------
+    plan : Plan
+    params : dict
+        The model's parameters (``{name: value or [draw?, part, country] array}``).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> import tradesim
+    >>> from tradesim.scenario.plan import compile_plan
+    >>> s = tradesim.load_scenario("us-china-2025")
+    >>> b = s.load_baseline()
+    >>> plan = compile_plan(b, s, "pe", None, {"domestic": False})
+    >>> params = parameters_for(plan.spec, s.elasticities, b)
+    >>> independent_markets(plan, params), independent_markets(plan, {**params, "epsilon": 5.0})
+    (True, False)
+    """
+    spec = plan.spec
+    if spec.name != "pe" or tuple(o.name for o in spec.outputs) != _PE_COUNTRY or "epsilon" not in params:
+        return False
+    if not np.isinf(np.asarray(params["epsilon"], dtype=float)).all():
+        return False
+    if not plan.markets.own:
+        home = np.asarray(plan.home) if plan.home is not None else np.arange(plan.flows.shape[2])
+        j = np.flatnonzero(home >= 0)
+        regimes = np.unique([r for r, _ in plan.keys])
+        own = plan.rates[:, :, home[j], j][regimes]  # [regime, part, importer]
+        if ((own != own[:1]) & (plan.flows[:, home[j], j] > 0)).any():
+            return False
+    return plan.markets.size > 0
+
+
+def _on_problems(value, part: np.ndarray, importer: np.ndarray):
+    """An elasticity (``()``, ``[part]``, ``[part, importer]`` or ``[draw, part, importer]``, axes of
+    length one broadcast) on the problems: ``[draw?, problem, 1]`` (a problem's market has one importer)."""
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 0:
+        return a
+    if a.ndim == 1:
+        a = a[:, None]
+    k = part if a.shape[-2] > 1 else np.zeros_like(part)
+    j = importer if a.shape[-1] > 1 else np.zeros_like(importer)
+    return a[..., k, j][..., None]
+
+
+#: Cells with trade (times draws) of the market problems solved at once by `_market_targets`: bounds the model's memory.
+_SOLVE_CELLS = 2**18
+
+
+def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
+    """`_Targets` from batched solves of the distinct market problems of `plan` (`Plan.markets`).
+
+    Markets must be independent (`independent_markets`). The problems are the product axis of
+    a sparse tensor, each on its market's cells with trade (its importer's column), so a market
+    whose tariffs are the same in several solves is solved once, and a market that never moves
+    not at all. A solve's per-country outputs are its markets' problems' outputs added up
+    (import price index: spending-weighted over all the importer's parts, the unmoved at zero).
+    Problems are solved in chunks of about `_SOLVE_CELLS` cells times draws, which bounds memory.
+    """
+    from scipy import sparse
+
+    from .data.layout import Cells, SparseTensor
+
+    spec, mk = plan.spec, plan.markets
+    K, n, m = plan.flows.shape
+    Q, M = len(plan.keys), mk.size
+    part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]  # [problem]
+    P = part.size
+    p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # [problem cell], in the cells' order
+    k_of, j_of = part[p_of], importer[p_of]
+    index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
+    flows = plan.flows[k_of, i_of, j_of]
+    t0 = plan.t0[k_of, i_of, j_of]
+    t1 = plan.rates[mk.problem_regime[p_of], k_of, i_of, j_of]
+    p = {name: _on_problems(v, part, importer) for name, v in params.items()}
+    if (mk.problem_mult != 1.0).any():
+        p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
+    n_draws = max([np.shape(v)[0] for v in p.values() if np.ndim(v) == 3] or [1])
+    lead = (n_draws,) if draws or n_draws > 1 else ()
+    # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market
+    pick = sparse.csr_matrix((np.ones(Q * M), (np.repeat(np.arange(Q), M), mk.of_key.ravel())), shape=(Q, P))
+    domestic = bool(plan.options.get("domestic", True))
+    home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
+    spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
+    weights = np.bincount(p_of * m + j_of, weights=spend, minlength=P * m).reshape(P, m)
+
+    names = list(dict.fromkeys(("flows", *keep)))
+    pairs = {name: np.empty((*lead, index.size)) for name in names}  # [draw?, problem cell]
+    sums = {}  # [key, draw?, x]: each solve's sums over its markets
+    cuts = np.searchsorted(np.cumsum(np.bincount(p_of, minlength=P)),
+                           np.arange(1, -(-index.size * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
+    edges = np.unique(np.concatenate([[0], cuts, [P]]))
+    first = np.searchsorted(p_of, edges)  # each chunk's first cell
+    for a, b, ca, cb in zip(edges[:-1], edges[1:], first[:-1], first[1:]):  # chunks of problems bound memory
+        chunk = Cells((b - a, n, m), index[ca:cb] - a * n * m)
+        sol = spec.solve(SparseTensor(chunk, flows[ca:cb]), t0[ca:cb], t1[ca:cb],
+                         **{k: v[..., a:b, :] if np.ndim(v) else v for k, v in p.items()}, **plan.options)
+        lift = (lambda x: np.asarray(x)[None]) if lead and not sol.draws else np.asarray
+        for name in names:
+            pairs[name][..., ca:cb] = lift(getattr(sol, _PAIR_OUTPUTS[name]))
+        for name in ("consumer_surplus", "producer_surplus", "revenue_change", "welfare", "price"):
+            x = weights[a:b] * (lift(sol.price_index) - 1) if name == "price" else lift(getattr(sol, name))
+            x = np.moveaxis(x, len(lead), 0)  # [problem, draw?, x]
+            add = np.asarray(pick[:, a:b] @ x.reshape(b - a, -1)).reshape(Q, *x.shape[1:])
+            sums[name] = sums[name] + add if name in sums else add
+        del sol
+
+    # each moving cell's place among the problems' cells, in every solve: [key, cell]
+    place = np.full((P, n), -1, dtype=np.int64)
+    place[p_of, i_of] = np.arange(p_of.size)
+    at = place[mk.of_key[:, mk.cell_market], mk.cell_exporter]
+    values = {name: np.moveaxis(pairs.pop(name)[..., at], -2, 0) for name in names}
+
+    position = plan.importer_position
+    c = n + int((home < 0).sum())
+
+    def countries(by_importer, by_exporter):  # the model's country axis: exporters, then other importers
+        out = np.zeros(by_importer.shape[:-1] + (c,))
+        out[..., :n] += by_exporter
+        out[..., position] += by_importer
+        return out
+
+    full = plan.flows * (1 + plan.t0)
+    if not domestic:
+        own = np.flatnonzero(home >= 0)
+        full[:, home[own], own] = 0.0
+    total = full.sum(axis=(0, 1))  # [importer]: every part's, moving or not
+    with np.errstate(invalid="ignore", divide="ignore"):
+        price = 100 * sums["price"] / total
+    zero = np.zeros((Q, *lead, n))
+    is_importer = np.zeros(c, bool)
+    is_importer[position] = True
+    country = {
+        "import_price_index_change_pct": np.where(is_importer, countries(price, zero), np.nan),
+        "consumer_surplus_usd": countries(sums["consumer_surplus"], zero),
+        "producer_surplus_usd": countries(np.zeros((Q, *lead, m)), sums["producer_surplus"]),
+        "revenue_change_usd": countries(sums["revenue_change"], zero),
+        "welfare_usd": sums["welfare"],
+    }
+    reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
+                 "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
+                 "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
+    return _Targets(mk.cells, values, country, {name: reference[name] for name in values})
+
+
+def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = False) -> dict:
+    """Periods' values under partial adjustment towards each regime's long-run equilibrium.
+
+    Quantities and flows move in logs with the half-life (a share `persistence` of every fall
+    staying); buyer prices take the current regime's equilibrium at once. Per-country outputs
+    follow their declared timing (`tradesim.models.registry.Output`): prices at once, tariff
+    revenue from the path's flows, welfare towards each regime's with the quantities' weights,
+    and the remaining welfare part (consumer surplus in PE) as welfare less the others, so the
+    parts still add up. The first step after a rise is then a transfer from buyers to the
+    treasury (and exporters), and the deadweight loss phases in with the quantities.
+
+    The path is computed on the cells of `targets` (those with trade that some regime moves),
+    in chunks of cells that bound memory; every other cell keeps its reference values, so the
+    work grows with the trade the scenario touches, not with the baseline. With `products`,
+    pair outputs are on products (see `run_plan`), built from the reference's the same way.
+    """
+    keys, dyn, regime, parts = plan.keys, plan.dyn, plan.regime, plan.parts
+    starts = [pd.Timestamp(plan.regime_days[r]) for r, _ in keys]
+    times = parts.middle
+    shape = plan.flows.shape
+    n = int(np.prod(shape))
+    cells = targets.cells
+    names = [name for name in ("flows", "quantity", "buyer_price") if name in targets.values]
+    lead = targets.values["flows"].shape[1:-1]  # (draw,) or ()
+
+    rates = plan.rates.reshape(len(plan.rates), n)
     n_time = int(parts.period.max()) + 1
-    weights = _piece_weights(parts.period, parts.weight, n_time)  # [time, piece]
 
     def kernel(stacked, log):  # [regime, ..., cell] -> [piece, ..., cell]
         return dynamics.partial_adjustment(stacked, starts, times, dyn.half_life_months, log=log,
                                            persistence=dyn.persistence if log else 0.0)
 
-    def to_periods(a):  # [piece, ...] -> [time, ...], as one matrix product
-        return np.tensordot(weights, a, axes=1)
+    def to_periods(a):  # [piece, ...] -> [time, ...]
+        return _to_periods(parts, a)
 
     # the moving cells' paths, a chunk of cells at a time; period values only are kept
+    if by_pair:  # sums by pair only: neither quantities nor prices are needed; cells in pair order, so that
+        names = ["flows"]  # a chunk's sums by pair are sums over runs of cells
+        order = np.argsort(cells % (shape[1] * shape[2]), kind="stable")
+        cells = cells[order]
+        targets = dataclasses.replace(targets, cells=cells, values={"flows": targets.values.pop("flows")[..., order]})
     step = max(1, _PATH_ELEMENTS // (len(regime) * int(np.prod(lead))))
-    moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
+    n_pairs = shape[1] * shape[2]
+    if by_pair:  # [piece, draw?, pair]: summing by pair and over pieces commute, so sum by pair first
+        pair_sums = {name: np.zeros((len(regime), *lead, n_pairs)) for name in ("flows", "revenue")}
+    else:
+        moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
     revenue_change = np.zeros((len(regime), *lead, shape[2]))
-    importer = cells % shape[2]
+    importer, pair = cells % shape[2], cells % n_pairs
     for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
         c = cells[lo:lo + step]
-        sub = {name: np.stack([flat(t[name])[..., c] for t in targets]) for name in names}
+        sub = {name: targets.values[name][..., lo:lo + step] for name in names}
         out = {"flows": kernel(sub["flows"], True)}
         if "quantity" in sub:
             out["quantity"] = kernel(sub["quantity"], True)
@@ -300,40 +550,112 @@ def _partial(plan: Plan, solved: dict, by_pair: bool) -> dict:
             _front_load(out, plan.events, parts, rates[:, c], plan.regime_days, dyn, plan.payback)
         tariff = rates[:, c][regime]  # [piece, cell]
         out["revenue"] = (tariff[:, None] if lead else tariff) * out["flows"]
-        change = out["revenue"] - rates[0, c] * plan.flows.reshape(n)[c]
-        revenue_change += _by_index(change, importer[lo:lo + step], shape[2])
+        if by_pair:
+            runs = np.flatnonzero(np.r_[True, np.diff(pair[lo:lo + step]) != 0])
+            for name in pair_sums:
+                pair_sums[name][..., pair[lo:lo + step][runs]] += np.add.reduceat(out[name], runs, axis=-1)
+            continue
+        before = _by_index(rates[0, c] * plan.flows.reshape(n)[c], importer[lo:lo + step], shape[2])
+        revenue_change += _by_index(out["revenue"], importer[lo:lo + step], shape[2]) - before
         for name in moved:
             moved[name][..., lo:lo + step] = to_periods(out[name])
-    country = {k: to_periods(v) for k, v in _country_path(plan, targets, revenue_change, kernel).items()}
+    targets.values.clear()  # consumed: their memory is free for the products' arrays
+    if by_pair:  # the change of revenue by importer from its pairs' sums, less the moving cells' revenue before
+        before = _by_index(rates[0, cells] * plan.flows.reshape(n)[cells], importer, shape[2])
+        revenue_change = pair_sums["revenue"].reshape(*pair_sums["revenue"].shape[:-1], *shape[1:]).sum(axis=-2) \
+            - before
+    country = {k: to_periods(v) for k, v in _country_path(plan, targets.country, revenue_change, kernel).items()}
     if by_pair:  # sums over products: the cells that stay add their baseline values to every period
-        pair = cells % (shape[1] * shape[2])
         still = np.ones(n, bool)
         still[cells] = False
         base_flows = np.where(still.reshape(shape), plan.flows, 0.0).sum(axis=0)
         base_revenue = np.where(still.reshape(shape), plan.t0 * plan.flows, 0.0).sum(axis=0)
-        pairs = (shape[1], shape[2])
-        return {"flows": base_flows + _by_index(moved["flows"], pair, pairs[0] * pairs[1]).reshape(
-                    *moved["flows"].shape[:-1], *pairs),
-                "revenue": base_revenue + _by_index(moved["revenue"], pair, pairs[0] * pairs[1]).reshape(
-                    *moved["revenue"].shape[:-1], *pairs),
+        return {"flows": base_flows + to_periods(pair_sums["flows"]).reshape(n_time, *lead, *shape[1:]),
+                "revenue": base_revenue + to_periods(pair_sums["revenue"]).reshape(n_time, *lead, *shape[1:]),
                 "country": country}
+    reference = {**targets.reference, "revenue": plan.t0 * plan.flows}
+    on_products = products and plan.split is not None and not plan.split.trivial
+    groups = _product_groups(plan, cells) if on_products else None
     full = {}
-    for name in names:
-        a = np.broadcast_to(flat(first[name]), (n_time, *lead, n)).copy()
-        a[..., cells] = moved[name]
+    for name in (*names, "revenue"):
+        if on_products:
+            full[name] = _on_products(plan, moved.pop(name), cells, reference[name], _COLLAPSE[name], groups)
+            continue
+        a = np.empty((n_time, *lead, n))
+        a[...] = reference[name].reshape(*lead, n)
+        a[..., cells] = moved.pop(name)
         full[name] = a.reshape(n_time, *lead, *shape)
-    rev = np.broadcast_to(rates[0] * plan.flows.reshape(n), (n_time, *lead, n)).copy()
-    rev[..., cells] = moved["revenue"]
-    full["revenue"] = rev.reshape(n_time, *lead, *shape)
     full["country"] = country
     return full
 
 
-def _piece_weights(period: np.ndarray, weight: np.ndarray, n_time: int) -> np.ndarray:
-    """``[time, piece]``: each piece's share of its period (the matrix of `Pieces.to_periods`)."""
-    out = np.zeros((n_time, period.size))
-    out[period, np.arange(period.size)] = weight
-    return out
+def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np.ndarray, weights,
+                 groups: tuple | None = None) -> np.ndarray:
+    """A path's pair output on products, ``[time, draw?, product, exporter, importer]``.
+
+    `moved` ``[time, draw?, cell]`` are its values on the moving `cells` (positions in the
+    flattened ``[part, exporter, importer]``), `reference` ``[draw?, part, exporter, importer]``
+    those of every cell (the reference solve's). Each product cell takes the reference's
+    `Plan.collapse` (sum, or mean with `weights`), plus its moving parts' changes (weighted by
+    their share of the product cell's weight): the same numbers to rounding, without a
+    ``[time, part, ...]`` array. `groups` is `_product_groups` of `cells`, when already known.
+    """
+    K, n, m = plan.flows.shape
+    lead = moved.shape[1:-1]
+    touched, order, runs = _product_groups(plan, cells) if groups is None else groups
+    base = plan.collapse(reference, weights)  # [draw?, product, exporter, importer]
+    n_products = base.shape[-3]
+    delta = moved - np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
+    if weights is not None:
+        w = plan.flows if weights == "flows" else plan.flows * (1 + plan.t0)
+        total = plan.collapse(w).reshape(-1)  # the product cells' weights
+        share = w.reshape(-1)[cells[order]] / np.repeat(total[touched], np.diff(np.append(runs, cells.size)))
+        delta = delta[..., order] * share  # moving cells trade: their product cells' weights are > 0
+    else:
+        delta = delta[..., order]
+    out = np.empty((moved.shape[0], *lead, n_products * n * m))
+    out[...] = base.reshape(*lead, -1)
+    if cells.size:
+        out[..., touched] += np.add.reduceat(delta, runs, axis=-1)
+    return out.reshape(moved.shape[0], *lead, n_products, n, m)
+
+
+def _product_groups(plan: Plan, cells: np.ndarray) -> tuple:
+    """``(touched, order, runs)``: the product cells (flattened ``[product, exporter, importer]``) that
+    `cells` (of parts) fall in, sorted; the order of `cells` that groups them; where each group starts."""
+    K, n, m = plan.flows.shape
+    cell_product = plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m)
+    order = np.argsort(cell_product, kind="stable")
+    grouped = cell_product[order]
+    runs = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if cells.size else np.zeros(0, int)
+    return grouped[runs], order, runs
+
+
+def _period_tariffs(plan: Plan) -> np.ndarray:
+    """Tariffs per period on products, ``[time, product, exporter, importer]``: `Plan.period_rates`
+    averaged over each product's parts with baseline flows as weights (`Plan.collapse`), computed
+    on the cells whose tariff changes on the path only."""
+    if plan.split is None or plan.split.trivial:
+        return plan.period_rates()
+    rates = plan.rates.reshape(len(plan.rates), -1)
+    cells = np.flatnonzero((rates != rates[0]).any(axis=0))
+    n_time = int(plan.parts.period.max()) + 1
+    weights = np.zeros((n_time, len(rates)))  # [time, regime]: each regime's share of the period's days
+    np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
+    return _on_products(plan, weights @ rates[:, cells], cells, plan.t0, "flows")
+
+
+def _to_periods(parts, values: np.ndarray) -> np.ndarray:
+    """`Pieces.to_periods` of `values` ``[piece, ...]`` -> ``[time, ...]``: each period's length-weighted mean.
+
+    Pieces are in time order, so a period's pieces are a run and the sums are one `numpy.add.reduceat`
+    (neither ``np.add.at`` nor a matrix product, whose BLAS threads cost more than the sums here).
+    """
+    period = parts.period
+    runs = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
+    if not np.array_equal(period[runs], np.arange(runs.size)):  # not in order: the general way
+        return parts.to_periods(values)
+    return np.add.reduceat(values * parts.weight.reshape(-1, *(1,) * (values.ndim - 1)), runs, axis=0)
 
 
 def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
@@ -345,20 +667,21 @@ def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
     return np.asarray(values.reshape(-1, index.size) @ onehot).reshape(*lead, m)
 
 
-def _country_path(plan: Plan, targets: list, revenue_change: np.ndarray, kernel) -> dict:
+def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel) -> dict:
     """Per-country outputs ``[piece, draw?, country]`` on a partial-adjustment path, by their timing.
 
-    `revenue_change` ``[piece, draw?, importer]`` is the change of tariff revenue on the path.
+    `targets` are each solve's, ``{name: [key, draw?, country]}``; `revenue_change`
+    ``[piece, draw?, importer]`` is the change of tariff revenue on the path.
     """
     spec = plan.spec
     timing = {o.name: o.timing for o in spec.outputs}
-    names = list(targets[0]["country"])
+    names = list(targets)
     change = revenue_change
     before = (plan.t0 * plan.flows).sum(axis=(0, 1))  # [importer]
     out = {}
     for name in names:
         kind = timing.get(name, "quantity")
-        series = np.stack([t["country"][name] for t in targets])
+        series = targets[name]
         if kind == "price":
             out[name] = series[plan.regime]
         elif kind in ("revenue_change", "revenue_level"):
@@ -380,39 +703,57 @@ def _on_countries(by_importer: np.ndarray, position: np.ndarray, n_countries: in
 
 
 def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: list, dyn, payback) -> None:
-    """Move imports forward into each announcement window and take them back after; in place."""
+    """Move imports forward into each announcement window and take them back after; in place.
+
+    `out` holds ``"flows"`` (and ``"quantity"``, moved alike where present) as ``[piece, draw?, *cell]``
+    and `rates` is ``[regime, *cell]``: cells of a tensor or a list of cells. Each event touches
+    only the cells whose tariff rises and the pieces of its windows.
+    """
     years = np.asarray((parts.end - parts.start) / pd.Timedelta(days=1), float) / 365.25
     starts = parts.start.values.astype("datetime64[D]")
     ends = parts.end.values.astype("datetime64[D]")
-    flows, qty = out["flows"], out["quantity"]
-    for announced, effective in events:
+    n_cells = int(np.prod(rates.shape[1:]))
+    flows, qty = out["flows"], out.get("quantity")  # no quantities where only values are kept
+    views = [a.reshape(a.shape[0], -1, n_cells) for a in (flows, qty) if a is not None]  # [piece, draw, cell]
+    f3, q3 = views[0], (views[1] if qty is not None else None)
+    flat_rates = rates.reshape(len(rates), n_cells)
+    for announced, effective in events:  # in order: an event's payback meets the flows the ones before left
         e = regime_days.index(effective)
-        rise = np.clip(np.log1p(rates[e]) - np.log1p(rates[e - 1]), 0, None)  # [k, i, j]
+        rise = np.clip(np.log1p(flat_rates[e]) - np.log1p(flat_rates[e - 1]), 0, None)  # [cell]
         a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
         back64 = np.datetime64((pd.Timestamp(effective) + payback).date(), "D")
         window = np.flatnonzero((starts >= a64) & (ends <= e64))
         later = np.flatnonzero((starts >= e64) & (ends <= back64))
-        if not window.size or not rise.any():
+        rising = np.flatnonzero(rise > 0)
+        if not window.size or not rising.size:
             continue
-        bump = dyn.front_loading * rise
-        extra = sum(flows[p] * bump * years[p] for p in window)  # USD bought ahead
-        for p in window:
-            flows[p] = flows[p] * (1 + bump)
-            qty[p] = qty[p] * (1 + bump)
+        bump = dyn.front_loading * rise[rising]
+        draws = np.arange(f3.shape[1])
+        block = np.ix_(window, draws, rising)  # the window's pieces, the rising cells
+        ahead = f3[block]
+        extra = (ahead * years[window][:, None, None]).sum(axis=0) * bump  # USD bought ahead, [draw, cell]
+        f3[block] = ahead * (1 + bump)
+        if q3 is not None:
+            q3[block] = q3[block] * (1 + bump)
         span = (back64 - e64).astype(float) / 365.25  # the whole payback window, also where the run ends inside it
         if not later.size or span <= 0:
             continue
-        cut = extra / span  # USD per year taken back
-        for p in later:
-            new = flows[p] - cut
-            if (new < -1e-9 * np.abs(flows[p]).max()).any():
-                raise InputError(
-                    f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
-                    f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
-                    f"({dyn.payback_months})", key="dynamics.front_loading")
+        block = np.ix_(later, draws, rising)
+        was = f3[block]
+        new = was - extra / span  # USD per year taken back
+        scale = np.abs(f3[later]).max(axis=(1, 2))[:, None, None]  # each piece's largest flow
+        if (new < -1e-9 * scale).any():
+            raise InputError(
+                f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
+                f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
+                f"({dyn.payback_months})", key="dynamics.front_loading")
+        if q3 is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                qty[p] = np.where(flows[p] > 0, qty[p] * np.clip(new, 0, None) / flows[p], qty[p])
-            flows[p] = np.clip(new, 0, None)
+                q3[block] = np.where(was > 0, q3[block] * np.clip(new, 0, None) / was, q3[block])
+        f3[block] = np.clip(new, 0, None)
+    for a, view in zip((flows, qty), views):  # where a reshape had to copy, write back
+        if not np.shares_memory(a, view):
+            a[...] = view.reshape(a.shape)
 
 
 def _tariffs(name: str, value, baseline: Baseline, fine_values) -> np.ndarray:

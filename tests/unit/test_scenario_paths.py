@@ -6,6 +6,7 @@ import os
 import textwrap
 import warnings
 
+import numpy as np
 import pytest
 
 import tradesim
@@ -230,3 +231,91 @@ def test_the_simulation_does_not_depend_on_the_current_folder(tmp_path, monkeypa
             results.append(tradesim.simulate(None, load_scenario(child), domestic=False).summary("pair"))
     assert results[0].equals(results[1])
     assert os.path.samefile(os.getcwd(), tmp_path / "elsewhere")
+
+
+# Issue 22 ("scale"): the fast scenario path (each distinct market problem solved once, unmoved markets not at all,
+# products built from parts only where the path moves them) gives the numbers of the straightforward one.
+
+
+def _us_china_plan(domestic):
+    from tradesim.scenario.plan import compile_plan
+    from tradesim.simulate import parameters_for
+
+    scenario = load_scenario("us-china-2025")
+    baseline = scenario.load_baseline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(baseline, scenario, "pe", None, {"domestic": domestic})
+    return plan, parameters_for(plan.spec, scenario.elasticities, baseline)
+
+
+def _both_ways(monkeypatch, plan, params, **kwargs):
+    """`run_plan` by market problems, then by full solves of every regime (the straightforward way)."""
+    import importlib
+
+    simulate = importlib.import_module("tradesim.simulate")
+    assert simulate.independent_markets(plan, params)
+    fast = simulate.run_plan(plan, params, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(simulate, "independent_markets", lambda plan, params: False)
+        slow = simulate.run_plan(plan, params, **kwargs)
+    return fast, slow
+
+
+def _assert_same(fast, slow):
+    assert fast.keys() == slow.keys() and fast["country"].keys() == slow["country"].keys()
+    for name in fast:
+        pairs = fast[name].items() if name == "country" else [(name, fast[name])]
+        for key, a in pairs:
+            b = slow["country"][key] if name == "country" else slow[name]
+            assert a.shape == b.shape, key
+            scale = np.nanmax(np.abs(b)) if b.size else 0.0
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12 * scale, err_msg=key)
+
+
+@pytest.mark.parametrize("domestic", [False, True])
+def test_solving_each_market_problem_once_equals_solving_every_regime(monkeypatch, domestic):
+    plan, params = _us_china_plan(domestic)
+    markets = plan.markets
+    # the dedupe is real: fewer problems than the moving markets times the solves, and not every market moves
+    assert markets.problem_market.size < len(plan.keys) * markets.size
+    assert markets.size < plan.flows.shape[0] * plan.flows.shape[2]
+    fast, slow = _both_ways(monkeypatch, plan, params)  # pair outputs on parts
+    _assert_same(fast, slow)
+    fast, slow = _both_ways(monkeypatch, plan, params, products=True)  # on products, built from the moving parts
+    _assert_same(fast, slow)
+    assert fast["flows"].shape[1] == len(plan.split.products)
+
+
+def test_market_problems_with_draws_by_pair_equal_every_regime_solved(monkeypatch):
+    plan, params = _us_china_plan(False)
+    rng = np.random.default_rng(3)
+    drawn = {**params, "sigma": rng.uniform(1.5, 4.0, (5, plan.split.products.size, 1)),
+             "eta": rng.uniform(0.5, 2.0, (5, 1, 1))}  # some per product, some for all
+    fast, slow = _both_ways(monkeypatch, plan, drawn, by_pair=True, draws=True)
+    _assert_same(fast, slow)
+    one, _ = _both_ways(monkeypatch, plan, {k: v[:1] if np.ndim(v) == 3 else v for k, v in drawn.items()},
+                        by_pair=True, draws=True)  # a draw axis of length one is kept
+    assert one["flows"].shape[1] == 1
+    np.testing.assert_allclose(one["flows"][:, 0], fast["flows"][:, 0], rtol=1e-12)
+
+
+def test_markets_are_not_independent_with_finite_export_supply_or_in_general_equilibrium():
+    import dataclasses
+
+    from tradesim.models import get_model
+    from tradesim.simulate import independent_markets
+
+    plan, params = _us_china_plan(False)
+    assert independent_markets(plan, params)
+    assert not independent_markets(plan, {**params, "epsilon": 5.0})  # an exporter's markets share its price
+    ge = dataclasses.replace(plan, spec=get_model("ge"))
+    assert not independent_markets(ge, {"sigma": params["sigma"]})
+
+
+def test_plan_collapse_equals_the_parts_collapse():
+    plan, _ = _us_china_plan(False)
+    assert not plan.split.trivial
+    values = np.random.default_rng(0).random((3, *plan.flows.shape))
+    for weights, w in ((None, None), ("flows", plan.flows), ("spending", plan.flows * (1 + plan.t0))):
+        np.testing.assert_allclose(plan.collapse(values, weights), plan.split.collapse(values, w), rtol=1e-12)

@@ -86,8 +86,6 @@ def test_a_warning_raised_by_simulate_points_at_this_file():
     assert len(messages) == len(set(messages))  # once per call
 
 
-@pytest.mark.xfail(reason="tradesim/ensemble.py: compile_plan's warnings use a fixed stacklevel=4 (plan.py), one "
-                          "level too far from ensemble.run; to switch to tradesim.files.warn_at_caller", strict=False)
 def test_a_warning_raised_by_an_ensemble_points_at_this_file():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TradesimWarning)
@@ -96,9 +94,6 @@ def test_a_warning_raised_by_an_ensemble_points_at_this_file():
     assert ours and all(w.filename == HERE for w in ours)
 
 
-@pytest.mark.xfail(reason="tradesim/law/atoms.py: the fallback warning uses a fixed stacklevel that lands in "
-                          "simulate.py, and is issued for before and after; to switch to warn_at_caller and "
-                          "once_per_call", strict=False)
 def test_a_warning_of_the_law_raised_by_simulate_points_at_this_file_once():
     base = tradesim.load_baseline("demo-2024")
     s = tradesim.TariffSchedule([tradesim.Measure("x", "USA", 0.5, "2025-01-01", products=["8471"])])
@@ -127,3 +122,13 @@ def test_a_warning_reaches_a_script_read_from_standard_input():
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "<stdin>:3: TradesimWarning: rows set aside" in done.stderr
+
+
+def test_a_results_notes_say_what_its_warnings_said():
+    base = tradesim.load_baseline("demo-2024")
+    s = tradesim.TariffSchedule([tradesim.Measure("x", "USA", 0.5, "2025-01-01", products=["8471"])])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TradesimWarning)
+        r = tradesim.simulate(base, (s, "2024-12-31"), (s, "2025-01-01"), domestic=False)
+    said = {str(w.message) for w in caught if issubclass(w.category, TradesimWarning)}
+    assert said and said <= set(r.notes)

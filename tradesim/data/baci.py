@@ -20,7 +20,11 @@ Database at the Product-Level. The 1994-2007 Version", CEPII Working Paper 2010-
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,13 +34,25 @@ from ..codes import hs_revision_label
 from ..errors import InputError
 from ..files import read_table, row_labels, require_columns
 from .baseline import Baseline
+from .layout import available_memory
 from .notes import warn_user
 from .readers import check_values, pad_codes, resolve_countries, restrict_countries
 
-__all__ = ["read_baci", "read_baci_country_codes", "baci_hs_revision"]
+__all__ = ["read_baci", "read_baci_country_codes", "baci_hs_revision", "baci_rows", "check_baci_memory"]
 
 #: BACI's columns: year, exporter, importer, HS6 product, value (thousands of USD), quantity (tonnes).
 BACI_COLUMNS = ("t", "i", "j", "k", "v", "q")
+
+#: Peak bytes per row of reading a BACI file (text columns, codes resolved, the baseline built), measured with
+#: ``ru_maxrss`` on synthetic BACI files of 0.2 and 0.8 million rows (about 380 B), rounded up.
+READ_BYTES_PER_ROW = 400
+#: Peak bytes per cell that trades of a local PE solve on a sparse baseline (`tradesim.models.pe`, inputs, work
+#: arrays and solution): about 120 B measured on 10 million cells (benchmark ``pe_baci_world``), rounded up for the
+#: results built from it.
+RUN_BYTES_PER_CELL = 200
+#: Bytes read from the start of a file to count its rows per byte.
+_SAMPLE_BYTES = 2**20
+ENGINES = ("local", "dask")
 
 # Column names of the country-code file: releases from 2024 on, and earlier ones.
 _CODE_COLUMNS = (
@@ -130,6 +146,8 @@ def read_baci(
     country_map: Mapping[str, str] | None = None,
     hs_revision: str | None = None,
     country_format: str = "auto",
+    engine: str = "local",
+    memory_limit: int | None = None,
 ) -> Baseline:
     """Read a CEPII BACI file into a `Baseline` (values in USD, not thousands).
 
@@ -162,6 +180,15 @@ def read_baci(
         How the code file's ISO3 column is read: ``"auto"`` also converts names, ISO
         alpha-2 and numeric codes found there (see `tradesim.codes.convert_countries`),
         reporting each conversion.
+    engine : {"local", "dask"}
+        Where the model will run on this baseline. Before reading, the file's rows are
+        estimated from its size and the memory of reading them (and, for ``"local"``, of a PE
+        run on them here) is compared with `memory_limit` (`check_baci_memory`). ``"dask"``:
+        the run's chunks go to a dask.distributed cluster (``tradesim.simulate(...,
+        client=client)``, `tradesim.models.distributed.solve`), so only the reading counts.
+    memory_limit : int, optional
+        Bytes the reading (and a local run) may take; the memory free now by default
+        (`tradesim.data.layout.available_memory`; no check where that is unknown).
 
     Returns
     -------
@@ -175,7 +202,8 @@ def read_baci(
         Missing file or columns, codes missing from the code file, non-numeric,
         blank or negative values, product codes longer than six digits, duplicate
         rows, several years without `year`, an HS revision that the file name does
-        not give and `hs_revision` does not state (or contradicts).
+        not give and `hs_revision` does not state (or contradicts). A file too large for
+        `memory_limit`, before any work (see `check_baci_memory`).
 
     Warns
     -----
@@ -192,6 +220,7 @@ def read_baci(
     src = str(path)
     if product_level not in (2, 4, 6):
         raise InputError(f"product_level={product_level!r}: expected 2, 4 or 6", key="product_level")
+    check_baci_memory(path, engine=engine, memory_limit=memory_limit)  # before any work: not a crash halfway
     frame = read_table(path, dtype=str)
     require_columns(frame, list(BACI_COLUMNS[:5]), src, "a CEPII BACI file (t, i, j, k, v, q)")
     frame = frame.apply(lambda col: col.str.strip() if pd.api.types.is_string_dtype(col) else col)
@@ -261,3 +290,119 @@ def read_baci(
     if notes:
         warn_user(f"{src}: " + "; ".join(notes))
     return baseline
+
+
+def baci_rows(path) -> tuple[int, int]:
+    """The size of a BACI file in bytes and an estimate of its rows, without reading it all.
+
+    Parquet files state their rows. For CSV (plain, gzip, bzip2, xz or zip) the rows per byte of
+    the first MiB are scaled to the whole file (per compressed byte for compressed files).
+
+    Examples
+    --------
+    >>> baci_rows("examples/data/BACI_HS17_Y2023_V202501.csv")  # doctest: +SKIP
+    (1375, 40)
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            return size, int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception:  # no pyarrow, or not Parquet: the reader says so
+            return size, 0
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                member = archive.infolist()[0]
+                with archive.open(member) as fh:
+                    sample = fh.read(_SAMPLE_BYTES)
+                whole = member.file_size  # uncompressed: the sample's rows per byte apply to it
+        else:
+            opener = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}.get(suffix)
+            with open(path, "rb") as raw:
+                if opener is None:
+                    sample = raw.read(_SAMPLE_BYTES)
+                    used = len(sample)
+                else:
+                    with opener(fileobj=raw) as fh:
+                        sample = fh.read(_SAMPLE_BYTES)
+                        used = raw.tell()  # compressed bytes behind the sample (read ahead a little)
+            whole = size * len(sample) / max(used, 1)
+    except (OSError, EOFError, IndexError, zipfile.BadZipFile, lzma.LZMAError):
+        return size, 0  # not an archive it claims to be: the reader says so
+    lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") or not sample else 1)
+    if len(sample) < _SAMPLE_BYTES:  # the whole file was read
+        return size, max(lines - 1, 0)
+    return size, int(lines / len(sample) * whole)
+
+
+def check_baci_memory(path, *, engine: str = "local", memory_limit: int | None = None) -> int:
+    """Refuse a BACI file too large for this machine before any work, saying what it needs and what to do.
+
+    The estimate is ``rows x READ_BYTES_PER_ROW`` for reading and, with ``engine="local"``,
+    ``rows x RUN_BYTES_PER_CELL`` for a PE run on its cells here (every row a cell that trades:
+    an upper bound when rows are summed to coarser products or fewer countries).
+
+    Parameters
+    ----------
+    path : path-like
+        The BACI file.
+    engine : {"local", "dask"}
+        Where the model will run (``"dask"``: the run's memory is on the cluster's workers).
+    memory_limit : int, optional
+        Bytes available; the memory free now by default (no check when that is unknown).
+
+    Returns
+    -------
+    int
+        The estimate, bytes.
+
+    Raises
+    ------
+    InputError
+        When the estimate exceeds the limit: the message names the file's size, its estimated
+        rows, the estimate and the limit, and the options (the Dask engine for the run).
+
+    Examples
+    --------
+    >>> check_baci_memory("examples/data/BACI_HS17_Y2023_V202501.csv", memory_limit=2**30)  # doctest: +SKIP
+    24000
+    """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; expected one of {ENGINES}", key="engine")
+    path = Path(path)
+    if not path.is_file():
+        return 0  # the reader says the file is missing
+    size, rows = baci_rows(path)
+    read = rows * READ_BYTES_PER_ROW
+    run = rows * RUN_BYTES_PER_CELL if engine == "local" else 0
+    limit = available_memory() if memory_limit is None else int(memory_limit)
+    if not limit or read + run <= limit:
+        return read + run
+    free = "the memory limit given" if memory_limit is not None else "the memory free now"
+    head = (f"this BACI file is {_gib(size)} (about {rows:,} rows); reading it needs about {_gib(read)}")
+    if engine == "local":
+        need = (f"{head} and a PE run on its cells here about {_gib(run)} more: {_gib(read + run)}, more than the "
+                f"{_gib(limit)} of {free}")
+        if read <= limit:
+            todo = ("run the model on a Dask cluster instead, which leaves only the reading here: "
+                    "read_baci(..., engine='dask'), then tradesim.simulate(..., client=distributed.Client(...)) or "
+                    "tradesim.models.distributed.solve(baseline.sparse_flows, ..., client=...); or use a machine "
+                    "with more memory")
+        else:
+            todo = ("even the reading does not fit, so the Dask engine for the run (engine='dask', "
+                    "client=distributed.Client(...)) is not enough: split the file (fewer products or "
+                    "countries per file) or use a machine with more memory")
+    else:
+        need = f"{head}, more than the {_gib(limit)} of {free}"
+        todo = ("the Dask engine runs the model on the cluster, but the file is read here: split the file "
+                "(fewer products or countries per file) or use a machine with more memory")
+    raise InputError(f"{need}; {todo} (memory_limit= sets the limit)", source=str(path), key="memory")
+
+
+def _gib(n: float) -> str:
+    """Bytes in GiB (MiB below one GiB), for messages."""
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"

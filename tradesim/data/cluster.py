@@ -1,8 +1,8 @@
 """dask.distributed for every layer: importing it with a clear error, and a LocalCluster for one run.
 
-Reading a file in blocks (`tradesim.data.read_baci`), solving chunks of products
-(`tradesim.models.distributed`) and ensembles of draws (`tradesim.ensemble`) share these, so they
-live in the lowest layer that uses them.
+Solving chunks of products (`tradesim.models.distributed`) and ensembles of draws
+(`tradesim.ensemble`) share these, so they live in the lowest layer that uses them. dask is
+imported only inside these functions: importing tradesim never needs it.
 """
 
 from __future__ import annotations

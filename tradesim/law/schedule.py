@@ -308,7 +308,7 @@ class TariffSchedule:
         return self._evaluate(days, atoms, exps, imps, cells=cells)
 
     def parts_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
-                   fine_values=None, warn: bool = True, cells=None) -> Parts:
+                   fine_values=None, warn: bool = True, cells=None, atoms: Atoms | None = None) -> Parts:
         """`rates_path` on the parts of products that the law treats alike, for models to solve.
 
         A product that measures cover only in part is cut into parts: its atoms (finer lines,
@@ -318,7 +318,8 @@ class TariffSchedule:
         not `dates`, so a longer or shorter run cuts products the same way; variants of a
         scenario whose laws differ may cut a product differently, and then differ slightly (by
         how the lines' exporter mixes differ) even on days when their tariffs are the same.
-        Parameters as in `rates_path`.
+        Parameters as in `rates_path`; `atoms`, when given, is `atoms` of the same products,
+        exporters, importers and fine values, already split (it is not split again).
 
         Returns
         -------
@@ -337,7 +338,8 @@ class TariffSchedule:
         # the days that cut products: before the first change and every change of the schedule
         changes = self.change_dates()
         cut_days = sorted({*changes, *(d - _dt.timedelta(days=1) for d in changes[:1])}) or days
-        atoms = self.atoms(products, exporters, importers, fine_values)
+        if atoms is None:
+            atoms = self.atoms(products, exporters, importers, fine_values)
         if warn:
             atoms.warn(stacklevel=2)
         exps, imps = labels(exporters, "exporters"), labels(importers, "importers")

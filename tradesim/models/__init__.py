@@ -5,6 +5,9 @@ and WITS-SMART as special cases) and ``"ge"`` (`tradesim.models.ge`: exact hat a
 many sectors); `tradesim.models.gravity` estimates structural gravity. Each declares its
 parameters, outputs and welfare parts once, below; a model of your own is one module that calls
 `register` with a `ModelSpec`.
+
+``"pe"`` also runs on a dask.distributed cluster, chunks of products as tasks
+(`tradesim.models.distributed`): pass ``client=distributed.Client(...)`` to `tradesim.simulate`.
 """
 
 from __future__ import annotations

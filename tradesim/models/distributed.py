@@ -27,13 +27,11 @@ True
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..data.cluster import import_distributed, using_client, workers_of
 from ..data.layout import SparseTensor
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, TradesimWarning
 from ..files import warn_at_caller
 from . import pe
 from ._newton import check_options
@@ -72,22 +70,20 @@ def split_products(cells_per_product: np.ndarray, parts: int) -> list[tuple[int,
 
 
 def _solve_chunk(flows, t0, t1, sigma, eta, epsilon, options: dict) -> dict:
-    """`pe.solve` on one chunk: its solved arrays, the warnings it gave, and its error as values.
+    """`pe.solve` on one chunk, without its warning: its solved arrays, and its error as values.
 
-    Errors and warnings travel back as values: a worker's warnings would otherwise be printed in
-    its own process, and `ConvergenceError` (keyword arguments) does not survive pickling.
+    The solve's one warning (negative values of a linear solution) is counted and given once by
+    `solve` (a worker's warning would be printed in its own process). Errors travel back as
+    values: `ConvergenceError` (keyword arguments) does not survive pickling.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            sol = pe.solve(flows, t0, t1, sigma, eta, epsilon, **options)
-        except ConvergenceError as err:
-            return {"error": ("convergence", err.detail, err.iterations, err.residual, err.tol, err.draws)}
-        except InputError as err:
-            return {"error": ("input", err.message, err.source, err.key)}
+    try:
+        sol = pe.solve(flows, t0, t1, sigma, eta, epsilon, warn=False, **options)
+    except ConvergenceError as err:
+        return {"error": ("convergence", err.detail, err.iterations, err.residual, err.tol, err.draws)}
+    except InputError as err:
+        return {"error": ("input", err.message, err.source, err.key)}
     return {"solved": {name: getattr(sol, name) for name in _SOLVED}, "iterations": sol.iterations,
-            "max_residual": sol.max_residual, "draws": sol.draws,
-            "warnings": [(w.category, str(w.message)) for w in caught]}
+            "max_residual": sol.max_residual, "draws": sol.draws, "negatives": sol.negatives}
 
 
 def solve(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, client=None, chunk_cells: int | None = None,
@@ -130,8 +126,7 @@ def solve(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, client=Non
     Warns
     -----
     TradesimWarning
-        A chunk's warnings, once per kind, naming the chunk's products (with the number of other
-        chunks that gave the same kind).
+        As `tradesim.models.pe.solve` (once, counting the negative values of every chunk).
 
     Examples
     --------
@@ -148,6 +143,9 @@ def solve(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, client=Non
     values, t0, t1, sig, et, eps, home, cells = pe.check_inputs(flows, tariff_before, tariff_after, sigma, eta,
                                                                 epsilon, domestic=domestic, home=home)
     K = cells.shape[0] if cells is not None else values.shape[0]
+    if K == 0:  # nothing to send
+        return pe.solve(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic=domestic, home=home,
+                        method=method, tol=tol, max_iter=max_iter)
     per_product = np.diff(cells.bounds) if cells is not None else np.count_nonzero(values.reshape(K, -1), axis=1)
     options = {"domestic": domestic, "home": home, "method": method, "tol": tol, "max_iter": max_iter}
 
@@ -168,8 +166,10 @@ def solve(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, client=Non
                    for lo, hi in ranges]
         results = client.gather(futures)
     _raise_first_error(results, ranges)
-    _warn(results, ranges)
-    return _combine(results, values, t0, t1, cells, home, method, domestic)
+    solution = _combine(results, values, t0, t1, cells, home, method, domestic)
+    if solution.negatives:  # the local solve's warning, with the count over every chunk
+        warn_at_caller(pe.linear_warning(solution.negatives), TradesimWarning)
+    return solution
 
 
 def _raise_first_error(results: list, ranges: list) -> None:
@@ -187,18 +187,6 @@ def _raise_first_error(results: list, ranges: list) -> None:
         raise InputError(f"{message} ({where})", source=source, key=key)
 
 
-def _warn(results: list, ranges: list) -> None:
-    """Each kind of warning the chunks gave, once, with the first chunk that gave it."""
-    seen: dict = {}
-    for r, (lo, hi) in zip(results, ranges):
-        for category, message in r["warnings"]:
-            seen.setdefault(category, []).append((message, lo, hi))
-    for category, hits in seen.items():
-        message, lo, hi = hits[0]
-        others = f"; {len(hits) - 1} other task(s) warned the same way" if len(hits) > 1 else ""
-        warn_at_caller(f"{message} (in the task of products {lo} to {hi - 1}{others})", category)
-
-
 def _combine(results: list, values, t0, t1, cells, home, method: str, domestic: bool) -> pe.PESolution:
     """The chunks' solutions as one, in product order.
 
@@ -214,4 +202,5 @@ def _combine(results: list, values, t0, t1, cells, home, method: str, domestic: 
     return pe.PESolution(flows=values, tariff_before=t0, tariff_after=t1, **solved,
                          iterations=max(r["iterations"] for r in results),
                          max_residual=max(r["max_residual"] for r in results), method=method,
-                         domestic=bool(domestic), draws=any(r["draws"] for r in results), home=home, cells=cells)
+                         domestic=bool(domestic), draws=any(r["draws"] for r in results), home=home, cells=cells,
+                         negatives=sum(r["negatives"] for r in results))

@@ -91,7 +91,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -101,13 +100,14 @@ import numpy as np
 from ..data.baseline import MAX_RATE
 from ..data.layout import Cells, SparseTensor
 from ..errors import ConvergenceError, InputError, TradesimWarning
+from ..files import warn_at_caller
 from ._lse import softmax as _softmax
 from ._newton import solve_linear as _solve_linear
 from ._newton import check_options, newton
 from ._pe_cells import CellMarkets, cell_ranges, segment_sum, solve_cells
 from ._revenue import PairRevenue
 
-__all__ = ["PESolution", "SmartResult", "check_inputs", "smart", "solve"]
+__all__ = ["PESolution", "SmartResult", "check_inputs", "linear_warning", "smart", "solve"]
 
 _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
@@ -168,6 +168,8 @@ class PESolution(PairRevenue):
         Each importer's position on the exporter axis, or -1.
     cells : tradesim.data.layout.Cells or None
         The cells of the pair arrays on a sparse problem; None on a dense one.
+    negatives : int
+        Negative prices or quantities of the linear (GSIM) solution (0 for ``method="exact"``).
     """
 
     flows: np.ndarray
@@ -186,6 +188,7 @@ class PESolution(PairRevenue):
     draws: bool = False
     home: np.ndarray = None
     cells: Cells | None = None
+    negatives: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -472,7 +475,7 @@ def _elasticity(name: str, value, n_products: int, n_countries: int, *, low: flo
         bad |= np.isinf(a)
     if bad.any():
         bound = f"{'>' if strict else '>='} {low:g}" + ("" if allow_inf else " and finite")
-        raise InputError(f"has {a[bad].ravel()[0]!r} at {_first(bad)}; expected values {bound}", key=name)
+        raise InputError(f"has {float(a[bad].ravel()[0])!r} at {_first(bad)}; expected values {bound}", key=name)
     return a
 
 
@@ -789,6 +792,7 @@ def solve(
     method: str = "exact",
     tol: float = 1e-10,
     max_iter: int = 100,
+    warn: bool = True,
 ) -> PESolution:
     """Solve the multi-market Armington model for every product (and elasticity draw) at once.
 
@@ -824,6 +828,9 @@ def solve(
         Stopping tolerance on ``max |log excess demand|`` (relative excess demand).
     max_iter : int
         Most Newton iterations for any problem, continuation steps included.
+    warn : bool
+        Warn when the linear solution has negative prices or quantities (`PESolution.negatives`
+        counts them either way; an engine that solves in parts warns once for all of them).
 
     Returns
     -------
@@ -906,13 +913,8 @@ def solve(
 
     runs += _run(dense_work, model.dense_tasks(rest, D, np.isfinite(eps).any()))
     bad = sum(r[2] for r in runs)
-    if bad:
-        warnings.warn(
-            f"the linear (GSIM) approximation gives {bad} negative prices or quantities: the shock is too "
-            "large for a first-order solution; use method='exact'",
-            TradesimWarning,
-            stacklevel=2,
-        )
+    if bad and warn:
+        warn_at_caller(linear_warning(bad), TradesimWarning)  # at the user's line, however deep the call
 
     def shaped(a, lead=(D, K)):
         a = a.reshape(*lead, *a.shape[1:])
@@ -932,7 +934,14 @@ def solve(
         draws=has_draws,
         home=home,
         cells=cells,
+        negatives=int(bad),
     )
+
+
+def linear_warning(negatives: int) -> str:
+    """The warning `solve` gives when the linear (GSIM) solution has `negatives` negative prices or quantities."""
+    return (f"the linear (GSIM) approximation gives {negatives} negative prices or quantities: the shock is too "
+            "large for a first-order solution; use method='exact'")
 
 
 def _run(work, tasks: list) -> list:
