@@ -675,8 +675,8 @@ def pe_baci_dask(quick: bool, budget: float) -> list[Row]:
 
 
 CASES = {f.__name__: f for f in (load_demo, load_us_imports, tariff_rates, rates_by_partner, pe_products, pe_countries,
-                                 pe_draws, ge_countries, ge_io, ge_draws, ge_gegravity, scenario_path, scenario_tariffs, ensemble_numpy, ensemble_dask,
-                                 pe_baci_world, pe_baci_dask)}
+                                 pe_draws, ge_countries, ge_io, ge_draws, ge_gegravity, scenario_path, scenario_tariffs,
+                                 ensemble_numpy, ensemble_dask, pe_baci_world, pe_baci_dask)}
 
 #: Cases whose rows vary one dimension, and which: the scaling fits.
 SCALING = {"pe_products": ("products", "countries"), "pe_countries": ("countries", "products"),

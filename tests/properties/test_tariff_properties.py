@@ -95,3 +95,18 @@ def test_a_replaced_measure_and_its_replacement_never_both_apply(a_codes, b_code
             assert shares.get("a", 0) + shares.get("b", 0) <= 1 + 1e-12
             total = table.loc["total", "contribution_pct"]
             assert total <= 100 * max(ra, rb) + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(ms=measures(n_max=6), days=st.lists(dates, min_size=1, max_size=8))
+def test_the_law_for_all_dates_at_once_equals_each_date_alone(ms, days):
+    """`rates_path` evaluates every regime in one pass; it must equal `rates` date by date, and the
+    parts that `parts_path` cuts must add back (weighted by their shares of trade) to the same rates."""
+    schedule = TariffSchedule(ms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TradesimWarning)
+        path = schedule.rates_path(days, PRODUCTS, COUNTRIES, COUNTRIES)
+        parts = schedule.parts_path(days, PRODUCTS, COUNTRIES, COUNTRIES)
+    one_by_one = np.stack([rates(schedule, d) for d in days])
+    np.testing.assert_allclose(path, one_by_one, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(parts.collapse(parts.rates, parts.share), one_by_one, rtol=1e-9, atol=1e-12)

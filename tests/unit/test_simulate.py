@@ -103,7 +103,9 @@ def test_missing_domestic_sales_is_said_not_guessed(demo, imports_only):
     zeros = np.zeros(demo.flows.shape)
     with pytest.warns(TradesimWarning, match="domestic substitute is not modelled"):
         r = simulate(demo, zeros, zeros)  # demo-2024's domestic sales are imputed for GE: PE leaves them out
-    assert any("domestic" in note for note in r.notes)
+    assert any("imputed for general equilibrium and off by default" in note for note in r.notes)
+    with pytest.warns(TradesimWarning, match=r"not modelled \(the baseline has no domestic sales\)"):
+        simulate(imports_only, zeros, zeros)
     with pytest.raises(InputError, match="domestic=False"):
         simulate(imports_only, zeros, zeros, domestic=True)
 

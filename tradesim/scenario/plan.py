@@ -317,8 +317,10 @@ def model_options(spec: ModelSpec, baseline: Baseline, options: dict) -> list[st
     if "domestic" not in options and "domestic" in takes:
         options["domestic"] = baseline.domestic
         if not baseline.domestic:
-            note = ("the baseline has no domestic sales, so the domestic substitute is not modelled: "
-                    "composite demand is import demand and eta is an import demand elasticity")
+            why = ("its domestic sales are imputed for general equilibrium and off by default (domestic=False)"
+                   if baseline.has_domestic_sales else "the baseline has no domestic sales")
+            note = (f"the domestic substitute is not modelled ({why}): composite demand is import demand and eta is "
+                    "an import demand elasticity")
             notes.append(note)
             warn_at_caller(note + " (pass domestic=False to silence this)", TradesimWarning)
     return notes
