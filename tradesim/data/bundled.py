@@ -182,6 +182,14 @@ def list_fine_values() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 
+@lru_cache(maxsize=4)
+def _bundled_fine_values(name: str) -> pd.DataFrame:
+    """A bundled fine-values table, read once per session (scenario runs and ensembles read it every run)."""
+    with resources.files(__package__).joinpath(FINE_VALUES[name][0]).open("rb") as fh:
+        return pd.read_csv(fh, dtype={"product": str, "exporter": str, "importer": str},
+                           compression="gzip", usecols=["exporter", "importer", "product", "value"])
+
+
 def load_fine_values(ref: str, *, relative_to=None):
     """Finer trade values for the law's shares: a bundled table, a bundled baseline, or a file.
 
@@ -210,9 +218,7 @@ def load_fine_values(ref: str, *, relative_to=None):
     from ..files import require_columns, row_labels
 
     if ref in FINE_VALUES:
-        with resources.files(__package__).joinpath(FINE_VALUES[ref][0]).open("rb") as fh:
-            return pd.read_csv(fh, dtype={"product": str, "exporter": str, "importer": str},
-                               compression="gzip", usecols=["exporter", "importer", "product", "value"])
+        return _bundled_fine_values(ref).copy()  # a copy: the caller may change it, the cache must not
     if ref in _catalogue():
         return load_baseline(ref)
     path = Path(ref)

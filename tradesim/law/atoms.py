@@ -276,17 +276,18 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     bad = frame.index[values.isna() | (values < 0)]
     if len(bad):
         raise InputError(f"value {frame['value'][bad[0]]!r} at row {bad[0]} is not a number >= 0", key="fine_values")
-    if p := codes_problem(list(frame["product"])):
+    product = frame["product"].to_numpy(dtype=str)  # one conversion: iterating an Arrow-backed column is slow
+    if p := codes_problem(pd.unique(product)):
         raise InputError(p, key="fine_values.product")
     if "exporter" in frame.columns and "importer" in frame.columns:
-        codes, f_idx = np.unique(frame["product"].to_numpy(str), return_inverse=True)
+        codes, f_idx = np.unique(product, return_inverse=True)
         e_idx = pd.Index(exporters).get_indexer(frame["exporter"])
         i_idx = pd.Index(importers).get_indexer(frame["importer"])
         ok = (e_idx >= 0) & (i_idx >= 0)
         w = np.zeros((codes.size, exporters.size, importers.size))
         np.add.at(w, (f_idx[ok], e_idx[ok], i_idx[ok]), values.to_numpy()[ok])
         return codes, w
-    grouped = values.groupby(frame["product"].astype(str)).sum()
+    grouped = values.groupby(product).sum()
     return grouped.index.to_numpy(str), grouped.to_numpy(float)
 
 
