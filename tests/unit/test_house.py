@@ -301,3 +301,15 @@ def test_rectangles_aggregate_and_summarise_by_axis():
     assert table.loc["USA", "imports_bn"] == pytest.approx(rect.flows[:, :, 0].sum() / 1e9)
     assert table.loc["USA", "exports_bn"] == 0
     assert dataclasses.is_dataclass(rect)
+
+
+def test_a_path_summary_has_the_columns_of_a_single_change_with_a_date():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        demo = tradesim.load_baseline("demo-2024")
+        law = tradesim.load_schedule("us-china-2025")
+        single = tradesim.simulate(demo, (law, "2024-12-31"), (law, "2025-04-14"), domestic=False)
+        path = tradesim.simulate(None, "april-peak")
+    assert path.summary("pair").columns.tolist() == ["date", *single.summary("pair").columns]

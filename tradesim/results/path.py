@@ -142,17 +142,21 @@ class ScenarioResult(Result):
         Parameters
         ----------
         by : {"pair", "country"}
-            ``"pair"``: imports (USD per year) and their change from the baseline in value and
-            in volume (percent), the trade-weighted tariff before substitution (percent) and
-            tariff revenue (USD per year). ``"country"``: imports and exports (USD per year)
+            ``"pair"``: imports (USD per year) at the baseline and on the date, their change in
+            value and in volume (percent), the trade-weighted tariff before substitution at the
+            baseline and on the date and the effective tariff after it (percent), and tariff
+            revenue at the baseline and on the date (USD per year): the columns of
+            `SimulationResult.summary`, with ``date``. ``"country"``: imports and exports (USD per year)
             and the model's outputs.
         pairs : iterable of (exporter, importer), optional
             With ``by="pair"``; the pairs whose tariffs change (`changed_pairs`) when None.
         """
         if by == "pair":
             pairs = self.changed_pairs() if pairs is None else list(pairs)
-            cols = ["date", "exporter", "importer", "imports_usd", "value_change_pct", "volume_change_pct",
-                    "tariff_pct", "revenue_usd"]
+            # the columns and order of SimulationResult.summary("pair"), with a date
+            cols = ["date", "exporter", "importer", "imports_baseline_usd", "imports_usd", "value_change_pct",
+                    "volume_change_pct", "tariff_baseline_pct", "tariff_pct", "effective_tariff_pct",
+                    "revenue_baseline_usd", "revenue_usd"]
             if not pairs:
                 return pd.DataFrame(columns=cols)
             i, j = pair_positions(self.baseline, pairs)
