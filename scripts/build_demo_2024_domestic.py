@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from build_demo_2024 import round_preserving_sum  # the same whole-dollar rounding as the trade cells
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tradesim" / "data"
 TRADE = DATA / "demo-2024.csv"
@@ -52,15 +54,6 @@ OUT = DATA / "demo-2024-domestic.csv"
 CHAPTERS = [f"{c:02d}" for c in range(1, 98) if c != 77]
 SPECIAL = ["98", "99"]  # US special classification provisions: products of demo-2024, with no domestic sales
 METHOD = "gdp_less_exports+import_mix"
-
-
-def round_preserving_sum(values: np.ndarray, total: int) -> np.ndarray:
-    """Whole dollars adding up to `total` exactly (largest remainder)."""
-    floor = np.floor(values)
-    short = int(total - floor.sum())
-    order = np.argsort(-(values - floor), kind="stable")
-    floor[order[:short]] += 1
-    return floor
 
 
 def domestic_totals(trade: pd.DataFrame, gdp: pd.Series) -> pd.DataFrame:

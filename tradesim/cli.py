@@ -14,10 +14,11 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 
 import pandas as pd
 
-from .errors import TradesimError
+from .errors import InputError, TradesimError, TradesimWarning
 from .models import MODELS
 from .version import __version__
 
@@ -249,10 +250,6 @@ class _Console:
 def _notes_of(console: _Console):
     """Collect the notes of a block: the list it yields takes results' notes; tradesim's warnings raised in the
     block are added. After the block the list holds each note once, and each is said once."""
-    import warnings
-
-    from .errors import TradesimWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TradesimWarning)
         box: list = []
@@ -267,8 +264,6 @@ def _notes_of(console: _Console):
 
 def _notes(notes, caught) -> list[str]:
     """A result's notes, then the warnings caught during the run that do not repeat one."""
-    from .errors import TradesimWarning
-
     said = [str(w.message) for w in caught if issubclass(w.category, TradesimWarning)]
     more = [m for m in said if not any(n in m for n in notes)]
     return list(dict.fromkeys([*notes, *more]))
@@ -288,8 +283,6 @@ def _parse_size(text, key: str = "--max-memory") -> int | None:
     """Bytes from ``16G``, ``500M``, ``2.5GiB``, ``1024`` (binary units)."""
     import re
 
-    from .errors import InputError
-
     if text is None:
         return None
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), flags=re.I)
@@ -300,8 +293,6 @@ def _parse_size(text, key: str = "--max-memory") -> int | None:
 
 def _check_run_args(args) -> None:
     """Every check of `tradesim run`'s flags that needs no file: fail before any work."""
-    from .errors import InputError
-
     if args.plot and not args.out:
         raise InputError("--plot writes figures into the output folder; give --out DIR", key="--plot")
     if args.cells and not args.out:
@@ -731,7 +722,6 @@ def _rates(args, console: _Console) -> int:
     from pathlib import Path
 
     from .data import load_fine_values
-    from .errors import InputError
     from .results.write import write_table
 
     start, end = _check_date(args.start, "--from"), _check_date(args.end, "--to")

@@ -332,10 +332,11 @@ _PE_COUNTRY = ("import_price_index_change_pct", "consumer_surplus_usd", "produce
 def independent_markets(plan: Plan, params: dict) -> bool:
     """Whether a solve of `plan` is a solve of each of its markets alone (`Plan.markets`).
 
-    True for the PE model with perfectly elastic export supply (``epsilon = inf``): exporters'
-    prices do not move, so each (part, importer) market clears by itself (see
-    `tradesim.models.pe`). GE links every market through wages and incomes, and a finite
-    epsilon links an exporter's markets. Also False where an importer's own sales, which the
+    True where the model says so for these parameters (`ModelSpec.independent_markets`: the PE
+    model with perfectly elastic export supply, ``epsilon = inf``, whose exporters' prices do not
+    move, so each (part, importer) market clears by itself) and its per-country outputs are the
+    ones `_market_targets` adds up over markets. GE links every market through wages and incomes,
+    and a finite epsilon links an exporter's markets. Also False where an importer's own sales, which the
     model holds fixed without ``domestic``, change tariff on the path (their revenue is not in
     any moving market), or where no market moves.
 
@@ -362,9 +363,9 @@ def independent_markets(plan: Plan, params: dict) -> bool:
     (True, False)
     """
     spec = plan.spec
-    if spec.name != "pe" or tuple(o.name for o in spec.outputs) != _PE_COUNTRY or "epsilon" not in params:
+    if spec.independent_markets is None or not spec.independent_markets(params):
         return False
-    if not np.isinf(np.asarray(params["epsilon"], dtype=float)).all():
+    if tuple(o.name for o in spec.outputs) != _PE_COUNTRY:  # the per-country sums `_market_targets` knows
         return False
     if not plan.markets.own:
         home = np.asarray(plan.home) if plan.home is not None else np.arange(plan.flows.shape[2])

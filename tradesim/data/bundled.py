@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .baseline import Baseline
+from ..codes import COUNTRY_GROUPS, country_problem, hs_problem
 from ..errors import InputError
-from ..files import read_table
+from ..files import read_table, require_columns, row_labels
 
 __all__ = ["list_baselines", "list_fine_values", "load_baseline", "load_fine_values", "gdp_2024"]
 
@@ -214,8 +215,6 @@ def load_fine_values(ref: str, *, relative_to=None):
     """
     from pathlib import Path
 
-    from ..codes import COUNTRY_GROUPS, country_problem, hs_problem
-    from ..files import require_columns, row_labels
 
     if ref in FINE_VALUES:
         return _bundled_fine_values(ref).copy()  # a copy: the caller may change it, the cache must not

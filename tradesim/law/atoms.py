@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_subheadings
+from ..data.bundled import load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 
@@ -251,8 +252,6 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     if fine_values is None:
         return None
     if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
-        from ..data.bundled import load_fine_values
-
         fine_values = load_fine_values(fine_values)
     if hasattr(fine_values, "flows") and hasattr(fine_values, "exporters"):  # a Baseline, duck-typed
         ei = pd.Index(fine_values.exporters).get_indexer(exporters)

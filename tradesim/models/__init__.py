@@ -90,6 +90,9 @@ register(ModelSpec(
     welfare=("consumer_surplus_usd", "producer_surplus_usd", "revenue_change_usd"),
     description="multi-market Armington partial equilibrium, every product at once",
     trade_elasticity="sigma", parameter_ndim=2, square=False, price_index="import price index",
+    # with perfectly elastic export supply exporters' prices are fixed: each product's market in each
+    # importer clears by itself (a finite epsilon links an exporter's markets through its price)
+    independent_markets=lambda params: bool(np.isinf(np.asarray(params.get("epsilon", 0.0), dtype=float)).all()),
 ))
 register(ModelSpec(
     "ge", _ge_solve, (_SIGMA,),

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["check_options", "newton", "solve_linear"]
 
 _ARMIJO = 1e-4
@@ -29,8 +31,6 @@ _ROUNDING = 8 * np.finfo(float).eps  # a step this small (relative to x) is roun
 
 def check_options(tol, max_iter) -> None:
     """`InputError` unless `tol` is positive and `max_iter` at least 1."""
-    from ..errors import InputError
-
     if not tol > 0:
         raise InputError(f"is {tol!r}; expected a positive number", key="tol")
     if int(max_iter) < 1:

@@ -101,6 +101,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.baseline import MAX_RATE
 from ..errors import ConvergenceError, InputError
 from . import _hat
 from ._newton import check_options, newton, solve_linear
@@ -488,8 +489,6 @@ def _check_flows(f: np.ndarray, names: _Names) -> None:
 
 
 def _check_tariff(name: str, t: np.ndarray) -> None:
-    from ..data.baseline import MAX_RATE
-
     bad = ~((t >= 0) & (t <= MAX_RATE))
     if bad.any():
         raise InputError(f"has {t[bad][0]!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)

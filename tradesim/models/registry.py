@@ -123,6 +123,10 @@ class ModelSpec:
         buys and sells).
     price_index : str
         What its ``price_index_change_pct`` measures, for labels.
+    independent_markets : callable or None
+        ``independent_markets(parameters) -> bool``: whether, with these parameters, each market
+        (a product and an importer) clears by itself, so that a path may solve each distinct
+        market problem once (`tradesim.simulate`). None: never (markets are linked).
     """
 
     name: str
@@ -135,6 +139,7 @@ class ModelSpec:
     parameter_ndim: int = 1
     square: bool = False
     price_index: str = "price index"
+    independent_markets: Callable[[dict], bool] | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

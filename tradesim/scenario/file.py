@@ -493,26 +493,10 @@ def _settings(meta: dict, problems: list) -> dict:
                 if value not in MODELS:
                     raise ValueError(f"{value!r} is not a model: expected one of {sorted(MODELS)}")
                 out[key] = value
-            elif key == "baseline":
-                if not isinstance(value, str):
-                    raise ValueError(f"{value!r} is not a baseline name or path")
-                bundled = list(list_baselines().index)
-                if value in bundled:
-                    out[key] = value
-                elif "\x00" not in value and (folder / value).is_file():  # beside the file, never the current folder
-                    out[key] = str((folder / value).resolve())
-                else:
-                    raise ValueError(f"no bundled baseline {value!r} and no file {folder / value}; bundled: {bundled}")
-            elif key == "fine_values":
-                if not isinstance(value, str):
-                    raise ValueError(f"{value!r} is not a name or path of fine values")
-                known = list(list_fine_values().index)
-                if value in known:
-                    out[key] = value
-                elif "\x00" not in value and (folder / value).is_file():
-                    out[key] = str((folder / value).resolve())
-                else:
-                    raise ValueError(f"no bundled fine values {value!r} and no file {folder / value}; bundled: {known}")
+            elif key in ("baseline", "fine_values"):
+                what, bundled = {"baseline": ("baseline", list_baselines),
+                                 "fine_values": ("fine values", list_fine_values)}[key]
+                out[key] = _bundled_or_beside(value, what, list(bundled().index), folder)
             elif key == "compare_to":
                 found = scenario_path(value, folder) if isinstance(value, str) else None
                 if found is None:
@@ -674,3 +658,14 @@ def _country_problems(schedule: TariffSchedule, baseline: str, entries: list[_Ta
                 f"none of the exporters {list(m.exporters)} is on the exporter axis of baseline {baseline!r}; it has "
                 f"{sorted(exporters)}", "exporters"))
     return out
+
+
+def _bundled_or_beside(value, what: str, bundled: list, folder: Path) -> str:
+    """A bundled name as it is, or the path of a file beside the scenario file (never the current folder)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a {what} name or path")
+    if value in bundled:
+        return value
+    if "\x00" not in value and (folder / value).is_file():
+        return str((folder / value).resolve())
+    raise ValueError(f"no bundled {what} {value!r} and no file {folder / value}; bundled: {bundled}")

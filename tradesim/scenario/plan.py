@@ -357,11 +357,7 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         warn_at_caller(note, TradesimWarning)
     notes += fallback
     starts, ends = scenario.periods()
-    # `Scenario.parts`, with the atoms already split
-    ref, last = scenario.reference_date(baseline), ends[-1].date()
-    regime_days = [ref, *(d for d in schedule.change_dates() if ref < d < last)]
-    split = schedule.parts_path(regime_days, baseline.products, baseline.exporters, baseline.importers,
-                                fine_values=fine_values, cells=baseline.flows > 0, warn=False, atoms=atoms)
+    regime_days, split = scenario.parts(baseline, fine_values=fine_values, warn=False, atoms=atoms)
     rates = split.rates  # [regime, part, i, j]
     if split.n_split:
         n_parts = split.parent.size - len(baseline.products) + split.n_split

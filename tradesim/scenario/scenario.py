@@ -150,6 +150,12 @@ class Scenario:
         cols = {f"{e}->{m}": parts.to_periods(weighted[regime][:, ex.index(e), im.index(m)]) * 100 for e, m in pairs}
         return pd.DataFrame(cols, index=starts.rename("date"))
 
+    def regime_days(self, baseline) -> list[dt.date]:
+        """The reference day, then every day the schedule changes up to the end of the last period."""
+        ref = self.reference_date(baseline)
+        last = self.periods()[1][-1].date()
+        return [ref, *(d for d in self.schedule.change_dates() if ref < d < last)]
+
     def regimes(self, baseline, *, fine_values=None, warn: bool = True) -> tuple[list[dt.date], np.ndarray]:
         """The days the tariffs change and the tariffs from each.
 
@@ -162,16 +168,15 @@ class Scenario:
             evaluated on the cells with baseline trade (the others carry no tariff: no model
             reads them), so the work grows with the trade that exists.
         """
-        ref = self.reference_date(baseline)
-        last = self.periods()[1][-1].date()
-        days = [ref, *(d for d in self.schedule.change_dates() if ref < d < last)]
+        days = self.regime_days(baseline)
         if fine_values is None:
             fine_values = self.load_fine_values()
         return days, self.schedule.rates_path(days, baseline.products, baseline.exporters, baseline.importers,
                                               fine_values=fine_values, cells=baseline.flows > 0, warn=warn)
 
-    def parts(self, baseline, *, fine_values=None, warn: bool = True):
-        """`regimes` on the parts of products that the law treats alike (`TariffSchedule.parts_path`).
+    def parts(self, baseline, *, fine_values=None, warn: bool = True, atoms=None):
+        """`regimes` on the parts of products that the law treats alike (`TariffSchedule.parts_path`;
+        `atoms`, the schedule's split of the baseline's products when the caller has it).
 
         Returns
         -------
@@ -179,13 +184,12 @@ class Scenario:
         parts : tradesim.law.atoms.Parts
             ``rates`` is ``[regime, part, exporter, importer]``.
         """
-        ref = self.reference_date(baseline)
-        last = self.periods()[1][-1].date()
-        days = [ref, *(d for d in self.schedule.change_dates() if ref < d < last)]
+        days = self.regime_days(baseline)
         if fine_values is None:
             fine_values = self.load_fine_values()
         return days, self.schedule.parts_path(days, baseline.products, baseline.exporters, baseline.importers,
-                                              fine_values=fine_values, cells=baseline.flows > 0, warn=warn)
+                                              fine_values=fine_values, cells=baseline.flows > 0, warn=warn,
+                                              atoms=atoms)
 
     def timeline(self) -> pd.DataFrame:
         """Measures in force at some time in ``[start, end]``, by start day: name, importer, exporters, rate, dates."""
