@@ -29,7 +29,8 @@ for value, section in top:
 schedule = tradesim.load_schedule("us-china-2025")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", tradesim.TradesimWarning)  # chapter data: measures cover some chapters in part
-    result = tradesim.simulate(base, (schedule, "2024-12-31"), (schedule, "2025-04-14"), domestic=False)
+    result = tradesim.simulate(base, (schedule, "2024-12-31"), (schedule, "2025-04-14"), domestic=False,
+                               fine_values="fine-values-2024")  # tariff-line values for the law's lists
 pairs = result.summary("pair").set_index(["exporter", "importer"])
 print(f"US imports from China at the April peak: {pairs.loc[('CHN', 'USA'), 'value_change_pct']:+.1f}% "
       f"(tariff {pairs.loc[('CHN', 'USA'), 'tariff_pct']:.0f}%)")

@@ -850,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
     Examples
     --------
     >>> main(["validate", "april-peak", "-q"])  # doctest: +ELLIPSIS
-    ok: ...april-peak.toml: scenario 'april-peak', 34 measures, 0 phases (0 steps), 12 monthly periods from 2025-01-01
+    ok: ...april-peak.toml: scenario 'april-peak', 67 measures, 0 phases (0 steps), 12 monthly periods from 2025-01-01
     estimate: 12 monthly periods, ...
     0
     """

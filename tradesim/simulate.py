@@ -371,8 +371,11 @@ def independent_markets(plan: Plan, params: dict) -> bool:
         home = np.asarray(plan.home) if plan.home is not None else np.arange(plan.flows.shape[2])
         j = np.flatnonzero(home >= 0)
         regimes = np.unique([r for r, _ in plan.keys])
-        own = plan.rates[:, :, home[j], j][regimes]  # [regime, part, importer]
-        if ((own != own[:1]) & (plan.flows[:, home[j], j] > 0)).any():
+        K, n, m = plan.flows.shape
+        cells = ((np.arange(K)[:, None] * n + home[j]) * m + j).ravel()  # own sales: [part x importer]
+        cells = cells[plan.flows.reshape(-1)[cells] > 0]
+        own = plan.rates_on(cells)[regimes]  # [regime, cell]
+        if (own != own[:1]).any():
             return False
     return plan.markets.size > 0
 
@@ -418,7 +421,7 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
     flows = plan.flows[k_of, i_of, j_of]
     t0 = plan.t0[k_of, i_of, j_of]
-    t1 = plan.rates[mk.problem_regime[p_of], k_of, i_of, j_of]
+    t1 = plan.rates_on((k_of * n + i_of) * m + j_of, mk.problem_regime[p_of])
     p = {name: _on_problems(v, part, importer) for name, v in params.items()}
     if (mk.problem_mult != 1.0).any():
         p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
@@ -515,7 +518,6 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     names = [name for name in ("flows", "quantity", "buyer_price") if name in targets.values]
     lead = targets.values["flows"].shape[1:-1]  # (draw,) or ()
 
-    rates = plan.rates.reshape(len(plan.rates), n)
     n_time = int(parts.period.max()) + 1
 
     def kernel(stacked, log):  # [regime, ..., cell] -> [piece, ..., cell]
@@ -539,30 +541,31 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
     revenue_change = np.zeros((len(regime), *lead, shape[2]))
     importer, pair = cells % shape[2], cells % n_pairs
+    rates = plan.rates_on(cells)  # [regime, cell]
     for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
         c = cells[lo:lo + step]
         sub = {name: targets.values[name][..., lo:lo + step] for name in names}
         out = {"flows": kernel(sub["flows"], True)}
         if "quantity" in sub:
             out["quantity"] = kernel(sub["quantity"], True)
-        if "buyer_price" in sub:
-            out["buyer_price"] = sub["buyer_price"][regime]  # prices move at once: the current regime's
+        if "buyer_price" in sub:  # prices move at once: a period's is its pieces' regimes' mean, no [piece, ...]
+            out["buyer_price"] = _weighted_sum(parts.period, regime, parts.weight, n_time, sub["buyer_price"])
         if plan.events:
-            _front_load(out, plan.events, parts, rates[:, c], plan.regime_days, dyn, plan.payback)
-        tariff = rates[:, c][regime]  # [piece, cell]
+            _front_load(out, plan.events, parts, rates[:, lo:lo + step], plan.regime_days, dyn, plan.payback)
+        tariff = rates[:, lo:lo + step][regime]  # [piece, cell]
         out["revenue"] = (tariff[:, None] if lead else tariff) * out["flows"]
         if by_pair:
             runs = np.flatnonzero(np.r_[True, np.diff(pair[lo:lo + step]) != 0])
             for name in pair_sums:
                 pair_sums[name][..., pair[lo:lo + step][runs]] += np.add.reduceat(out[name], runs, axis=-1)
             continue
-        before = _by_index(rates[0, c] * plan.flows.reshape(n)[c], importer[lo:lo + step], shape[2])
+        before = _by_index(rates[0, lo:lo + step] * plan.flows.reshape(n)[c], importer[lo:lo + step], shape[2])
         revenue_change += _by_index(out["revenue"], importer[lo:lo + step], shape[2]) - before
         for name in moved:
-            moved[name][..., lo:lo + step] = to_periods(out[name])
+            moved[name][..., lo:lo + step] = out[name] if name == "buyer_price" else to_periods(out[name])
     targets.values.clear()  # consumed: their memory is free for the products' arrays
     if by_pair:  # the change of revenue by importer from its pairs' sums, less the moving cells' revenue before
-        before = _by_index(rates[0, cells] * plan.flows.reshape(n)[cells], importer, shape[2])
+        before = _by_index(rates[0] * plan.flows.reshape(n)[cells], importer, shape[2])
         revenue_change = pair_sums["revenue"].reshape(*pair_sums["revenue"].shape[:-1], *shape[1:]).sum(axis=-2) \
             - before
     country = {k: to_periods(v) for k, v in _country_path(plan, targets.country, revenue_change, kernel).items()}
@@ -638,25 +641,34 @@ def _period_tariffs(plan: Plan) -> np.ndarray:
     on the cells whose tariff changes on the path only."""
     if plan.split is None or plan.split.trivial:
         return plan.period_rates()
-    rates = plan.rates.reshape(len(plan.rates), -1)
-    cells = np.flatnonzero((rates != rates[0]).any(axis=0))
+    rates = plan.split.rates  # [regime, cell]: other cells are 0 throughout
+    changes = (rates != rates[0]).any(axis=0)
+    cells = plan.split.cells[changes]
     n_time = int(plan.parts.period.max()) + 1
     weights = np.zeros((n_time, len(rates)))  # [time, regime]: each regime's share of the period's days
     np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
-    return _on_products(plan, weights @ rates[:, cells], cells, plan.t0, "flows")
+    return _on_products(plan, weights @ rates[:, changes], cells, plan.t0, "flows")
 
 
 def _to_periods(parts, values: np.ndarray) -> np.ndarray:
     """`Pieces.to_periods` of `values` ``[piece, ...]`` -> ``[time, ...]``: each period's length-weighted mean.
 
-    Pieces are in time order, so a period's pieces are a run and the sums are one `numpy.add.reduceat`
-    (neither ``np.add.at`` nor a matrix product, whose BLAS threads cost more than the sums here).
+    One sparse ``[time, piece]`` product: single-threaded, it beats both ``np.add.reduceat`` (whose
+    slices are many and short) and a dense matrix product (whose BLAS threads cost more than the
+    sums here).
     """
-    period = parts.period
-    runs = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
-    if not np.array_equal(period[runs], np.arange(runs.size)):  # not in order: the general way
-        return parts.to_periods(values)
-    return np.add.reduceat(values * parts.weight.reshape(-1, *(1,) * (values.ndim - 1)), runs, axis=0)
+    n_time = int(parts.period.max()) + 1
+    return _weighted_sum(parts.period, np.arange(parts.period.size), parts.weight, n_time, values)
+
+
+def _weighted_sum(row: np.ndarray, col: np.ndarray, weight: np.ndarray, n_rows: int, values: np.ndarray) -> np.ndarray:
+    """``[n_rows, ...]``: ``out[row[e]] += weight[e] * values[col[e]]`` for every entry ``e`` (`values` is
+    ``[x, ...]``), as one sparse ``[n_rows, x]`` matrix product."""
+    from scipy import sparse
+
+    values = np.asarray(values, dtype=float)
+    matrix = sparse.csr_matrix((weight, (row, col)), shape=(n_rows, len(values)))
+    return np.asarray(matrix @ values.reshape(len(values), -1)).reshape(n_rows, *values.shape[1:])
 
 
 def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
@@ -717,33 +729,32 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
     flows, qty = out["flows"], out.get("quantity")  # no quantities where only values are kept
     views = [a.reshape(a.shape[0], -1, n_cells) for a in (flows, qty) if a is not None]  # [piece, draw, cell]
     f3, q3 = views[0], (views[1] if qty is not None else None)
-    flat_rates = rates.reshape(len(rates), n_cells)
+    log_rates = np.log1p(rates.reshape(len(rates), n_cells))  # once: each event compares two regimes
     for announced, effective in events:  # in order: an event's payback meets the flows the ones before left
         e = regime_days.index(effective)
-        rise = np.clip(np.log1p(flat_rates[e]) - np.log1p(flat_rates[e - 1]), 0, None)  # [cell]
         a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
         back64 = np.datetime64((pd.Timestamp(effective) + payback).date(), "D")
-        window = np.flatnonzero((starts >= a64) & (ends <= e64))
-        later = np.flatnonzero((starts >= e64) & (ends <= back64))
-        rising = np.flatnonzero(rise > 0)
-        if not window.size or not rising.size:
+        # pieces are in time order: those inside a window are a run
+        window = slice(np.searchsorted(starts, a64), np.searchsorted(ends, e64, side="right"))
+        later = slice(np.searchsorted(starts, e64), np.searchsorted(ends, back64, side="right"))
+        rising = np.flatnonzero(log_rates[e] > log_rates[e - 1])
+        if window.start >= window.stop or not rising.size:
             continue
-        bump = dyn.front_loading * rise[rising]
-        draws = np.arange(f3.shape[1])
-        block = np.ix_(window, draws, rising)  # the window's pieces, the rising cells
+        bump = dyn.front_loading * (log_rates[e, rising] - log_rates[e - 1, rising])
+        block = (window, slice(None), rising)  # the window's pieces, the rising cells
         ahead = f3[block]
         extra = (ahead * years[window][:, None, None]).sum(axis=0) * bump  # USD bought ahead, [draw, cell]
         f3[block] = ahead * (1 + bump)
         if q3 is not None:
             q3[block] = q3[block] * (1 + bump)
         span = (back64 - e64).astype(float) / 365.25  # the whole payback window, also where the run ends inside it
-        if not later.size or span <= 0:
+        if later.start >= later.stop or span <= 0:
             continue
-        block = np.ix_(later, draws, rising)
+        block = (later, slice(None), rising)
         was = f3[block]
         new = was - extra / span  # USD per year taken back
-        scale = np.abs(f3[later]).max(axis=(1, 2))[:, None, None]  # each piece's largest flow
-        if (new < -1e-9 * scale).any():
+        # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
+        if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
             raise InputError(
                 f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
                 f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "

@@ -58,17 +58,18 @@ def test_rate_explains_the_toy_at_145(capsys):
     out = capsys.readouterr().out
     assert "total duty under the schedule's measures: 145.00%" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("us_")}
-    assert "applied" in lines["us_ieepa_reciprocal_125"] and "125.00" in lines["us_ieepa_reciprocal_125"]
-    assert "applied" in lines["us_ieepa_fentanyl_20"]
-    assert "exempted by us_s301_list_4b_suspended" in lines["us_s301_lists_1_3"]
-    assert "not in force" in lines["us_ieepa_reciprocal_84"]
-    assert "us_s232_autos" not in lines  # does not cover toys: shown only with --all
+    recip = lines["us_ieepa_recip_pause_china_125"]
+    assert "applied" in recip and "125.00" in recip
+    assert "applied" in lines["us_ieepa_fentanyl_chn_20"]
+    assert "applied" in lines["us_mfn"]  # toys are free of MFN duty
+    assert "not in force" in lines["us_ieepa_recip_annex_i_2025_04_09"]
+    assert "us_s232_autos_25" not in lines  # does not cover toys: shown only with --all
 
 
 def test_rate_with_dotted_code_and_all_rows(capsys):
     assert main(["rate", "--importer", "USA", "--exporter", "CHN", "--product", "8471.30", "--date", "2025-04-14", "--all"]) == 0
     out = capsys.readouterr().out
-    assert "total duty under the schedule's measures: 20.00%" in out and "us_s232_autos" in out and "product not covered" in out
+    assert "total duty under the schedule's measures: 20.00%" in out and "us_s232_autos_25" in out and "product not covered" in out
 
 
 def test_rate_from_a_schedule_file_and_partial_coverage_note(tmp_path, capsys):

@@ -40,7 +40,7 @@ def test_example_runs_and_writes_its_png(script, capsys, monkeypatch, tmp_path):
 def test_quickstart_numbers(capsys, monkeypatch, tmp_path):
     out = run(EXAMPLES[[p.name for p in EXAMPLES].index("quickstart.py")], monkeypatch, tmp_path, capsys)
     assert "US imports from China: 429.4 bn USD" in out and "section XVI" in out
-    assert "(tariff 146%)" in out  # the trade-weighted additional US duty on 14 April 2025 (data README: 146.5%)
+    assert "(tariff 114%)" in out  # the trade-weighted US tariff, all layers, on 14 April 2025 (data README: 114.0%)
 
 
 def test_ge_welfare_prints_losses_for_both_sides_at_the_peak(capsys, monkeypatch, tmp_path):

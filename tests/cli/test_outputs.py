@@ -133,7 +133,7 @@ def test_csv_is_written_without_float_noise(tmp_path, capsys):
     numbers = re.findall(r"(?<![\w.\"-])-?\d+\.\d+(?:e[-+]?\d+)?", text[:2_000_000])
     digits = [len(re.sub(r"e.*|[-.]", "", n).strip("0")) for n in numbers]
     assert numbers and max(digits) <= 10  # 10 significant digits at most: no 73213218.99999999
-    assert "99999999" not in text and "00000001" not in text
+    # (a run of zeros or nines inside 10 digits can be a true value, e.g. a quantity ratio of 1.000000018)
     frame = pd.read_csv(out / "summary_pairs.csv", parse_dates=["date"])
     assert frame["date"].dt.strftime("%Y-%m-%d").iloc[0] == "2025-01-01"
     assert writing.significant([73213218.99999999]).tolist() == [73213219.0]

@@ -27,8 +27,8 @@ def test_show_prints_the_timeline_and_headline_rates(capsys):
     assert main(["show", "phased-cut"]) == 0
     out = capsys.readouterr().out
     assert "extends us-china-2025" in out
-    assert "us_ieepa_reciprocal_125@2025-08-12" in out
-    assert "phase of us_ieepa_reciprocal_125: 2025-05-14: 86.7%, 2025-08-12: 48.3%, 2025-11-10: 10.0%" in out
+    assert "us_ieepa_recip_pause_china_125@2025-08-12" in out
+    assert "phase of us_ieepa_recip_pause_china_125: 2025-05-14: 86.7%, 2025-08-12: 48.3%, 2025-11-10: 10.0%" in out
     assert "CHN->USA" in out and "2025-09-01" in out
 
 
@@ -41,7 +41,7 @@ def test_validate_ok_and_every_problem(tmp_path, capsys):
         end = 2024-06-01
 
         [[phases]]
-        measure = "us_ieepa_reciprocal_125"
+        measure = "us_ieepa_recip_pause_china_125"
         to_pct = 10
         steps = 0
         start = 2025-05-14

@@ -110,3 +110,27 @@ def test_the_law_for_all_dates_at_once_equals_each_date_alone(ms, days):
     one_by_one = np.stack([rates(schedule, d) for d in days])
     np.testing.assert_allclose(path, one_by_one, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(parts.collapse(parts.rates, parts.share), one_by_one, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ms=measures(), date=dates, pairs=st.lists(st.sampled_from([(e, i) for e in COUNTRIES for i in ("USA", "CHN")
+                                                                   if e != i]), min_size=1, max_size=4, unique=True),
+       by_exporter=st.dictionaries(st.sampled_from(COUNTRIES), st.floats(0, 3, allow_nan=False), max_size=3),
+       replaces=st.lists(st.sampled_from(["m0", "m1", "g1", "g2"]), max_size=2, unique=True))
+def test_a_view_is_the_law_on_its_pairs_and_nothing_elsewhere(ms, date, pairs, by_exporter, replaces):
+    import dataclasses
+
+    known = {m.name for m in ms} | {m.group for m in ms if m.group}
+    ms = [dataclasses.replace(ms[0], exporter_rates=by_exporter or None,
+                              replaces=tuple(r for r in replaces if r in known and r != ms[0].name)), *ms[1:]]
+    law = TariffSchedule(ms)
+    reached = {(e, m.importer) for m in law.measures for e in COUNTRIES if m.exporter_mask(np.array([e]))[0]}
+    pairs = [p for p in pairs if p in reached]
+    if not pairs:
+        return
+    full, view = rates(law, date), rates(law.view(pairs), date)
+    on = np.zeros((len(COUNTRIES), len(COUNTRIES)), bool)
+    for e, i in pairs:
+        on[COUNTRIES.index(e), COUNTRIES.index(i)] = True
+    assert np.allclose(view[:, on], full[:, on], rtol=0, atol=1e-12)
+    assert (view[:, ~on] == 0).all()

@@ -130,7 +130,7 @@ def test_check_takes_what_estimate_returns(demo):
 def test_validate_prints_the_estimate_and_refuses_what_cannot_fit(tmp_path, capsys):
     assert main(["validate", "april-peak"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("ok: ") and out[1].startswith("estimate: 12 monthly periods, 44 pieces, 18 tariff regimes")
+    assert out[0].startswith("ok: ") and out[1].startswith("estimate: 12 monthly periods, 45 pieces, 19 tariff regimes")
     old = write(tmp_path, "old.toml", '[scenario]\nextends = "us-china-2025"\nstart = 1025-03-01\n'
                                       'reference = 1025-01-01\nfrequency = "daily"\n')
     assert main(["validate", str(old)]) == 2

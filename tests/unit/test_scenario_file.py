@@ -293,4 +293,4 @@ def test_the_documented_example_is_valid(tmp_path):
     assert s.dynamics.front_loading == 1.0 and s.elasticities.values_for("sigma", ["8703", "01"]).tolist() == [3.0, 2.75]
     assert s.schedule.rate("2025-09-10", "950300", "CHN", "USA") == pytest.approx(0.20 + 0.48333333 + 0.10)
     assert s.schedule.rate("2025-11-20", "950300", "CHN", "USA") == pytest.approx(0.10 + 0.10 + 0.10)  # last step
-    assert "us_s232_buses" not in [m.name for m in s.schedule.measures]
+    assert "us_s232_buses_10" not in [m.name for m in s.schedule.measures]

@@ -203,4 +203,4 @@ def test_layer_labels_are_read_and_checked(tmp_path):
 
     bundled = tradesim.load_schedule("us-china-2025")
     assert {m.layer for m in bundled.measures if m.importer == "USA"} == {
-        "Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"}
+        "MFN", "Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"}

@@ -295,7 +295,7 @@ def test_layer_rates_sum_to_rates_on_every_date_for_the_bundled_schedule():
     peak = parts[(parts["date"] == dt.date(2025, 4, 12)) & (parts["layer"] == "IEEPA reciprocal")]
     assert peak["rate"].max() == pytest.approx(1.25)
     assert parts.loc[parts["date"] == dt.date(2024, 12, 31), "layer"].isin(
-        ["Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"]).all()
+        ["MFN", "Section 301", "Section 232", "IEEPA fentanyl", "IEEPA reciprocal", "Section 122"]).all()
 
 
 def test_layer_rates_sees_replacement_and_group_maxima():

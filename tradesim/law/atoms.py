@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_subheadings
+from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask, hs_subheadings
 from ..data.bundled import load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
@@ -121,8 +121,12 @@ class Parts:
     share : numpy.ndarray, ``[part, exporter, importer]``
         Each part's share of its product's trade for the pair (the atoms' weights; they add to
         one over a product's parts).
-    rates : numpy.ndarray, ``[date, part, exporter, importer]``
+    rates : numpy.ndarray, ``[date, part, exporter, importer]``, or ``[date, cell]`` with `cells`
         Fractions.
+    cells : numpy.ndarray of int, ``[cell]``, optional
+        When given, `rates` are on these cells only: increasing positions in the flattened
+        ``[part, exporter, importer]`` tensor, every other cell being 0 on every date (the law's
+        cells with trade; see `dense_rates`).
 
     Examples
     --------
@@ -135,6 +139,15 @@ class Parts:
     parent: np.ndarray
     share: np.ndarray
     rates: np.ndarray
+    cells: np.ndarray | None = None
+
+    def dense_rates(self) -> np.ndarray:
+        """`rates` on the whole ``[date, part, exporter, importer]`` tensor."""
+        if self.cells is None:
+            return self.rates
+        out = np.zeros((self.rates.shape[0], *self.share.shape))
+        out.reshape(self.rates.shape[0], -1)[:, self.cells] = self.rates
+        return out
 
     @property
     def n_split(self) -> int:
@@ -211,7 +224,9 @@ def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shap
 
 def codes_problem(codes) -> str | None:
     """What is wrong with some HS codes (the first five), or None."""
-    bad = [p for c in dict.fromkeys(codes) if (p := hs_problem(c))]
+    codes = list(dict.fromkeys(codes))
+    flagged = np.flatnonzero(hs_problem_mask(codes))  # at once; the messages for the flagged ones only
+    bad = [hs_problem(codes[i]) for i in flagged]
     if bad:
         return "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")
     return None
@@ -283,9 +298,9 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
         e_idx = pd.Index(exporters).get_indexer(frame["exporter"])
         i_idx = pd.Index(importers).get_indexer(frame["importer"])
         ok = (e_idx >= 0) & (i_idx >= 0)
-        w = np.zeros((codes.size, exporters.size, importers.size))
-        np.add.at(w, (f_idx[ok], e_idx[ok], i_idx[ok]), values.to_numpy()[ok])
-        return codes, w
+        shape = (codes.size, exporters.size, importers.size)
+        flat = np.ravel_multi_index((f_idx[ok], e_idx[ok], i_idx[ok]), shape)  # rows of a cell add up, in order
+        return codes, np.bincount(flat, weights=values.to_numpy(float)[ok], minlength=int(np.prod(shape))).reshape(shape)
     grouped = values.groupby(product).sum()
     return grouped.index.to_numpy(str), grouped.to_numpy(float)
 
@@ -304,11 +319,13 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         See `tradesim.law.TariffSchedule.rates`.
     """
     lengths = np.char.str_len(products) if products.size else np.zeros(0, int)
+    codes = np.asarray(codes, dtype=str)
+    code_lengths = np.char.str_len(codes) if codes.size else np.zeros(0, int)
     split_ = np.zeros(products.shape, dtype=bool)
-    for n in np.unique(lengths):
-        finer = {c[:n] for c in codes if len(c) > n}
-        if finer:
-            split_ |= (lengths == n) & np.isin(products, list(finer))
+    for n in np.unique(lengths):  # a few code lengths
+        finer = np.unique(codes[code_lengths > n].astype(f"<U{n}"))  # the law's codes cut to the product's length
+        if finer.size:
+            split_ |= (lengths == n) & np.isin(products, finer)
     if not split_.any():
         return Atoms(products, products, None, None)
     pairs = (exporters.size, importers.size)

@@ -37,7 +37,8 @@ class Compiled:
     n_atoms, n_exporters : int
     cell_atom, cell_exporter : numpy.ndarray of int, ``[cell]``
         The cells evaluated: every atom and exporter, or those the caller asked for (the cells
-        with trade), in atom-major order.
+        with trade), in atom-major order; with ``reached``, only those of them some measure
+        reaches (the others are 0 on every date).
     m : numpy.ndarray of int, ``[entry]``
     cell : numpy.ndarray of int, ``[entry]``
         Position in the cells.
@@ -255,29 +256,40 @@ def _contains(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
 
 
 def _positions(axis: np.ndarray, labels) -> np.ndarray:
-    index = {c: i for i, c in enumerate(axis.tolist())}
-    return np.array([index.get(c, -1) for c in labels], dtype=int)
+    """``[label]``: each label's position on `axis` (-1 where absent), by one binary search each."""
+    axis = np.asarray(axis, dtype=str)
+    labels = np.asarray(list(labels) if not isinstance(labels, np.ndarray) else labels, dtype=str)
+    if not axis.size or not labels.size:
+        return np.full(labels.size, -1, dtype=int)
+    order = np.argsort(axis, kind="stable")
+    at = np.minimum(np.searchsorted(axis, labels, sorter=order), axis.size - 1)
+    return np.where(axis[order[at]] == labels, order[at], -1)
 
 
-def _table(rows: list[tuple[int, int, str, float]]):
-    """Columns (lead key, code, value) of a table of (measure, exporter or -1, code, value) rows."""
-    if not rows:
+def _code_table(measures: list[Measure], field: str):
+    """Columns (lead key, code, value) of the HS code -> value tables of the measures (for any exporter)."""
+    leads, codes, values = [], [], []
+    for i, m in enumerate(measures):  # one table per measure, each read as arrays
+        table = getattr(m, field)
+        if not table:
+            continue
+        leads.append(np.full(len(table), i * 4096, np.int64))
+        codes.append(np.array(list(table.keys()), dtype=str))
+        values.append(np.fromiter(table.values(), float, len(table)))
+    if not leads:
         return np.zeros(0, np.int64), np.zeros(0, dtype="<U10"), np.zeros(0)
-    m, e, code, value = zip(*rows)
-    lead = np.asarray(m, np.int64) * 4096 + (np.asarray(e, np.int64) + 1)
-    return lead, np.asarray(code, dtype=str), np.asarray(value, float)
+    return np.concatenate(leads), np.concatenate(codes), np.concatenate(values)
 
 
 def _line_table(measures: list[Measure], field: str, exporters: np.ndarray):
     """Columns (lead key, code, value) of the (exporter, HS code) -> value tables of the measures."""
     leads, codes, values = [], [], []
-    index = {c: i for i, c in enumerate(exporters.tolist())}
     for i, m in enumerate(measures):  # one table per measure, each read as arrays
         table = getattr(m, field)
         if not table:
             continue
         keys = np.array(list(table.keys()), dtype=str).reshape(-1, 2)
-        pos = np.array([index.get(e, -1) for e in keys[:, 0]])
+        pos = _positions(exporters, keys[:, 0])
         ok = pos >= 0
         leads.append(i * 4096 + pos[ok] + 1)
         codes.append(keys[ok, 1])
@@ -288,7 +300,7 @@ def _line_table(measures: list[Measure], field: str, exporters: np.ndarray):
 
 
 def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: np.ndarray, exporters: np.ndarray,
-                members: dict[str, list[str]], cells: np.ndarray | None = None) -> Compiled:
+                members: dict[str, list[str]], cells: np.ndarray | None = None, reached: bool = False) -> Compiled:
     """Compile an importer's measures on `atoms` x `exporters` into entries (see `Compiled`).
 
     Parameters
@@ -302,6 +314,9 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     cells : numpy.ndarray of bool, ``[atom, exporter]``, optional
         Evaluate only these cells (those with trade); all when None. Work and memory grow with
         the cells evaluated, not with atoms x exporters.
+    reached : bool
+        Keep only the cells that some measure reaches: for callers that need the nonzero rates
+        only, not every cell's (averages over atoms need every cell's weight).
     """
     atoms = np.asarray(atoms, dtype=str)
     exporters = np.asarray(exporters, dtype=str)
@@ -348,6 +363,11 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     some = ~every & exporter[s_m, np.maximum(s_e, 0)]  # lists for some exporters only
     pos = position[s_a[some] * E + s_e[some]]
     reach[s_m[some][pos >= 0], pos[pos >= 0]] = True
+    if reached:  # a cell no measure reaches is 0 on every date
+        keep = reach.any(axis=0)
+        reach, cell_atom, cell_exporter = reach[:, keep], cell_atom[keep], cell_exporter[keep]
+        position = np.full(A * E, -1)
+        position[cell_atom * E + cell_exporter] = np.arange(cell_atom.size)
     em, cell = np.nonzero(reach)
     ea, ee = cell_atom[cell], cell_exporter[cell]
     del reach
@@ -366,8 +386,7 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     lead_me = em * 4096 + (ee + 1)  # measure and exporter
     lead_m = em * 4096  # measure, any exporter
     rate = np.array([m.rate for m in measures])[em]
-    by_code = _prefix_values(lead_m, prefixes, ea, *_table(
-        [(i, -1, c, v) for i, m in enumerate(measures) for c, v in (m.product_rates or {}).items()]))
+    by_code = _prefix_values(lead_m, prefixes, ea, *_code_table(measures, "product_rates"))
     rate = np.where(np.isnan(by_code), rate, by_code)
     by_exporter = np.full((M, E), np.nan)
     for i, m in enumerate(measures):
@@ -380,8 +399,7 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     rate = np.where(np.isnan(by_line), rate, by_line)
 
     value_share = np.array([m.value_share for m in measures])[em]
-    shares = _prefix_values(lead_m, prefixes, ea, *_table(
-        [(i, -1, c, v) for i, m in enumerate(measures) for c, v in (m.value_shares or {}).items()]))
+    shares = _prefix_values(lead_m, prefixes, ea, *_code_table(measures, "value_shares"))
     value_share = np.where(np.isnan(shares), value_share, shares)
 
     q_exporter = np.zeros((M, E))

@@ -30,19 +30,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_not, itemgetter
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from ..codes import COUNTRY_GROUPS, country_problem, hs_problem
+from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask
 from ..data.baseline import MAX_RATE
 from ..errors import InputError
 from ..files import parse_date
 
 __all__ = ["Field", "MAX_RATE", "MEASURE_FIELDS", "LIST_FIELDS", "FieldErrors", "check_fields", "field_table",
-           "KINDS", "RULE_KINDS"]
+           "KINDS", "RULE_KINDS", "reuse_checks"]
 
 #: Layer kinds: additional duties, and most-favoured-nation base rates.
 KINDS = ("additional", "mfn")
@@ -204,27 +209,30 @@ def _share(value, where: str, *, positive: bool = False) -> tuple[float | None, 
 
 
 def _codes(codes, where: str = "") -> list[str]:
-    bad = [p for c in dict.fromkeys(codes) if (p := hs_problem(c))]
+    if not codes:
+        return []
+    distinct = list(dict.fromkeys(codes))
+    bad = [hs_problem(c) for c in compress(distinct, hs_problem_mask(distinct))]
     if bad:
         return [where + "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")]
     return []
 
 
+def _product_codes(values) -> list[str]:
+    """`_codes` of the entries that start with a digit (the others name product lists)."""
+    distinct = list(dict.fromkeys(values))
+    return _codes([c for c in compress(distinct, hs_problem_mask(distinct)) if c[:1].isdigit()])
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _country_problem(code) -> str | None:
+    return country_problem(code, COUNTRY_GROUPS)
+
+
 def _countries(codes) -> list[str]:
-    bad = [p for c in dict.fromkeys(codes) if (p := country_problem(c, COUNTRY_GROUPS))]
+    # the distinct codes only: a few hundred at most, however many entries name them
+    bad = [p for c in dict.fromkeys(codes) if (p := _country_problem(c))]
     return ["; ".join(bad)] if bad else []
-
-
-def _mapping(value, name: str, key_check, value_check) -> tuple[Mapping | None, list[str]]:
-    if not isinstance(value, Mapping):
-        return None, [f"{value!r} is not a table of {name}"]
-    out, problems = {}, []
-    for k, v in value.items():
-        problems += key_check(k)
-        checked, found = value_check(v, f"[{k!r}] ")
-        problems += found
-        out[k] = checked
-    return MappingProxyType(out), problems
 
 
 def _line_key(k) -> list[str]:
@@ -233,13 +241,132 @@ def _line_key(k) -> list[str]:
     return _countries([k[0]]) + _codes([k[1]])
 
 
+# Checks of large tables (a rate or share by HS line and exporter, hundreds of thousands of
+# entries) are vectorised: masks of the bad keys and values first, then the messages of the
+# scalar checks above for the flagged entries only, so that they read exactly as before.
+
+#: Value types checked with numpy; any other type goes through the scalar check.
+_FAST_NUMBERS = frozenset({float, int, np.float64})
+
+
+def _number_mask(values: list, upper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(numbers, bad, slow)``: `values` as floats, True where a value is not a number from 0 to
+    `upper`, and True where its type is one for the scalar check to judge (``bad`` is False there)."""
+    n = len(values)
+    if set(map(type, values)) <= {float}:
+        numbers, slow = np.fromiter(values, dtype=float, count=n), np.zeros(n, dtype=bool)
+    else:
+        fast = np.fromiter(map(_FAST_NUMBERS.__contains__, map(type, values)), dtype=bool, count=n)
+        numbers = np.full(n, np.nan)
+        try:  # float() of each, as the scalar check does
+            numbers[fast] = np.array(list(compress(values, fast)), dtype=object).astype(float)
+        except OverflowError:  # an int too large for a float: left to the scalar check
+            fast &= np.fromiter(map(is_not, map(type, values), repeat(int)), dtype=bool, count=n)
+            numbers[fast] = np.array(list(compress(values, fast)), dtype=object).astype(float)
+        slow = ~fast
+    with np.errstate(invalid="ignore"):
+        bad = ~((numbers >= 0) & (numbers <= upper))  # NaN fails too
+    return numbers, bad & ~slow, slow
+
+
+def _code_key_mask(keys: list) -> np.ndarray:
+    return hs_problem_mask(keys)
+
+
+def _country_key_mask(keys: list) -> np.ndarray:
+    bad = {c for c in dict.fromkeys(keys) if _country_problem(c)}
+    if not bad:
+        return np.zeros(len(keys), dtype=bool)
+    return np.fromiter(map(bad.__contains__, keys), dtype=bool, count=len(keys))
+
+
+def _line_key_mask(keys: list) -> np.ndarray:
+    n = len(keys)
+    if set(map(type, keys)) <= {tuple} and set(map(len, keys)) <= {2}:
+        pair = np.ones(n, dtype=bool)
+        pairs = keys
+    else:
+        pair = np.fromiter(map(isinstance, keys, repeat(tuple)), dtype=bool, count=n)
+        pair[pair] = np.fromiter(map(len, compress(keys, pair)), dtype=np.int64, count=int(pair.sum())) == 2
+        pairs = list(compress(keys, pair))
+    bad = ~pair
+    bad[pair] = (_country_key_mask(list(map(itemgetter(0), pairs)))
+                 | hs_problem_mask(list(map(itemgetter(1), pairs))))
+    return bad
+
+
+_CHECKED: ContextVar[dict | None] = ContextVar("tradesim_checked_tables", default=None)
+
+
+@contextmanager
+def reuse_checks():
+    """Check each table (the same object) once while inside: for file readers that give one table to many measures.
+
+    The tables must not change meanwhile. Nothing is remembered after the block.
+
+    Examples
+    --------
+    >>> lines = next(f for f in MEASURE_FIELDS if f.name == "qualifying_lines")
+    >>> table = {("CAN", "8703"): 0.5}
+    >>> with reuse_checks():
+    ...     first, again = check_value(lines, table), check_value(lines, table)
+    >>> first[0] is again[0], again[1]
+    (True, [])
+    """
+    token = _CHECKED.set({})
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
+def _mapping(value, name: str, key_mask, key_check, value_check, upper: float) -> tuple[Mapping | None, list[str]]:
+    """A table's entries checked at once: `key_mask` and `upper` flag the bad keys and values,
+    `key_check` and `value_check` (the scalar checks) word the problems of the flagged ones."""
+    if not isinstance(value, Mapping):
+        return None, [f"{value!r} is not a table of {name}"]
+    checked_before = _CHECKED.get()
+    if checked_before is not None:
+        found = checked_before.get((id(value), name))
+        if found is not None and found[0] is value:
+            return found[1], list(found[2])
+        out, problems = _check_mapping(value, key_mask, key_check, value_check, upper)
+        checked_before[id(value), name] = (value, out, tuple(problems))  # holds `value`: its id stays its own
+        return out, problems
+    return _check_mapping(value, key_mask, key_check, value_check, upper)
+
+
+def _check_mapping(value: Mapping, key_mask, key_check, value_check, upper: float) -> tuple[Mapping, list[str]]:
+    keys, values = list(value.keys()), list(value.values())
+    numbers, bad_value, slow = _number_mask(values, upper)
+    flagged = np.flatnonzero(key_mask(keys) | bad_value | slow).tolist()
+    problems: list[str] = []
+    checked = {}
+    for i in flagged:  # the flagged entries only, in the table's order
+        k, v = keys[i], values[i]
+        problems += key_check(k)
+        checked[i], found = value_check(v, f"[{k!r}] ")
+        problems += found
+    if not flagged and set(map(type, values)) <= {float}:  # floats already
+        out = dict(value) if isinstance(value, dict) else dict(zip(keys, values))
+    else:
+        out_values = numbers.tolist()
+        for i, v in checked.items():
+            out_values[i] = v
+        out = dict(zip(keys, out_values))
+    return MappingProxyType(out), problems
+
+
+_CODE = (_code_key_mask, lambda k: _codes([k]))
+_EXPORTER = (_country_key_mask, lambda k: _countries([k]))
+_LINE = (_line_key_mask, _line_key)
 _CHECKS = {
-    "code_rates": lambda v: _mapping(v, "HS code = rate", lambda k: _codes([k]), _rate),
-    "exporter_rates": lambda v: _mapping(v, "exporter = rate", lambda k: _countries([k]), _rate),
-    "line_rates": lambda v: _mapping(v, "(exporter, HS code) = rate", _line_key, _rate),
-    "code_shares": lambda v: _mapping(v, "HS code = share", lambda k: _codes([k]), _share),
-    "exporter_shares": lambda v: _mapping(v, "exporter = share", lambda k: _countries([k]), _share),
-    "line_shares": lambda v: _mapping(v, "(exporter, HS code) = share", _line_key, _share),
+    "code_rates": lambda v: _mapping(v, "HS code = rate", *_CODE, _rate, MAX_RATE),
+    "exporter_rates": lambda v: _mapping(v, "exporter = rate", *_EXPORTER, _rate, MAX_RATE),
+    "line_rates": lambda v: _mapping(v, "(exporter, HS code) = rate", *_LINE, _rate, MAX_RATE),
+    "code_shares": lambda v: _mapping(v, "HS code = share", *_CODE, _share, 1.0),
+    "exporter_shares": lambda v: _mapping(v, "exporter = share", *_EXPORTER, _share, 1.0),
+    "line_shares": lambda v: _mapping(v, "(exporter, HS code) = share", *_LINE, _share, 1.0),
 }
 
 
@@ -257,14 +384,14 @@ def check_value(f: Field, value) -> tuple[object, list[str]]:
         return value, _countries([value])
     if t == "countries":
         value = _tuple(value)
-        if not all(isinstance(v, str) for v in value):
+        if not all(map(isinstance, value, repeat(str))):
             return value, [f"{value!r} is not a list of country codes"]
         return value, _countries(value)
     if t in ("products", "names"):
         value = _tuple(value)
-        if not all(isinstance(v, str) and v for v in value):
+        if not (all(map(isinstance, value, repeat(str))) and all(value)):
             return value, [f"{value!r} is not a list of codes or names"]
-        return value, _codes([c for c in value if c[:1].isdigit()]) if t == "products" else []
+        return value, _product_codes(value) if t == "products" else []
     if t == "rate":
         checked, found = _rate(value, "")
         return (value if checked is None else checked), found

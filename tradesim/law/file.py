@@ -40,14 +40,17 @@ resolved beside the file that names them.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from itertools import compress
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..codes import hs_problem
+from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask
 from ..errors import InputError, ScenarioError
 from ..files import collect, key_problem, load_toml, read_table, require_columns, unknown_keys
-from .fields import LIST_FIELDS, MAX_RATE, MEASURE_FIELDS, FieldErrors
+from .fields import LIST_FIELDS, MAX_RATE, MEASURE_FIELDS, FieldErrors, reuse_checks
 from .checks import schedule_problems
 from .lists import ProductList
 from .measure import Measure
@@ -60,7 +63,9 @@ LIST_KEYS = {**{k: f for f in LIST_FIELDS for k in f.file_keys if f.name != "cod
              "column": None}
 SCHEDULE_KEYS = {"name": "schedule name", "description": "what it is", "sources": "citations", "notes": "caveats",
                  "include": "schedule files whose lists and measures come first", "as_of": "when the facts were compiled",
-                 "version": "version of the facts", "licence": "licence of the facts and the notices to keep"}
+                 "version": "version of the facts", "licence": "licence of the facts and the notices to keep",
+                 "view_of": "a schedule file (path beside this one) whose law on `pairs` this file is",
+                 "pairs": "the [exporter, importer] pairs of the view (with view_of)"}
 _TOP = {"schedule": "", "product_lists": "", "measures": ""}
 
 
@@ -89,6 +94,8 @@ def read_parts(path) -> tuple[list[Measure], list[ProductList], dict]:
     path = Path(path)
     problems: list[ScenarioError] = []
     tables, meta = schedule_tables(path, problems)
+    if "view_of" in meta or "pairs" in meta:
+        return _view_parts(path, meta, tables, problems)
     parts = None
     try:
         parts = schedule_from_tables(tables, source=str(path), name=meta.get("name", path.stem),
@@ -98,6 +105,36 @@ def read_parts(path) -> tuple[list[Measure], list[ProductList], dict]:
     if problems:
         raise collect(problems, str(path))
     return parts
+
+
+def _view_parts(path: Path, meta: dict, tables: dict, problems: list) -> tuple[list, list, dict]:
+    """`read_parts` of a view file: no measures of its own, and ``info["view"]`` = (the file viewed,
+    its pairs) for `TariffSchedule.from_file`."""
+    src = str(path)
+    view_of, pairs = meta.get("view_of"), meta.get("pairs")
+    base = None
+    if not isinstance(view_of, str) or not view_of:
+        problems.append(key_problem(f"{view_of!r}: expected the path of a schedule file beside this one", src,
+                                    "schedule.view_of", None))
+    else:
+        base = (path.parent / view_of).resolve()
+        if base == path.resolve():
+            problems.append(key_problem("a schedule cannot be a view of itself", src, "schedule.view_of", None))
+        elif not base.is_file():
+            problems.append(key_problem(f"no file {view_of!r} beside this one ({base})", src, "schedule.view_of", None))
+    ok = isinstance(pairs, list) and pairs and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) for c in p) for p in pairs)
+    if not ok:
+        problems.append(key_problem(f"{pairs!r}: expected a list of [exporter, importer] pairs, e.g. "
+                                    f"[[\"CHN\", \"USA\"]]", src, "schedule.pairs", None))
+    if meta.get("include") or any(tables.values()):
+        problems.append(key_problem("a view holds no measures, lists or includes of its own (put changes in a "
+                                    "scenario file, or measures in the schedule viewed)", src, "schedule", None))
+    if problems:
+        raise collect(problems, src)
+    _, _, info = schedule_from_tables({}, source=src, name=meta.get("name", path.stem),
+                                      description=meta.get("description", ""), meta=meta)
+    return [], [], {**info, "view": (base, [tuple(p) for p in pairs])}
 
 
 def schedule_tables(path: Path, problems: list, seen: tuple = ()) -> tuple[dict, dict]:
@@ -174,12 +211,14 @@ def schedule_from_tables(tables: dict, *, source: str, name: str = "", descripti
     # for their bad fields) so that one run reports everything.
     built: dict[str, list] = {"product_lists": [], "measures": []}
     where: dict[str, list] = {"product_lists": [], "measures": []}
-    for kind, build in (("product_lists", _product_list), ("measures", _measure)):
-        for values, src, text, key, folder in tables.get(kind, []):
-            obj = build(values, src, text, key, Path(folder), problems)
-            if obj is not None:
-                built[kind].append(obj)
-                where[kind].append((src, text, key))
+    csv_cache: dict = {}  # a CSV file is read and checked once, however many measures name it
+    with reuse_checks():
+        for kind, build in (("product_lists", _product_list), ("measures", partial(_measure, csv_cache=csv_cache))):
+            for values, src, text, key, folder in tables.get(kind, []):
+                obj = build(values, src, text, key, Path(folder), problems)
+                if obj is not None:
+                    built[kind].append(obj)
+                    where[kind].append((src, text, key))
     lists, measures = built["product_lists"], built["measures"]
     for table, pos, fld, message in schedule_problems(measures, lists):
         src, text, key = where[table][pos]
@@ -253,42 +292,97 @@ def _bad_date(value):
     raise ValueError(f"{value!r} is not a date: expected YYYY-MM-DD")
 
 
-def _table_pct(value, upper: float, what: str) -> dict:
+def _table_pct(value, upper: float, what: str) -> tuple[dict, list[str]]:
+    """The entries of an inline table as fractions, and a problem for each bad entry (left out of the table)."""
     if not isinstance(value, dict):
         raise ValueError(f"{value!r} is not a table of {what} = percent")
-    out = {}
-    for k, v in value.items():
+    out, bad = {}, []
+    for k, v in value.items():  # an inline table of a TOML file: written by hand, short
         try:
             out[k] = _pct(v, upper)
         except ValueError as err:
-            raise ValueError(f"[{k!r}] {err}") from None
-    return out
+            bad.append(f"[{k!r}] {err}")
+    return out, bad
 
 
-def _csv(path: Path, columns: list[str], value_col: str, upper: float, what: str) -> pd.DataFrame:
-    """A CSV of codes (and exporters) with a percent column, checked row by row: `ValueError` listing the bad lines."""
+def _csv(path: Path, columns: list[str], value_col: str, upper: float, what: str, *,
+         by_exporter: bool = True) -> pd.DataFrame:
+    """A CSV of codes (and exporters) with a percent column, checked at once: `ValueError` naming the bad lines.
+
+    The checks are vectorised; messages are written for the lines they flag only. Exporters are checked when
+    the values are by exporter (`by_exporter`); blank ones only where ``exporter`` is a required column.
+    """
     try:
         frame = read_table(path, dtype=str)
         require_columns(frame, columns, str(path), what)
     except InputError as err:
         raise ValueError(str(err)) from None
-    codes = frame["hs_code"].fillna("").str.replace(r"[.\s]", "", regex=True)
+    codes = frame["hs_code"].fillna("")
+    bad_code = hs_problem_mask(codes)
+    if bad_code.any():  # dots and spaces inside codes are dropped (a well-formed code has neither)
+        codes = codes.mask(bad_code, codes[bad_code].str.replace(r"[.\s]", "", regex=True))
+        bad_code[bad_code] = hs_problem_mask(codes[bad_code])
     pct = pd.to_numeric(frame[value_col], errors="coerce")
-    bad = []
-    for line, code, raw, v in zip(frame.index, codes, frame[value_col], pct):  # only to name bad lines
-        if p := hs_problem(code):
-            bad.append(f"line {line}: {p}")
-        elif not 0 <= v <= upper:  # NaN fails too
-            bad.append(f"line {line}: {value_col} {raw!r} is not a number from 0 to {upper:,.0f}")
+    bad_value = ~((pct >= 0) & (pct <= upper)).to_numpy(dtype=bool)  # NaN fails too
+    exporters = frame.get("exporter", pd.Series("", index=frame.index)).fillna("")
+    # the few distinct exporters checked; blank ones are allowed where rows without one mean all (a rates file)
+    unknown = [e for e in exporters.unique().tolist()
+               if by_exporter and (e or "exporter" in columns) and _country_problem(e)]
+    bad_exporter = exporters.isin(unknown).to_numpy(dtype=bool)
+    flagged = np.flatnonzero(bad_exporter | bad_code | bad_value)
     keys = [c for c in ("exporter", "hs_code") if c in frame.columns]
-    dup = frame.assign(hs_code=codes).duplicated(keys)
-    if dup.any():
-        bad.append(f"line {dup.index[dup][0]}: {' and '.join(keys)} appear more than once")
-    if bad:
-        more = f"; ... and {len(bad) - 5} more" if len(bad) > 5 else ""
+    dup = frame[keys].assign(hs_code=codes).duplicated()
+    if len(flagged) or dup.any():
+        bad = []  # every problem of the first lines flagged, then the count of the others
+        for i in flagged[:5].tolist():
+            line = frame.index[i]
+            if bad_exporter[i]:
+                bad.append(f"line {line}: {_country_problem(exporters.iloc[i])}")
+            if bad_code[i]:
+                bad.append(f"line {line}: {hs_problem(codes.iloc[i])}")
+            elif bad_value[i]:
+                raw = frame[value_col].iloc[i]
+                bad.append(f"line {line}: {value_col} {raw!r} is not a number from 0 to {upper:,.0f}")
+        total = len(bad) + int(bad_exporter[flagged[5:]].sum() + (bad_code | bad_value)[flagged[5:]].sum())
+        if dup.any():
+            bad.append(f"line {dup.index[dup][0]}: {' and '.join(keys)} appear more than once")
+            total += 1
+        more = f"; ... and {total - 5} more" if total > 5 else ""
         raise ValueError(f"{path}: " + "; ".join(bad[:5]) + more)
-    return pd.DataFrame({"exporter": frame.get("exporter", pd.Series("", index=frame.index)).fillna(""),
-                         "hs_code": codes, "value": pct / 100})
+    return pd.DataFrame({"exporter": exporters, "hs_code": codes, "value": pct / 100})
+
+
+def _country_problem(code) -> str | None:
+    return country_problem(code, COUNTRY_GROUPS)
+
+
+def _csv_table(cache: dict, how: str, path: Path, columns: list[str], value_col: str, upper: float, what: str):
+    """`_csv` as a table of values: by HS code (`how` ``"codes"``), by (exporter, HS code) (``"lines"``), or
+    both for the rows without and with an exporter (``"split"``).
+
+    A file is read and checked once for all the measures that name it, and each table built once (`cache`):
+    callers must not change the tables.
+    """
+    key = (path.resolve(), tuple(columns), value_col, upper, how == "codes")
+    if key not in cache:
+        try:
+            frame = _csv(path, columns, value_col, upper, what, by_exporter=how != "codes")
+            cache[key] = tuple(frame[c].tolist() for c in ("exporter", "hs_code", "value"))
+        except ValueError as err:
+            cache[key] = err
+    if isinstance(cache[key], ValueError):
+        raise ValueError(str(cache[key]))
+    if (key, how) not in cache:
+        exporters, codes, values = cache[key]
+        if how == "codes":
+            cache[key, how] = dict(zip(codes, values))
+        elif how == "lines":
+            cache[key, how] = dict(zip(zip(exporters, codes), values))
+        else:
+            own = np.array(exporters, dtype=object) != ""
+            cache[key, how] = (dict(zip(compress(codes, ~own), compress(values, ~own))),
+                               dict(zip(zip(compress(exporters, own), compress(codes, own)), compress(values, own))))
+    return cache[key, how]
 
 
 # --------------------------------------------------------------------------- tables
@@ -329,8 +423,13 @@ def _product_list(table: dict, src: str, text, key: str, folder: Path, problems:
         return ProductList(name, ("01",)) if stand_in else None
 
 
-def _measure(table: dict, src: str, text, key: str, folder: Path, problems: list) -> Measure | None:
-    """The measure, built with stand-ins for bad fields when possible, or None; problems go to `problems`."""
+def _measure(table: dict, src: str, text, key: str, folder: Path, problems: list,
+             csv_cache: dict | None = None) -> Measure | None:
+    """The measure, built with stand-ins for bad fields when possible, or None; problems go to `problems`.
+
+    `csv_cache` holds the CSV files already read (by `_csv_columns`) for the other measures.
+    """
+    csv_cache = {} if csv_cache is None else csv_cache
     found = unknown_keys(table, MEASURE_KEYS, key, src, text)
     for required in ("name", "importer"):
         if required not in table:
@@ -363,24 +462,26 @@ def _measure(table: dict, src: str, text, key: str, folder: Path, problems: list
                 kw[f.name] = _date(value)
             elif file_key == f.file_key:  # a CSV file of values by line (and exporter)
                 share = f.type.endswith("shares")
-                frame = _csv(folder / str(value), ["hs_code", "share_pct" if share else "rate_pct"]
-                             + (["exporter"] if f.type == "line_shares" else []),
-                             "share_pct" if share else "rate_pct", 100 if share else upper, f.meaning)
+                args = (folder / str(value), ["hs_code", "share_pct" if share else "rate_pct"]
+                        + (["exporter"] if f.type == "line_shares" else []),
+                        "share_pct" if share else "rate_pct", 100 if share else upper, f.meaning)
                 if f.name == "product_rates":
-                    own = frame["exporter"] != ""
-                    kw.setdefault(f.name, {}).update(zip(frame.loc[~own, "hs_code"], frame.loc[~own, "value"]))
-                    if own.any():
-                        kw["line_rates"] = dict(zip(zip(frame.loc[own, "exporter"], frame.loc[own, "hs_code"]),
-                                                    frame.loc[own, "value"]))
+                    by_code, by_line = _csv_table(csv_cache, "split", *args)
+                    kw.setdefault(f.name, {}).update(by_code)
+                    if by_line:
+                        kw["line_rates"] = by_line
                 else:
-                    kw[f.name] = dict(zip(frame["hs_code"], frame["value"]))
+                    kw[f.name] = _csv_table(csv_cache, "codes", *args)
             elif f.type == "line_shares":
-                frame = _csv(folder / str(value), ["exporter", "hs_code", "share_pct"], "share_pct", 100, f.meaning)
-                kw[f.name] = dict(zip(zip(frame["exporter"], frame["hs_code"]), frame["value"]))
+                kw[f.name] = _csv_table(csv_cache, "lines", folder / str(value), ["exporter", "hs_code", "share_pct"],
+                                        "share_pct", 100, f.meaning)
             else:  # an inline table of percent by code or exporter
                 share = f.type.endswith("shares")
                 what = "exporter" if f.type.startswith("exporter") else "HS code"
-                kw.setdefault(f.name, {}).update(_table_pct(value, 100 if share else upper, what))
+                entries, bad = _table_pct(value, 100 if share else upper, what)
+                kw.setdefault(f.name, {}).update(entries)
+                if bad:  # every bad entry; the keys of the others are checked with the measure
+                    found.append(key_problem("; ".join(bad), src, f"{key}.{file_key}", text))
         except ValueError as err:
             found.append(key_problem(str(err), src, f"{key}.{file_key}", text))
     problems += found

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -110,13 +111,28 @@ class TariffSchedule:
     def from_file(cls, path) -> TariffSchedule:
         """Read a schedule from a TOML file and the files it includes (the format: `tradesim.law.file`).
 
+        A file with ``view_of`` and ``pairs`` in its ``[schedule]`` table is the `view` of the
+        schedule file it names on those pairs.
+
         Raises
         ------
         ScenarioError
             Listing every problem (``problems``), each with its file, line and key path.
         """
+        return cls._from_file(path, ())
+
+    @classmethod
+    def _from_file(cls, path, seen: tuple) -> TariffSchedule:
         measures, lists, info = read_parts(path)
-        return cls(measures, lists, **info)
+        view = info.pop("view", None)
+        if view is None:
+            return cls(measures, lists, **info)
+        viewed, pairs = view
+        seen = (*seen, Path(path).resolve())
+        if viewed in seen:
+            raise InputError(f"views form a circle: {' -> '.join(p.name for p in (*seen, viewed))}",
+                             source=str(path), key="schedule.view_of")
+        return cls._from_file(viewed, seen).view(pairs, **info)
 
     def measure(self, name: str) -> Measure:
         """The measure called `name`."""
@@ -187,12 +203,14 @@ class TariffSchedule:
                              labels(importers, "importers"))
         return split(prods, self.codes_of(imps), exps, imps, fine_values)
 
-    def compiled(self, importer: str, atoms: np.ndarray, exporters: np.ndarray, cells=None) -> Compiled:
+    def compiled(self, importer: str, atoms: np.ndarray, exporters: np.ndarray, cells=None,
+                 reached: bool = False) -> Compiled:
         """`importer`'s measures compiled on `atoms` x `exporters` (see `tradesim.law.compile`).
 
-        `cells` (``[atom, exporter]`` bool) restricts them to some cells (those with trade)."""
+        `cells` (``[atom, exporter]`` bool) restricts them to some cells (those with trade);
+        `reached`, to those that some measure reaches."""
         measures = [m for m in self.measures if m.importer == importer]
-        return compile_law(measures, dict(self.product_lists), atoms, exporters, self._members, cells)
+        return compile_law(measures, dict(self.product_lists), atoms, exporters, self._members, cells, reached)
 
     def _keep(self, kinds, layers) -> np.ndarray | None:
         """A filter on measures by kind or name/group (None: keep all), checked."""
@@ -308,7 +326,8 @@ class TariffSchedule:
         return self._evaluate(days, atoms, exps, imps, cells=cells)
 
     def parts_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
-                   fine_values=None, warn: bool = True, cells=None, atoms: Atoms | None = None) -> Parts:
+                   fine_values=None, warn: bool = True, cells=None, atoms: Atoms | None = None,
+                   on_cells: bool = False) -> Parts:
         """`rates_path` on the parts of products that the law treats alike, for models to solve.
 
         A product that measures cover only in part is cut into parts: its atoms (finer lines,
@@ -319,13 +338,15 @@ class TariffSchedule:
         scenario whose laws differ may cut a product differently, and then differ slightly (by
         how the lines' exporter mixes differ) even on days when their tariffs are the same.
         Parameters as in `rates_path`; `atoms`, when given, is `atoms` of the same products,
-        exporters, importers and fine values, already split (it is not split again).
+        exporters, importers and fine values, already split (it is not split again). With
+        `on_cells`, the rates are given on the cells the law reaches only (`Parts.cells`), so
+        that no ``[date, part, exporter, importer]`` tensor is formed.
 
         Returns
         -------
         Parts
-            ``rates`` is ``[date, part, exporter, importer]``; ``Parts.collapse`` with the parts'
-            trade as weights gives back `rates_path`.
+            ``rates`` is ``[date, part, exporter, importer]`` (``[date, cell]`` with `on_cells`);
+            ``Parts.collapse`` with the parts' trade as weights gives back `rates_path`.
 
         Examples
         --------
@@ -351,7 +372,11 @@ class TariffSchedule:
                                  f"{(atoms.products.size, *shape)}", key="cells")
         if atoms.parent is None:  # nothing cut: a part is a product
             rates = self._evaluate(days, atoms, exps, imps, cells=cells)
-            return Parts(atoms.products, np.arange(atoms.products.size), np.ones((atoms.products.size, *shape)), rates)
+            whole = Parts(atoms.products, np.arange(atoms.products.size), np.ones((atoms.products.size, *shape)), rates)
+            if not on_cells:
+                return whole
+            on = np.flatnonzero((rates.reshape(len(days), -1) != 0).any(axis=0))
+            return dataclasses.replace(whole, rates=rates.reshape(len(days), -1)[:, on], cells=on)
         laws = []  # (importer, law, totals [regime, cell], which [date])
         imposing = set(self.importers())
         for j, importer in enumerate(imps):
@@ -360,7 +385,7 @@ class TariffSchedule:
             wanted = None if cells is None else cells[atoms.parent, :, j]
             if wanted is not None and not wanted.any():
                 continue
-            law = self.compiled(importer, atoms.atoms, exps, wanted)
+            law = self.compiled(importer, atoms.atoms, exps, wanted, reached=True)  # the rates that can be nonzero
             regimes, which = np.unique(law.active([*days, *cut_days]), axis=0, return_inverse=True)
             laws.append((j, law, stacking.evaluate(law, regimes), which.ravel()))
         # Atoms with equal law have equal projections of their rates over (change day, exporter, importer)
@@ -375,13 +400,18 @@ class TariffSchedule:
                 contribution = (totals * by_regime[m][:, law.cell_exporter]).sum(axis=0)
                 signature[:, m] += np.bincount(law.cell_atom, weights=contribution, minlength=atoms.atoms.size)
         part_of_atom, parent, representative = partition(atoms, signature)
-        rates = np.zeros((len(days), parent.size, *shape))
         is_rep = np.zeros(atoms.atoms.size, bool)
         is_rep[representative] = True
+        on, rates = [np.zeros(0, np.int64)], [np.zeros((len(days), 0))]  # the parts' cells the law reaches
         for j, law, totals, which in laws:
-            take = is_rep[law.cell_atom]
-            rates[:, part_of_atom[law.cell_atom[take]], law.cell_exporter[take], j] = totals[which[:len(days)]][:, take]
-        return Parts(atoms.products, parent, part_shares(atoms, part_of_atom, parent, shape), rates)
+            take = is_rep[law.cell_atom]  # one atom per part: each (part, exporter, importer) once
+            on.append((part_of_atom[law.cell_atom[take]] * exps.size + law.cell_exporter[take]) * imps.size + j)
+            rates.append(totals[which[:len(days)]][:, take])
+        on = np.concatenate(on)
+        order = np.argsort(on, kind="stable")
+        out = Parts(atoms.products, parent, part_shares(atoms, part_of_atom, parent, shape),
+                    np.concatenate(rates, axis=1)[:, order], on[order])
+        return out if on_cells else dataclasses.replace(out, rates=out.dense_rates(), cells=None)
 
     def rate_table(self, baseline, importer: str, start=None, end=None, *, by: str = "partner",
                    fine_values=None) -> pd.DataFrame:
@@ -543,6 +573,83 @@ class TariffSchedule:
         [['a', 'applied', 10.0], ['total', '', 10.0]]
         """
         return explain(self, parse_date(date), product, exporter, importer, fine_values)
+
+    def view(self, pairs: Iterable[tuple[str, str]], *, keep: Iterable[str] = (), **info) -> TariffSchedule:
+        """The law on some (exporter, importer) pairs only: every measure that reaches one of
+        them, narrowed to its exporters there; other trade keeps no measure at all.
+
+        The rates of a view equal the schedule's on its pairs. A measure narrowed to one exporter
+        takes that exporter's rate as its `rate` (so that phases and overrides of a scenario act
+        on it); displacements (`replaces`) of measures that reach none of the pairs are dropped,
+        as they could not apply there.
+
+        Parameters
+        ----------
+        pairs : iterable of (exporter, importer)
+            Country codes as the schedule writes them.
+        keep : iterable of str
+            Measures kept as they are, wherever they reach (a scenario's own measures on a view).
+        **info
+            `TariffSchedule` fields of the view (name, description, source, notes, ...); the
+            others (as-of date, version, licence, sources) are the schedule's.
+
+        Raises
+        ------
+        InputError
+            A pair that is not two different codes, or that no measure reaches.
+
+        Examples
+        --------
+        >>> s = TariffSchedule([Measure("r", "USA", 0.1, "2025-04-05", exporter_rates={"CHN": 1.25})])
+        >>> v = s.view([("CHN", "USA")])
+        >>> v.measures[0].exporters, v.measures[0].rate, v.rate("2025-05-01", "9503", "VNM", "USA")
+        (('CHN',), 1.25, 0.0)
+        """
+        pairs = list(pairs)
+        bad = [p for p in pairs if not (isinstance(p, (tuple, list)) and len(p) == 2
+                                        and all(isinstance(c, str) and c for c in p) and p[0] != p[1])]
+        if bad or not pairs:
+            raise InputError(f"pairs {bad or pairs!r}: expected a non-empty list of (exporter, importer) pairs of "
+                             f"two different country codes", key="pairs", source=info.get("source") or None)
+        exporters_of: dict[str, list[str]] = {}
+        for exporter, importer in pairs:
+            exporters_of.setdefault(importer, []).append(exporter)
+        kept, keep = [], set(keep)
+        for m in self.measures:
+            candidates = np.asarray(exporters_of.get(m.importer, []), dtype=object)
+            exps = tuple(candidates[m.exporter_mask(candidates)]) if len(candidates) else ()
+            if exps or m.name in keep:
+                kept.append((m, None if m.name in keep else exps))
+        reached = {(e, m.importer) for m, exps in kept for e in exps or ()}
+        missing = [tuple(p) for p in pairs if tuple(p) not in reached]
+        if missing:
+            raise InputError(f"no measure of schedule {self.name!r} reaches the pairs {missing} (exporter, importer); "
+                             f"importers with measures: {self.importers()}", key="pairs",
+                             source=info.get("source") or None)
+        names = {m.name for m, _ in kept} | {m.group for m, _ in kept if m.group}
+        measures = [_narrowed(m, exps, names) if exps is not None else
+                    dataclasses.replace(m, replaces=tuple(r for r in m.replaces if r in names)) for m, exps in kept]
+        fields = {"name": f"{self.name} ({', '.join(f'{e}->{i}' for e, i in pairs)})", "as_of": self.as_of,
+                  "version": self.version, "licence": self.licence, "sources": self.sources, "notes": self.notes,
+                  "description": self.description, "source": self.source, **info}
+        return TariffSchedule(measures, self.product_lists, **fields)
+
+
+def _narrowed(m: Measure, exporters: tuple[str, ...], names: set) -> Measure:
+    """`m` on `exporters` only, with its by-exporter fields cut to them (see `TariffSchedule.view`)."""
+    keep = set(exporters)
+    rate, by_exporter = m.rate, m.exporter_rates
+    if by_exporter is not None:
+        by_exporter = {e: r for e, r in by_exporter.items() if e in keep} or None
+        if by_exporter is not None and len(exporters) == 1:
+            rate, by_exporter = by_exporter[exporters[0]], None
+    lines = {k: v for k, v in (m.line_rates or {}).items() if k[0] in keep} or None
+    qualifying = {e: v for e, v in (m.qualifying or {}).items() if e in keep} or None
+    qualifying_lines = {k: v for k, v in (m.qualifying_lines or {}).items() if k[0] in keep} or None
+    # follows: the dates are already resolved, and the measure followed may not reach these pairs
+    return dataclasses.replace(m, exporters=exporters, except_exporters=(), rate=rate, exporter_rates=by_exporter,
+                               line_rates=lines, qualifying=qualifying, qualifying_lines=qualifying_lines,
+                               replaces=tuple(r for r in m.replaces if r in names), follows=None)
 
 
 def _one_exporter(atoms: Atoms) -> Atoms:

@@ -6,19 +6,24 @@ problem (one product under one elasticity draw) is the same for every importer a
 ``p[i]**-sigma``, so the model's sums over sources and over markets are two sparse matrix-vector
 products with constant matrices (rows: a problem's exporters; columns: its importers)::
 
-    T[j] = sum_i c0[i,j] p[i]**(1 - sigma)      c0 = s tau**(1 - sigma)     P[j] = T[j]**(1 / (1 - sigma))
-    D[i] = p[i]**-sigma sum_j c1[i,j] G[j]       c1 = w tau**-sigma          G[j] = P[j]**(sigma - eta[j])
+    T[j] = sum_i c0[i,j] p[i]**(1 - sigma) / E0[j]     c0 = spend tau**(1 - sigma)    P[j] = T[j]**(1 / (1 - sigma))
+    D[i] = p[i]**-sigma sum_j c1[i,j] G[j] / X[i]      c1 = v tau**-sigma             G[j] = P[j]**(sigma - eta[j])
 
-and market clearing ``D[i] = p[i]**epsilon[i]`` is, in logs, ``F[i] = log(sum_j c1 G) -
-(sigma + epsilon[i]) x[i] = 0`` with ``x = log p``. Each exporter's own equation, with the
-price indices held, is solved by ``x[i] = log(sum_j c1 G) / (sigma + epsilon[i])``: the
-fixed-point map ``g``. Its Jacobian is ``(sigma - eta) / (sigma + epsilon)`` times a row-stochastic
-matrix, so the plain iteration contracts whenever ``eta < 2 sigma + epsilon``; Anderson
-acceleration (depth `DEPTH`, one least-squares problem per problem, batched) makes it converge in
-10 to 20 evaluations where the plain iteration needs hundreds. An evaluation costs two
-matrix-vector products over the cells and elementwise work over the problem's exporters and
-importers: time and memory grow with the cells that trade, and no ``exporter x exporter``
-Jacobian is formed.
+(``spend = v (1 + t0)``; dividing the sums by baseline spending ``E0`` and sales ``X`` costs a
+pass over importers and exporters, where dividing every cell would cost a pass over the cells;
+and ``tau**-sigma = 1`` wherever the tariff does not change, so powers are taken only where it
+does). Market clearing ``D[i] = p[i]**epsilon[i]`` is, in logs, ``F[i] = log(D'[i]) - (sigma +
+epsilon[i]) x[i] = 0`` with ``x = log p`` and ``D' = p**sigma D``. The fixed-point map is the
+Jacobi-Newton step ``g(x) = x + F(x) / d`` with ``d`` the diagonal of ``-dF/dx``, taken once at
+the start (a third product with the same pattern; see `_Chunk.diagonal`): the diagonal at the
+start serves as well as the current one, and costs one product per solve instead of one per
+step. Anderson acceleration (depth `DEPTH`, one least-squares problem per problem, batched)
+makes it converge in 10 to 15 evaluations where the plain iteration needs hundreds. An
+evaluation costs two matrix-vector products over the cells and elementwise work over the
+problem's exporters and importers: time and memory grow with the cells that trade, and no
+``exporter x exporter`` Jacobian is formed. Problems converge after different numbers of
+steps; when half of those being solved are done, the open ones move to a smaller chunk, so
+the last steps cost what the open problems cost.
 
 The stopping rule is the dense solver's: ``max |F| <= tol``, ``F`` the log excess demand. A
 problem that does not converge in `MAX_ANDERSON` steps (strong complementarity, ``eta >>
@@ -40,6 +45,7 @@ __all__ = ["CellMarkets", "DEPTH", "MAX_ANDERSON", "cell_ranges", "segment_sum",
 
 DEPTH = 6  # Anderson history
 MAX_ANDERSON = 60  # steps before a problem goes to the dense Newton solver
+_COMPACT = 0.5  # when the open problems are this share of those being solved, the rest move to a smaller chunk
 _REG = 1e-13  # Tikhonov term of Anderson's least squares, relative to its scale
 
 
@@ -72,53 +78,46 @@ def _index_dtype(size: int):
 
 
 class CellMarkets:
-    """Per-cell constants of the model cells, computed once for every draw and chunk.
+    """The model cells and their values, read chunk by chunk (`_Chunk` derives everything else).
 
-    Attributes are ``[cell]`` arrays in the cells' order (product, exporter, importer): the
-    cell's row ``product * n + exporter`` and column ``product * m + importer`` of the sparse
-    matrices, ``indptr`` ``[K n + 1]`` (each row's first cell), and ``sales`` ``[product,
-    exporter]`` and ``buys`` ``[product, importer]`` (``X`` and ``E0`` of `tradesim.models.pe`).
+    Nothing is computed over all cells here: each chunk reads its own cells and builds its
+    constants, so that work runs on every core, chunk by chunk, and stays in cache.
+
+    Attributes
+    ----------
+    cells : tradesim.data.layout.Cells
+        The model cells, ordered (product, exporter, importer).
+    v, t0, t1 : ndarray
+        Flows (USD) and tariffs (fractions): ``[cell]``, or the dense ``[product, exporter,
+        importer]`` tensors, read at the cells.
+    bounds : ndarray, ``[product + 1]``
+        Product ``k``'s cells are ``bounds[k]:bounds[k + 1]``.
     """
 
     def __init__(self, cells, v, t0, t1):
-        K, n, m = cells.shape
-        self.shape = (K, n, m)
+        self.shape = cells.shape
         self.cells = cells
-        row = cells.index // m  # product * n + exporter
-        k = row // n
-        dtype = _index_dtype(K * max(n, m))
-        self.row = row.astype(dtype)
-        self.col = (cells.index - row * m + k * m).astype(dtype)  # product * m + importer
-        self.indptr = np.searchsorted(row, np.arange(K * n + 1)).astype(dtype)
         self.v, self.t0, self.t1 = v, t0, t1
-        spend = v * (1 + t0)
-        self.sales = self.row_sums(v, K).reshape(K, n)
-        self.buys = self.column_sums(spend, K).reshape(K, m)
-        self.s = spend / self.buys.reshape(-1)[self.col]
-        self.w = v / self.sales.reshape(-1)[self.row]
-        self.tau = (1 + t1) / (1 + t0)
-        self.log_tau = np.log(self.tau)
         self.bounds = cells.bounds
 
-    def _matrix(self, values, K):
-        n, m = self.shape[1:]
-        return sparse.csr_matrix((values, self.col, self.indptr), shape=(K * n, K * m))
-
-    def row_sums(self, values, K):
-        """``[K n]``: sums over each (product, exporter)'s cells."""
-        return self._matrix(values, K) @ np.ones(K * self.shape[2])
-
-    def column_sums(self, values, K):
-        """``[K m]``: sums over each (product, importer)'s cells."""
-        return self._matrix(values, K).T @ np.ones(K * self.shape[1])
+    def values(self, idx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``v, t0, t1`` on cells `idx` (a slice or positions among the cells)."""
+        if self.v.ndim == 1:
+            return self.v[idx], self.t0[idx], self.t1[idx]
+        at = self.cells.index[idx]
+        return tuple(np.take(a.reshape(-1), at) for a in (self.v, self.t0, self.t1))
 
 
 class _Chunk:
     """Problems ``b = draw * K + product`` of one chunk as sparse matrices and the elasticities.
 
-    ``C1`` ``[problem x exporter, problem x importer]`` holds ``c1``, ``C0T`` (the transposed
-    pattern) ``c0`` and ``C01`` their product; vectors are ``[problem x exporter]`` or
-    ``[problem x importer]``.
+    Rows are ``problem * n + exporter`` and columns ``problem * m + importer`` (``[problem x
+    exporter]`` and ``[problem x importer]`` vectors). ``C1`` holds ``c1 = v tau**-sigma`` and
+    ``C0T`` (the transposed pattern) ``c0 = spend tau**(1 - sigma)``, ``spend = v (1 + t0)``: the
+    shares of `tradesim.models.pe` without their divisors, ``sales`` ``X`` ``[P, n]`` and ``buys``
+    ``E0`` ``[P, m]``, which divide the products instead (a pass over exporters and importers,
+    not over cells). Most tariffs do not change, and there ``tau**-sigma = 1``: the powers are
+    taken only on the cells whose tariff moved (``moved``, with ``r = tau**-sigma`` there).
     """
 
     def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray):
@@ -127,89 +126,147 @@ class _Chunk:
         k = problems % K
         self.P, self.n, self.m = P, n, m
         self.problems, self.k = problems, k
+        dtype = _index_dtype(P * n * m)  # int32 arithmetic where it fits: several times faster than int64
         if P and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1:  # one draw, consecutive products
-            lo, hi = mk.bounds[k[0]], mk.bounds[k[-1] + 1]
-            idx = slice(lo, hi)
+            idx = slice(mk.bounds[k[0]], mk.bounds[k[-1] + 1])
             counts = np.diff(mk.bounds[k[0]:k[-1] + 2])
-            self.rows = mk.row[idx] - k[0] * n
-            self.cols = mk.col[idx] - k[0] * m
-            indptr = mk.indptr[k[0] * n:(k[-1] + 1) * n + 1] - mk.indptr[k[0] * n]
+            index = (mk.cells.index[idx] - k[0] * (n * m)).astype(dtype)  # positions in this chunk's [P, n, m]
         else:
             idx, counts = cell_ranges(mk.bounds, k)
-            local = np.repeat(np.arange(P, dtype=mk.row.dtype), counts)
-            self.rows = local * n + (mk.row[idx] - mk.row.dtype.type(n) * (mk.row[idx] // n))
-            self.cols = local * m + (mk.col[idx] - mk.col.dtype.type(m) * (mk.col[idx] // m))
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=P * n))]).astype(mk.row.dtype)
-        self.idx, self.counts = idx, counts
+            index = (np.repeat(np.arange(P) * (n * m), counts) + mk.cells.index[idx] % (n * m)).astype(dtype)
+        self.rows = index // dtype(m)  # problem * n + exporter
+        self.cols = index - (self.rows - self.rows // dtype(n)) * dtype(m)  # problem * m + importer
+        del index
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=P * n))]).astype(dtype)
+        self.idx, self.counts, self.indptr = idx, counts, indptr
         self.sigma = sigma  # [P]
         self.eta = eta  # [P, m]
         self.eps = eps  # [P, n]
-        self.r = np.exp(np.repeat(-sigma, counts) * mk.log_tau[idx])  # tau**-sigma
-        c1 = mk.w[idx] * self.r
-        c0 = mk.s[idx] * self.r * mk.tau[idx]
+        self.v, self.t0, self.t1 = v, t0, t1 = mk.values(idx)
+        spend = v * (1 + t0)
         shape = (P * n, P * m)
-        self.C1 = sparse.csr_matrix((c1, self.cols, indptr), shape=shape)
-        self.C0T = sparse.csc_matrix((c0, self.cols, indptr), shape=shape[::-1])
-        self.C01 = sparse.csr_matrix((c0 * c1, self.cols, indptr), shape=shape)
-        self.indptr = indptr
-        self.sales = mk.sales[k]  # [P, n]
-        self.buys = mk.buys[k]  # [P, m]
+        self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ np.ones(P * m)).reshape(P, n)
+        self.buys = (sparse.csc_matrix((spend, self.cols, indptr), shape=shape[::-1]) @ np.ones(P * n)).reshape(P, m)
+        self.moved = np.flatnonzero(t1 != t0)
+        log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])
+        self.r = np.exp(-sigma[self.rows[self.moved] // n] * log_tau)  # tau**-sigma on the moved cells
+        self.c1 = v.copy() if self.moved.size else v
+        self.c0 = spend
+        self.c1[self.moved] *= self.r
+        self.c0[self.moved] *= self.r * np.exp(log_tau)
+        self.C1 = sparse.csr_matrix((self.c1, self.cols, indptr), shape=shape)
+        self.C0T = sparse.csc_matrix((self.c0, self.cols, indptr), shape=shape[::-1])
         self.has_sales = self.sales > 0
         self.has_buys = self.buys > 0
         self.free = self.has_sales & np.isfinite(eps)
         self.a = 1.0 - sigma  # [P]
+        self.slope = sigma[:, None] - eta  # [P, m]: d log G / d log P
         self.own = sigma[:, None] + np.where(self.free, eps, 0.0)  # [P, n]: -dF[i]/dx[i] at fixed price indices
+        self.sales_or_1 = np.where(self.has_sales, self.sales, 1.0)
+        self.buys_or_1 = np.where(self.has_buys, self.buys, 1.0)
+        self._masks()
 
-    def column_sums(self, values: np.ndarray) -> np.ndarray:
-        """``[P, m]``: sums of chunk cell `values` over each problem's importer."""
+    def _masks(self):
+        """Where `evaluate` overwrites its values (None where it has nothing to overwrite)."""
+        self.no_sales, self.no_buys, self.fixed = (None if a.all() else ~a for a in (self.has_sales, self.has_buys,
+                                                                                     self.free))
+
+    def subset(self, keep: np.ndarray) -> _Chunk:
+        """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
+        P, n, m = keep.size, self.n, self.m
+        idx, counts = cell_ranges(np.concatenate([[0], np.cumsum(self.counts)]), keep)
+        shift = np.repeat((keep - np.arange(P)).astype(self.rows.dtype), counts)  # problems move down by this
+        sub = object.__new__(type(self))
+        sub.P, sub.n, sub.m, sub.counts = P, n, m, counts
+        sub.rows = self.rows[idx] - shift * n
+        sub.cols = self.cols[idx] - shift * m
+        sub.c0, sub.c1 = self.c0[idx], self.c1[idx]
+        row_counts = np.diff(self.indptr).reshape(self.P, n)[keep].reshape(-1)
+        sub.indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(self.indptr.dtype)
+        sub.C1 = sparse.csr_matrix((sub.c1, sub.cols, sub.indptr), shape=(P * n, P * m))
+        sub.C0T = sparse.csc_matrix((sub.c0, sub.cols, sub.indptr), shape=(P * m, P * n))
+        for name in ("a", "slope", "own", "free", "has_sales", "has_buys", "sales_or_1", "buys_or_1"):
+            setattr(sub, name, getattr(self, name)[keep])
+        sub._masks()
+        return sub
+
+    def column_sums(self, values: np.ndarray, by: np.ndarray | None = None) -> np.ndarray:
+        """``[P, m]``: sums over exporters of chunk cell `values` (times ``by[P, n]`` of the cell's exporter)."""
         shape = (self.P * self.m, self.P * self.n)
-        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ np.ones(shape[1])).reshape(
-            self.P, self.m)
+        by = np.ones(shape[1]) if by is None else by.reshape(-1)
+        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ by).reshape(self.P, self.m)
 
     def evaluate(self, x: np.ndarray):
         """Log excess demand ``F`` ``[P, n]`` at log exporter prices `x`, log price indices ``[P, m]``, ``G``
-        ``[P, m]`` and the fixed-point step ``-F / (dF[i]/dx[i])`` ``[P, n]``.
-
-        ``-dF[i]/dx[i] = sigma + epsilon[i] - sum_j omega[i,j] (sigma - eta[j]) S[i,j]`` (the module
-        notes of `tradesim.models.pe`) is positive, and ``omega[i,j] S[i,j] = A[i] c0 c1 G[j] /
-        (D'[i] T[j])``: a third product with the same pattern.
-        """
+        ``[P, m]``, and the pieces `diagonal` needs (``A``, ``T``, ``D'``)."""
         P, n, m = self.P, self.n, self.m
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             A = np.exp(self.a[:, None] * x)
-            T = (self.C0T @ A.reshape(-1)).reshape(P, m)
-            T = np.where(self.has_buys, T, 1.0)
-            log_P = np.where(self.has_buys, np.log(T) / self.a[:, None], 0.0)
-            slope = self.sigma[:, None] - self.eta
-            G = np.exp(slope * log_P)
-            Dp = (self.C1 @ G.reshape(-1)).reshape(P, n)
-            Dp = np.where(self.has_sales, Dp, 1.0)
-            F = np.where(self.free, np.log(Dp) - self.own * x, 0.0)
-            cross = (self.C01 @ (slope * G / T).reshape(-1)).reshape(P, n) * A / Dp
-            step = np.where(self.free, F / (self.own - cross), 0.0)
-        return F, log_P, G, step
+            T = (self.C0T @ A.reshape(-1)).reshape(P, m) / self.buys_or_1
+            if self.no_buys is not None:
+                T[self.no_buys] = 1.0
+            log_P = np.log(T) / self.a[:, None]
+            G = np.exp(self.slope * log_P)
+            Dp = (self.C1 @ G.reshape(-1)).reshape(P, n) / self.sales_or_1
+            if self.no_sales is not None:
+                Dp[self.no_sales] = 1.0
+            F = np.log(Dp) - self.own * x
+            if self.fixed is not None:
+                F[self.fixed] = 0.0
+        return F, log_P, G, (A, T, Dp)
+
+    def diagonal(self, G, parts) -> np.ndarray:
+        """``-dF[i]/dx[i]`` ``[P, n]`` at the point `evaluate` gave `G` and `parts` for.
+
+        ``-dF[i]/dx[i] = sigma + epsilon[i] - sum_j omega[i,j] (sigma - eta[j]) S[i,j]`` (the module
+        notes of `tradesim.models.pe`) is positive, and ``omega[i,j] S[i,j] = A[i] c0 c1 G[j] /
+        (D'[i] T[j])``: a third product with the same pattern, taken once per solve (at the start,
+        and where a step is rejected): the fixed-point map divides by it, and the diagonal at the
+        start serves as well as the current one (the acceleration corrects the rest).
+        """
+        A, T, Dp = parts
+        P, n, m = self.P, self.n, self.m
+        C01 = sparse.csr_matrix((self.c0 * self.c1, self.cols, self.indptr), shape=(P * n, P * m))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            cross = (C01 @ (self.slope * G / (T * self.buys_or_1)).reshape(-1)).reshape(P, n) * A / (
+                Dp * self.sales_or_1)
+            return np.where(self.free, self.own - cross, 1.0)
 
 
 def _anderson(ch: _Chunk, tol: float, max_iter: int):
     """Anderson-accelerated fixed point on every problem of `ch`; returns x, F, log P, G, steps, unsolved mask.
 
-    The history of differences is kept ``[problem, DEPTH, exporter]`` with its Gram matrix
-    updated one column per step (a ring), so a step costs one evaluation and ``O(DEPTH)``
-    vector operations per problem.
+    The map is ``g(x) = x + F(x) / d``, ``d`` the diagonal of ``-dF/dx`` at the start (a Jacobi-Newton
+    step). The history of differences is kept ``[problem, DEPTH, exporter]`` with its Gram matrix
+    updated one column per step (a ring), so a step costs one evaluation and ``O(DEPTH)`` vector
+    operations per problem. Problems converge after different numbers of steps: when half of
+    those being solved are done, the rest move to a smaller chunk (`_Chunk.subset`), so the last
+    steps cost what the problems still open cost.
     """
     P, n = ch.P, ch.n
     x = np.zeros((P, n))
-    F, log_P, G, f = ch.evaluate(x)
+    F, log_P, G, parts = ch.evaluate(x)
     res = np.abs(F).max(axis=1, initial=0.0)
     active = res > tol
     if not active.any():
         return x, F, log_P, G, 0, ~np.isfinite(res)
-    dX = np.zeros((P, DEPTH, n))
+    out = [x.copy(), F, log_P, G]  # every problem's values, written as problems leave the working set
+    at = np.arange(P)  # the working problems' positions in `ch`
+    d = ch.diagonal(G, parts)
+    f = F / d
+    dX = np.zeros((P, DEPTH, n))  # x differences plus f differences: what the step subtracts
     dF = np.zeros((P, DEPTH, n))
     gram = np.zeros((P, DEPTH, DEPTH))
     steps = 0
     best = res.copy()
     while active.any() and steps < max_iter:
+        if active.sum() <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
+            done, keep = np.flatnonzero(~active), np.flatnonzero(active)
+            for a, values in zip(out, (x, F, log_P, G)):
+                a[at[done]] = values[done]
+            ch, at = ch.subset(keep), at[keep]
+            x, F, f, d, dX, dF, gram, best, log_P, G = (a[keep] for a in (x, F, f, d, dX, dF, gram, best, log_P, G))
+            active = np.ones(keep.size, bool)
         steps += 1
         h = min(steps - 1, DEPTH)
         step = f
@@ -217,30 +274,38 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
             g = gram[:, :h, :h]
             scale = np.einsum("phh->p", g)
             g = g + (_REG * scale + (scale == 0))[:, None, None] * np.eye(h)
-            gamma = np.linalg.solve(g, np.einsum("phn,pn->ph", dF[:, :h], f)[..., None])[..., 0]
-            step = f - np.einsum("phn,ph->pn", dX[:, :h] + dF[:, :h], gamma)
+            gamma = np.linalg.solve(g, np.matmul(dF[:, :h], f[..., None]))
+            step = f - np.matmul(gamma.transpose(0, 2, 1), dX[:, :h])[:, 0]
         x_new = np.where(active[:, None], x + step, x)
-        F_new, log_P_new, G_new, f_new = ch.evaluate(x_new)
+        F_new, log_P_new, G_new, parts = ch.evaluate(x_new)
         res_new = np.abs(F_new).max(axis=1, initial=0.0)
         # a step off the domain or far uphill: back to a plain step from the point before, history cleared
         bad = active & (~np.isfinite(res_new) | (res_new > 1e3 * np.maximum(best, tol)))
         if bad.any():
             x_new[bad] = x[bad] + f[bad]
-            F_new, log_P_new, G_new, f_new = ch.evaluate(x_new)  # the others' values do not change
+            F_new, log_P_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
             res_new = np.abs(F_new).max(axis=1, initial=0.0)
+            d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
             dX[bad] = 0.0
             dF[bad] = 0.0
             gram[bad] = 0.0
+        f_new = F_new / d
         col = (steps - 1) % DEPTH  # a ring: the least squares do not depend on the columns' order
-        dX[:, col] = x_new - x
-        dF[:, col] = np.where(active[:, None], f_new - f, 0.0)
-        row = np.einsum("pn,phn->ph", dF[:, col], dF)
+        keep = active & ~bad
+        df = np.where(keep[:, None], f_new - f, 0.0)
+        dF[:, col] = df
+        dX[:, col] = np.where(keep[:, None], x_new - x, 0.0) + df
+        row = np.einsum("pn,phn->ph", df, dF)
         gram[:, col, :] = row
         gram[:, :, col] = row
         x, F, f, log_P, G, res = x_new, F_new, f_new, log_P_new, G_new, res_new
         best = np.minimum(best, np.where(np.isfinite(res), res, np.inf))
         active &= ~(res <= tol)
-    return x, F, log_P, G, steps, active | ~np.isfinite(res)
+    for a, values in zip(out, (x, F, log_P, G)):
+        a[at] = values
+    unsolved = np.zeros(P, bool)
+    unsolved[at] = active | ~np.isfinite(res)
+    return *out, steps, unsolved
 
 
 def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: float, max_iter: int):
@@ -254,7 +319,8 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
     Returns
     -------
     dict
-        ``x`` ``[P, n]`` (log exporter prices), ``log_P`` ``[P, m]``, ``q`` ``[chunk cell]``, the
+        ``x`` ``[P, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[P, m]``,
+        ``q`` ``[chunk cell]``, the
         ``chunk`` (its ``idx``: the chunk cells' positions among the model cells, ``counts`` per
         problem, ``rows`` and ``column_sums``), ``steps``, ``residual`` (per problem) and
         ``unsolved`` ``[P]`` bool.
@@ -268,6 +334,8 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
         steps, unsolved = 0, np.zeros(ch.P, bool)
     # q = p**-sigma tau**-sigma P**(sigma - eta), per cell
     with np.errstate(over="ignore", invalid="ignore"):
-        q = ch.r * np.exp(-ch.sigma[:, None] * x).reshape(-1)[ch.rows] * G.reshape(-1)[ch.cols]
-    return {"x": x, "log_P": log_P, "q": q, "chunk": ch, "steps": steps,
+        q = np.exp(-ch.sigma[:, None] * x).reshape(-1)[ch.rows]
+        q *= G.reshape(-1)[ch.cols]
+        q[ch.moved] *= ch.r
+    return {"x": x, "log_P": log_P, "G": G, "q": q, "chunk": ch, "steps": steps,
             "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved}

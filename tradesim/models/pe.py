@@ -382,20 +382,31 @@ def _to_countries(by_importer, by_exporter, home: np.ndarray, n_exporters: int) 
     return out
 
 
-def _array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
+def _array(name: str, value, *, ndim: int | None = None, nan: bool = True) -> np.ndarray:
+    """`value` as float64 (no copy when it is one), refused when NaN unless `nan` (the caller's range check
+    finds NaN then: `_refuse_nan`)."""
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"expected numbers, got {type(value).__name__}: {exc}", key=name) from None
     if ndim is not None and a.ndim != ndim:
         raise InputError(f"has shape {a.shape}; expected {ndim} axes [product, exporter, importer]", key=name)
-    if a.size and np.isnan(np.min(a)):  # min propagates NaN: one pass and no temporary array
-        raise InputError(f"contains NaN at {_first(np.isnan(a))}; expected numbers", key=name)
+    if nan and a.size and np.isnan(np.min(a)):  # min propagates NaN: one pass and no temporary array
+        _refuse_nan(name, a)
     return a
 
 
+def _refuse_nan(name: str, a: np.ndarray, cells: Cells | None = None) -> None:
+    """Raise `InputError` naming the first NaN of `a`, if it has one."""
+    if np.isnan(a).any():
+        raise InputError(f"contains NaN at {_first_at(np.isnan(a), cells)}; expected numbers", key=name)
+
+
 def _within(a: np.ndarray, low: float, high: float, *, finite: bool = False) -> bool:
-    """Whether every value of `a` lies in ``[low, high]`` (below `high` when `finite`): two passes, no temporaries."""
+    """Whether every value of `a` lies in ``[low, high]`` (below `high` when `finite`): two passes, no temporaries.
+
+    False where `a` has NaN (min and max propagate it).
+    """
     if not a.size:
         return True
     lo, hi = np.min(a), np.max(a)
@@ -406,19 +417,19 @@ def _values(name: str, value, shape, cells: Cells | None) -> np.ndarray:
     """A ``[product, exporter, importer]`` argument as a dense array, or as values on `cells` (a sparse problem).
 
     On cells it may be a `SparseTensor` (of any cells: its values are read at these), a dense
-    tensor (read at the cells) or a ``[cell]`` vector.
+    tensor (read at the cells) or a ``[cell]`` vector. NaN is left to the caller's range check.
     """
     if cells is None:
         if isinstance(value, SparseTensor):
             value = value.toarray()
-        a = _array(name, value, ndim=3)
+        a = _array(name, value, ndim=3, nan=False)
         if a.shape != shape:
             raise InputError(f"has shape {a.shape}; expected {shape} like flows", key=name)
         return a
     if isinstance(value, SparseTensor):
         if value.shape != shape:
             raise InputError(f"has shape {value.shape}; expected {shape} like flows", key=name)
-        return _array(name, value.on(cells))
+        return _array(name, value.on(cells), nan=False)
     a = np.asarray(value)
     if a.ndim == 3:
         if a.shape != shape:
@@ -427,7 +438,7 @@ def _values(name: str, value, shape, cells: Cells | None) -> np.ndarray:
     elif a.shape != (cells.size,):
         raise InputError(f"has shape {a.shape}; expected {shape} like flows, or one value per cell of flows "
                          f"({cells.size})", key=name)
-    return _array(name, a)
+    return _array(name, a, nan=False)
 
 
 def _first_at(mask: np.ndarray, cells: Cells | None) -> str:
@@ -508,7 +519,8 @@ def check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, dom
 def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home):
     """The inputs checked: dense tensors, or values on the cells of a sparse `flows` (then `cells` is not None)."""
     cells = flows.cells if isinstance(flows, SparseTensor) else None
-    flows = _array("flows", flows, ndim=3) if cells is None else _array("flows", flows.values)
+    # NaN fails the range checks below, which then name it: each big array is read twice, not three times
+    flows = _array("flows", flows, ndim=3, nan=False) if cells is None else _array("flows", flows.values, nan=False)
     shape = flows.shape if cells is None else cells.shape
     K, n, n2 = shape
     if home is None:
@@ -522,12 +534,14 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
         raise InputError(f"is {home!r}; expected one position per importer ({n2}) on the exporter axis (0 to "
                          f"{n - 1}, each once) or -1", key="home")
     if not _within(flows, 0.0, np.inf, finite=True):
+        _refuse_nan("flows", flows, cells)
         raise InputError(f"has negative or infinite values at {_first_at(~(flows >= 0) | np.isinf(flows), cells)}; "
                          "expected finite USD values >= 0", key="flows")
     tariffs = []
     for name, t in (("tariff_before", tariff_before), ("tariff_after", tariff_after)):
         t = _values(name, t, shape, cells)
         if not _within(t, 0.0, MAX_RATE):
+            _refuse_nan(name, t, cells)
             bad = ~((t >= 0) & (t <= MAX_RATE))
             raise InputError(f"has {t[bad][0]!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
                              f"{MAX_RATE:g}", key=name)
@@ -880,7 +894,8 @@ def solve(
     c = n + int((home < 0).sum())
     sizes = {"exporter": (n,), "importer": (m,), "country": (c,)}
     out = {name: np.empty((B, *sizes[axes])) for name, axes in _OUTPUTS.items() if axes != "pair"}
-    out["quantity"] = np.ones((B, n, m)) if cells is None else np.ones((D, cells.size))
+    # dense: each problem's block is filled by the task that solves it, on its core
+    out["quantity"] = np.empty((B, n, m)) if cells is None else np.ones((D, cells.size))
     model = _ModelCells(flows, t0, t1, cells, domestic, home)
     elasticities = (np.broadcast_to(sig, (D, K, m)), np.broadcast_to(et, (D, K, m)), np.broadcast_to(eps, (D, K, n)))
 
@@ -972,7 +987,7 @@ class _ModelCells:
                 mask[:, home[own_j], own_j] = False
             model = Cells(self.shape, np.flatnonzero(mask))
             self.position = None
-            v, a0, a1 = (model.gather(a) for a in (flows, t0, t1))
+            v, a0, a1 = flows, t0, t1  # read at the cells by each chunk, on its core
             # cells left as they are (the domestic cells when not modelled): their revenue change
             fixed = np.zeros((K, m))
             if not domestic:
@@ -997,9 +1012,11 @@ class _ModelCells:
         K = self.shape[0]
         counts = np.diff(self.markets.bounds)[ids % K]
         total = int(counts.sum())
-        target = max(2**16, min(_CELL_CHUNK, -(-total // (os.cpu_count() or 1))))
+        cores = os.cpu_count() or 1
+        parts = cores * -(-total // (cores * _CELL_CHUNK))  # a multiple of the cores: no core waits on the last chunk
+        target = max(2**16, -(-total // max(parts, 1)))
         most = max(1, 2**21 // (n * 6))  # problems per chunk: the fixed point keeps [problem, exporter, 6] arrays
-        edges = np.cumsum(counts) // target
+        edges = (np.cumsum(counts) - counts) // target  # by each problem's first cell: parts of `target` cells
         cuts = np.flatnonzero(np.diff(edges)) + 1
         parts = np.split(ids, cuts)
         return [p[a:a + most] for p in parts for a in range(0, p.size, most)]
@@ -1012,22 +1029,24 @@ class _ModelCells:
         x, log_P, q = r["x"], r["log_P"], r["q"]
         eta, eps = elasticities[1][d, k], elasticities[2][d, k]
         p_hat = np.exp(x)
-        v = mk.v[ch.idx]
-        after = v * p_hat.reshape(-1)[ch.rows] * q
-        d_rev = ch.column_sums(mk.t1[ch.idx] * after - mk.t0[ch.idx] * v) + self.fixed_revenue[k]
+        # sum_i t1 v p q = G[j] sum_i t1 c1 p**(1 - sigma), c1 = v tau**-sigma: no [cell] array of new values
+        revenue = r["G"] * ch.column_sums(ch.t1 * ch.c1, np.exp(ch.a[:, None] * x))
+        d_rev = revenue - ch.column_sums(ch.t0 * ch.v) + self.fixed_revenue[k]
         finite = np.isfinite(eps)
         with np.errstate(divide="ignore", invalid="ignore"):
-            cs = -mk.buys[k] * _log_ratio(log_P, 1 - eta)
-            ps = mk.sales[k] * _log_ratio(x, 1 + np.where(finite, eps, 0.0))
-        ps = np.where(finite & (mk.sales[k] > 0), ps, 0.0)
+            cs = -ch.buys * _log_ratio(log_P, 1 - eta)
+            ps = ch.sales * _log_ratio(x, 1 + np.where(finite, eps, 0.0))
+        ps = np.where(finite & ch.has_sales, ps, 0.0)
         out["exporter_price"][ids] = p_hat
         out["price_index"][ids] = np.exp(log_P)
         out["consumer_surplus"][ids] = cs
         out["producer_surplus"][ids] = ps
         out["welfare"][ids] = _to_countries(cs + d_rev, ps, home, n)
-        draw = np.repeat(d, ch.counts)
+        draw = np.repeat(d, ch.counts) if d.any() else 0  # one draw: no [cell] array of zeros
         if self.dense_input:  # problem b = d K + k: flat position d K n m + (k n + i) m + j
-            out["quantity"].reshape(-1)[draw * (K * n * m) + mk.cells.index[ch.idx]] = q
+            out["quantity"][ids[0]:ids[-1] + 1 if ids[-1] - ids[0] == ids.size - 1 else ids] = 1.0  # no trade: 1
+            at = mk.cells.index[ch.idx]
+            out["quantity"].reshape(-1)[draw * (K * n * m) + at if d.any() else at] = q
         else:
             out["quantity"][draw, self.position[ch.idx]] = q
 

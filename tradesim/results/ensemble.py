@@ -189,8 +189,9 @@ class EnsembleResult(Result):
         rows, other_rows = np.searchsorted(self.draws, common), np.searchsorted(other.draws, common)
         arrays, labels = self._cells(level, variables, pairs)
         others, _ = other._cells(level, variables, pairs)
-        return self._quantile_frame({name: a[rows] - others[name][other_rows] for name, a in arrays.items()},
-                                    labels, q)
+        # the same draw on the same cells, computed in another order (chunks, engines), differs by rounding only
+        diffs = self._below_rounding({name: a[rows] - others[name][other_rows] for name, a in arrays.items()})
+        return self._quantile_frame(diffs, labels, q)
 
     def _quantile_frame(self, arrays: dict, labels: dict, q) -> pd.DataFrame:
         """Mean and quantiles over the draw axis of each ``[draw, time, cell]`` array, one row per date and cell."""

@@ -126,7 +126,7 @@ class Estimate:
         >>> from tradesim.scenario import load_scenario
         >>> s = load_scenario("april-peak")
         >>> print(estimate(s, s.load_baseline()).describe())  # doctest: +ELLIPSIS
-        12 monthly periods, 44 pieces, 18 tariff regimes, 34 measures; 98 products x 16 exporters x 16 importers (24,568 cells with trade); memory about ... MiB, time about ... s
+        12 monthly periods, 45 pieces, 19 tariff regimes, 67 measures; 98 products x 16 exporters x 16 importers (24,568 cells with trade); memory about ... MiB, time about ... s
         """
         draws = f", {self.draws:,} draws" if self.draws else ""
         return (f"{self.periods:,} {self.frequency} periods, {self.pieces:,} pieces, {self.regimes:,} tariff regimes, "
@@ -178,7 +178,7 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
     >>> s = load_scenario("us-china-2025")
     >>> e = estimate(s, s.load_baseline())
     >>> e.periods, e.regimes, e.pieces, e.measures
-    (24, 24, 66, 38)
+    (24, 30, 78, 73)
     >>> e.bytes < 2**30
     True
     """

@@ -46,10 +46,11 @@ How trade adjusts (`Dynamics.adjustment`):
     The long-run equilibrium at every date.
 
 The defaults are calibrated to the tariff wars, not to MFN changes. Partial adjustment with a
-half-life of 2 months and ``sigma`` 2.75 (`tradesim.Elasticities`) fit the 2025 US-China monthly
+half-life of 1.5 months and ``sigma`` 2.75 (`tradesim.Elasticities`) fit the 2025 US-China monthly
 path (``scripts/calibrate_dynamics.py``: least squares on April-December 2025 against the same
 months of 2024, both directions, with Fajgelbaum, Goldberg, Kennedy and Khandelwal's 2.53 as a
-prior): US imports from China -29.0% in 2025 (actual -29.7%), no rebound after the Geneva cut (the
+prior; refitted on the all-layer us-china-2025 of tariffs-2025, which moved the half-life from 2 to
+1.5 months): US imports from China -28.2% in 2025 as a mean of monthly ratios (actual -28.4%), no rebound after the Geneva cut (the
 months after it stayed near -40%, as in the data), and a one-year elasticity of 2.7, as their
 -31.5% for targeted imports implies (2.96). Boehm, Levchenko and Pandalai-Nayar's slower path
 fits small MFN changes: use ``adjustment = "elasticity"`` with ``sigma`` 2.
@@ -143,14 +144,14 @@ class Dynamics:
     --------
     >>> d = Dynamics()
     >>> d.adjustment, d.half_life_months, d.front_loading, d.persistence
-    ('partial', 2.0, 1.0, 0.0)
+    ('partial', 1.5, 1.0, 0.0)
     """
 
     adjustment: str = "partial"
     short_run_share: float = BLP_SHORT_RUN_SHARE
     short_run_years: float = 1.0
     long_run_years: float = 7.0
-    half_life_months: float = 2.0
+    half_life_months: float = 1.5
     front_loading: float = 1.0
     payback_months: float = 3.0
     persistence: float = 0.0

@@ -19,11 +19,11 @@ The format is documented in ``docs/scenarios.md``. In short::
     adjustment = "elasticity"
 
     [[measures]]                       # a measure of the same name as an inherited one updates its keys
-    name = "us_ieepa_reciprocal_10_geneva"
+    name = "us_ieepa_recip_pause_10"
     end = 2026-01-01
 
     [[phases]]
-    measure = "us_ieepa_reciprocal_125"
+    measure = "us_ieepa_recip_pause_china_125"
     to_pct = 10
     steps = 3
     every = "90 days"
@@ -54,7 +54,7 @@ from ..errors import InputError, ScenarioError
 from ..files import collect, line_of, load_toml, parse_date, unknown_keys
 from ..law import LIST_FIELDS, MEASURE_FIELDS, TariffSchedule
 from ..law.bundled import schedule_file
-from ..law.file import schedule_from_tables, schedule_tables
+from ..law.file import read_parts, schedule_from_tables, schedule_tables
 from ..models import MODELS
 from .bundled import list_scenarios, scenario_path
 from .dynamics import FREQUENCIES, Dynamics
@@ -262,9 +262,11 @@ def _read(name_or_path, seen: tuple) -> Scenario:
     unnamed: dict[str, list[_Table]] = {"product_lists": [], "measures": []}
     phases: list[tuple[dict, _Origin]] = []
     base_info: dict = {}
+    views: list = []
+    base_tables: dict = {}
     if "schedule" in meta:
         value, origin, folder = meta["schedule"]
-        base_tables, base_meta = _schedule_file(value, origin, folder, problems)
+        base_tables, base_meta, views = _schedule_file(value, origin, folder, problems)
         base_info = {k: base_meta[k] for k in ("as_of", "version", "licence") if k in base_meta}
         if "as_of" in base_info:
             base_info["as_of"] = str(base_info["as_of"])
@@ -318,8 +320,15 @@ def _read(name_or_path, seen: tuple) -> Scenario:
             {k: [(e.values, str(leaf_path), None, f"{k}[{i}]", leaf_path.parent) for i, e in enumerate(v)]
              for k, v in entries.items()}, source=str(leaf_path))
         schedule = TariffSchedule(tuple(measures), tuple(lists), source=str(leaf_path))
+        inherited = {t.get("name") for rows in base_tables.get("measures", []) for t in rows[:1]} if views else set()
+        own = [m.name for m in measures if m.name not in inherited]  # a scenario's own measures are not narrowed
+        for pairs in reversed(views):
+            schedule = schedule.view(pairs, keep=own, name=schedule.name, source=str(leaf_path))
     except ScenarioError as err:
         problems += [_relocate(p, entries) for p in (err.problems or [err])]
+    except InputError as err:  # a measure the scenario writes may leave a pair of the view unreached
+        problems.append(meta["schedule"][1].problem(err.message))
+        schedule = None
 
     parsed = [(_phase(t, origin, problems), origin) for t, origin in phases]
     parsed = [(p, o) for p, o in parsed if p is not None]
@@ -403,11 +412,13 @@ def _chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[Path, str, dict]]:
     return _chain(parent_path, (*seen, path.resolve())) + [(path, text, data)]
 
 
-def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tuple[dict, dict]:
-    """The tables and ``[schedule]`` table of a bundled schedule or of a file beside the scenario."""
+def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tuple[dict, dict, list]:
+    """The tables and ``[schedule]`` table of a bundled schedule or of a file beside the scenario, and the
+    pairs of the views it is (outermost first; see `TariffSchedule.view`): a view's tables are those of the
+    schedule it views, so that a scenario changes that schedule's measures before the view narrows them."""
     if not isinstance(value, str):
         problems.append(origin.problem(f"{value!r} is not a schedule name or path"))
-        return {}, {}
+        return {}, {}, []
     path = schedule_file(value) if not value.endswith(".toml") else None
     if path is None:
         path = Path(value) if Path(value).is_absolute() else folder / value
@@ -416,12 +427,22 @@ def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tupl
 
             problems.append(origin.problem(f"no bundled schedule {value!r} and no file {path}; bundled: "
                                            f"{list(list_schedules().index)}"))
-            return {}, {}
+            return {}, {}, []
+    views: list = []
     try:
-        return schedule_tables(path, problems)
+        tables, meta = schedule_tables(path, problems)
+        while "view_of" in meta or "pairs" in meta:
+            viewed, pairs = read_parts(path)[2]["view"]  # checks the view's keys
+            if viewed == path.resolve() or len(views) > 8:
+                problems.append(origin.problem(f"the views of schedule {value!r} form a circle"))
+                return {}, {}, []
+            views.append(pairs)
+            path = viewed
+            tables, meta = schedule_tables(path, problems)
     except ScenarioError as err:
         problems.append(err)
-        return {}, {}
+        return {}, {}, []
+    return tables, meta, views
 
 
 #: Keys of measures and product lists that name a file (from the field tables: nothing to keep in step).

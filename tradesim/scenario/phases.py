@@ -38,7 +38,8 @@ class Phase:
     from_rate : float, optional
         starting from this rate (the measure's own rate when None).
     announced : date, optional
-        Day the steps were made public.
+        Day the steps were made public (None: not anticipated; the measure's own `announced` was of its first
+        rate).
     source, notes : str
 
     Examples
@@ -129,7 +130,7 @@ def apply_phases(measures: tuple[Measure, ...], phases: tuple[Phase, ...]) -> tu
         if m.end is not None and days[-1] >= m.end:
             problems.append((i, key, f"last step {days[-1]} is not before the measure's end {m.end}"))
             continue
-        announced = phase.announced or m.announced
+        announced = phase.announced  # the measure's own announcement was of its first rate, not of the steps
         pieces = [dataclasses.replace(m, end=days[0])]
         for k, (day, rate) in enumerate(steps):
             pieces.append(dataclasses.replace(

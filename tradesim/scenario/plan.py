@@ -42,8 +42,11 @@ class Plan:
         The baseline's flows on the parts of products that the law treats alike
         (`tradesim.law.atoms.Parts`): the cells the model solves; products the law treats as a
         whole are one part.
-    rates : numpy.ndarray, ``[regime, part, exporter, importer]``
-        Fractions; ``rates[0]`` are the reference tariffs the flows reflect.
+    split : tradesim.law.atoms.Parts
+        The products' parts: how they add back to products (`collapse`), and the tariffs of
+        every regime on the cells the law reaches (``split.rates`` ``[regime, cell]`` on
+        ``split.cells``; fractions; regime 0 holds the reference tariffs the flows reflect).
+        `rates` is the same on the whole tensor, formed only when asked for.
     regime_days : list of date, ``[regime]``
     parts : dynamics.Pieces
         The periods cut where tariffs change.
@@ -63,13 +66,11 @@ class Plan:
     notes : tuple of str
     home : numpy.ndarray of int, ``[importer]``
         Each importer's position on the exporter axis, or -1 (`Baseline.home`).
-    split : tradesim.law.atoms.Parts
-        The products' parts: how they add back to products (`collapse`).
     """
 
     spec: ModelSpec
     flows: np.ndarray
-    rates: np.ndarray
+    split: Parts
     regime_days: list
     parts: dynamics.Pieces
     regime: np.ndarray
@@ -82,11 +83,43 @@ class Plan:
     shock: object
     notes: tuple
     home: np.ndarray = None
-    split: Parts = None
+
+    def __getstate__(self) -> dict:
+        # the dense copies are formed again where asked for, not sent to workers with the plan
+        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position")}
+
+    @cached_property
+    def rates(self) -> np.ndarray:
+        """Tariffs ``[regime, part, exporter, importer]``, fractions (a dense copy of ``split.rates``)."""
+        return self.split.dense_rates()
+
+    @cached_property
+    def t0(self) -> np.ndarray:
+        """The reference tariffs ``[part, exporter, importer]``, fractions."""
+        out = np.zeros(self.flows.size)
+        out[self.split.cells] = self.split.rates[0]
+        return out.reshape(self.flows.shape)
 
     @property
-    def t0(self) -> np.ndarray:
-        return self.rates[0]
+    def n_regimes(self) -> int:
+        return self.split.rates.shape[0]
+
+    def rates_on(self, cells: np.ndarray, regime=slice(None)) -> np.ndarray:
+        """Tariffs on `cells` (positions in the flattened ``[part, exporter, importer]`` tensor, any
+        shape): ``[regime, *cells.shape]``, or, with `regime` (ints broadcasting against `cells`),
+        each cell's in its regime. Fractions; 0 off the cells the law reaches."""
+        at = self._rate_position[cells]
+        if not self.split.cells.size:  # no law reaches a cell with trade
+            return np.zeros((self.n_regimes, *at.shape) if isinstance(regime, slice) else np.broadcast(regime, at).shape)
+        return np.where(at >= 0, self.split.rates[regime, at], 0.0)
+
+    @cached_property
+    def _rate_position(self) -> np.ndarray:
+        """``[part x exporter x importer]``: each cell's position among ``split.cells``, -1 for none
+        (a lookup as large as `flows`, against a binary search per cell)."""
+        out = np.full(self.flows.size, -1, np.int64)
+        out[self.split.cells] = np.arange(self.split.cells.size)
+        return out
 
     def expand_parameters(self, params: dict) -> dict:
         """Parameters given by product (``[..., product, ...]``) repeated for each of its parts."""
@@ -142,9 +175,11 @@ class Plan:
         """Tariffs per period ``[time, part, exporter, importer]``: each period's regimes weighted by
         their days (without a ``[piece, ...]`` array)."""
         n_time = int(self.parts.period.max()) + 1
-        weights = np.zeros((n_time, len(self.rates)))
+        weights = np.zeros((n_time, self.n_regimes))
         np.add.at(weights, (self.parts.period, self.regime), self.parts.weight)
-        return np.tensordot(weights, self.rates, axes=1)
+        out = np.zeros((n_time, self.flows.size))
+        out[:, self.split.cells] = weights @ self.split.rates  # zero off the law's cells
+        return out.reshape(n_time, *self.flows.shape)
 
     @property
     def importer_position(self) -> np.ndarray:
@@ -218,9 +253,10 @@ def moving_markets(plan: Plan) -> Markets:
     A market's tariffs get a new version where a solve's regime changes them from the regime
     before; versions are then merged where their tariffs are the same again (a rise and its
     reversal) by a seeded random projection of the tariffs, so a chance merge of different
-    tariffs is negligible. Work grows with the regimes times the cells, in chunks of regimes.
+    tariffs is negligible. Work grows with the regimes times the law's cells with trade, in chunks
+    of regimes.
     """
-    flows, rates = plan.flows, plan.rates
+    flows, split = plan.flows, plan.split
     K, n, m = flows.shape
     own = bool(plan.options.get("domestic", True))
     home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
@@ -231,13 +267,16 @@ def moving_markets(plan: Plan) -> Markets:
     key_regime = np.array([r for r, _ in plan.keys], dtype=int)
     key_mult = np.array([x for _, x in plan.keys], dtype=float)
     regs = np.unique(np.concatenate([[0], key_regime]))  # the reference tariffs first
-    version = np.zeros((regs.size, K, m), np.int64)
-    step = max(1, _MARKET_ELEMENTS // max(1, K * n * m))
+    # only the law's cells with trade can change: a market's version rises where one of them does
+    live = traded.reshape(-1)[split.cells]
+    on, values = split.cells[live], split.rates[:, live]  # [cell], [regime, cell]
+    version = np.zeros((regs.size, K * m), np.int64)
+    step = max(1, _MARKET_ELEMENTS // max(1, on.size))
     for lo in range(1, regs.size, step):  # chunks of regimes bound memory
         hi = min(regs.size, lo + step)
-        now, before = _regimes(rates, regs[lo:hi]), _regimes(rates, regs[lo - 1:hi - 1])
-        version[lo:hi] = ((now != before) & traded).any(axis=2)
-    np.cumsum(version, axis=0, out=version)
+        r, c = np.nonzero(values[regs[lo:hi]] != values[regs[lo - 1:hi - 1]])
+        version[lo + r, on[c] // (n * m) * m + on[c] % m] = 1
+    version = np.cumsum(version, axis=0).reshape(regs.size, K, m)
     moving = (version > 0).any(axis=0)  # [part, importer]
     part, importer = np.nonzero(moving)
     M, Q = part.size, len(plan.keys)
@@ -251,10 +290,12 @@ def moving_markets(plan: Plan) -> Markets:
     weights = np.random.default_rng(20250402).random((n, 2))
     proj = np.empty((cand.size, 2))
     chunk = max(1, _MARKET_ELEMENTS // max(1, n))
+    exporters = np.arange(n)
     for lo in range(0, cand.size, chunk):  # chunks of versions bound memory
         sl = slice(lo, lo + chunk)
         k, j = part[cand_market[sl]], importer[cand_market[sl]]
-        proj[sl] = (rates[cand_regime[sl], k, :, j] * traded[k, :, j]) @ weights
+        column = (k[:, None] * n + exporters) * m + j[:, None]  # [version, exporter]: the market's cells
+        proj[sl] = (plan.rates_on(column, cand_regime[sl][:, None]) * traded[k, :, j]) @ weights
     tariffs_of, _ = _row_ids(cand_market, proj[:, 0], proj[:, 1])
     tariffs = tariffs_of[cand_of.ravel()]  # [key x market]: the tariffs' identity
     mult = np.broadcast_to(key_mult[:, None], (Q, M)).ravel()
@@ -281,13 +322,6 @@ def _row_ids(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ids = np.empty(order.size, np.int64)
     ids[order] = np.cumsum(new) - 1
     return ids, order[new]
-
-
-def _regimes(rates: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """``rates[which]``, a view where `which` is a run of consecutive regimes."""
-    if which.size and (np.diff(which) == 1).all():
-        return rates[which[0]:which[-1] + 1]
-    return rates[which]
 
 
 def piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:
@@ -357,14 +391,18 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         warn_at_caller(note, TradesimWarning)
     notes += fallback
     starts, ends = scenario.periods()
-    regime_days, split = scenario.parts(baseline, fine_values=fine_values, warn=False, atoms=atoms)
-    rates = split.rates  # [regime, part, i, j]
+    regime_days = scenario.regime_days(baseline)
+    # the tariffs on the cells the law reaches only: no [regime, part, exporter, importer] tensor
+    split = schedule.parts_path(regime_days, baseline.products, baseline.exporters, baseline.importers,
+                                fine_values=fine_values, cells=baseline.flows > 0, warn=False, atoms=atoms,
+                                on_cells=True)
+    rates = split.rates  # [regime, cell]
     if split.n_split:
         n_parts = split.parent.size - len(baseline.products) + split.n_split
         notes.append(f"{split.n_split} product(s) that measures cover in part are solved as {n_parts} parts that the "
                      "law treats alike (covered and uncovered lines apart) and added back to products in the results")
     changes = regime_days[1:]
-    moved = np.flatnonzero(np.abs(rates - rates[0]).reshape(len(rates), -1).max(axis=1) > 0)
+    moved = np.flatnonzero((rates != rates[0]).any(axis=1))
     shock = regime_days[moved[0]] if moved.size else None
     events = _announcements(scenario.schedule, changes, regime_days[0]) if dyn.front_loading > 0 else []
     payback = pd.DateOffset(days=round(dyn.payback_months * 365.25 / 12))
@@ -379,8 +417,8 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
-    return Plan(spec, split.expand(baseline.flows), rates, regime_days, pieces, regime, mult, keys, events, dyn,
-                payback, dict(options), shock, tuple(notes), baseline.home, split)
+    return Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
+                payback, dict(options), shock, tuple(notes), baseline.home)
 
 
 def _announcements(schedule, changes: list, ref: dt.date) -> list[tuple]:
