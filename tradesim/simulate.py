@@ -17,8 +17,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .data import Baseline, load_fine_values
+from .data.layout import Cells, SparseTensor
 from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
 from .files import once_per_call
@@ -407,9 +409,6 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     (import price index: spending-weighted over all the importer's parts, the unmoved at zero).
     Problems are solved in chunks of about `_SOLVE_CELLS` cells times draws, which bounds memory.
     """
-    from scipy import sparse
-
-    from .data.layout import Cells, SparseTensor
 
     spec, mk = plan.spec, plan.markets
     K, n, m = plan.flows.shape
@@ -664,7 +663,6 @@ def _to_periods(parts, values: np.ndarray) -> np.ndarray:
 def _weighted_sum(row: np.ndarray, col: np.ndarray, weight: np.ndarray, n_rows: int, values: np.ndarray) -> np.ndarray:
     """``[n_rows, ...]``: ``out[row[e]] += weight[e] * values[col[e]]`` for every entry ``e`` (`values` is
     ``[x, ...]``), as one sparse ``[n_rows, x]`` matrix product."""
-    from scipy import sparse
 
     values = np.asarray(values, dtype=float)
     matrix = sparse.csr_matrix((weight, (row, col)), shape=(n_rows, len(values)))

@@ -164,3 +164,12 @@ def test_a_scenario_changes_the_schedule_viewed_before_the_view_narrows_it(law, 
     assert law.rate("2025-08-01", "9503", "CHN", "USA") == pytest.approx(1.25)
     assert law.rate("2025-10-01", "9503", "CHN", "USA") == pytest.approx(0.60)
     assert law.rate("2025-10-01", "9503", "VNM", "USA") == 0
+
+
+def test_a_scenario_on_views_that_form_a_circle_is_an_error(tmp_path):
+    write(tmp_path, "a.toml", '[schedule]\nview_of = "b.toml"\npairs = [["CHN", "USA"]]\n')
+    write(tmp_path, "b.toml", '[schedule]\nview_of = "a.toml"\npairs = [["CHN", "USA"]]\n')
+    path = write(tmp_path, "s.toml", '[scenario]\nbaseline = "demo-2024"\nschedule = "a.toml"\n'
+                                     'start = 2025-01-01\nend = 2025-12-31\n')
+    with pytest.raises(ScenarioError, match="form a circle: a.toml -> b.toml -> a.toml"):
+        tradesim.load_scenario(path)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask, hs_subheadings
 from ..data.bundled import load_fine_values
@@ -379,8 +380,6 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
 def _sum_by(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Rows of `values` ``[atom, ...]`` summed into ``[n, ...]`` by `parent`, as one sparse product
     (``np.add.at`` does the same an element at a time, ten times slower)."""
-    from scipy import sparse
-
     atoms = parent.size
     total = sparse.csr_matrix((np.ones(atoms), (parent, np.arange(atoms))), shape=(n, atoms))
     return np.asarray(total @ values.reshape(atoms, -1)).reshape((n,) + values.shape[1:])
@@ -440,8 +439,6 @@ def aggregate_cells(values: np.ndarray, atoms: Atoms, cell_atom: np.ndarray, cel
     numpy.ndarray, ``[..., product, exporter]``
         Weighted means over each product's atoms; work grows with the cells, not the grid.
     """
-    from scipy import sparse
-
     lead = values.shape[:-1]
     flat = values.reshape(-1, values.shape[-1])  # [lead, cell]
     n = atoms.products.size

@@ -429,13 +429,16 @@ def _schedule_file(value, origin: _Origin, folder: Path, problems: list) -> tupl
                                            f"{list(list_schedules().index)}"))
             return {}, {}, []
     views: list = []
+    seen = [path.resolve()]
     try:
         tables, meta = schedule_tables(path, problems)
         while "view_of" in meta or "pairs" in meta:
             viewed, pairs = read_parts(path)[2]["view"]  # checks the view's keys
-            if viewed == path.resolve() or len(views) > 8:
-                problems.append(origin.problem(f"the views of schedule {value!r} form a circle"))
+            if viewed in seen:
+                problems.append(origin.problem(f"the views of schedule {value!r} form a circle: "
+                                               f"{' -> '.join(p.name for p in (*seen, viewed))}"))
                 return {}, {}, []
+            seen.append(viewed)
             views.append(pairs)
             path = viewed
             tables, meta = schedule_tables(path, problems)
