@@ -16,7 +16,9 @@ products x 40 countries), pe_countries, pe_draws, ge_countries (10 to 500 countr
 (sectors with input-output links), ge_draws, ge_gegravity, scenario_path (the bundled us-china-2025
 over its months), scenario_tariffs (tariffs-2025 on us-imports-2024), ensemble_numpy and
 ensemble_dask (1,000 draws of us-china-2025), pe_baci_world and pe_baci_dask (a BACI-sized world:
-5,000 HS6 x 200 economies, 10 million flows, locally and on a 2-worker Dask cluster).
+5,000 HS6 x 200 economies, 10 million flows, locally and on a 2-worker Dask cluster) and
+simulate_baci_world (tradesim.simulate of the tariffs-2025 schedule on that world stored on its cells:
+the law, the solve and the tables).
 """
 
 from __future__ import annotations

@@ -143,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", "run a scenario over its dates and print the path of headline numbers")
     run.add_argument("scenario", help="bundled scenario name or path to a TOML file")
     run.add_argument("--model", choices=sorted(MODELS), help="a registered model (default: the scenario's)")
+    run.add_argument("--baseline", metavar="NAME|PATH",
+                     help="bundled baseline or a file of flows to run on instead of the scenario's (for example "
+                          "demo-2024, whose countries are on both axes, for --model ge); the scenario's fine values "
+                          "are then not used (give --fine-values)")
     run.add_argument("--fine-values", metavar="NAME|PATH",
                      help="trade values finer than the baseline's products for the law's shares: bundled fine values "
                           "or baseline, or a CSV/Parquet file (default: the scenario's)")
@@ -449,8 +453,25 @@ def _run(args, console: _Console, argv: list[str]) -> int:
     with console.steps(steps, "run"):
         with console.step("reading the scenario"):
             scenario = load_scenario(args.scenario)
+            if args.baseline:  # the scenario's fine values describe its own baseline's products: not this one's
+                if scenario.fine_values and not args.fine_values:
+                    console.note(f"--baseline: the scenario's fine values ({scenario.fine_values}) split the products "
+                                 "of its own baseline and are not used; give --fine-values for this baseline's")
+                scenario = scenario.on_baseline(args.baseline, args.fine_values)
         with console.step("reading the baseline"):
             baseline = scenario.load_baseline()
+            model = MODELS[args.model or scenario.model]
+            if not args.baseline:  # GE on a scenario of US imports only: its world baseline, if it names one
+                scenario, baseline, note = scenario.for_model(model.name, baseline)
+                if note:
+                    console.note(note)
+        if model.square and not baseline.square:  # before any work, with the way out the command line offers
+            raise InputError(f"model {model.name!r} needs the same countries on both axes (every country buys and "
+                             f"sells); baseline {scenario.baseline!r} has {len(baseline.exporters)} exporters and "
+                             f"{len(baseline.importers)} importers: run on a square baseline with --baseline (the "
+                             "bundled demo-2024: 16 economies at HS chapters with domestic sales; measures on "
+                             "exporters inside its ROW do not reach it), name one as world_baseline in the "
+                             "scenario file, or use another model", key="--model")
         with console.step("estimating the size"):
             estimate = _sized(scenario, baseline, limit=limit, draws=args.draws, cell_table=args.cells)
         console.info(f"estimate: {estimate.describe()}")

@@ -132,13 +132,18 @@ def run(
         scenario = load_scenario(scenario)
     if not isinstance(scenario, Scenario):
         raise InputError(f"expected a Scenario or its name, got {type(scenario).__name__}", key="scenario")
-    baseline = scenario.load_baseline() if baseline is None else baseline
+    model = model or scenario.model
+    world = None
+    if baseline is None:  # the scenario's own: a model needing a square one runs on its world baseline
+        scenario, baseline, world = scenario.for_model(model, scenario.load_baseline())
+        if world:
+            warn_at_caller(world, TradesimWarning)
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-    model = model or scenario.model
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     spec = plan.spec
     chosen, notes = _priors(priors, scenario)
+    notes = [world, *notes] if world else notes
     if seed is None:  # fresh entropy, kept in the result so that the run can be repeated
         seed = np.random.SeedSequence().entropy
     drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameter_names)  # {name: [draw, product]}
@@ -219,9 +224,17 @@ def problem_cells(plan) -> int:
 
 
 def moving_cells(plan) -> int:
-    """Cells with trade whose tariff changes on the scenario's path (a lower bound of those it moves)."""
-    rates = plan.rates.reshape(len(plan.rates), -1)
-    return int(((rates != rates[0]).any(axis=0) & (plan.flows.reshape(-1) > 0)).sum())
+    """Cells with trade whose tariff changes on the scenario's path (a lower bound of those it moves).
+
+    Read on the cells the law reaches (``plan.split.cells``, every other cell is 0 throughout), without
+    the dense ``[regime, part, exporter, importer]`` tariffs.
+    """
+    rates, cells = plan.split.rates, plan.split.cells
+    if cells is None:  # rates on the whole tensor
+        rates = rates.reshape(len(rates), -1)
+        return int(((rates != rates[0]).any(axis=0) & (plan.flows.reshape(-1) > 0)).sum())
+    changing = cells[(rates != rates[0]).any(axis=0)]  # rates are [regime, cell]: the cells whose tariff changes
+    return int((plan.flows.reshape(-1)[changing] > 0).sum())
 
 
 def _bounds(draws: int, chunk: int) -> list[tuple[int, int]]:

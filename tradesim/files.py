@@ -84,8 +84,34 @@ def row_labels(labels, index: pd.Index, limit: int = 5) -> str:
     return f"{word}{'s' if len(labels) > 1 else ''} {', '.join(shown)}{more}"
 
 
+#: CSV files up to this size are kept parsed (`_read_csv_cached`), keyed on their path, size and modification time
+#: (at most 128 of them: the bundled schedules' 69 files take about 120 MB parsed).
+_CACHE_BYTES = 4 * 2**20
+
+
+def _read_csv(path: Path, dtype, usecols) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=dtype, usecols=usecols, skipinitialspace=True, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty: expected a header row and data rows", source=str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:  # before ValueError: UnicodeDecodeError is one
+        raise InputError(f"cannot parse the file as UTF-8 CSV: {err}", source=str(path)) from None
+    except ValueError as err:  # usecols names a missing column, or a dtype does not parse
+        raise InputError(str(err), source=str(path)) from None
+
+
+@lru_cache(maxsize=128)
+def _read_csv_cached(path: Path, mtime_ns: int, size: int, dtype, usecols) -> pd.DataFrame:
+    """`_read_csv` of a small file, once per version of it: the bundled schedules' CSV files are read by every
+    scenario built on them. The key holds the file's size and modification time, so an edited file is read again."""
+    return _read_csv(path, dict(dtype) if isinstance(dtype, tuple) else dtype, list(usecols) if usecols else None)
+
+
 def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
     """Read a CSV or Parquet file; the index holds file line numbers for CSV (header = line 1).
+
+    Small CSV files (up to 4 MiB) are parsed once per version of the file (its size and modification
+    time) and each caller gets its own copy.
 
     Raises
     ------
@@ -124,14 +150,14 @@ def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
     if not suffix.endswith((".csv", ".csv.gz", ".csv.zip", ".txt", ".gz", ".zip")):
         raise InputError(f"unknown file type {path.suffix!r}: expected .csv (optionally .gz/.zip) or .parquet",
                          source=str(path))
-    try:
-        frame = pd.read_csv(path, dtype=dtype, usecols=usecols, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty: expected a header row and data rows", source=str(path)) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:  # before ValueError: UnicodeDecodeError is one
-        raise InputError(f"cannot parse the file as UTF-8 CSV: {err}", source=str(path)) from None
-    except ValueError as err:  # usecols names a missing column, or a dtype does not parse
-        raise InputError(str(err), source=str(path)) from None
+    stat = path.stat()
+    if stat.st_size <= _CACHE_BYTES and (dtype is None or isinstance(dtype, str | dict | type)):
+        key_dtype = tuple(sorted((k, v if isinstance(v, str) else getattr(v, "__name__", str(v)))
+                                 for k, v in dtype.items())) if isinstance(dtype, dict) else dtype
+        frame = _read_csv_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, key_dtype,
+                                 tuple(usecols) if usecols is not None else None).copy()
+    else:
+        frame = _read_csv(path, dtype, usecols)
     if frame.empty:
         raise InputError(f"no rows: the file has a header ({', '.join(map(str, frame.columns))}) and no data rows",
                          source=str(path))

@@ -23,7 +23,7 @@ from .data import Baseline, load_fine_values
 from .data.layout import Cells, SparseTensor
 from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
-from .files import once_per_call
+from .files import once_per_call, warn_at_caller
 from .law import TariffSchedule
 from .models import get_model
 from .results import ScenarioResult, SimulationResult
@@ -52,12 +52,13 @@ def simulate(
     ----------
     baseline : Baseline or None
         None with a scenario: the scenario's own baseline.
-    before : array_like, (TariffSchedule, date), Scenario or str
-        Tariffs ``[product, exporter, importer]`` as fractions, or a schedule and the date
-        at which to read it. Or a `Scenario` (or the name or path of one, without `after`):
-        then the model runs over the scenario's dates (see `tradesim.scenario.dynamics`) and the
-        result is a `ScenarioResult`.
-    after : array_like or (TariffSchedule, date)
+    before : array_like, SparseTensor, (TariffSchedule, date), Scenario or str
+        Tariffs ``[product, exporter, importer]`` as fractions (a dense array or a
+        `tradesim.data.layout.SparseTensor` of the baseline's shape), or a schedule and the
+        date at which to read it. Or a `Scenario` (or the name or path of one, without
+        `after`): then the model runs over the scenario's dates (see
+        `tradesim.scenario.dynamics`) and the result is a `ScenarioResult`.
+    after : array_like, SparseTensor or (TariffSchedule, date)
         Tariffs after the change, as `before`.
     model : str, optional
         A registered model (see `tradesim.models.MODELS`): ``"pe"`` or ``"ge"`` (general
@@ -82,6 +83,16 @@ def simulate(
     -------
     SimulationResult or ScenarioResult
 
+    Notes
+    -----
+    On a baseline stored on its cells that trade (``baseline.layout == "sparse"``, a whole-world
+    BACI year at HS6) a single change stays on those cells: a schedule is read at them only
+    (`TariffSchedule.rates` with ``cells``), tariffs given as arrays are read there (their values
+    elsewhere meet no trade and do not matter), a model that takes a `SparseTensor` (``"pe"``)
+    solves on them, and the result's tables sum them (`SimulationResult`). Memory and time grow
+    with the cells, not with products x exporters x importers. A model that needs every cell
+    (``"ge"``) gets the dense tensors.
+
     Examples
     --------
     >>> import tradesim
@@ -98,12 +109,17 @@ def simulate(
     if isinstance(before, Scenario):
         if after is not None:
             raise InputError("a scenario carries its own tariff path; pass no `after`", key="after")
-        baseline = before.load_baseline() if baseline is None else baseline
+        note = None
+        if baseline is None:  # the scenario's own: a model needing a square one runs on its world baseline
+            before, baseline, note = before.for_model(model or before.model, before.load_baseline())
+            if note:
+                warn_at_caller(note, TradesimWarning)
         if not isinstance(baseline, Baseline):
             raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-        return _simulate_path(baseline, before, model or before.model,
-                              before.elasticities if elasticities is None else _elasticities(elasticities),
-                              fine_values, progress, options)
+        result = _simulate_path(baseline, before, model or before.model,
+                                before.elasticities if elasticities is None else _elasticities(elasticities),
+                                fine_values, progress, options)
+        return result if note is None else dataclasses.replace(result, notes=(note, *result.notes))
     if after is None:
         raise InputError("missing the tariffs after the change (or pass a Scenario as `before`)", key="after")
     if not isinstance(baseline, Baseline):
@@ -118,7 +134,11 @@ def simulate(
     elasticities = _elasticities(elasticities)
     params = parameters_for(spec, elasticities, baseline)
     notes = law_notes + model_options(spec, baseline, options)
-    solution = spec.solve(baseline.flows, t0, t1, **params, **options)
+    # a sparse baseline's cells as they are (reading its `flows` would make the dense tensor and keep it)
+    solution = spec.solve(baseline.sparse_flows if baseline.layout == "sparse" else baseline.flows, t0, t1,
+                          **params, **options)
+    if isinstance(t0, SparseTensor) and getattr(solution, "cells", None) is None:  # the model went dense
+        t0, t1 = t0.toarray(), t1.toarray()
     return SimulationResult(baseline, model, solution, t0, t1, elasticities,
                             tuple(notes + behaviour_notes(spec, params)))
 
@@ -241,7 +261,8 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     """Run `model` over the periods of `scenario`; see `tradesim.scenario.dynamics` for the method."""
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
-    tariff = _period_tariffs(plan)
+    reference = plan.collapse(plan.t0, "flows")  # [product, exporter, importer]
+    tariff = _period_tariffs(plan, reference)
     out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True)
     parts = plan.parts
     per = {name: a for name, a in out.items() if name != "country"}
@@ -253,7 +274,7 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     return ScenarioResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         tariff=tariff,
-        tariff_reference=plan.collapse(plan.t0, "flows"), flows=per["flows"],
+        tariff_reference=reference, flows=per["flows"],
         quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
         notes=plan.notes + tuple(behaviour_notes(plan.spec, params)))
@@ -418,9 +439,10 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # [problem cell], in the cells' order
     k_of, j_of = part[p_of], importer[p_of]
     index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
-    flows = plan.flows[k_of, i_of, j_of]
-    t0 = plan.t0[k_of, i_of, j_of]
-    t1 = plan.rates_on((k_of * n + i_of) * m + j_of, mk.problem_regime[p_of])
+    at = (k_of * n + i_of) * m + j_of  # and in the plan's [part, exporter, importer]
+    flows = plan.flows.reshape(-1)[at]
+    t0 = plan.t0.reshape(-1)[at]
+    t1 = plan.rates_on(at, mk.problem_regime[p_of])
     p = {name: _on_problems(v, part, importer) for name, v in params.items()}
     if (mk.problem_mult != 1.0).any():
         p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
@@ -447,17 +469,24 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
         lift = (lambda x: np.asarray(x)[None]) if lead and not sol.draws else np.asarray
         for name in names:
             pairs[name][..., ca:cb] = lift(getattr(sol, _PAIR_OUTPUTS[name]))
+        chunk_pick = pick[:, a:b]  # once per chunk (a slice of a sparse matrix is a new one)
         for name in ("consumer_surplus", "producer_surplus", "revenue_change", "welfare", "price"):
             x = weights[a:b] * (lift(sol.price_index) - 1) if name == "price" else lift(getattr(sol, name))
             x = np.moveaxis(x, len(lead), 0)  # [problem, draw?, x]
-            add = np.asarray(pick[:, a:b] @ x.reshape(b - a, -1)).reshape(Q, *x.shape[1:])
+            add = np.asarray(chunk_pick @ x.reshape(b - a, -1)).reshape(Q, *x.shape[1:])
             sums[name] = sums[name] + add if name in sums else add
         del sol
 
-    # each moving cell's place among the problems' cells, in every solve: [key, cell]
-    place = np.full((P, n), -1, dtype=np.int64)
-    place[p_of, i_of] = np.arange(p_of.size)
-    at = place[mk.of_key[:, mk.cell_market], mk.cell_exporter]
+    # each moving cell's place among the problems' cells, in every solve: [key, cell]; the cells grouped by
+    # product cell, as `_on_products` adds them up (then without a gather)
+    cells, cell_market, cell_exporter = mk.cells, mk.cell_market, mk.cell_exporter
+    if plan.split is not None and not plan.split.trivial:
+        order = np.argsort(plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m), kind="stable")
+        cells, cell_market, cell_exporter = cells[order], cell_market[order], cell_exporter[order]
+    small = np.int32 if P * n < 2**31 else np.int64  # positions: half the memory traffic of int64 where they fit
+    place = np.full(P * n, -1, dtype=small)
+    place[p_of * n + i_of] = np.arange(p_of.size, dtype=small)
+    at = place[mk.of_key.astype(small)[:, cell_market] * small(n) + cell_exporter.astype(small)]
     values = {name: np.moveaxis(pairs.pop(name)[..., at], -2, 0) for name in names}
 
     position = plan.importer_position
@@ -469,11 +498,11 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
         out[..., position] += by_importer
         return out
 
-    full = plan.flows * (1 + plan.t0)
-    if not domestic:
+    by_pair = plan.weights("spending").sum(axis=0)  # [exporter, importer]: flows times one plus the tariff
+    if not domestic:  # not the importers' own sales
         own = np.flatnonzero(home >= 0)
-        full[:, home[own], own] = 0.0
-    total = full.sum(axis=(0, 1))  # [importer]: every part's, moving or not
+        by_pair[home[own], own] = 0.0
+    total = by_pair.sum(axis=0)  # [importer]: every part's, moving or not
     with np.errstate(invalid="ignore", divide="ignore"):
         price = 100 * sums["price"] / total
     zero = np.zeros((Q, *lead, n))
@@ -489,7 +518,7 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
                  "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
                  "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
-    return _Targets(mk.cells, values, country, {name: reference[name] for name in values})
+    return _Targets(cells, values, country, {name: reference[name] for name in values})
 
 
 def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = False) -> dict:
@@ -507,10 +536,14 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     in chunks of cells that bound memory; every other cell keeps its reference values, so the
     work grows with the trade the scenario touches, not with the baseline. With `products`,
     pair outputs are on products (see `run_plan`), built from the reference's the same way.
+    Where every solve's flows are the baseline's times its quantities (exporters' prices do not
+    move: PE with ``epsilon = inf``), one path serves both: a period's quantities are its flows
+    over the baseline's, the same numbers to rounding.
     """
     keys, dyn, regime, parts = plan.keys, plan.dyn, plan.regime, plan.parts
     starts = [pd.Timestamp(plan.regime_days[r]) for r, _ in keys]
     times = parts.middle
+    weight = dynamics.adjustment_weights(starts, times, dyn.half_life_months)  # [piece, key - 1], once
     shape = plan.flows.shape
     n = int(np.prod(shape))
     cells = targets.cells
@@ -521,7 +554,7 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
 
     def kernel(stacked, log):  # [regime, ..., cell] -> [piece, ..., cell]
         return dynamics.partial_adjustment(stacked, starts, times, dyn.half_life_months, log=log,
-                                           persistence=dyn.persistence if log else 0.0)
+                                           persistence=dyn.persistence if log else 0.0, weights=weight)
 
     def to_periods(a):  # [piece, ...] -> [time, ...]
         return _to_periods(parts, a)
@@ -534,40 +567,49 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         targets = dataclasses.replace(targets, cells=cells, values={"flows": targets.values.pop("flows")[..., order]})
     step = max(1, _PATH_ELEMENTS // (len(regime) * int(np.prod(lead))))
     n_pairs = shape[1] * shape[2]
+    f0 = plan.flows.reshape(n)[cells]  # [cell]: the baseline's flows, USD
+    # quantities from the flows' path (not under persistence, which acts on each series' own falls)
+    one_path = (not by_pair and "quantity" in names and dyn.persistence == 0
+                and np.array_equal(targets.values["flows"], f0 * targets.values["quantity"]))
     if by_pair:  # [piece, draw?, pair]: summing by pair and over pieces commute, so sum by pair first
         pair_sums = {name: np.zeros((len(regime), *lead, n_pairs)) for name in ("flows", "revenue")}
     else:
         moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
-    revenue_change = np.zeros((len(regime), *lead, shape[2]))
     importer, pair = cells % shape[2], cells % n_pairs
     rates = plan.rates_on(cells)  # [regime, cell]
     for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
-        c = cells[lo:lo + step]
-        sub = {name: targets.values[name][..., lo:lo + step] for name in names}
+        chunk = slice(lo, lo + step)
+        sub = {name: targets.values[name][..., chunk] for name in names}
         out = {"flows": kernel(sub["flows"], True)}
-        if "quantity" in sub:
+        if "quantity" in sub and not one_path:
             out["quantity"] = kernel(sub["quantity"], True)
         if "buyer_price" in sub:  # prices move at once: a period's is its pieces' regimes' mean, no [piece, ...]
             out["buyer_price"] = _weighted_sum(parts.period, regime, parts.weight, n_time, sub["buyer_price"])
         if plan.events:
-            _front_load(out, plan.events, parts, rates[:, lo:lo + step], plan.regime_days, dyn, plan.payback)
-        tariff = rates[:, lo:lo + step][regime]  # [piece, cell]
-        out["revenue"] = (tariff[:, None] if lead else tariff) * out["flows"]
+            _front_load(out, plan.events, parts, rates[:, chunk], plan.regime_days, dyn, plan.payback)
+        tariff = rates[:, chunk][regime]  # [piece, cell]
+        out["revenue"] = (tariff[:, None] * out["flows"]) if lead else np.multiply(tariff, out["flows"], out=tariff)
         if by_pair:
-            runs = np.flatnonzero(np.r_[True, np.diff(pair[lo:lo + step]) != 0])
+            runs = np.flatnonzero(np.r_[True, np.diff(pair[chunk]) != 0])
             for name in pair_sums:
-                pair_sums[name][..., pair[lo:lo + step][runs]] += np.add.reduceat(out[name], runs, axis=-1)
+                pair_sums[name][..., pair[chunk][runs]] += np.add.reduceat(out[name], runs, axis=-1)
             continue
-        before = _by_index(rates[0, lo:lo + step] * plan.flows.reshape(n)[c], importer[lo:lo + step], shape[2])
-        revenue_change += _by_index(out["revenue"], importer[lo:lo + step], shape[2]) - before
-        for name in moved:
-            moved[name][..., lo:lo + step] = out[name] if name == "buyer_price" else to_periods(out[name])
+        for name in moved:  # flows before quantities
+            if name == "buyer_price":
+                moved[name][..., chunk] = out[name]
+            elif name == "quantity" and one_path:
+                moved[name][..., chunk] = moved["flows"][..., chunk] / f0[chunk]
+            else:
+                moved[name][..., chunk] = to_periods(out[name])
     targets.values.clear()  # consumed: their memory is free for the products' arrays
-    if by_pair:  # the change of revenue by importer from its pairs' sums, less the moving cells' revenue before
-        before = _by_index(rates[0] * plan.flows.reshape(n)[cells], importer, shape[2])
-        revenue_change = pair_sums["revenue"].reshape(*pair_sums["revenue"].shape[:-1], *shape[1:]).sum(axis=-2) \
-            - before
-    country = {k: to_periods(v) for k, v in _country_path(plan, targets.country, revenue_change, kernel).items()}
+    # the change of tariff revenue by importer, [time, draw?, importer]: the moving cells' revenue less theirs before
+    before = _by_index(rates[0] * f0, importer, shape[2])
+    if by_pair:
+        revenue_change = to_periods(pair_sums["revenue"].reshape(*pair_sums["revenue"].shape[:-1], *shape[1:])
+                                    .sum(axis=-2)) - before
+    else:
+        revenue_change = _by_index(moved["revenue"], importer, shape[2]) - before
+    country = _country_path(plan, targets.country, revenue_change, kernel, to_periods)
     if by_pair:  # sums over products: the cells that stay add their baseline values to every period
         still = np.ones(n, bool)
         still[cells] = False
@@ -577,15 +619,24 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
                 "revenue": base_revenue + to_periods(pair_sums["revenue"]).reshape(n_time, *lead, *shape[1:]),
                 "country": country}
     reference = {**targets.reference, "revenue": plan.t0 * plan.flows}
+    at_cells = {"revenue": rates[0] * f0}  # the reference's values on the moving cells, where known
     on_products = products and plan.split is not None and not plan.split.trivial
     groups = _product_groups(plan, cells) if on_products else None
     full = {}
     for name in (*names, "revenue"):
+        ref = reference[name]
+        base = None  # the reference on products, where known without a collapse
+        if ref.ndim and not any(ref.strides):  # one value everywhere (1: the reference tariffs move nothing)
+            at_cells[name] = base = ref.flat[0]  # a mean of one value is that value
+        elif (ref.shape, ref.strides, ref.__array_interface__["data"][0]) == \
+                (shape, plan.flows.strides, plan.flows.__array_interface__["data"][0]):  # the baseline's flows
+            at_cells[name], base = f0, plan.weights("flows", on_products=True)  # summed once per plan
         if on_products:
-            full[name] = _on_products(plan, moved.pop(name), cells, reference[name], _COLLAPSE[name], groups)
+            full[name] = _on_products(plan, moved.pop(name), cells, ref, _COLLAPSE[name], groups, base=base,
+                                      at_cells=at_cells.get(name))
             continue
         a = np.empty((n_time, *lead, n))
-        a[...] = reference[name].reshape(*lead, n)
+        a[...] = ref.reshape(*lead, n)
         a[..., cells] = moved.pop(name)
         full[name] = a.reshape(n_time, *lead, *shape)
     full["country"] = country
@@ -593,7 +644,7 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
 
 
 def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np.ndarray, weights,
-                 groups: tuple | None = None) -> np.ndarray:
+                 groups: tuple | None = None, *, base=None, at_cells=None) -> np.ndarray:
     """A path's pair output on products, ``[time, draw?, product, exporter, importer]``.
 
     `moved` ``[time, draw?, cell]`` are its values on the moving `cells` (positions in the
@@ -601,23 +652,30 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
     those of every cell (the reference solve's). Each product cell takes the reference's
     `Plan.collapse` (sum, or mean with `weights`), plus its moving parts' changes (weighted by
     their share of the product cell's weight): the same numbers to rounding, without a
-    ``[time, part, ...]`` array. `groups` is `_product_groups` of `cells`, when already known.
+    ``[time, part, ...]`` array. `groups` is `_product_groups` of `cells`, when already known;
+    `base` the reference's `Plan.collapse` (``[draw?, product, exporter, importer]`` or a
+    scalar) and `at_cells` its values on `cells` (``[draw?, cell]`` or a scalar), when known.
+    `moved` is used up: its memory holds the changes.
     """
     K, n, m = plan.flows.shape
     lead = moved.shape[1:-1]
     touched, order, runs = _product_groups(plan, cells) if groups is None else groups
-    base = plan.collapse(reference, weights)  # [draw?, product, exporter, importer]
-    n_products = base.shape[-3]
-    delta = moved - np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
-    if weights is not None:
-        w = plan.flows if weights == "flows" else plan.flows * (1 + plan.t0)
-        total = plan.collapse(w).reshape(-1)  # the product cells' weights
-        share = w.reshape(-1)[cells[order]] / np.repeat(total[touched], np.diff(np.append(runs, cells.size)))
-        delta = delta[..., order] * share  # moving cells trade: their product cells' weights are > 0
-    else:
+    if base is None:
+        base = plan.collapse(reference, weights)  # [draw?, product, exporter, importer]
+    if at_cells is None:
+        at_cells = np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
+    n_products = plan.split.products.size
+    delta = np.subtract(moved, at_cells, out=moved)  # in place, and scaled in place below
+    if order is not None:  # cells not already grouped by product cell
         delta = delta[..., order]
+    if weights is not None:
+        grouped = cells if order is None else cells[order]
+        total = plan.weights(weights, on_products=True).reshape(-1)  # the product cells' weights
+        delta *= plan.weights(weights).reshape(-1)[grouped] / np.repeat(total[touched],
+                                                                         np.diff(np.append(runs, cells.size)))
+        # moving cells trade: their product cells' weights are > 0
     out = np.empty((moved.shape[0], *lead, n_products * n * m))
-    out[...] = base.reshape(*lead, -1)
+    out[...] = base.reshape(*base.shape[:-3], -1) if np.ndim(base) >= 3 else base
     if cells.size:
         out[..., touched] += np.add.reduceat(delta, runs, axis=-1)
     return out.reshape(moved.shape[0], *lead, n_products, n, m)
@@ -625,19 +683,24 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
 
 def _product_groups(plan: Plan, cells: np.ndarray) -> tuple:
     """``(touched, order, runs)``: the product cells (flattened ``[product, exporter, importer]``) that
-    `cells` (of parts) fall in, sorted; the order of `cells` that groups them; where each group starts."""
+    `cells` (of parts) fall in, sorted; the order of `cells` that groups them (None where they are
+    grouped already: no gather needed); where each group starts."""
     K, n, m = plan.flows.shape
     cell_product = plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m)
-    order = np.argsort(cell_product, kind="stable")
-    grouped = cell_product[order]
+    if cells.size > 1 and (cell_product[1:] < cell_product[:-1]).any():
+        order = np.argsort(cell_product, kind="stable")
+        grouped = cell_product[order]
+    else:
+        order, grouped = None, cell_product
     runs = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if cells.size else np.zeros(0, int)
     return grouped[runs], order, runs
 
 
-def _period_tariffs(plan: Plan) -> np.ndarray:
+def _period_tariffs(plan: Plan, reference: np.ndarray | None = None) -> np.ndarray:
     """Tariffs per period on products, ``[time, product, exporter, importer]``: `Plan.period_rates`
     averaged over each product's parts with baseline flows as weights (`Plan.collapse`), computed
-    on the cells whose tariff changes on the path only."""
+    on the cells whose tariff changes on the path only. `reference` is ``plan.collapse(plan.t0,
+    "flows")``, when already known."""
     if plan.split is None or plan.split.trivial:
         return plan.period_rates()
     rates = plan.split.rates  # [regime, cell]: other cells are 0 throughout
@@ -646,7 +709,8 @@ def _period_tariffs(plan: Plan) -> np.ndarray:
     n_time = int(plan.parts.period.max()) + 1
     weights = np.zeros((n_time, len(rates)))  # [time, regime]: each regime's share of the period's days
     np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
-    return _on_products(plan, weights @ rates[:, changes], cells, plan.t0, "flows")
+    return _on_products(plan, weights @ rates[:, changes], cells, plan.t0, "flows", base=reference,
+                        at_cells=rates[0, changes])
 
 
 def _to_periods(parts, values: np.ndarray) -> np.ndarray:
@@ -678,11 +742,14 @@ def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
     return np.asarray(values.reshape(-1, index.size) @ onehot).reshape(*lead, m)
 
 
-def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel) -> dict:
-    """Per-country outputs ``[piece, draw?, country]`` on a partial-adjustment path, by their timing.
+def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel, to_periods) -> dict:
+    """Per-country outputs ``[time, draw?, country]`` on a partial-adjustment path, by their timing.
 
     `targets` are each solve's, ``{name: [key, draw?, country]}``; `revenue_change`
-    ``[piece, draw?, importer]`` is the change of tariff revenue on the path.
+    ``[time, draw?, importer]`` is the change of tariff revenue on the path (each period's mean);
+    `kernel` moves ``[key, ...]`` values over the pieces and `to_periods` takes ``[piece, ...]``
+    values to the periods' means. Every output is linear in its pieces' values, so the tariff
+    revenue's is taken on periods directly.
     """
     spec = plan.spec
     timing = {o.name: o.timing for o in spec.outputs}
@@ -694,12 +761,12 @@ def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel)
         kind = timing.get(name, "quantity")
         series = targets[name]
         if kind == "price":
-            out[name] = series[plan.regime]
+            out[name] = to_periods(series[plan.regime])
         elif kind in ("revenue_change", "revenue_level"):
             by_importer = change if kind == "revenue_change" else change + before
             out[name] = _on_countries(by_importer, plan.importer_position, series.shape[-1])
         elif kind == "quantity":
-            out[name] = kernel(series, False)
+            out[name] = to_periods(kernel(series, False))
     for name in names:
         if timing.get(name) == "rest":
             out[name] = out["welfare_usd"] - sum(out[w] for w in spec.welfare if w != name)
@@ -727,7 +794,7 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
     flows, qty = out["flows"], out.get("quantity")  # no quantities where only values are kept
     views = [a.reshape(a.shape[0], -1, n_cells) for a in (flows, qty) if a is not None]  # [piece, draw, cell]
     f3, q3 = views[0], (views[1] if qty is not None else None)
-    log_rates = np.log1p(rates.reshape(len(rates), n_cells))  # once: each event compares two regimes
+    flat_rates = rates.reshape(len(rates), n_cells)
     for announced, effective in events:  # in order: an event's payback meets the flows the ones before left
         e = regime_days.index(effective)
         a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
@@ -735,10 +802,11 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         # pieces are in time order: those inside a window are a run
         window = slice(np.searchsorted(starts, a64), np.searchsorted(ends, e64, side="right"))
         later = slice(np.searchsorted(starts, e64), np.searchsorted(ends, back64, side="right"))
-        rising = np.flatnonzero(log_rates[e] > log_rates[e - 1])
+        rising = np.flatnonzero(flat_rates[e] > flat_rates[e - 1])
         if window.start >= window.stop or not rising.size:
             continue
-        bump = dyn.front_loading * (log_rates[e, rising] - log_rates[e - 1, rising])
+        # the log tariff change of the rising cells only
+        bump = dyn.front_loading * (np.log1p(flat_rates[e, rising]) - np.log1p(flat_rates[e - 1, rising]))
         block = (window, slice(None), rising)  # the window's pieces, the rising cells
         ahead = f3[block]
         extra = (ahead * years[window][:, None, None]).sum(axis=0) * bump  # USD bought ahead, [draw, cell]
@@ -766,22 +834,39 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
             a[...] = view.reshape(a.shape)
 
 
-def _tariffs(name: str, value, baseline: Baseline, fine_values) -> np.ndarray:
+def _tariffs(name: str, value, baseline: Baseline, fine_values):
+    """Tariffs `name` (``"before"`` or ``"after"``) as fractions on the baseline's layout.
+
+    Returns
+    -------
+    numpy.ndarray, ``[product, exporter, importer]``, or SparseTensor
+        Dense for a dense baseline; on a sparse one, a `SparseTensor` on the baseline's cells
+        (``baseline.sparse_flows.cells``): a schedule is evaluated there only, and an array
+        given (dense, or a `SparseTensor` on any cells) is read there.
+    """
+    cells = baseline.sparse_flows.cells if baseline.layout == "sparse" else None
+    shape = (len(baseline.products), len(baseline.exporters), len(baseline.importers))
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], TariffSchedule):
         schedule, date = value
-        return schedule.rates(date, baseline.products, baseline.exporters, baseline.importers,
-                              fine_values=fine_values)
+        rates = schedule.rates(date, baseline.products, baseline.exporters, baseline.importers,
+                               fine_values=fine_values, cells=cells)
+        return rates if cells is None else SparseTensor(cells, rates)
     if isinstance(value, TariffSchedule):
         raise InputError("is a schedule without a date; pass (schedule, date)", key=name)
+    expected = f"expected [product, exporter, importer] = {shape}, the baseline's shape"
+    if isinstance(value, SparseTensor):  # read at the baseline's cells: no dense tensor
+        if value.shape != shape:
+            raise InputError(f"has shape {value.shape}; {expected}", key=name)
+        return value.toarray().astype(np.float64) if cells is None else \
+            SparseTensor(cells, np.asarray(value.on(cells), dtype=np.float64))
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f"is a {type(value).__name__}; expected a tariff array or (schedule, date)",
                          key=name) from None
-    if arr.shape != baseline.flows.shape:
-        raise InputError(f"has shape {arr.shape}; expected [product, exporter, importer] = {baseline.flows.shape}",
-                         key=name)
-    return arr
+    if arr.shape != shape:
+        raise InputError(f"has shape {arr.shape}; {expected}", key=name)
+    return arr if cells is None else SparseTensor(cells, cells.gather(arr))
 
 
 def _elasticities(value) -> Elasticities:

@@ -1,5 +1,6 @@
 """`tradesim list | show | validate | run` on scenarios, through main(argv) and once as a real process."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -98,10 +99,18 @@ def test_run_errors_exit_2_without_results(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # checked before the run, created only when writing
     assert main(["run", "us-china-2025", "--plot"]) == 2
     assert "--plot" in capsys.readouterr().err
-    # GE needs every country on both axes: the tariff-line baseline of US imports is a rectangle
-    assert main(["run", "tariffs-2025", "--model", "ge", "--out", str(tmp_path / "o")]) == 2
+    # GE needs every country on both axes: the tariff-line baseline of US imports is a rectangle, and this
+    # scenario names no world baseline for it
+    rectangle = write(tmp_path, "us_imports.toml", """
+        [scenario]
+        baseline = "us-imports-2024"
+        schedule = "tariffs-2025"
+        start = 2025-01-01
+        end = 2025-06-30
+        """)
+    assert main(["run", str(rectangle), "--model", "ge", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "same countries on both axes" in err and "demo-2024" in err
+    assert "same countries on both axes" in err and "--baseline" in err and "world_baseline" in err
     assert not (tmp_path / "o").exists()
 
 
@@ -185,3 +194,26 @@ def test_draw_options_without_draws_are_errors(capsys):
     assert "drop --engine numpy" in capsys.readouterr().err
     assert main(["run", "us-china-2025", "--draws", "0"]) == 2
     assert "whole number of draws" in capsys.readouterr().err
+
+
+def test_run_on_another_baseline(tmp_path, capsys):
+    # three economies and three chapters of demo-2024: the scenario and its counterfactual run on them, without the
+    # scenario's fine values (they split demo-2024's 98 chapters)
+    demo = pd.read_csv(Path(__file__).parents[2] / "tradesim" / "data" / "demo-2024.csv", dtype={"product": str})
+    keep = ["USA", "CHN", "VNM"]
+    small = demo[demo.exporter.isin(keep) & demo.importer.isin(keep) & demo["product"].isin(["12", "85", "95"])]
+    small[["exporter", "importer", "product", "value"]].to_csv(tmp_path / "small.csv", index=False)
+    out_dir = tmp_path / "out"
+    assert main(["run", "geneva-truce", "--baseline", str(tmp_path / "small.csv"), "--out", str(out_dir),
+                 "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert "the scenario's fine values (fine-values-2024) split the products of its own baseline" in captured.err
+    assert "geneva-truce minus april-peak" in captured.out
+    pairs = pd.read_csv(out_dir / "summary_pairs.csv").set_index(["exporter", "importer"])
+    assert set(pairs.index) == {("CHN", "USA"), ("USA", "CHN")}  # the pairs the law taxes
+    assert pairs.loc[("CHN", "USA"), "imports_baseline_usd"].iloc[0] == pytest.approx(
+        small.query("exporter == 'CHN' and importer == 'USA'")["value"].sum())
+    countries = pd.read_csv(out_dir / "summary_countries.csv")
+    assert set(countries.country) == set(keep)
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["baseline"]["file"] == str(tmp_path / "small.csv")

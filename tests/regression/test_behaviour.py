@@ -238,6 +238,10 @@ def test_a_share_of_a_fall_persists_after_the_tariff_is_removed():
                  (np.asarray(b.exporters) == "CHN")[None, :, None]).solution.quantity[0, 0, 0]
     assert free.quantity[-1, 0, 0, 0] == pytest.approx(1.0, abs=1e-6)  # all of it comes back
     assert sticky.quantity[-1, 0, 0, 0] == pytest.approx(peak**0.25, rel=1e-6)  # a quarter of the fall stays
+    # flows keep the same share of their fall as quantities (export prices do not move): USD, not ratios,
+    # used to escape persistence, whose falls were measured from 1 USD
+    np.testing.assert_allclose(sticky.flows, sticky.quantity * b.flows, rtol=1e-9)
+    assert sticky.flows[-1, 0, 0, 0] == pytest.approx(40e9 * peak**0.25, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- products cut where the law cuts

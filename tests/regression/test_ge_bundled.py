@@ -67,8 +67,29 @@ def test_other_scenarios_on_demo_2024_run_in_ge(name):
 
 
 def test_ge_on_the_rectangle_of_us_imports_says_what_to_use(tmp_path, capsys):
+    # a baseline given explicitly is used as it is: a rectangle is an error naming what to use
+    us_imports = tradesim.load_baseline("us-imports-2024")
     with pytest.raises(tradesim.InputError, match="same countries on both axes.*demo-2024"):
-        quiet(tradesim.simulate, None, "tariffs-2025", model="ge")
+        quiet(tradesim.simulate, us_imports, "tariffs-2025", model="ge")
     assert main(["run", "us-china-2025", "--model", "ge", "--out", str(tmp_path / "ge")]) == 0
     out = capsys.readouterr().out
     assert "model ge" in out and "real_income_change_pct" in out
+
+
+def test_the_scenarios_on_us_imports_run_in_ge_on_their_world_baseline(tmp_path, capsys):
+    # tariffs-2025 and its variants weigh the law with US imports only; GE runs them on the world baseline they
+    # name (demo-2024, with fine-values-2024), and says so. One month keeps the test short.
+    short = tmp_path / "short.toml"
+    short.write_text('[scenario]\nextends = "tariffs-2025"\nname = "short"\nstart = 2025-04-01\nend = 2025-04-30\n')
+    assert main(["run", str(short), "--model", "ge", "--out", str(tmp_path / "out"), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert ("model 'ge' needs every country on both axes: this run is on demo-2024 (16 economies, 98 products), "
+            "the scenario's world baseline, not on us-imports-2024") in captured.err
+    assert "baseline demo-2024" in captured.out and "model ge" in captured.out
+    run = __import__("json").loads((tmp_path / "out" / "run.json").read_text())
+    assert run["model"] == "ge" and run["baseline"]["name"] == "demo-2024"
+    pairs = pd.read_csv(tmp_path / "out" / "summary_pairs.csv")
+    april = pairs[(pairs.date == "2025-04-01")].set_index(["exporter", "importer"])
+    assert april.loc[("CHN", "USA"), "tariff_pct"] > 60  # the April escalation reaches the world baseline's cells
+    countries = pd.read_csv(tmp_path / "out" / "summary_countries.csv")
+    assert np.isfinite(countries["real_income_change_pct"]).all() and len(set(countries.country)) == 16

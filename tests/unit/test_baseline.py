@@ -258,3 +258,14 @@ def tradesim_demo_countries():
     import tradesim
 
     return tradesim.load_baseline("demo-2024").countries
+
+
+def test_a_sparse_baseline_describes_itself_from_its_cells():
+    # demo-2024 has imputed domestic sales: the description splits them from trade, the same in both layouts
+    import tradesim
+
+    dense = tradesim.load_baseline("demo-2024")
+    sparse = dense.with_layout("sparse")
+    assert repr(sparse) == repr(dense) and "domestic sales" in repr(dense)
+    assert sparse.has_domestic_sales and dense.has_domestic_sales
+    assert "flows" not in vars(sparse)  # neither built its dense flows

@@ -261,3 +261,24 @@ def test_rate_series_draws_the_rate_table_as_steps():
     assert table["CHN"].max() > 100 and table.loc[table["CHN"].idxmax()].name.month == 4
     with pytest.raises(InputError):
         plot.rate_series(table, ["XXX"])
+
+
+@pytest.mark.parametrize("draw", ["trade_change", "diversion", "heatmap", "welfare"])
+def test_a_result_on_a_sparse_baselines_cells_draws_what_the_dense_one_draws(peak, draw):
+    base = peak.baseline.with_layout("sparse")
+    s = tradesim.load_schedule("us-china-2025")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        sparse = tradesim.simulate(base, (s, "2024-12-31"), (s, "2025-04-14"), domestic=False)
+    assert sparse.on_cells("cell") is not None and peak.on_cells("cell") is None
+    args = {"trade_change": dict(importer="USA"), "diversion": dict(importer="USA", top=4),
+            "heatmap": dict(variable="value_change", countries=["USA", "CHN", "MEX"]),
+            "welfare": {}}[draw]
+    a, b = getattr(plot, draw)(peak, **args, ax=ax()), getattr(plot, draw)(sparse, **args, ax=ax())
+    assert [t.get_text() for t in a.get_yticklabels()] == [t.get_text() for t in b.get_yticklabels()]
+    assert [p.get_width() for p in a.patches] == pytest.approx([p.get_width() for p in b.patches], rel=1e-9)
+    assert [p.get_height() for p in a.patches] == pytest.approx([p.get_height() for p in b.patches], rel=1e-9)
+    for x, y in zip(a.get_lines(), b.get_lines()):
+        np.testing.assert_allclose(np.asarray(x.get_xdata(), float), np.asarray(y.get_xdata(), float), rtol=1e-9)
+    for x, y in zip(a.images, b.images):
+        np.testing.assert_allclose(np.asarray(x.get_array(), float), np.asarray(y.get_array(), float), rtol=1e-9)

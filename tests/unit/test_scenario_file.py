@@ -294,3 +294,24 @@ def test_the_documented_example_is_valid(tmp_path):
     assert s.schedule.rate("2025-09-10", "950300", "CHN", "USA") == pytest.approx(0.20 + 0.48333333 + 0.10)
     assert s.schedule.rate("2025-11-20", "950300", "CHN", "USA") == pytest.approx(0.10 + 0.10 + 0.10)  # last step
     assert "us_s232_buses_10" not in [m.name for m in s.schedule.measures]
+    assert (s.fine_values, s.world_baseline, s.world_fine_values) == ("fine-values-2024", "demo-2024",
+                                                                      "fine-values-2024")
+
+
+def test_a_model_needing_every_country_on_both_axes_runs_on_the_scenarios_world_baseline():
+    import tradesim
+
+    s = tradesim.load_scenario("liberation-day")  # on US imports; read against tariffs-2025
+    assert (s.world_baseline, s.world_fine_values) == ("demo-2024", "fine-values-2024")
+    us = s.load_baseline()
+    assert s.for_model("pe", us) == (s, us, None)  # PE takes the rectangle as it is
+    world, baseline, note = s.for_model("ge", us)
+    assert (world.baseline, world.fine_values, baseline.square, len(baseline.countries)) == (
+        "demo-2024", "fine-values-2024", True, 16)
+    assert (world.against.baseline, world.against.fine_values) == ("demo-2024", "fine-values-2024")
+    assert world.schedule is s.schedule and world.phases == s.phases  # the same law and path
+    assert note == ("model 'ge' needs every country on both axes: this run is on demo-2024 (16 economies, 98 "
+                    "products), the scenario's world baseline, not on us-imports-2024 (51 exporters, 1 importer(s))")
+    # a square baseline, or a scenario that names no world baseline, runs where it is
+    demo = tradesim.load_scenario("us-china-2025")
+    assert demo.world_baseline is None and demo.for_model("ge", baseline)[2] is None

@@ -206,12 +206,17 @@ class Baseline:
     def __repr__(self) -> str:
         shape = (f"{len(self.countries)} countries" if self.square else
                  f"{len(self.exporters)} exporters x {len(self.importers)} importers")
+        stored = self.__dict__.get("_sparse")
+        if stored is not None:  # from the cells, without building the dense flows
+            cells, values = stored["flows"].cells, stored["flows"].values
+            total, own = float(values.sum()), float(values[cells.exporter == self.home[cells.importer]].sum())
+        else:
+            total, own = float(self.flows.sum()), float(self.flows[:, self.domestic_mask].sum())
         if not self.has_domestic_sales:
             return (f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
-                    f"total {self.flows.sum() / 1e9:,.1f} bn USD, domestic={self.domestic})")
-        own = float(self.flows[:, self.domestic_mask].sum())
+                    f"total {total / 1e9:,.1f} bn USD, domestic={self.domestic})")
         return (f"Baseline(year={self.year}, {len(self.products)} products x {shape}, "
-                f"trade {(self.flows.sum() - own) / 1e9:,.1f} bn USD, domestic sales {own / 1e9:,.1f} bn USD, "
+                f"trade {(total - own) / 1e9:,.1f} bn USD, domestic sales {own / 1e9:,.1f} bn USD, "
                 f"domestic={self.domestic})")
 
     @property
@@ -237,6 +242,10 @@ class Baseline:
         by default: ``demo-2024`` has imputed domestic sales and ``domestic=False``.
         """
         home = self.home
+        stored = self.__dict__.get("_sparse")
+        if stored is not None:  # from the cells: a sparse baseline never builds its dense flows for this
+            cells, values = stored["flows"].cells, stored["flows"].values
+            return bool(((cells.exporter == home[cells.importer]) & (values > 0)).any())
         return bool((self.flows[:, home[home >= 0], np.flatnonzero(home >= 0)] > 0).any())
 
     @property

@@ -185,6 +185,26 @@ class Cells:
         out[..., self.index] = values
         return out.reshape(*values.shape[:-1], *self.shape)
 
+    def by_pair(self, values: np.ndarray) -> np.ndarray:
+        """Values ``[..., cell]`` summed over products: ``[..., exporter, importer]`` (zero for pairs without cells).
+
+        Each pair adds its cells in product order, as a dense sum over the product axis does.
+
+        Examples
+        --------
+        >>> cells, _ = Cells.from_coords([0, 1, 1], [0, 0, 1], [1, 1, 0], (2, 2, 2))
+        >>> cells.by_pair(np.array([1.0, 2.0, 4.0])).tolist()
+        [[0.0, 3.0], [4.0, 0.0]]
+        """
+        K, n, m = self.shape
+        values = np.asarray(values)
+        lead = values.shape[:-1]
+        rows = int(np.prod(lead, dtype=np.int64))
+        pair = self.index % (n * m)
+        at = pair if not lead else ((np.arange(rows) * (n * m))[:, None] + pair).ravel()
+        out = np.bincount(at, weights=values.reshape(-1), minlength=rows * n * m)
+        return out.reshape(*lead, n, m)
+
     def locate(self, other: Cells) -> np.ndarray:
         """For each of `other`'s cells, its position among these cells, or -1 where it is not one of them."""
         if other.shape != self.shape:

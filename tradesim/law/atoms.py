@@ -26,7 +26,7 @@ from ..data.bundled import load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 
-__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "partition"]
+__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "partition", "row_ids"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,7 @@ class Atoms:
             return out
         split = np.isin(self.products, self.split_products)
         if self.weights.ndim == 3:
-            mass = np.zeros(out.shape)
-            np.add.at(mass, self.parent, self.weights)
+            mass = _sum_by(self.parent, self.weights, self.products.size)  # weights >= 0: a zero sum is no weight
             exact = np.zeros(self.products.size, bool)
             exact[np.unique(self.parent[np.char.str_len(self.atoms) > np.char.str_len(self.products[self.parent])])] = True
             return split[:, None, None] & ((mass <= 0) | ~exact[:, None, None])
@@ -199,10 +198,31 @@ def partition(atoms: Atoms, signature: np.ndarray) -> tuple[np.ndarray, np.ndarr
         One atom of each part.
     """
     parent_of_atom = np.arange(atoms.atoms.size) if atoms.parent is None else atoms.parent
-    keys = np.column_stack([parent_of_atom.astype(float), signature])
-    _, first, part_of_atom = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    part_of_atom = part_of_atom.ravel()
+    # the distinct rows (product, signature) and each one's first atom
+    part_of_atom, first = row_ids(parent_of_atom.astype(float),
+                                  *np.asarray(signature, float).reshape(parent_of_atom.size, -1).T)
     return part_of_atom, parent_of_atom[first], first
+
+
+def row_ids(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the distinct rows of `columns` (each ``[row]``), numbered in their lexicographic order, and
+    each id's first row: ``np.unique(np.column_stack(columns), axis=0, return_inverse=True, return_index=True)``
+    by one stable `numpy.lexsort`, without sorting rows as records.
+
+    Examples
+    --------
+    >>> ids, first = row_ids(np.array([2, 1, 2]), np.array([0, 5, 0]))
+    >>> ids.tolist(), first.tolist()
+    ([1, 0, 1], [1, 0])
+    """
+    order = np.lexsort(columns[::-1])  # the first column is the primary key
+    new = np.zeros(order.size, bool)
+    new[:1] = True
+    for c in columns:  # a few key columns
+        new[1:] |= c[order][1:] != c[order][:-1]
+    ids = np.empty(order.size, np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids, order[new]
 
 
 def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -264,7 +284,12 @@ def expand(sorted_codes: np.ndarray, prefixes: np.ndarray) -> tuple[np.ndarray, 
 
 
 def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
-    """(codes ``[fine]``, weights ``[fine]`` or ``[fine, exporter, importer]``) from the forms `split` accepts."""
+    """(codes ``[fine]``, weights) from the forms `split` accepts.
+
+    The weights are ``[fine]``, or by pair: ``[fine, exporter, importer]`` from a Baseline, and from a table
+    by exporter and importer a `scipy.sparse.csr_matrix` ``[fine, exporter x importer]`` (a table names few of
+    the pairs). Codes from a table are sorted.
+    """
     if fine_values is None:
         return None
     if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
@@ -291,19 +316,30 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     bad = frame.index[values.isna() | (values < 0)]
     if len(bad):
         raise InputError(f"value {frame['value'][bad[0]]!r} at row {bad[0]} is not a number >= 0", key="fine_values")
-    product = frame["product"].to_numpy(dtype=str)  # one conversion: iterating an Arrow-backed column is slow
-    if p := codes_problem(pd.unique(product)):
+    # the distinct codes by hashing (no sort of every row's text), in the order they first appear, and each
+    # row's code among them
+    row_code, product = pd.factorize(frame["product"], use_na_sentinel=False)
+    product = np.asarray(product, dtype=str)  # one conversion: iterating an Arrow-backed column is slow
+    if p := codes_problem(product):
         raise InputError(p, key="fine_values.product")
     if "exporter" in frame.columns and "importer" in frame.columns:
-        codes, f_idx = np.unique(product, return_inverse=True)
-        e_idx = pd.Index(exporters).get_indexer(frame["exporter"])
-        i_idx = pd.Index(importers).get_indexer(frame["importer"])
+        order = np.argsort(product, kind="stable")  # the codes sorted, and each row's place among them
+        codes, rank = product[order], np.empty(order.size, np.int64)
+        rank[order] = np.arange(order.size)
+        e_idx, i_idx = (_indexer(axis, frame[c]) for axis, c in ((exporters, "exporter"), (importers, "importer")))
         ok = (e_idx >= 0) & (i_idx >= 0)
-        shape = (codes.size, exporters.size, importers.size)
-        flat = np.ravel_multi_index((f_idx[ok], e_idx[ok], i_idx[ok]), shape)  # rows of a cell add up, in order
-        return codes, np.bincount(flat, weights=values.to_numpy(float)[ok], minlength=int(np.prod(shape))).reshape(shape)
-    grouped = values.groupby(product).sum()
+        shape = (codes.size, exporters.size * importers.size)
+        # rows of a cell add up (duplicates summed), the pairs the table names only
+        return codes, sparse.csr_matrix((values.to_numpy(float)[ok], (rank[row_code[ok]],
+                                                                      e_idx[ok] * importers.size + i_idx[ok])), shape)
+    grouped = values.groupby(product[row_code]).sum()
     return grouped.index.to_numpy(str), grouped.to_numpy(float)
+
+
+def _indexer(axis: np.ndarray, column: pd.Series) -> np.ndarray:
+    """``[row]``: each row's position on `axis` (-1 where absent), looked up once per distinct value."""
+    row_value, distinct = pd.factorize(column, use_na_sentinel=False)
+    return np.append(pd.Index(axis).get_indexer(distinct), -1)[row_value]
 
 
 def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importers: np.ndarray,
@@ -331,7 +367,7 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         return Atoms(products, products, None, None)
     pairs = (exporters.size, importers.size)
     fine = fine_table(fine_values, exporters, importers)
-    pair_weights = fine is not None and fine[1].ndim == 3
+    pair_weights = fine is not None and (sparse.issparse(fine[1]) or fine[1].ndim == 3)
 
     def equal(n: int) -> np.ndarray:  # equal weights, per pair when the given weights are per pair
         return np.ones((n,) + (pairs if pair_weights else ()))
@@ -341,14 +377,20 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
     n_exact = 0
     if fine is not None:
         fcodes, fw = fine
-        order = np.argsort(fcodes, kind="stable")
-        fcodes, fw = fcodes[order], fw[order]
+        if (fcodes[1:] < fcodes[:-1]).any():
+            order = np.argsort(fcodes, kind="stable")
+            fcodes, fw = fcodes[order], fw[order]
         parent, idx = expand(fcodes, products[todo])
         finer = np.char.str_len(fcodes[idx]) > np.char.str_len(products[todo][parent])
         parent, idx = parent[finer], idx[finer]
-        mass = np.bincount(parent, weights=fw[idx].sum(axis=tuple(range(1, fw.ndim))), minlength=todo.size)
+        if sparse.issparse(fw):  # the rows wanted only, as [fine, exporter, importer]
+            mass = np.bincount(parent, weights=np.asarray(fw[idx].sum(axis=1)).ravel(), minlength=todo.size)
+        else:
+            mass = np.bincount(parent, weights=fw[idx].sum(axis=tuple(range(1, fw.ndim))), minlength=todo.size)
         exact = mass[parent] > 0
-        parts.append((todo[parent[exact]], fcodes[idx[exact]], fw[idx[exact]]))
+        rows = fw[idx[exact]]
+        rows = rows.toarray().reshape(-1, *pairs) if sparse.issparse(rows) else rows
+        parts.append((todo[parent[exact]], fcodes[idx[exact]], rows))
         n_exact = int((mass > 0).sum())
         todo = todo[mass <= 0]
     if todo.size:

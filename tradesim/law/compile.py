@@ -110,40 +110,57 @@ class Compiled:
 # --------------------------------------------------------------------------- code matching
 
 
-def match_codes(codes: np.ndarray, atoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _as_ints(codes: np.ndarray) -> np.ndarray:
+    """HS codes (text of digits) as integers (``"0101"`` -> 101), read from the text's code points: one step per
+    character position, several times faster than parsing each code (``codes.astype(np.int64)``)."""
+    codes = np.ascontiguousarray(codes, dtype=str)
+    if not codes.size or not codes.dtype.itemsize:
+        return np.zeros(codes.shape, np.int64)
+    points = codes.reshape(-1).view(np.uint32).reshape(codes.size, -1)  # UCS4, padded with zeros
+    out = np.zeros(codes.size, np.int64)
+    for k in range(points.shape[1]):  # a few character positions, not the codes
+        digit = points[:, k]
+        out = np.where(digit > 0, out * 10 + (digit.astype(np.int64) - 48), out)
+    return out.reshape(codes.shape)
+
+
+def match_codes(codes: np.ndarray, atoms: np.ndarray,
+                atom_ints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All (code index, atom index) pairs where an atom starts with a code, or a code starts with an atom.
 
     The second case is the whole-line rule: an atom coarser than a code counts as covered (atoms
-    are split where finer trade values are known, so it arises only where they are not). One
-    `searchsorted` per code length, never a loop over codes or atoms.
+    are split where finer trade values are known, so it arises only where they are not). Codes
+    and atoms are read as integers once; one integer `searchsorted` per code length (and per atom
+    length for the coarser atoms), never a loop over codes or atoms. Pairs come grouped by length.
+    `atom_ints` is the atoms as integers (``"0101"`` -> 101), when already known.
     """
     codes = np.asarray(codes, dtype=str)
     atoms = np.asarray(atoms, dtype=str)
     if not codes.size or not atoms.size:
         return np.zeros(0, int), np.zeros(0, int)
-    order = np.argsort(atoms, kind="stable")
-    sorted_atoms = atoms[order]
-    lo = np.searchsorted(sorted_atoms, codes, side="left")
-    hi = np.searchsorted(sorted_atoms, np.char.add(codes, "A"), side="left")  # "A" sorts after digits
-    counts = hi - lo
-    code_idx = np.repeat(np.arange(codes.size), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    atom_idx = order[np.repeat(lo, counts) + offsets]
-    pairs = [(code_idx, atom_idx)]
-    code_len = np.char.str_len(codes)
-    atom_len = np.char.str_len(atoms)
-    for n in np.unique(atom_len):  # atoms coarser than a code: the code truncated to the atom's length
+    code_len, atom_len = np.char.str_len(codes), np.char.str_len(atoms)
+    code_int = _as_ints(codes)
+    atom_int = _as_ints(atoms) if atom_ints is None else atom_ints
+    pairs = []
+    for n in np.unique(code_len):  # atoms at least as long as a code: their first n digits equal it
+        of_code = np.flatnonzero(code_len == n)
+        longer = np.flatnonzero(atom_len >= n)
+        keys = _leading(atom_int[longer], atom_len[longer], int(n))
+        order = np.argsort(keys, kind="stable")
+        lo = np.searchsorted(keys[order], code_int[of_code], side="left")
+        counts = np.searchsorted(keys[order], code_int[of_code], side="right") - lo
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        pairs.append((np.repeat(of_code, counts), longer[order[np.repeat(lo, counts) + offsets]]))
+    for n in np.unique(atom_len):  # atoms coarser than a code: the code's first n digits equal the atom
         longer = np.flatnonzero(code_len > n)
         if not longer.size:
             continue
         same = np.flatnonzero(atom_len == n)
-        keys = atoms[same]
-        korder = np.argsort(keys, kind="stable")
-        truncated = codes[longer].astype(f"<U{n}")
-        pos = np.searchsorted(keys[korder], truncated)
-        pos = np.minimum(pos, max(same.size - 1, 0))
-        hit = same.size > 0
-        ok = (keys[korder][pos] == truncated) if hit else np.zeros(longer.size, bool)
+        korder = np.argsort(atom_int[same], kind="stable")
+        keys = atom_int[same][korder]
+        truncated = _leading(code_int[longer], code_len[longer], int(n))
+        pos = np.minimum(np.searchsorted(keys, truncated), same.size - 1)
+        ok = keys[pos] == truncated
         pairs.append((longer[ok], same[korder[pos[ok]]]))
     ci = np.concatenate([p[0] for p in pairs])
     ai = np.concatenate([p[1] for p in pairs])
@@ -153,20 +170,25 @@ def match_codes(codes: np.ndarray, atoms: np.ndarray) -> tuple[np.ndarray, np.nd
 class _Prefixes:
     """Each atom's prefixes of every length as integers (``"0101"`` -> 101), computed once per atom."""
 
-    def __init__(self, atoms: np.ndarray):
+    def __init__(self, atoms: np.ndarray, whole: np.ndarray | None = None):
         self.atoms = atoms
         self.length = np.char.str_len(atoms) if atoms.size else np.zeros(0, int)
+        if whole is None:  # the text read once
+            whole = _as_ints(atoms)
+        self._whole = whole
         self._ints: dict[int, np.ndarray] = {}
 
     def of_length(self, n: int) -> np.ndarray:
         """``[atom]``: the first `n` digits as an integer (-1 for atoms shorter than `n`)."""
         if n not in self._ints:
-            ok = self.length >= n
-            out = np.full(self.atoms.size, -1, np.int64)
-            if ok.any():
-                out[ok] = self.atoms[ok].astype(f"<U{n}").astype(np.int64)
-            self._ints[n] = out
+            self._ints[n] = np.where(self.length >= n, _leading(self._whole, self.length, n), -1)
         return self._ints[n]
+
+
+def _leading(whole: np.ndarray, length: np.ndarray, n: int) -> np.ndarray:
+    """The first `n` digits of codes as integers, from the codes as integers (`whole`) and their `length`s
+    (``>= n``): ``"01012100"`` -> 101 for ``n = 4``, the same as reading the cut text."""
+    return whole // 10 ** np.maximum(length - n, 0)
 
 
 def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndarray, table_lead: np.ndarray,
@@ -187,6 +209,7 @@ def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndar
     lead, atom = keys_lead[rows].astype(np.int64), atom_idx[rows]
     q_len = prefixes.length[atom]
     t_len = np.char.str_len(table_codes)
+    t_whole = _as_ints(table_codes)  # the codes' text read once; prefixes by integer division
     base = np.int64(10) ** 11  # codes have at most 10 digits: a prefix read as a number stays below this
     # coarser atoms first, then prefixes from short to long: longer prefixes overwrite shorter ones
     for n in np.unique(q_len):
@@ -194,7 +217,7 @@ def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndar
         if not finer.size:
             continue
         at = np.flatnonzero(q_len == n)
-        tkey = table_lead[finer].astype(np.int64) * base + table_codes[finer].astype(f"<U{n}").astype(np.int64)
+        tkey = table_lead[finer].astype(np.int64) * base + _leading(t_whole[finer], t_len[finer], int(n))
         ukeys, inverse = np.unique(tkey, return_inverse=True)
         means = np.bincount(inverse, weights=table_values[finer]) / np.bincount(inverse)
         _assign(out, rows[at], lead[at] * base + prefixes.of_length(int(n))[atom[at]], ukeys, means)
@@ -203,7 +226,7 @@ def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndar
         if not at.size:
             continue
         sel = np.flatnonzero(t_len == n)
-        tkey = table_lead[sel].astype(np.int64) * base + table_codes[sel].astype(np.int64)
+        tkey = table_lead[sel].astype(np.int64) * base + t_whole[sel]
         order = np.argsort(tkey, kind="stable")
         _assign(out, rows[at], lead[at] * base + prefixes.of_length(int(n))[atom[at]], tkey[order],
                 table_values[sel][order])
@@ -338,9 +361,11 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
             acc += part
     exporter = np.stack([m.exporter_mask(exporters) for m in measures]) if M else np.zeros((0, E), bool)
 
+    atom_ints = _as_ints(atoms)  # the atoms' text read once
+
     def pairs(table):
         ms, codes, exps = (np.asarray(x) for x in table)
-        ci, ai = match_codes(codes.astype(str), atoms) if ms.size else (np.zeros(0, int), np.zeros(0, int))
+        ci, ai = match_codes(codes.astype(str), atoms, atom_ints) if ms.size else (np.zeros(0, int), np.zeros(0, int))
         return ms[ci].astype(np.int64), ai.astype(np.int64), exps[ci].astype(np.int64)
 
     s_m, s_a, s_e = pairs(sel)
@@ -358,19 +383,36 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     chosen[s_m[every], s_a[every]] = True
     chosen[all_products] = True
     sel_m, sel_a = np.nonzero(chosen)
-    # a measure reaches a cell where it names the atom and covers the exporter: [measure, cell], measure-major
-    reach = chosen[:, cell_atom] & exporter[:, cell_exporter]
+    # a measure reaches a cell where it names the atom and covers the exporter: each (measure, atom) it names
+    # times each exporter it covers, where that cell is evaluated. Entries as keys measure x cells + cell, in
+    # measure-major order with cells ascending (cells are atom-major): work grows with the entries, not with
+    # measures x cells.
+    n_cells = cell_atom.size
+    cover_m, cover_e = np.nonzero(exporter)  # measure-major
+    n_cover = np.bincount(cover_m, minlength=M)
+    reps = n_cover[sel_m]
+    within = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    e = cover_e[np.repeat((np.cumsum(n_cover) - n_cover)[sel_m], reps) + within]
+    pos = position[np.repeat(sel_a, reps) * E + e]
+    keys = np.repeat(sel_m, reps)[pos >= 0] * n_cells + pos[pos >= 0]
     some = ~every & exporter[s_m, np.maximum(s_e, 0)]  # lists for some exporters only
     pos = position[s_a[some] * E + s_e[some]]
-    reach[s_m[some][pos >= 0], pos[pos >= 0]] = True
+    if (pos >= 0).any():
+        extra = np.unique(s_m[some][pos >= 0] * n_cells + pos[pos >= 0])
+        if keys.size < 2 or bool((keys[1:] > keys[:-1]).all()):  # sorted, each once (as built): merge the few
+            new = extra[~_contains(keys, extra)]  # others in, rather than hash the many again (np.union1d)
+            keys = np.insert(keys, np.searchsorted(keys, new), new)
+        else:
+            keys = np.union1d(keys, extra)  # sorted, each once
+    em, cell = np.divmod(keys, n_cells) if n_cells else (keys, keys)
     if reached:  # a cell no measure reaches is 0 on every date
-        keep = reach.any(axis=0)
-        reach, cell_atom, cell_exporter = reach[:, keep], cell_atom[keep], cell_exporter[keep]
+        keep = np.zeros(n_cells, bool)
+        keep[cell] = True
+        cell = (np.cumsum(keep) - 1)[cell]
+        cell_atom, cell_exporter = cell_atom[keep], cell_exporter[keep]
         position = np.full(A * E, -1)
         position[cell_atom * E + cell_exporter] = np.arange(cell_atom.size)
-    em, cell = np.nonzero(reach)
     ea, ee = cell_atom[cell], cell_exporter[cell]
-    del reach
     # exemptions: for every exporter ([measure, atom] mask) or some (a [measure, cell] mask)
     x_every = x_e < 0
     dropped = np.zeros((M, A), bool)
@@ -382,7 +424,7 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
         exempt |= _contains(specific, em * cell_atom.size + cell)
 
     # -- rates, value shares and qualifying shares by prefix, exporter and measure: one join each
-    prefixes = _Prefixes(atoms)
+    prefixes = _Prefixes(atoms, atom_ints)
     lead_me = em * 4096 + (ee + 1)  # measure and exporter
     lead_m = em * 4096  # measure, any exporter
     rate = np.array([m.rate for m in measures])[em]

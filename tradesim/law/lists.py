@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codes import hs_problem, prefix_mask
+from ..codes import hs_problem, hs_problem_mask, prefix_mask
 from ..errors import InputError
 from ..files import read_table, require_columns, row_labels
 from .fields import LIST_FIELDS, REQUIRED, FieldErrors, check_fields
@@ -124,7 +124,8 @@ class ProductList:
         if frame.empty:
             raise InputError("the list has no rows: expected one HS code per row", source=str(path))
         codes = frame[column].fillna("").str.replace(r"[.\s]", "", regex=True)
-        bad = [(line, p) for line, code in zip(codes.index, codes) if (p := hs_problem(code))]
+        flagged = hs_problem_mask(codes)  # vectorised; messages only for the lines it flags
+        bad = [(line, hs_problem(code)) for line, code in zip(codes.index[flagged], codes[flagged])]
         if bad:
             shown = "; ".join(f"line {line}: {p}" for line, p in bad[:5])
             more = f"; ... and {len(bad) - 5} more" if len(bad) > 5 else ""

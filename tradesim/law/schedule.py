@@ -22,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..data.layout import Cells
 from ..errors import InputError
 from ..files import parse_date
 from . import stacking
@@ -248,7 +249,8 @@ class TariffSchedule:
         return out
 
     def rates(self, date, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
-              fine_values=None, kinds: Iterable[str] | None = None, layers: Iterable[str] | None = None) -> np.ndarray:
+              fine_values=None, kinds: Iterable[str] | None = None, layers: Iterable[str] | None = None,
+              cells: Cells | None = None) -> np.ndarray:
         """Total ad valorem rate of every product, exporter and importer on `date`.
 
         Parameters
@@ -269,10 +271,15 @@ class TariffSchedule:
             Sum only layers of these kinds (``"mfn"``, ``"additional"``).
         layers : iterable of str, optional
             Sum only these measures or groups (stacking still sees all measures).
+        cells : tradesim.data.layout.Cells, optional
+            Evaluate only these cells of the ``[product, exporter, importer]`` tensor (a sparse
+            baseline's cells that trade, ``baseline.sparse_flows.cells``) and return their rates
+            alone: time and memory then grow with the cells, and no dense tensor is formed. The
+            rate of a cell does not depend on which other cells are asked for.
 
         Returns
         -------
-        numpy.ndarray of float64, shape ``[product, exporter, importer]``
+        numpy.ndarray of float64, shape ``[product, exporter, importer]``, or ``[cell]`` with `cells`
             Fractions (1.45 is 145%).
 
         Examples
@@ -280,12 +287,46 @@ class TariffSchedule:
         >>> s = TariffSchedule([Measure("a", "USA", 0.1, "2025-02-04", exporters=["CHN"])])
         >>> s.rates("2025-03-01", ["9503"], ["CHN", "VNM"], ["USA"])[:, :, 0].tolist()
         [[0.1, 0.0]]
+        >>> on, _ = Cells.from_coords([0], [0], [0], (1, 2, 1))  # product 0 from CHN to USA only
+        >>> s.rates("2025-03-01", ["9503"], ["CHN", "VNM"], ["USA"], cells=on).tolist()
+        [0.1]
         """
         d = parse_date(date)
         keep = self._keep(kinds, layers)
         atoms = self.atoms(products, exporters, importers, fine_values)
+        exps, imps = labels(exporters, "exporters"), labels(importers, "importers")
+        if cells is not None:
+            shape = (atoms.products.size, exps.size, imps.size)
+            if not isinstance(cells, Cells) or cells.shape != shape:
+                got = cells.shape if isinstance(cells, Cells) else type(cells).__name__
+                raise InputError(f"is {got}; expected Cells of a [product, exporter, importer] = {shape} tensor",
+                                 key="cells")
         atoms.warn(stacklevel=2)
-        return self._evaluate([d], atoms, labels(exporters, "exporters"), labels(importers, "importers"), keep)[0]
+        if cells is not None:
+            return self._on_cells(d, atoms, exps, imps, cells, keep)
+        return self._evaluate([d], atoms, exps, imps, keep)[0]
+
+    def _on_cells(self, day, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, cells: Cells, keep) -> np.ndarray:
+        """`_evaluate` on one day at `cells` only, ``[cell]``: each imposing importer's law is compiled on
+        its own cells' products and exporters (``[product, exporter]`` at most, never the whole tensor)."""
+        out = np.zeros(cells.size)
+        K, n, m = cells.shape
+        # the cells grouped by importer once (they are sorted by product first)
+        order = np.argsort(cells.importer, kind="stable")
+        start = np.searchsorted(cells.importer[order], np.arange(m + 1))
+        imposing = np.flatnonzero(np.isin(imps, self.importers()))
+        for j in imposing[start[imposing + 1] > start[imposing]]:  # the few countries that impose measures
+            mine = order[start[j]:start[j + 1]]
+            k, i = cells.product[mine], cells.exporter[mine]
+            wanted = np.zeros((K, n), bool)
+            wanted[k, i] = True
+            law = self.compiled(imps[j], atoms.atoms, exps, wanted if atoms.parent is None else wanted[atoms.parent])
+            regimes, which = np.unique(law.active([day]), axis=0, return_inverse=True)
+            mask = None if keep is None else np.array([keep(measure) for measure in law.measures], bool)
+            totals = stacking.evaluate(law, regimes, mask)  # [regime, cell of the law]
+            rate = aggregate_cells(totals, atoms, law.cell_atom, law.cell_exporter, n, j)[which.ravel()[0]]  # [k, i]
+            out[mine] = rate[k, i]
+        return out
 
     def rates_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
                    fine_values=None, warn: bool = True, cells=None) -> np.ndarray:

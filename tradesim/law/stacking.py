@@ -126,6 +126,30 @@ def _in_force(s: Stack) -> None:
     s.entry = np.repeat(L.offsets[m], counts) + within
     s.measure = np.repeat(m, counts)
     s.key = s.regime.astype(np.int64) * L.n_cells + L.cell[s.entry]
+    # each (regime, measure in force) is a run of elements: its measure, first element and length, so that the
+    # rules find a measure's elements without a pass over all of them
+    s.extra["runs"] = (m, np.cumsum(counts) - counts, counts)
+
+
+def _elements_of(s: Stack, measures: np.ndarray) -> np.ndarray:
+    """``[k]``: the elements (increasing) of the measures marked in `measures` (``[measure]`` bool), from the
+    runs of `_in_force`: work grows with those elements."""
+    m, first, counts = s.extra["runs"]
+    take = measures[m]
+    first, counts = first[take], counts[take]
+    return np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+
+
+def _distinct(keys: np.ndarray, size: int) -> tuple[int, np.ndarray]:
+    """``(n, at)``: how many distinct `keys` (``< size``) there are and each key's number among them, numbered
+    in increasing order. A mask of `size` where it is small next to the keys, a sort where it is not."""
+    if size <= 8 * keys.size:
+        present = np.zeros(size, bool)
+        present[keys] = True
+        number = np.cumsum(present, dtype=np.int32 if size < 2**31 else np.int64) - 1
+        return int(number[-1]) + 1 if size else 0, number[keys]
+    distinct, at = np.unique(keys, return_inverse=True)
+    return distinct.size, at.ravel()
 
 
 def _cover(s: Stack) -> None:
@@ -143,22 +167,25 @@ def _replace(s: Stack) -> None:
         return
     # measures displaced by the same set of measures share one product of (1 - s v) per cell
     sets, cls = np.unique(L.displaced_by.T, axis=0, return_inverse=True)
-    cls = cls.ravel()
-    m = s.measure
+    cls = cls.ravel()  # each measure's set of displacing measures
     keep = np.ones(s.share.size)
     for k, replacers in enumerate(sets):  # a handful of distinct sets of displacing measures
         if not replacers.any():
             continue
-        targets = cls[m] == k
-        if not targets.any():
+        targets = _elements_of(s, cls == k)
+        if not targets.size:
             continue
-        by = replacers[m] & (s.share > 0)
+        by = _elements_of(s, replacers)
+        by = by[s.share[by] > 0]
         sv = s.share[by] * L.value_share[s.entry[by]]  # displaced on the value they charge
-        full = np.bincount(s.key[by], weights=(sv >= 1.0), minlength=s.size)
+        # sums over the cells (keys) that the displacing measures and their targets reach: work grows with
+        # their elements, not with regimes x cells
+        n, at = _distinct(np.concatenate([s.key[by], s.key[targets]]), s.size)
+        full = np.bincount(at[:by.size], weights=(sv >= 1.0), minlength=n)
         with np.errstate(divide="ignore"):
-            log = np.bincount(s.key[by], weights=np.where(sv < 1.0, np.log1p(-np.minimum(sv, 1.0)), 0.0),
-                              minlength=s.size)
-        t = s.key[targets]
+            log = np.bincount(at[:by.size], weights=np.where(sv < 1.0, np.log1p(-np.minimum(sv, 1.0)), 0.0),
+                              minlength=n)
+        t = at[by.size:]
         keep[targets] = np.where(full[t] > 0, 0.0, np.exp(log[t]))
     s.applied = s.share * keep
 
@@ -170,32 +197,37 @@ def _charge(s: Stack) -> None:
 
 def _floor(s: Stack) -> None:
     L = s.law
-    m = s.measure
-    floors = L.floor[m]
-    if not floors.any():
+    floors = _elements_of(s, L.floor)
+    if not floors.size:
         return
-    mfn = L.mfn[m]
-    base = np.bincount(s.key[mfn], weights=s.contribution[mfn], minlength=s.size)  # the MFN layers' total
-    s.floored[floors] = s.applied[floors] * np.maximum(L.charge[s.entry[floors]] - base[s.key[floors]], 0.0)
+    mfn = _elements_of(s, L.mfn)
+    # the MFN layers' total on the cells (keys) of the floors in force: over every cell where the MFN layers
+    # reach most of them, else over the cells they and the floors reach (work grows with their elements)
+    if 8 * mfn.size >= s.size:
+        base = np.bincount(s.key[mfn], weights=s.contribution[mfn], minlength=s.size)[s.key[floors]]
+    else:
+        n, at = _distinct(np.concatenate([s.key[mfn], s.key[floors]]), s.size)
+        base = np.bincount(at[:mfn.size], weights=s.contribution[mfn], minlength=n)[at[mfn.size:]]
+    s.floored[floors] = s.applied[floors] * np.maximum(L.charge[s.entry[floors]] - base, 0.0)
     s.contribution[floors] = s.floored[floors]
 
 
 def _group(s: Stack) -> None:
     L = s.law
     s.outweighed = np.zeros(s.contribution.size, bool)
-    g = L.group[s.measure]
-    for group in np.unique(g[g >= 0]):  # a few groups
-        idx = np.flatnonzero(g == group)
-        key = s.key[idx]
-        if np.bincount(key - key.min()).max() <= 1:
+    for group in range(int(L.group.max(initial=-1)) + 1):  # a few groups
+        idx = _elements_of(s, L.group == group)
+        # the group's cells (keys) in force: work grows with its elements, not with regimes x cells
+        n, at = _distinct(s.key[idx], s.size)
+        if n == idx.size:
             continue  # no cell has two members in force: nothing to compare
         c = s.contribution[idx]
-        best = np.full(s.size, -np.inf)
-        np.maximum.at(best, key, c)
-        at_max = c >= best[key]
-        first = np.full(s.size, np.iinfo(np.int64).max)
-        np.minimum.at(first, key, np.where(at_max, s.measure[idx], np.iinfo(np.int64).max))
-        won = at_max & (s.measure[idx] == first[key])
+        best = np.full(n, -np.inf)
+        np.maximum.at(best, at, c)
+        at_max = c >= best[at]
+        first = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first, at, np.where(at_max, s.measure[idx], np.iinfo(np.int64).max))
+        won = at_max & (s.measure[idx] == first[at])
         s.outweighed[idx] = ~won & (s.applied[idx] > 0)
         s.contribution[idx] = np.where(won, c, 0.0)
 

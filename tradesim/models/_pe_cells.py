@@ -81,31 +81,82 @@ class CellMarkets:
     """The model cells and their values, read chunk by chunk (`_Chunk` derives everything else).
 
     Nothing is computed over all cells here: each chunk reads its own cells and builds its
-    constants, so that work runs on every core, chunk by chunk, and stays in cache.
+    constants, so that work runs on every core, chunk by chunk, and stays in cache. The cells
+    are listed (`cells`, values ``[cell]``), or found chunk by chunk in dense tensors: where
+    flows are positive, except the ``(exporter, importer)`` cells in `drop`. On dense tensors a
+    chunk finds its cells in its own block of products while that block is in cache, and no
+    list of every cell is built.
 
     Attributes
     ----------
-    cells : tradesim.data.layout.Cells
-        The model cells, ordered (product, exporter, importer).
+    shape : tuple of int
+        ``(product, exporter, importer)``.
+    cells : tradesim.data.layout.Cells or None
+        The listed model cells, ordered (product, exporter, importer); None on dense tensors.
     v, t0, t1 : ndarray
-        Flows (USD) and tariffs (fractions): ``[cell]``, or the dense ``[product, exporter,
-        importer]`` tensors, read at the cells.
-    bounds : ndarray, ``[product + 1]``
-        Product ``k``'s cells are ``bounds[k]:bounds[k + 1]``.
+        Flows (USD) and tariffs (fractions): ``[cell]`` on listed cells, or the dense ``[product,
+        exporter, importer]`` tensors.
+    drop : tuple of ndarray or None
+        On dense tensors, the ``(exporter, importer)`` cells that are not modelled.
     """
 
-    def __init__(self, cells, v, t0, t1):
-        self.shape = cells.shape
+    def __init__(self, shape, v, t0, t1, cells=None, drop=None):
+        self.shape = tuple(shape)
         self.cells = cells
         self.v, self.t0, self.t1 = v, t0, t1
-        self.bounds = cells.bounds
+        self.drop = drop
 
-    def values(self, idx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``v, t0, t1`` on cells `idx` (a slice or positions among the cells)."""
-        if self.v.ndim == 1:
-            return self.v[idx], self.t0[idx], self.t1[idx]
-        at = self.cells.index[idx]
-        return tuple(np.take(a.reshape(-1), at) for a in (self.v, self.t0, self.t1))
+    def counts(self, products: np.ndarray) -> np.ndarray:
+        """The work of each of `products`, in cells: those it has, or on dense tensors its block (all of it is read)."""
+        K, n, m = self.shape
+        if self.cells is None:
+            return np.full(products.size, n * m)
+        return np.diff(self.cells.bounds)[products]
+
+    def take(self, problems: np.ndarray):
+        """The cells of `problems` (``b = draw * K + product``, ascending), one problem after another.
+
+        Returns
+        -------
+        index : ndarray of int, ``[chunk cell]``
+            Positions in the chunk's ``[problem, exporter, importer]`` block.
+        counts : ndarray of int, ``[problem]``
+            Cells per problem.
+        row_counts : ndarray of int, ``[problem * exporter]``
+            Cells per problem and exporter.
+        values : tuple of ndarray
+            ``v, t0, t1`` on the cells.
+        at : slice or ndarray of int
+            Listed cells: the cells' positions among `cells`. Dense tensors: their positions in
+            the raveled ``[draw x product, exporter, importer]`` output.
+        """
+        K, n, m = self.shape
+        P = problems.size
+        k = problems % K
+        consecutive = bool(P) and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1
+        if self.cells is None:
+            block = slice(k[0], k[-1] + 1) if consecutive else k  # a view, or a copy of the products' blocks
+            v = self.v[block]
+            mask = v > 0
+            if self.drop is not None:
+                mask[:, self.drop[0], self.drop[1]] = False
+            # cells per problem and exporter: a pass over the block's mask (a byte per cell), not over the cells
+            row_counts = np.einsum("ij->i", mask.reshape(P * n, m).view(np.uint8), dtype=np.int64)
+            index = np.flatnonzero(mask)
+            counts = row_counts.reshape(P, n).sum(axis=1)
+            values = tuple(np.take(a[block].reshape(-1), index) for a in (self.v, self.t0, self.t1))
+            shift = problems[0] * (n * m) if consecutive else np.repeat((problems - np.arange(P)) * (n * m), counts)
+            return index, counts, row_counts, values, index + shift
+        bounds = self.cells.bounds
+        if consecutive:  # one draw, consecutive products: one slice
+            at = slice(bounds[k[0]], bounds[k[-1] + 1])
+            counts = np.diff(bounds[k[0]:k[-1] + 2])
+            index = self.cells.index[at] - k[0] * (n * m)
+        else:
+            at, counts = cell_ranges(bounds, k)
+            index = np.repeat(np.arange(P) * (n * m), counts) + self.cells.index[at] % (n * m)
+        values = tuple(a[at] if consecutive else np.take(a, at) for a in (self.v, self.t0, self.t1))
+        return index, counts, None, values, at
 
 
 class _Chunk:
@@ -127,29 +178,27 @@ class _Chunk:
         self.P, self.n, self.m = P, n, m
         self.problems, self.k = problems, k
         dtype = _index_dtype(P * n * m)  # int32 arithmetic where it fits: several times faster than int64
-        if P and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1:  # one draw, consecutive products
-            idx = slice(mk.bounds[k[0]], mk.bounds[k[-1] + 1])
-            counts = np.diff(mk.bounds[k[0]:k[-1] + 2])
-            index = (mk.cells.index[idx] - k[0] * (n * m)).astype(dtype)  # positions in this chunk's [P, n, m]
-        else:
-            idx, counts = cell_ranges(mk.bounds, k)
-            index = (np.repeat(np.arange(P) * (n * m), counts) + mk.cells.index[idx] % (n * m)).astype(dtype)
-        self.rows = index // dtype(m)  # problem * n + exporter
-        self.cols = index - (self.rows - self.rows // dtype(n)) * dtype(m)  # problem * m + importer
+        index, counts, row_counts, (v, t0, t1), self.idx = mk.take(problems)
+        index = index.astype(dtype)  # positions in this chunk's [P, n, m]
+        rows = index // dtype(m)  # problem * n + exporter
+        self.cols = index - (rows - rows // dtype(n)) * dtype(m)  # problem * m + importer
+        if row_counts is None:
+            row_counts = np.bincount(rows, minlength=P * n)
         del index
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=P * n))]).astype(dtype)
-        self.idx, self.counts, self.indptr = idx, counts, indptr
+        indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(dtype)
+        self.counts, self.indptr = counts, indptr
         self.sigma = sigma  # [P]
         self.eta = eta  # [P, m]
         self.eps = eps  # [P, n]
-        self.v, self.t0, self.t1 = v, t0, t1 = mk.values(idx)
+        self.v, self.t0, self.t1 = v, t0, t1
         spend = v * (1 + t0)
         shape = (P * n, P * m)
         self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ np.ones(P * m)).reshape(P, n)
         self.buys = (sparse.csc_matrix((spend, self.cols, indptr), shape=shape[::-1]) @ np.ones(P * n)).reshape(P, m)
         self.moved = np.flatnonzero(t1 != t0)
         log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])
-        self.r = np.exp(-sigma[self.rows[self.moved] // n] * log_tau)  # tau**-sigma on the moved cells
+        self.r = np.exp(-sigma[rows[self.moved] // n] * log_tau)  # tau**-sigma on the moved cells
+        del rows
         self.c1 = v.copy() if self.moved.size else v
         self.c0 = spend
         self.c1[self.moved] *= self.r
@@ -175,12 +224,12 @@ class _Chunk:
         """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
         P, n, m = keep.size, self.n, self.m
         idx, counts = cell_ranges(np.concatenate([[0], np.cumsum(self.counts)]), keep)
-        shift = np.repeat((keep - np.arange(P)).astype(self.rows.dtype), counts)  # problems move down by this
+        shift = np.repeat((keep - np.arange(P)).astype(self.cols.dtype) * m, counts)  # problems move down by this
         sub = object.__new__(type(self))
         sub.P, sub.n, sub.m, sub.counts = P, n, m, counts
-        sub.rows = self.rows[idx] - shift * n
-        sub.cols = self.cols[idx] - shift * m
-        sub.c0, sub.c1 = self.c0[idx], self.c1[idx]
+        sub.cols = np.take(self.cols, idx)
+        sub.cols -= shift
+        sub.c0, sub.c1 = np.take(self.c0, idx), np.take(self.c1, idx)
         row_counts = np.diff(self.indptr).reshape(self.P, n)[keep].reshape(-1)
         sub.indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(self.indptr.dtype)
         sub.C1 = sparse.csr_matrix((sub.c1, sub.cols, sub.indptr), shape=(P * n, P * m))
@@ -233,15 +282,37 @@ class _Chunk:
             return np.where(self.free, self.own - cross, 1.0)
 
 
+def _gram_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``g[:, :, p] y[:, p] = b[:, p]`` for every problem ``p``; `g` ``[h, h, P]`` symmetric positive definite.
+
+    Gaussian elimination without pivoting (stable on a positive definite matrix), with the
+    problems on the last axis: a loop over the ``h <= DEPTH`` history columns, not over
+    problems, several times faster than batched LAPACK calls on ``6 x 6`` systems. A pivot
+    that rounding made zero or negative gives a non-finite or far step, which `_anderson`
+    rejects (a plain step instead, the history cleared).
+    """
+    g, b = g.copy(), b.copy()
+    h = g.shape[0]
+    for k in range(h - 1):
+        lk = g[k + 1:, k] / g[k, k]
+        g[k + 1:, k + 1:] -= lk[:, None] * g[k, k + 1:][None]
+        b[k + 1:] -= lk * b[k]
+    y = np.empty_like(b)
+    for k in range(h - 1, -1, -1):
+        y[k] = (b[k] - np.einsum("hp,hp->p", g[k, k + 1:], y[k + 1:])) / g[k, k]
+    return y
+
+
 def _anderson(ch: _Chunk, tol: float, max_iter: int):
     """Anderson-accelerated fixed point on every problem of `ch`; returns x, F, log P, G, steps, unsolved mask.
 
     The map is ``g(x) = x + F(x) / d``, ``d`` the diagonal of ``-dF/dx`` at the start (a Jacobi-Newton
-    step). The history of differences is kept ``[problem, DEPTH, exporter]`` with its Gram matrix
-    updated one column per step (a ring), so a step costs one evaluation and ``O(DEPTH)`` vector
-    operations per problem. Problems converge after different numbers of steps: when half of
-    those being solved are done, the rest move to a smaller chunk (`_Chunk.subset`), so the last
-    steps cost what the problems still open cost.
+    step). The history of differences is kept ``[DEPTH, problem, exporter]`` with its Gram matrix
+    ``[DEPTH, DEPTH, problem]`` updated one column per step (a ring), so a step costs one evaluation
+    and ``O(DEPTH)`` passes over ``[problem, exporter]``; problems on the last axis make every
+    operation on the history one contiguous pass. Problems converge after different numbers of
+    steps: when half of those being solved are done, the rest move to a smaller chunk
+    (`_Chunk.subset`), so the last steps cost what the problems still open cost.
     """
     P, n = ch.P, ch.n
     x = np.zeros((P, n))
@@ -254,9 +325,9 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     at = np.arange(P)  # the working problems' positions in `ch`
     d = ch.diagonal(G, parts)
     f = F / d
-    dX = np.zeros((P, DEPTH, n))  # x differences plus f differences: what the step subtracts
-    dF = np.zeros((P, DEPTH, n))
-    gram = np.zeros((P, DEPTH, DEPTH))
+    dX = np.zeros((DEPTH, P, n))  # x differences plus f differences: what the step subtracts
+    dF = np.zeros((DEPTH, P, n))
+    gram = np.zeros((DEPTH, DEPTH, P))
     steps = 0
     best = res.copy()
     while active.any() and steps < max_iter:
@@ -265,18 +336,22 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
             for a, values in zip(out, (x, F, log_P, G)):
                 a[at[done]] = values[done]
             ch, at = ch.subset(keep), at[keep]
-            x, F, f, d, dX, dF, gram, best, log_P, G = (a[keep] for a in (x, F, f, d, dX, dF, gram, best, log_P, G))
+            x, F, f, d, best, log_P, G = (a[keep] for a in (x, F, f, d, best, log_P, G))
+            dX, dF, gram = dX[:, keep], dF[:, keep], gram[..., keep]
             active = np.ones(keep.size, bool)
         steps += 1
         h = min(steps - 1, DEPTH)
-        step = f
+        x_new = x + f
         if h:
-            g = gram[:, :h, :h]
-            scale = np.einsum("phh->p", g)
-            g = g + (_REG * scale + (scale == 0))[:, None, None] * np.eye(h)
-            gamma = np.linalg.solve(g, np.matmul(dF[:, :h], f[..., None]))
-            step = f - np.matmul(gamma.transpose(0, 2, 1), dX[:, :h])[:, 0]
-        x_new = np.where(active[:, None], x + step, x)
+            g = gram[:h, :h]
+            scale = np.einsum("hhp->p", g)
+            g = g + (_REG * scale + (scale == 0)) * np.eye(h)[:, :, None]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bad pivot: a step rejected below
+                gamma = _gram_solve(g, np.einsum("hpn,pn->hp", dF[:h], f))
+                x_new -= np.einsum("hp,hpn->pn", gamma, dX[:h])
+        idle = None if active.all() else ~active
+        if idle is not None:
+            x_new[idle] = x[idle]
         F_new, log_P_new, G_new, parts = ch.evaluate(x_new)
         res_new = np.abs(F_new).max(axis=1, initial=0.0)
         # a step off the domain or far uphill: back to a plain step from the point before, history cleared
@@ -286,18 +361,23 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
             F_new, log_P_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
             res_new = np.abs(F_new).max(axis=1, initial=0.0)
             d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
-            dX[bad] = 0.0
-            dF[bad] = 0.0
-            gram[bad] = 0.0
+            dX[:, bad] = 0.0
+            dF[:, bad] = 0.0
+            gram[..., bad] = 0.0
         f_new = F_new / d
         col = (steps - 1) % DEPTH  # a ring: the least squares do not depend on the columns' order
-        keep = active & ~bad
-        df = np.where(keep[:, None], f_new - f, 0.0)
-        dF[:, col] = df
-        dX[:, col] = np.where(keep[:, None], x_new - x, 0.0) + df
-        row = np.einsum("pn,phn->ph", df, dF)
-        gram[:, col, :] = row
-        gram[:, :, col] = row
+        df = dF[col]
+        np.subtract(f_new, f, out=df)
+        dx = dX[col]
+        np.subtract(x_new, x, out=dx)
+        dx += df
+        if bad.any() or idle is not None:
+            held = bad if idle is None else bad | idle
+            df[held] = 0.0
+            dx[held] = 0.0
+        row = np.einsum("hpn,pn->hp", dF, df)
+        gram[col] = row
+        gram[:, col] = row
         x, F, f, log_P, G, res = x_new, F_new, f_new, log_P_new, G_new, res_new
         best = np.minimum(best, np.where(np.isfinite(res), res, np.inf))
         active &= ~(res <= tol)
@@ -321,8 +401,8 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
     dict
         ``x`` ``[P, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[P, m]``,
         ``q`` ``[chunk cell]``, the
-        ``chunk`` (its ``idx``: the chunk cells' positions among the model cells, ``counts`` per
-        problem, ``rows`` and ``column_sums``), ``steps``, ``residual`` (per problem) and
+        ``chunk`` (its ``idx``: where the chunk's cells are, as `CellMarkets.take` gives it, ``counts`` per
+        problem and ``column_sums``), ``steps``, ``residual`` (per problem) and
         ``unsolved`` ``[P]`` bool.
     """
     ch = _Chunk(mk, problems, sigma, eta, eps)
@@ -334,8 +414,8 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
         steps, unsolved = 0, np.zeros(ch.P, bool)
     # q = p**-sigma tau**-sigma P**(sigma - eta), per cell
     with np.errstate(over="ignore", invalid="ignore"):
-        q = np.exp(-ch.sigma[:, None] * x).reshape(-1)[ch.rows]
-        q *= G.reshape(-1)[ch.cols]
+        q = np.repeat(np.exp(-ch.sigma[:, None] * x).reshape(-1), np.diff(ch.indptr))  # cells are in row order
+        q *= np.take(G.reshape(-1), ch.cols)
         q[ch.moved] *= ch.r
     return {"x": x, "log_P": log_P, "G": G, "q": q, "chunk": ch, "steps": steps,
             "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import country_name
+from ..data.layout import available_memory, dense_bytes
 from ..errors import InputError
 from ..results import EnsembleResult, ScenarioResult, SimulationResult
 from ..results.base import positions
@@ -104,7 +105,19 @@ def snapshot(result, date=None) -> Snapshot:
             raise InputError("a SimulationResult has no dates; leave date out", key="date")
         sol = result.solution
         mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
-        return Snapshot("", result.baseline.flows, mean(sol.flows_after), result.tariff_before, result.tariff_after,
+        cells = result.on_cells("cell")
+        if cells is None:
+            return Snapshot("", result.baseline.flows, mean(sol.flows_after), result.tariff_before,
+                            result.tariff_after, {k: mean(v) for k, v in result.country_values.items()})
+        # a run on a sparse baseline's cells: figures draw [product, exporter, importer] tensors
+        need, free = 6 * dense_bytes(cells.shape), available_memory()
+        if free and need > free // 2:
+            raise InputError(f"the figures of this result draw [product, exporter, importer] tensors, which would "
+                             f"take {need / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free (it is stored on its "
+                             f"{cells.size:,} cells that trade): plot a baseline summed to fewer products or "
+                             "countries, or use the result's tables", key="result")
+        _, base, t0, t1 = result._values()
+        return Snapshot("", cells.scatter(base), mean(sol.dense().flows_after), cells.scatter(t0), cells.scatter(t1),
                         {k: mean(v) for k, v in result.country_values.items()})
     if not isinstance(result, ScenarioResult):
         raise InputError(f"expected a SimulationResult or ScenarioResult, got {type(result).__name__}", key="result")

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..data.layout import available_memory, dense_bytes
 from ..errors import InputError
 from ..models import get_model
 from .variables import LEVEL_DIMS, LEVELS, VARIABLES
 
-__all__ = ["Result", "positions", "pair_positions"]
+__all__ = ["Result", "baseline_pairs", "positions", "pair_positions"]
 
 #: Changes smaller than this share of the baseline value are rounding, not results: shown as zero.
 NOISE = 1e-9
@@ -35,6 +36,14 @@ def positions(axis, codes, key: str) -> list[int]:
     if missing:
         raise InputError(f"{missing} not in the baseline; it has {axis}", key=key)
     return [axis.index(c) for c in codes]
+
+
+def baseline_pairs(baseline) -> np.ndarray:
+    """The baseline's flows summed over products, ``[exporter, importer]`` USD, from its cells when it is sparse."""
+    if baseline.layout == "sparse":
+        flows = baseline.sparse_flows
+        return flows.cells.by_pair(flows.values)
+    return baseline.flows.sum(axis=0)
 
 
 def pair_positions(baseline, pairs, key: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
@@ -66,15 +75,24 @@ class Result:
         raise NotImplementedError
 
     def arrays(self, level: str) -> dict[str, np.ndarray]:
-        """Every variable at `level`, each broadcastable to the leading axes plus the level's axes."""
+        """Every variable at `level`, each broadcastable to the leading axes plus the level's axes.
+
+        Where `on_cells` gives the cells of `level`, the level's axes are one ``cell`` axis instead.
+        """
         raise NotImplementedError
+
+    def on_cells(self, level: str):
+        """The cells (`tradesim.data.layout.Cells`) that the arrays of `level` are on, or None when they
+        have the level's axes: the ``"cell"`` level of a run on a sparse baseline's cells."""
+        return None
 
     # -- shared ------------------------------------------------------------------------------
 
     def _below_rounding(self, values: dict) -> dict:
         """Model outputs with rounding error shown as zero: USD amounts below a millionth of a
         millionth of the baseline's trade, percentages below a ten-millionth of a percent."""
-        scale = USD_NOISE * float(np.asarray(self.baseline.flows).sum())
+        b = self.baseline
+        scale = USD_NOISE * (b.sparse_flows.sum() if b.layout == "sparse" else float(np.asarray(b.flows).sum()))
         units = self.units
         out = {}
         for name, a in values.items():
@@ -120,20 +138,28 @@ class Result:
             raise InputError(f"unknown variables {unknown} at level {level!r}; expected some of {list(arrays)}",
                              key="variables")
         shape = tuple(len(v) for v in self.coords(level).values())
+        cells = self.on_cells(level)
+        if cells is not None:  # [*leading, cell]
+            shape = (*shape[:len(self.leading)], cells.size)
         return {n: np.broadcast_to(arrays[n], shape) for n in names}
 
     def _keep(self, level: str, nonzero: bool, pairs) -> np.ndarray | None:
-        """Mask over the level's axes: cells or pairs with baseline trade, and the chosen pairs."""
+        """Mask over the level's axes (over `on_cells` where the level has them): cells or pairs with
+        baseline trade, and the chosen pairs."""
         b = self.baseline
         if level == "country":
             return None
-        base = b.flows if level == "cell" else b.flows.sum(axis=0)
+        cells = self.on_cells(level)
+        if cells is not None:
+            base = b.sparse_flows.on(cells)
+        else:
+            base = b.flows if level == "cell" else baseline_pairs(b)
         keep = base > 0 if nonzero else np.ones(base.shape, bool)
         if pairs is not None:
             i, j = pair_positions(b, pairs)
-            chosen = np.zeros(b.flows.shape[1:], bool)
+            chosen = np.zeros((len(b.exporters), len(b.importers)), bool)
             chosen[i, j] = True
-            keep = keep & chosen
+            keep = keep & (chosen if cells is None else chosen[cells.exporter, cells.importer])
         return keep
 
     def to_frame(self, variables: Iterable[str] | None = None, *, level: str = "pair", pairs=None,
@@ -149,7 +175,9 @@ class Result:
         pairs : iterable of (exporter, importer), optional
             Keep only these pairs (levels ``"cell"`` and ``"pair"``).
         nonzero : bool
-            Keep only products and pairs with baseline trade.
+            Keep only products and pairs with baseline trade. On a sparse baseline's cells (see
+            `on_cells`), False at level ``"cell"`` keeps every cell the baseline lists, not every
+            cell of the product x exporter x importer grid.
 
         Returns
         -------
@@ -163,9 +191,13 @@ class Result:
         lead = list(self.leading)
         dims = list(coords)
         keep = self._keep(level, nonzero, pairs)
+        on = self.on_cells(level)
         n_lead = int(np.prod([len(coords[d]) for d in lead])) if lead else 1
         if keep is None:
             cells = np.indices(tuple(len(coords[d]) for d in dims[len(lead):])).reshape(len(dims) - len(lead), -1)
+        elif on is not None:  # positions among the listed cells, and their product, exporter and importer
+            kept = np.flatnonzero(keep)
+            cells = np.array([on.product[kept], on.exporter[kept], on.importer[kept]])
         else:
             cells = np.array(np.nonzero(keep))
         lead_idx = np.indices(tuple(len(coords[d]) for d in lead)).reshape(len(lead), -1) if lead else np.zeros((0, 1), int)
@@ -173,7 +205,10 @@ class Result:
         frames = []
         for name, a in arrays.items():
             flat = a.reshape(n_lead, *a.shape[len(lead):])
-            values = flat[(slice(None), *cells)] if n_cells else np.zeros((n_lead, 0))  # [lead, cell]
+            if not n_cells:
+                values = np.zeros((n_lead, 0))
+            else:  # [lead, cell]
+                values = flat[:, kept] if on is not None else flat[(slice(None), *cells)]
             frame = {}
             for n, d in enumerate(lead):
                 frame[d] = np.repeat(coords[d][lead_idx[n]], n_cells)
@@ -196,10 +231,15 @@ class Result:
         variable carries its ``unit`` and ``meaning`` as attributes, and the dataset the
         result's provenance, so it can be written to netCDF as it is.
 
+        At level ``"cell"`` of a result on a sparse baseline's cells (`on_cells`), the arrays
+        are those cells scattered on the whole grid (ratios 1 and the rest 0 where nothing
+        trades): for baselines whose dense tensors fit in memory.
+
         Raises
         ------
         InputError
-            Without xarray installed (``pip install xarray``).
+            Without xarray installed (``pip install xarray``); for a grid of cells that would
+            take more than half the free memory.
         """
         try:
             import xarray as xr
@@ -208,6 +248,17 @@ class Result:
                              key="to_xarray") from None
         arrays = self._selected(variables, level)
         coords = self.coords(level)
+        on = self.on_cells(level)
+        if on is not None:  # labelled arrays have every cell of the grid: ratios are 1 where nothing trades
+            need = len(arrays) * dense_bytes((int(np.prod([len(coords[d]) for d in self.leading])), *on.shape))
+            free = available_memory()
+            if free and need > free // 2:
+                raise InputError(f"the result is on the baseline's {on.size:,} cells that trade; its {len(arrays)} "
+                                 f"variables on the whole {on.shape} grid would take {need / 2**30:.1f} GiB of the "
+                                 f"{free / 2**30:.1f} GiB free: use to_frame(level='cell'), or to_xarray at level "
+                                 "'pair' or 'country'", key="level")
+            arrays = {n: on.scatter(np.asarray(a, dtype=float), fill=1.0 if self.units[n] == "ratio" else 0.0)
+                      for n, a in arrays.items()}
         meaning = self.variables(level)["meaning"]
         data = {n: xr.Variable(tuple(coords), np.asarray(a), attrs={"unit": self.units[n], "meaning": meaning[n]})
                 for n, a in arrays.items()}
@@ -234,7 +285,7 @@ class Result:
             after = after.mean(axis=0)  # the mean over draws
         if "date" in self.leading:
             after = after[-1]  # the last period
-        base = self.baseline.flows.sum(axis=0)
+        base = baseline_pairs(self.baseline)
         with np.errstate(invalid="ignore", divide="ignore"):
             change = np.where(base > 0, 100 * (after / base - 1), 0.0)
         change[np.abs(change) < 100 * NOISE] = 0.0

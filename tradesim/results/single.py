@@ -9,39 +9,42 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline
+from ..data.layout import Cells, SparseTensor
 from ..elasticities import Elasticities
 from ..errors import InputError
-from .base import NOISE, Result, positions
+from .base import NOISE, Result, baseline_pairs, positions
 
 __all__ = ["SimulationResult", "pair_values", "country_values"]
 
 
 def pair_values(base: np.ndarray, after: np.ndarray, volume: np.ndarray, t0: np.ndarray, t1: np.ndarray,
-                rev0: np.ndarray, rev1: np.ndarray) -> dict[str, np.ndarray]:
-    """The pair variables from arrays ``[..., product, exporter, importer]`` summed over products.
+                rev0: np.ndarray, rev1: np.ndarray, by_pair=None) -> dict[str, np.ndarray]:
+    """The pair variables ``[..., exporter, importer]`` from arrays ``[..., product, exporter, importer]``
+    summed over products, or from arrays ``[..., cell]`` summed by `by_pair` (`Cells.by_pair` of their cells).
 
     `base`, `t0` and `rev0` are the baseline's flows, tariffs (fractions) and revenue; `after`,
     `volume` (at baseline prices), `t1` and `rev1` the same after the change. Tariffs are
     weighted with baseline flows (the trackers' pre-substitution rate).
     """
-    b = base.sum(axis=-3)
-    a = after.sum(axis=-3)
-    r1 = rev1.sum(axis=-3)
+    total = (lambda x: x.sum(axis=-3)) if by_pair is None else by_pair
+    b = total(base)
+    a = total(after)
+    r1 = total(rev1)
     with np.errstate(invalid="ignore", divide="ignore"):
         change = np.where(b > 0, 100 * (a / np.where(b > 0, b, 1) - 1), np.nan)
         change = np.where(np.abs(change) < 100 * NOISE, 0.0, change)
-        vol = np.where(b > 0, 100 * (volume.sum(axis=-3) / np.where(b > 0, b, 1) - 1), np.nan)
+        vol = np.where(b > 0, 100 * (total(volume) / np.where(b > 0, b, 1) - 1), np.nan)
         vol = np.where(np.abs(vol) < 100 * NOISE, 0.0, vol)
         return {
             "imports_usd": a,
             "imports_baseline_usd": b,
             "value_change_pct": change,
             "volume_change_pct": vol,
-            "tariff_pct": 100 * (t1 * base).sum(axis=-3) / np.where(b > 0, b, np.nan),
-            "tariff_baseline_pct": 100 * (t0 * base).sum(axis=-3) / np.where(b > 0, b, np.nan),
+            "tariff_pct": 100 * total(t1 * base) / np.where(b > 0, b, np.nan),
+            "tariff_baseline_pct": 100 * total(t0 * base) / np.where(b > 0, b, np.nan),
             "effective_tariff_pct": 100 * r1 / np.where(a > 0, a, np.nan),
             "revenue_usd": r1,
-            "revenue_baseline_usd": rev0.sum(axis=-3),
+            "revenue_baseline_usd": total(rev0),
         }
 
 
@@ -64,6 +67,15 @@ def country_values(baseline: Baseline, base: np.ndarray, after: np.ndarray) -> d
             "exports_usd": by(after, -1, ex), "exports_baseline_usd": by(base, -1, ex)}
 
 
+def _on(tariff, cells: Cells) -> np.ndarray:
+    """`tariff` (a `SparseTensor`, a dense ``[product, exporter, importer]`` tensor or a ``[cell]`` vector)
+    on `cells`, ``[cell]``."""
+    if isinstance(tariff, SparseTensor):
+        return tariff.on(cells)
+    tariff = np.asarray(tariff)
+    return cells.gather(tariff) if tariff.ndim == 3 else tariff
+
+
 @dataclass(frozen=True, repr=False)
 class SimulationResult(Result):
     """The outcome of `tradesim.simulate` for one change of tariffs.
@@ -77,10 +89,10 @@ class SimulationResult(Result):
     solution : object
         The model's solution (`tradesim.models.pe.PESolution` for ``"pe"``,
         `tradesim.models.ge.GESolution` for ``"ge"``); pair arrays
-        ``[draw?, product, exporter, importer]``, and a ``country_table()`` of its outputs per
-        country.
-    tariff_before, tariff_after : numpy.ndarray, ``[product, exporter, importer]``
-        Fractions.
+        ``[draw?, product, exporter, importer]`` (``[draw?, cell]`` on the ``cells`` of a sparse
+        baseline, `on_cells`), and a ``country_table()`` of its outputs per country.
+    tariff_before, tariff_after : numpy.ndarray or SparseTensor, ``[product, exporter, importer]``
+        Fractions; a `tradesim.data.layout.SparseTensor` on the solution's cells when it has them.
     elasticities : Elasticities
     notes : tuple of str
         Choices made for this run that a reader should know (for example that the domestic
@@ -90,6 +102,12 @@ class SimulationResult(Result):
     -----
     With an elasticity draw axis, `summary` and `effective_rate` report the mean over draws;
     `to_frame` and `to_xarray` keep every draw.
+
+    On a sparse baseline's cells (``on_cells("cell")``, a model solved on
+    ``baseline.sparse_flows``), the tables are sums over the cells: `summary`, `effective_rate`
+    and `to_frame` hold ``[exporter, importer]`` and per-country arrays at most, and
+    ``to_frame(level="cell")`` has a row per listed cell. ``to_xarray(level="cell")`` is the
+    dense grid, for small baselines.
     """
 
     baseline: Baseline
@@ -117,6 +135,21 @@ class SimulationResult(Result):
     def leading(self) -> dict[str, np.ndarray]:
         return {"draw": np.arange(self.n_draws)} if self.n_draws else {}
 
+    def on_cells(self, level: str):
+        """The solution's cells (`tradesim.data.layout.Cells`) at level ``"cell"`` of a run on a sparse
+        baseline's cells; None otherwise."""
+        return getattr(self.solution, "cells", None) if level == "cell" else None
+
+    def _values(self) -> tuple:
+        """``(cells, flows, tariff_before, tariff_after)``: the baseline's flows (USD) and the tariffs
+        (fractions) on the solution's cells, ``[cell]`` each; or dense ``[product, exporter, importer]``
+        with cells None."""
+        cells = self.on_cells("cell")
+        if cells is None:
+            return None, self.baseline.flows, self.tariff_before, self.tariff_after
+        return (cells, self.baseline.sparse_flows.on(cells), _on(self.tariff_before, cells),
+                _on(self.tariff_after, cells))
+
     @property
     def country_values(self) -> dict[str, np.ndarray]:
         """The model's outputs per country, ``[draw?, country]`` (see the model's registry entry)."""
@@ -124,18 +157,22 @@ class SimulationResult(Result):
 
     def arrays(self, level: str) -> dict[str, np.ndarray]:
         b, sol = self.baseline, self.solution
+        self._check_level(level)
+        cells, flows, t0, t1 = self._values()
         if level == "cell":
             return {
-                "imports_usd": sol.flows_after, "imports_baseline_usd": b.flows,
+                "imports_usd": sol.flows_after, "imports_baseline_usd": flows,
                 "quantity_ratio": sol.quantity, "buyer_price_ratio": sol.buyer_price,
-                "tariff_pct": 100 * self.tariff_after, "tariff_baseline_pct": 100 * self.tariff_before,
+                "tariff_pct": 100 * t1, "tariff_baseline_pct": 100 * t0,
                 "revenue_usd": sol.revenue, "revenue_baseline_usd": sol.revenue_before,
             }
         if level == "pair":
-            return pair_values(b.flows, sol.flows_after, b.flows * sol.quantity, self.tariff_before,
-                               self.tariff_after, sol.revenue_before, sol.revenue)
-        self._check_level(level)
-        out = country_values(b, b.flows.sum(axis=0), sol.flows_after.sum(axis=-3))
+            return pair_values(flows, sol.flows_after, flows * sol.quantity, t0, t1, sol.revenue_before, sol.revenue,
+                               by_pair=None if cells is None else cells.by_pair)
+        if cells is None:
+            out = country_values(b, flows.sum(axis=0), sol.flows_after.sum(axis=-3))
+        else:  # [exporter, importer] sums of the cells
+            out = country_values(b, baseline_pairs(b), cells.by_pair(sol.flows_after))
         out.update(self.country_values)
         return out
 
@@ -169,13 +206,20 @@ class SimulationResult(Result):
         (j,) = positions(b.importers, importer, "importer")
         idx = [i for i, c in enumerate(b.exporters) if c != importer] if exporter is None else \
             positions(b.exporters, exporter, "exporter")
-        w = b.flows if weights == "pre" else self._mean(self.solution.flows_after)
-        w = w[:, idx, j]
+        cells, flows, _, t1 = self._values()
+        w = flows if weights == "pre" else self._mean(self.solution.flows_after)
+        if cells is None:
+            w, t1 = w[:, idx, j], t1[:, idx, j]
+        else:  # the importer's cells from these exporters
+            chosen = np.zeros(len(b.exporters), bool)
+            chosen[idx] = True
+            mine = (cells.importer == j) & chosen[cells.exporter]
+            w, t1 = w[mine], t1[mine]
         total = w.sum()
         if total <= 0:
             raise InputError(f"no {weights}-change trade into {importer} from these exporters to weight by",
                              key="exporter")
-        return float((self.tariff_after[:, idx, j] * w).sum() / total)
+        return float((t1 * w).sum() / total)
 
     def summary(self, by: str = "pair") -> pd.DataFrame:
         """Headline changes, summed over products (means over draws).
@@ -198,7 +242,7 @@ class SimulationResult(Result):
         if by == "pair":
             b = self.baseline
             values = {k: self._mean(v) if np.ndim(v) == 3 else v for k, v in self.arrays("pair").items()}
-            base = b.flows.sum(axis=0)
+            base = baseline_pairs(b)
             i, j = np.nonzero((base > 0) & ~b.domestic_mask)
             frame = pd.DataFrame({"exporter": np.asarray(b.exporters)[i], "importer": np.asarray(b.importers)[j]})
             order = ["imports_baseline_usd", "imports_usd", "value_change_pct", "volume_change_pct",

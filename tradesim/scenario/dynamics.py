@@ -102,6 +102,7 @@ __all__ = [
     "pieces",
     "elasticity_multiplier",
     "adjustment_weight",
+    "adjustment_weights",
     "partial_adjustment",
     "BLP_SHORT_RUN_SHARE",
     "BLP_HALF_LIFE_MONTHS",
@@ -331,8 +332,22 @@ def persistent(log_targets: np.ndarray, persistence: float) -> np.ndarray:
     return log_targets - persistence * (fallen - low)
 
 
+def adjustment_weights(regime_start, times, half_life_months: float) -> np.ndarray:
+    """``[time, regime - 1]``: the share of the way each regime's move (the first regime's excepted) has gone at
+    each of `times` (`adjustment_weight` of the years since the regime began).
+
+    Examples
+    --------
+    >>> w = adjustment_weights(["2025-01-01", "2025-01-01"], ["2025-01-01", "2026-01-01"], 12 * 365 / 365.25)
+    >>> w.round(6).tolist()
+    [[0.0], [0.5]]
+    """
+    h = _years(times)[:, None] - _years(pd.DatetimeIndex(regime_start)[1:])[None, :]
+    return adjustment_weight(h, half_life_months)
+
+
 def partial_adjustment(targets: np.ndarray, regime_start, times, half_life_months: float, *, log: bool,
-                       persistence: float = 0.0) -> np.ndarray:
+                       persistence: float = 0.0, weights: np.ndarray | None = None) -> np.ndarray:
     """Values at `times` that move towards each regime's target with a half-life.
 
     Parameters
@@ -347,6 +362,11 @@ def partial_adjustment(targets: np.ndarray, regime_start, times, half_life_month
         Move in logs (positive quantities) or in levels (USD amounts).
     persistence : float
         Share of a fall that does not come back when the target recovers (`persistent`; logs only).
+        Falls are measured from the first regime's value, so flows in USD and quantities relative to
+        the baseline keep the same share.
+    weights : numpy.ndarray, ``[time, regime - 1]``, optional
+        `adjustment_weights` of `regime_start`, `times` and `half_life_months`, when already known
+        (a path computed in chunks forms them once).
 
     Returns
     -------
@@ -359,9 +379,16 @@ def partial_adjustment(targets: np.ndarray, regime_start, times, half_life_month
     [0.0, 5.0]
     """
     targets = np.asarray(targets, float)
-    x = persistent(np.log(targets), persistence) if log else targets
+    if log:  # falls are measured from the first regime's values (the baseline's), whatever their unit
+        x = np.log(targets)
+        x = x[0] + persistent(x - x[0], persistence) if persistence else x
+    else:
+        x = targets
     steps = np.diff(x, axis=0)  # [regime - 1, ...]: the move each regime starts
-    h = _years(times)[:, None] - _years(pd.DatetimeIndex(regime_start)[1:])[None, :]
-    w = adjustment_weight(h, half_life_months)  # [time, regime - 1]
-    out = x[0][None] + np.tensordot(w, steps, axes=(1, 0)) if len(steps) else np.broadcast_to(x[0], (len(times), *x.shape[1:]))
-    return np.exp(out) if log else out
+    w = adjustment_weights(regime_start, times, half_life_months) if weights is None else weights
+    if not len(steps):
+        out = np.broadcast_to(x[0], (len(times), *x.shape[1:]))
+        return np.exp(out) if log else out
+    out = np.tensordot(w, steps, axes=(1, 0))  # a new array: the start added and exponentiated in place
+    out += x[0]
+    return np.exp(out, out=out) if log else out

@@ -85,6 +85,9 @@ SCENARIO_KEYS = {
     "reference": "day whose tariffs the baseline's flows reflect (default Dec 31 of the baseline year)",
     "model": "a registered model: \"pe\" (default), \"ge\" or one of your own",
     "fine_values": "bundled fine values or baseline, or path of a file of trade values finer than the baseline's products",
+    "world_baseline": "a baseline with every country on both axes, for models that need one (general equilibrium) when "
+                      "`baseline` has not (US imports only): bundled name or path",
+    "world_fine_values": "fine values for the products of `world_baseline`",
     "compare_to": "bundled scenario name or path this one is read against",
     "sources": "citations (added to those of the scenario it extends)",
     "notes": "caveats",
@@ -160,8 +163,9 @@ def scenario_files(name_or_path) -> list[tuple[str, Path]]:
     """The files a scenario is read from, each with its role, for a record of what was run.
 
     Roles: ``"scenario"`` (the file itself), ``"extends"`` (the files it extends, nearest
-    first), ``"schedule"`` (the schedule file it names, bundled or not), ``"baseline"`` and
-    ``"fine_values"`` (when they are files, not bundled names), ``"table"`` (CSV files named
+    first), ``"schedule"`` (the schedule file it names, bundled or not), ``"baseline"``,
+    ``"fine_values"``, ``"world_baseline"`` and ``"world_fine_values"`` (when they are files, not
+    bundled names), ``"table"`` (CSV files named
     by its measures and product lists), and the same for the scenario it is read against,
     with roles prefixed ``"compare_to "``. Paths are resolved as `load_scenario` resolves
     them: beside the file that names them. Files that do not exist are left out (reading the
@@ -197,7 +201,7 @@ def _files(path: Path, prefix: str, seen: tuple) -> list[tuple[str, Path]]:
         value, folder = settings["schedule"]
         found = schedule_file(value) if not value.endswith(".toml") else None
         out.append((prefix + "schedule", Path(found) if found is not None else folder / value))
-    for key in ("baseline", "fine_values"):
+    for key in ("baseline", "fine_values", "world_baseline", "world_fine_values"):
         if key in settings and "\x00" not in settings[key][0]:
             out.append((prefix + key, settings[key][1] / settings[key][0]))
     out += [(prefix + "table", t) for t in tables]
@@ -374,7 +378,8 @@ def _read(name_or_path, seen: tuple) -> Scenario:
                                 **base_info),
         start=settings["start"], end=settings["end"], frequency=settings.get("frequency", "monthly"),
         reference=settings.get("reference"), model=settings.get("model", "pe"),
-        fine_values=settings.get("fine_values"), elasticities=elasticities,
+        fine_values=settings.get("fine_values"), world_baseline=settings.get("world_baseline"),
+        world_fine_values=settings.get("world_fine_values"), elasticities=elasticities,
         dynamics=dynamics, phases=applied, compare_to=settings.get("compare_to"), against=against,
         extends=tuple(str(d["scenario"]["extends"]) for _, _, d in reversed(chain[1:])), sources=tuple(sources),
         notes=str(settings.get("notes", "")), source=str(leaf_path),
@@ -517,9 +522,11 @@ def _settings(meta: dict, problems: list) -> dict:
                 if value not in MODELS:
                     raise ValueError(f"{value!r} is not a model: expected one of {sorted(MODELS)}")
                 out[key] = value
-            elif key in ("baseline", "fine_values"):
+            elif key in ("baseline", "fine_values", "world_baseline", "world_fine_values"):
                 what, bundled = {"baseline": ("baseline", list_baselines),
-                                 "fine_values": ("fine values", list_fine_values)}[key]
+                                 "fine_values": ("fine values", list_fine_values),
+                                 "world_baseline": ("baseline", list_baselines),
+                                 "world_fine_values": ("fine values", list_fine_values)}[key]
                 out[key] = _bundled_or_beside(value, what, list(bundled().index), folder)
             elif key == "compare_to":
                 found = scenario_path(value, folder) if isinstance(value, str) else None

@@ -21,7 +21,7 @@ from ..data import Baseline
 from ..data.bundled import fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
-from ..law.atoms import Parts
+from ..law.atoms import Parts, row_ids
 from ..models import ModelSpec, get_model
 from . import dynamics
 from .scenario import Scenario, regime_of
@@ -86,7 +86,7 @@ class Plan:
 
     def __getstate__(self) -> dict:
         # the dense copies are formed again where asked for, not sent to workers with the plan
-        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position", "_weights")}
 
     @cached_property
     def rates(self) -> np.ndarray:
@@ -111,7 +111,12 @@ class Plan:
         at = self._rate_position[cells]
         if not self.split.cells.size:  # no law reaches a cell with trade
             return np.zeros((self.n_regimes, *at.shape) if isinstance(regime, slice) else np.broadcast(regime, at).shape)
-        return np.where(at >= 0, self.split.rates[regime, at], 0.0)
+        rates = self.split.rates
+        out = np.take(rates[regime], at, axis=1) if isinstance(regime, slice) else rates[regime, at]
+        off = at < 0  # cells no law reaches (their gathered value is another cell's)
+        if off.any():
+            out[..., off] = 0.0
+        return out
 
     @cached_property
     def _rate_position(self) -> np.ndarray:
@@ -120,6 +125,23 @@ class Plan:
         out = np.full(self.flows.size, -1, np.int64)
         out[self.split.cells] = np.arange(self.split.cells.size)
         return out
+
+    def weights(self, kind: str, on_products: bool = False) -> np.ndarray:
+        """The weights of means over parts, ``[part, exporter, importer]`` (USD): baseline flows
+        (``"flows"``) or spending at the reference tariffs (``"spending"``, flows times one plus the
+        tariff). With `on_products`, their sums on products (``[product, exporter, importer]``).
+        Each is formed once per plan."""
+        key = (kind, on_products)
+        if key not in self._weights:
+            if on_products:
+                self._weights[key] = self.collapse(self.weights(kind))
+            else:
+                self._weights[key] = self.flows if kind == "flows" else self.flows * (1 + self.t0)
+        return self._weights[key]
+
+    @cached_property
+    def _weights(self) -> dict:
+        return {}
 
     def expand_parameters(self, params: dict) -> dict:
         """Parameters given by product (``[..., product, ...]``) repeated for each of its parts."""
@@ -151,12 +173,14 @@ class Plan:
         if weights is None:
             out[..., cut, :, :] = np.add.reduceat(sub, starts, axis=-3)
             return out
-        w = (self.flows if weights == "flows" else self.flows * (1 + self.t0))[members]
-        num = np.add.reduceat(sub * w, starts, axis=-3)
-        den = np.add.reduceat(w, starts, axis=0)
-        plain = np.add.reduceat(sub, starts, axis=-3) / np.diff(np.append(starts, members.size))[:, None, None]
+        num = np.add.reduceat(sub * self.weights(weights)[members], starts, axis=-3)
+        den = self.weights(weights, on_products=True)[cut]  # the parts' weights summed once per plan
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[..., cut, :, :] = np.where(den > 0, num / np.where(den > 0, den, 1.0), plain)
+            mean = num / np.where(den > 0, den, 1.0)
+        if (den <= 0).any():  # a pair without weight takes the plain mean
+            plain = np.add.reduceat(sub, starts, axis=-3) / np.diff(np.append(starts, members.size))[:, None, None]
+            mean = np.where(den > 0, mean, plain)
+        out[..., cut, :, :] = mean
         return out
 
     @cached_property
@@ -270,18 +294,20 @@ def moving_markets(plan: Plan) -> Markets:
     # only the law's cells with trade can change: a market's version rises where one of them does
     live = traded.reshape(-1)[split.cells]
     on, values = split.cells[live], split.rates[:, live]  # [cell], [regime, cell]
-    version = np.zeros((regs.size, K * m), np.int64)
+    rise = np.zeros((regs.size, K * m), bool)  # [regime, part x importer]: a new version from this regime
     step = max(1, _MARKET_ELEMENTS // max(1, on.size))
     for lo in range(1, regs.size, step):  # chunks of regimes bound memory
         hi = min(regs.size, lo + step)
         r, c = np.nonzero(values[regs[lo:hi]] != values[regs[lo - 1:hi - 1]])
-        version[lo + r, on[c] // (n * m) * m + on[c] % m] = 1
-    version = np.cumsum(version, axis=0).reshape(regs.size, K, m)
-    moving = (version > 0).any(axis=0)  # [part, importer]
-    part, importer = np.nonzero(moving)
+        rise[lo + r, on[c] // (n * m) * m + on[c] % m] = True
+    movers = np.flatnonzero(rise.any(axis=0))  # the markets that move, part-major
+    moving = np.zeros(K * m, bool)
+    moving[movers] = True
+    moving = moving.reshape(K, m)  # [part, importer]
+    part, importer = np.divmod(movers, m)
     M, Q = part.size, len(plan.keys)
     at = np.searchsorted(regs, key_regime)
-    ver = version[at][:, part, importer]  # [key, market]
+    ver = np.cumsum(rise[:, movers], axis=0, dtype=np.int64)[at]  # [key, market]: versions of the moving only
     # the distinct versions of each market and a regime with each, then their tariffs' projections
     market = np.broadcast_to(np.arange(M), (Q, M)).ravel()
     cand, first, cand_of = np.unique(market * (int(ver.max(initial=0)) + 1) + ver.ravel(), return_index=True,
@@ -296,10 +322,10 @@ def moving_markets(plan: Plan) -> Markets:
         k, j = part[cand_market[sl]], importer[cand_market[sl]]
         column = (k[:, None] * n + exporters) * m + j[:, None]  # [version, exporter]: the market's cells
         proj[sl] = (plan.rates_on(column, cand_regime[sl][:, None]) * traded[k, :, j]) @ weights
-    tariffs_of, _ = _row_ids(cand_market, proj[:, 0], proj[:, 1])
+    tariffs_of, _ = row_ids(cand_market, proj[:, 0], proj[:, 1])
     tariffs = tariffs_of[cand_of.ravel()]  # [key x market]: the tariffs' identity
     mult = np.broadcast_to(key_mult[:, None], (Q, M)).ravel()
-    problem, first = _row_ids(tariffs, mult)
+    problem, first = row_ids(tariffs, mult)
     cells = np.flatnonzero(traded & moving[:, None, :])
     k, i, j = np.unravel_index(cells, (K, n, m))
     index = np.full((K, m), -1)
@@ -308,20 +334,6 @@ def moving_markets(plan: Plan) -> Markets:
                    problem_regime=np.broadcast_to(key_regime[:, None], (Q, M)).ravel()[first],
                    problem_mult=mult[first], of_key=problem.reshape(Q, M), cells=cells, cell_market=index[k, j],
                    cell_exporter=i)
-
-
-def _row_ids(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the distinct rows of `columns` (each ``[row]``), numbered in their lexicographic order, and
-    each id's first row: ``np.unique(np.column_stack(columns), axis=0, return_inverse=True, return_index=True)``
-    by one stable `numpy.lexsort`, without sorting rows as records."""
-    order = np.lexsort(columns[::-1])  # the first column is the primary key
-    new = np.zeros(order.size, bool)
-    new[:1] = True
-    for c in columns:  # a few key columns
-        new[1:] |= c[order][1:] != c[order][:-1]
-    ids = np.empty(order.size, np.int64)
-    ids[order] = np.cumsum(new) - 1
-    return ids, order[new]
 
 
 def piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:

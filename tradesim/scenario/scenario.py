@@ -19,6 +19,7 @@ from ..data.bundled import load_fine_values
 from ..elasticities import Elasticities
 from ..errors import InputError
 from ..law import TariffSchedule
+from ..models import get_model
 from .dynamics import Dynamics, periods, pieces
 from .phases import Phase
 
@@ -52,6 +53,10 @@ class Scenario:
     fine_values : str or None
         Trade values finer than the baseline's products for the law's shares: a bundled name
         (`tradesim.data.list_fine_values`) or the path of a file (absolute once read).
+    world_baseline, world_fine_values : str or None
+        A baseline with every country on both axes (and fine values for its products) that
+        models needing one (general equilibrium) run on when `baseline` is a rectangle, such as
+        US imports only (`for_model`).
     compare_to : str or None
         A scenario (bundled name or path) this one is read against.
     against : Scenario or None
@@ -74,6 +79,8 @@ class Scenario:
     reference: dt.date | None = None
     model: str = "pe"
     fine_values: str | None = None
+    world_baseline: str | None = None
+    world_fine_values: str | None = None
     elasticities: Elasticities = field(default_factory=Elasticities.defaults)
     dynamics: Dynamics = field(default_factory=Dynamics)
     phases: tuple[Phase, ...] = ()
@@ -94,6 +101,44 @@ class Scenario:
             return None
         return dataclasses.replace(self.against, start=self.start, end=self.end, frequency=self.frequency,
                                    reference=self.reference)
+
+    def on_baseline(self, baseline: str, fine_values: str | None = None) -> Scenario:
+        """The same scenario (and its counterfactual) run on another baseline.
+
+        Parameters
+        ----------
+        baseline : str
+            Bundled baseline name or path of a file of flows.
+        fine_values : str, optional
+            Fine values for the new baseline's products. The scenario's own are dropped: they
+            split the products of the baseline it was written for.
+        """
+        against = None if self.against is None else self.against.on_baseline(baseline, fine_values)
+        return dataclasses.replace(self, baseline=baseline, fine_values=fine_values, against=against)
+
+    def for_model(self, model: str, baseline: Baseline) -> tuple[Scenario, Baseline, str | None]:
+        """The scenario and baseline that `model` runs on, and a note when they are not these.
+
+        A model that needs every country on both axes (``ModelSpec.square``: general
+        equilibrium) runs on `world_baseline` (with `world_fine_values`) when `baseline` is a
+        rectangle and the scenario names one; otherwise nothing changes (and the model says
+        what it needs).
+
+        Parameters
+        ----------
+        model : str
+            A registered model.
+        baseline : Baseline
+            The scenario's baseline, loaded.
+        """
+        if not (get_model(model).square and not baseline.square and self.world_baseline):
+            return self, baseline, None
+        world = self.on_baseline(self.world_baseline, self.world_fine_values)
+        loaded = world.load_baseline()
+        note = (f"model {model!r} needs every country on both axes: this run is on {self.world_baseline} "
+                f"({len(loaded.exporters)} economies, {len(loaded.products)} products), the scenario's world baseline, "
+                f"not on {self.baseline} ({len(baseline.exporters)} exporters, {len(baseline.importers)} importer(s))")
+        return world, loaded, note
 
     def load_baseline(self) -> Baseline:
         """The baseline named by the scenario: bundled, or read from its file by `tradesim.data.open_baseline`

@@ -1,0 +1,74 @@
+"""The fast PE path in pieces: chunks found in dense tensors, draws across chunks, the small least squares."""
+
+import numpy as np
+import pytest
+
+from tradesim.data.layout import SparseTensor
+from tradesim.models import _pe_cells, pe
+
+
+def _problem(seed, K=200, n=20):
+    rng = np.random.default_rng(seed)
+    flows = rng.lognormal(3, 1.5, (K, n, n)) * (rng.random((K, n, n)) < 0.45)
+    flows[:, np.arange(n), np.arange(n)] = 3 * flows.sum(axis=1) + 1.0
+    off = ~np.eye(n, dtype=bool)
+    t0 = rng.uniform(0, 0.15, flows.shape) * off
+    t1 = t0.copy()
+    t1[:, 0, 1] += 1.45
+    t1[:, 1, 0] += 1.25
+    return flows, t0, t1
+
+
+@pytest.mark.parametrize("domestic", [True, False])
+def test_dense_input_in_many_chunks_equals_listed_cells_and_newton(domestic, monkeypatch):
+    # small chunks: every chunk finds its own cells in its block, and some chunks cross from one draw to the next
+    monkeypatch.setattr(pe, "_BLOCK_CHUNK", 2**16)
+    flows, t0, t1 = _problem(1)
+    K, n, _ = flows.shape
+    rng = np.random.default_rng(2)
+    sigma = rng.uniform(1.5, 8.0, (3, K, 1))
+    eta = rng.uniform(0.3, 1.5, (K, 1))
+    epsilon = rng.uniform(0.5, 5.0, (K, n))
+    ids = np.arange(3 * K)
+    model = pe._ModelCells(flows, t0, t1, None, domestic, np.arange(n))
+    chunks = model.chunks(ids, n)
+    assert len(chunks) > 2 and any(np.unique(c // K).size > 1 for c in chunks)
+    dense = pe.solve(flows, t0, t1, sigma, eta, epsilon, domestic=domestic)
+    cells = pe.solve(SparseTensor.from_dense(flows), t0, t1, sigma, eta, epsilon, domestic=domestic)
+    assert dense.max_residual <= 1e-10 and cells.max_residual <= 1e-10
+    for name in ("exporter_price", "price_index", "consumer_surplus", "producer_surplus", "welfare"):
+        np.testing.assert_allclose(getattr(dense, name), getattr(cells, name), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(dense.quantity, cells.dense().quantity, rtol=1e-12)
+    monkeypatch.setattr(pe, "_CELL_SOLVER", False)
+    newton = pe.solve(flows, t0, t1, sigma, eta, epsilon, domestic=domestic)
+    np.testing.assert_allclose(dense.exporter_price, newton.exporter_price, rtol=1e-9)
+    np.testing.assert_allclose(dense.quantity, newton.quantity, rtol=1e-8)
+
+
+def test_a_chunk_finds_the_cells_that_trade_in_its_block():
+    flows, t0, t1 = _problem(3, K=12, n=5)
+    flows[4] = 0.0  # a product with no trade at all
+    markets = _pe_cells.CellMarkets(flows.shape, flows, t0, t1, drop=(np.arange(5), np.arange(5)))
+    problems = np.array([2, 3, 4, 5, 9])  # not consecutive: the blocks are copied
+    index, counts, row_counts, (v, a0, a1), at = markets.take(problems)
+    mask = flows[problems % 12] > 0
+    mask[:, np.arange(5), np.arange(5)] = False
+    np.testing.assert_array_equal(index, np.flatnonzero(mask))
+    np.testing.assert_array_equal(counts, mask.sum(axis=(1, 2)))
+    np.testing.assert_array_equal(row_counts, mask.sum(axis=2).ravel())
+    np.testing.assert_array_equal(v, flows[problems % 12][mask])
+    np.testing.assert_array_equal(a1, t1[problems % 12][mask])
+    out = np.zeros((12, 5, 5))
+    out.reshape(-1)[at] = v
+    np.testing.assert_array_equal(out[problems], np.where(mask, flows[problems], 0.0))
+
+
+def test_the_small_least_squares_agree_with_lapack():
+    rng = np.random.default_rng(0)
+    for h in range(1, _pe_cells.DEPTH + 1):
+        a = rng.normal(size=(50, h, 9))
+        g = np.einsum("phn,pgn->phg", a, a) + 1e-3 * np.eye(h)
+        b = rng.normal(size=(50, h))
+        want = np.linalg.solve(g, b[..., None])[..., 0]
+        got = _pe_cells._gram_solve(np.moveaxis(g, 0, -1), b.T).T
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
