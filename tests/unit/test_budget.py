@@ -241,3 +241,19 @@ def test_apply_phases_copies_each_measure_once(monkeypatch):
         last = dt.date(2025, 2, 1) + dt.timedelta(days=n - 1)
         assert out[-1] is other  # untouched: not copied
         assert out[-2].name == f"x@{last}" and np.isclose(out[-2].rate, 0.1)
+
+
+def test_a_sparse_baseline_is_estimated_from_its_cells():
+    import warnings
+
+    import tradesim
+    from tradesim.scenario import budget
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tradesim.TradesimWarning)
+        s = tradesim.load_scenario("us-china-2025")
+    dense = s.load_baseline()
+    sparse = dense.with_layout("sparse")
+    assert budget.estimate(s, sparse) == budget.estimate(s, dense)
+    assert budget.estimate(s, sparse).traded == int((dense.flows > 0).sum())
+    assert "flows" not in vars(sparse)  # its dense flows were not built to count them

@@ -203,9 +203,10 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
             cuts |= {announced, day + payback}
     pieces = periods + sum(1 for d in cuts if start < d < last and not _is_anchor(d, freq))
     measures = len(scenario.schedule.measures)
-    k, i, j = baseline.flows.shape
+    k, i, j = len(baseline.products), len(baseline.exporters), len(baseline.importers)
     cells = k * i * j if model_cells is None else int(model_cells)
-    traded = int(np.count_nonzero(baseline.flows))
+    # a sparse baseline counts its cells without building its dense flows
+    traded = int(np.count_nonzero(baseline.sparse_flows.values if baseline.layout == "sparse" else baseline.flows))
     law = 8 * traded * (LAW_PER_REGIME * regimes + LAW_PER_MEASURE * measures + LAW_FIXED)
     path = 8 * cells * (PATH_PER_REGIME * regimes + PATH_PER_PIECE * pieces + PATH_PER_PERIOD * periods + PATH_FIXED)
     solves = pieces if scenario.dynamics.adjustment == "elasticity" else regimes
