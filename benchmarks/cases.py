@@ -725,13 +725,13 @@ def pe_baci_dask(quick: bool, budget: float) -> list[Row]:
 def _world_labels(n_products: int, n_countries: int) -> tuple[list[str], list[str]]:
     """HS 2022 subheadings and ISO alpha-3 codes for the BACI-sized world: every partner the bundled schedule
     names first (so that its measures reach cells), then others in code order."""
-    from tradesim.codes import hs_subheadings
+    import pycountry
+
+    from tradesim.codes import country_problem, hs_subheadings
     from tradesim.law import load_schedule
 
     named = sorted({c for m in load_schedule("tariffs-2025").measures for c in (m.importer, *(m.exporters or ()))
-                    if len(c) == 3 and c.isalpha() and c.isupper() and c not in ("ROW", "EUR")})
-    import pycountry
-
+                    if country_problem(c, {}) is None})  # ISO codes, not groups such as EU27
     others = sorted(c.alpha_3 for c in pycountry.countries if c.alpha_3 not in named)
     subheadings = hs_subheadings()
     pick = np.linspace(0, len(subheadings) - 1, n_products).astype(int)

@@ -10,6 +10,7 @@ is a terminal, and never with ``TQDM_DISABLE=1``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import contextlib
 import os
 import sys
@@ -352,8 +353,6 @@ def _sized(scenario, baseline, *, limit=None, **kw):
     total = e
     if other is not None:  # both results are held at the end: their memory adds up
         o = budget.estimate(other, baseline, **kw)
-        import dataclasses
-
         total = dataclasses.replace(e, bytes=e.bytes + o.path_bytes, seconds=e.seconds + o.seconds)
     budget.check(total, limit_bytes=limit)
     return total
@@ -438,6 +437,7 @@ def _partner_table(summary: pd.DataFrame, baseline) -> pd.DataFrame:
 def _run(args, console: _Console, argv: list[str]) -> int:
     from .results.write import check_folder, default_format
     from .scenario import load_scenario
+    from .scenario.plan import square_problem
 
     started = _now()
     _check_run_args(args)
@@ -465,13 +465,12 @@ def _run(args, console: _Console, argv: list[str]) -> int:
                 scenario, baseline, note = scenario.for_model(model.name, baseline)
                 if note:
                     console.note(note)
-        if model.square and not baseline.square:  # before any work, with the way out the command line offers
-            raise InputError(f"model {model.name!r} needs the same countries on both axes (every country buys and "
-                             f"sells); baseline {scenario.baseline!r} has {len(baseline.exporters)} exporters and "
-                             f"{len(baseline.importers)} importers: run on a square baseline with --baseline (the "
-                             "bundled demo-2024: 16 economies at HS chapters with domestic sales; measures on "
-                             "exporters inside its ROW do not reach it), name one as world_baseline in the "
-                             "scenario file, or use another model", key="--model")
+        problem = square_problem(model, baseline)
+        if problem:  # before any work, with the way out the command line offers
+            raise InputError(f"{problem}: run on a square baseline with --baseline (the bundled demo-2024: 16 "
+                             "economies at HS chapters with domestic sales; measures on exporters inside its ROW do "
+                             "not reach it), name one as world_baseline in the scenario file, or use another model",
+                             key="--model")
         with console.step("estimating the size"):
             estimate = _sized(scenario, baseline, limit=limit, draws=args.draws, cell_table=args.cells)
         console.info(f"estimate: {estimate.describe()}")

@@ -101,17 +101,18 @@ def _read_csv(path: Path, dtype, usecols) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=128)
-def _read_csv_cached(path: Path, mtime_ns: int, size: int, dtype, usecols) -> pd.DataFrame:
-    """`_read_csv` of a small file, once per version of it: the bundled schedules' CSV files are read by every
-    scenario built on them. The key holds the file's size and modification time, so an edited file is read again."""
-    return _read_csv(path, dict(dtype) if isinstance(dtype, tuple) else dtype, list(usecols) if usecols else None)
+def _read_csv_cached(path: Path, mtime_ns: int, size: int) -> pd.DataFrame:
+    """`_read_csv` of a small file as text, once per version of it: the bundled schedules' CSV files are read by
+    every scenario built on them. The key holds the file's size and modification time, so an edited file is read
+    again."""
+    return _read_csv(path, str, None)
 
 
 def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
     """Read a CSV or Parquet file; the index holds file line numbers for CSV (header = line 1).
 
-    Small CSV files (up to 4 MiB) are parsed once per version of the file (its size and modification
-    time) and each caller gets its own copy.
+    Small CSV files read as text (``dtype=str``, up to 4 MiB) are parsed once per version of the file
+    (its size and modification time) and each caller gets its own copy.
 
     Raises
     ------
@@ -151,11 +152,8 @@ def read_table(path, *, dtype=None, usecols=None) -> pd.DataFrame:
         raise InputError(f"unknown file type {path.suffix!r}: expected .csv (optionally .gz/.zip) or .parquet",
                          source=str(path))
     stat = path.stat()
-    if stat.st_size <= _CACHE_BYTES and (dtype is None or isinstance(dtype, str | dict | type)):
-        key_dtype = tuple(sorted((k, v if isinstance(v, str) else getattr(v, "__name__", str(v)))
-                                 for k, v in dtype.items())) if isinstance(dtype, dict) else dtype
-        frame = _read_csv_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, key_dtype,
-                                 tuple(usecols) if usecols is not None else None).copy()
+    if stat.st_size <= _CACHE_BYTES and dtype is str and usecols is None:  # how law files and lists are read
+        frame = _read_csv_cached(path.resolve(), stat.st_mtime_ns, stat.st_size).copy()
     else:
         frame = _read_csv(path, dtype, usecols)
     if frame.empty:

@@ -169,7 +169,7 @@ def test_draws_and_a_model_that_needs_every_cell_on_a_sparse_baseline(monkeypatc
     trade = demo.flows > 0
     for name in xd.data_vars:  # the same where there is trade; nothing is known of the other cells on cells
         np.testing.assert_allclose(xs[name].values[trade], xd[name].values[trade], rtol=1e-9, err_msg=name)
-    monkeypatch.setattr("tradesim.results.base.available_memory", lambda: 2**20)
+    monkeypatch.setattr("tradesim.data.layout.available_memory", lambda: 2**20)
     with pytest.raises(InputError, match=r"level: the result is on the baseline's [\d,]+ cells that trade; its 8 "
                                          r"variables on the whole .* grid would take .* use to_frame\(level='cell'\)"):
         s.to_xarray(level="cell")

@@ -35,7 +35,7 @@ from ..codes import (
 )
 from ..errors import InputError
 from ..files import row_labels
-from .layout import SparseTensor, available_memory, check_sparse, dense_bytes, placer
+from .layout import SparseTensor, check_fits, check_sparse, dense_bytes, placer
 from .notes import warn_user
 
 __all__ = ["Baseline", "MAX_RATE"]
@@ -405,12 +405,10 @@ class Baseline:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         value = stored[name]
         if value is not None:
-            need, free = dense_bytes(value.shape, value.values.itemsize), available_memory()
-            if free and need > free // 2:
-                raise InputError(
-                    f"this baseline is stored on its {value.cells.size:,} cells that trade; its dense {name} "
-                    f"{value.shape} would take {need / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free: use "
-                    f"sparse_{name if name != 'imputed' else 'flows'} (models take it as it is)", key=name)
+            check_fits(dense_bytes(value.shape, value.values.itemsize),
+                       f"this baseline is stored on its {value.cells.size:,} cells that trade; its dense {name} "
+                       f"{value.shape}", f"use sparse_{name if name != 'imputed' else 'flows'} (models take it as it "
+                       "is)", key=name)
             value = value.toarray()
             value.setflags(write=False)
         object.__setattr__(self, name, value)

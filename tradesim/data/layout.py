@@ -324,6 +324,15 @@ def placer(product, exporter, importer, shape, layout: str = "auto"):
     return place
 
 
+def check_fits(need: int, what: str, instead: str, key: str) -> None:
+    """`InputError` when `need` bytes for `what` are more than half the memory free now (no check where that is
+    unknown); the message says what to do `instead`."""
+    free = available_memory()
+    if free and need > free // 2:
+        raise InputError(f"{what} would take {need / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free: {instead}",
+                         key=key)
+
+
 def available_memory() -> int:
     """Bytes of memory the system can give without swapping (``MemAvailable``), or 0 where unknown."""
     try:

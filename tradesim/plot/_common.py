@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import country_name
-from ..data.layout import available_memory, dense_bytes
+from ..data.layout import check_fits, dense_bytes
 from ..errors import InputError
 from ..results import EnsembleResult, ScenarioResult, SimulationResult
 from ..results.base import positions
@@ -110,13 +110,10 @@ def snapshot(result, date=None) -> Snapshot:
             return Snapshot("", result.baseline.flows, mean(sol.flows_after), result.tariff_before,
                             result.tariff_after, {k: mean(v) for k, v in result.country_values.items()})
         # a run on a sparse baseline's cells: figures draw [product, exporter, importer] tensors
-        need, free = 6 * dense_bytes(cells.shape), available_memory()
-        if free and need > free // 2:
-            raise InputError(f"the figures of this result draw [product, exporter, importer] tensors, which would "
-                             f"take {need / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free (it is stored on its "
-                             f"{cells.size:,} cells that trade): plot a baseline summed to fewer products or "
-                             "countries, or use the result's tables", key="result")
-        _, base, t0, t1 = result._values()
+        check_fits(6 * dense_bytes(cells.shape), f"the figures of this result (stored on its {cells.size:,} cells "
+                   "that trade) draw [product, exporter, importer] tensors, which",
+                   "plot a baseline summed to fewer products or countries, or use the result's tables", key="result")
+        _, base, t0, t1 = result.inputs()
         return Snapshot("", cells.scatter(base), mean(sol.dense().flows_after), cells.scatter(t0), cells.scatter(t1),
                         {k: mean(v) for k, v in result.country_values.items()})
     if not isinstance(result, ScenarioResult):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..data.layout import available_memory, dense_bytes
+from ..data.layout import check_fits, dense_bytes
 from ..errors import InputError
 from ..models import get_model
 from .variables import LEVEL_DIMS, LEVELS, VARIABLES
@@ -251,12 +251,9 @@ class Result:
         on = self.on_cells(level)
         if on is not None:  # labelled arrays have every cell of the grid: ratios are 1 where nothing trades
             need = len(arrays) * dense_bytes((int(np.prod([len(coords[d]) for d in self.leading])), *on.shape))
-            free = available_memory()
-            if free and need > free // 2:
-                raise InputError(f"the result is on the baseline's {on.size:,} cells that trade; its {len(arrays)} "
-                                 f"variables on the whole {on.shape} grid would take {need / 2**30:.1f} GiB of the "
-                                 f"{free / 2**30:.1f} GiB free: use to_frame(level='cell'), or to_xarray at level "
-                                 "'pair' or 'country'", key="level")
+            check_fits(need, f"the result is on the baseline's {on.size:,} cells that trade; its {len(arrays)} "
+                             f"variables on the whole {on.shape} grid",
+                       "use to_frame(level='cell'), or to_xarray at level 'pair' or 'country'", key="level")
             arrays = {n: on.scatter(np.asarray(a, dtype=float), fill=1.0 if self.units[n] == "ratio" else 0.0)
                       for n, a in arrays.items()}
         meaning = self.variables(level)["meaning"]

@@ -140,7 +140,7 @@ class SimulationResult(Result):
         baseline's cells; None otherwise."""
         return getattr(self.solution, "cells", None) if level == "cell" else None
 
-    def _values(self) -> tuple:
+    def inputs(self) -> tuple:
         """``(cells, flows, tariff_before, tariff_after)``: the baseline's flows (USD) and the tariffs
         (fractions) on the solution's cells, ``[cell]`` each; or dense ``[product, exporter, importer]``
         with cells None."""
@@ -158,7 +158,7 @@ class SimulationResult(Result):
     def arrays(self, level: str) -> dict[str, np.ndarray]:
         b, sol = self.baseline, self.solution
         self._check_level(level)
-        cells, flows, t0, t1 = self._values()
+        cells, flows, t0, t1 = self.inputs()
         if level == "cell":
             return {
                 "imports_usd": sol.flows_after, "imports_baseline_usd": flows,
@@ -206,7 +206,7 @@ class SimulationResult(Result):
         (j,) = positions(b.importers, importer, "importer")
         idx = [i for i, c in enumerate(b.exporters) if c != importer] if exporter is None else \
             positions(b.exporters, exporter, "exporter")
-        cells, flows, _, t1 = self._values()
+        cells, flows, _, t1 = self.inputs()
         w = flows if weights == "pre" else self._mean(self.solution.flows_after)
         if cells is None:
             w, t1 = w[:, idx, j], t1[:, idx, j]

@@ -341,6 +341,14 @@ def piece_keys(regime: np.ndarray, mult: np.ndarray) -> list:
     return list(zip(regime.tolist(), mult.round(12).tolist()))
 
 
+def square_problem(spec: ModelSpec, baseline: Baseline) -> str | None:
+    """Why `spec` cannot run on `baseline`: a model that needs every country on both axes on a rectangle; or None."""
+    if spec.square and not baseline.square:
+        return (f"model {spec.name!r} needs the same countries on both axes (every country buys and sells); "
+                f"this baseline has {len(baseline.exporters)} exporters and {len(baseline.importers)} importers")
+    return None
+
+
 def model_options(spec: ModelSpec, baseline: Baseline, options: dict) -> list[str]:
     """Fill in the options a model takes from the baseline (in place); returns notes for the reader.
 
@@ -350,11 +358,11 @@ def model_options(spec: ModelSpec, baseline: Baseline, options: dict) -> list[st
     on a rectangle.
     """
     notes = []
-    if spec.square and not baseline.square:
-        raise InputError(f"model {spec.name!r} needs the same countries on both axes (every country buys and sells); "
-                         f"this baseline has {len(baseline.exporters)} exporters and {len(baseline.importers)} "
-                         f"importers: use a square baseline (the bundled demo-2024 carries the domestic sales general "
-                         f"equilibrium needs) or another model", key="model")
+    problem = square_problem(spec, baseline)
+    if problem:
+        raise InputError(f"{problem}: use a square baseline (the bundled demo-2024 carries the domestic sales general "
+                         "equilibrium needs), name one as world_baseline in the scenario file, or use another model",
+                         key="model")
     takes = inspect.signature(spec.solve).parameters
     if "countries" in takes:  # so errors name countries and a numeraire can be given by code
         options.setdefault("countries", baseline.countries)
