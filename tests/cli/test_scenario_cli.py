@@ -217,3 +217,17 @@ def test_run_on_another_baseline(tmp_path, capsys):
     assert set(countries.country) == set(keep)
     run = json.loads((out_dir / "run.json").read_text())
     assert run["baseline"]["file"] == str(tmp_path / "small.csv")
+
+
+def test_a_baseline_or_world_baseline_that_does_not_exist_is_an_error_naming_it(tmp_path, capsys):
+    assert main(["run", "geneva-truce", "--baseline", "nope", "--out", str(tmp_path / "o")]) == 2
+    assert "error: baseline: no bundled baseline 'nope' and no such file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    bad = write(tmp_path, "bad.toml", """
+        [scenario]
+        extends = "tariffs-2025"
+        world_baseline = "nope"
+        """)
+    assert main(["validate", str(bad)]) == 2
+    assert f"error: {bad}:4: scenario.world_baseline: no bundled baseline 'nope' and no file {tmp_path / 'nope'}" in \
+        capsys.readouterr().err
