@@ -61,8 +61,30 @@ def test_the_estimate_counts_what_the_plan_builds(name, frequency, demo):
     assert e.measures == len(scenario.schedule.measures)
     assert (e.products, e.exporters, e.importers) == demo.flows.shape
     assert e.traded == int((demo.flows > 0).sum())
-    assert 0 < e.law_bytes and 0 < e.path_bytes and e.bytes == max(e.law_bytes, e.path_bytes)
+    assert 0 < e.law_bytes and 0 < e.path_bytes and e.bytes == e.law_bytes + e.path_bytes
     assert 0 < e.seconds < 600
+
+
+@pytest.mark.parametrize("name, end", [("us-china-2025", None), ("tariffs-2025", dt.date(2025, 9, 30))])
+def test_the_estimate_is_near_the_measured_peak(name, end):
+    """The memory estimate against the peak `tracemalloc` measures for the same run: the factors were fitted on
+    such peaks, and a run must be neither refused for a tenth of a machine nor let through at half its need."""
+    import tracemalloc
+
+    scenario = load_scenario(name)
+    if end is not None:
+        scenario = dataclasses.replace(scenario, end=end)
+    baseline = scenario.load_baseline()
+    e = budget.estimate(scenario, baseline)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tracemalloc.start()
+        try:
+            tradesim.simulate(baseline, scenario)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert 0.6 < e.bytes / peak < 3.0, (e.describe(), peak)
 
 
 def test_the_estimate_is_cheap_and_grows_with_the_grid(demo):

@@ -8,22 +8,24 @@ schedule and the baseline's axes only (no law is evaluated, no period grid is bu
 
 What is counted
 ---------------
-``C = products x exporters x importers`` cells (dense, as the model's arrays are) of which
-``T`` have baseline trade (the law is evaluated on those only). A run holds, in 8-byte numbers:
+``C = products x exporters x importers`` cells, of which ``T`` have baseline trade. In 8-byte
+numbers, a run holds:
 
-- the law's evaluation: about ``8 x regimes + 10 x measures + 200`` numbers per traded cell
-  (the rates of every regime, the cells each measure reaches and the stacking's work arrays);
-- the path: ``C x (regimes + 6 x pieces + 5 x periods + 30)`` numbers: the rate tensors of every
-  regime, the model's outputs per piece (flows, quantities, prices, revenue, tariffs, and the
-  solve each piece takes its values from) and per period, and the solver's work arrays.
+- the law and the plan: about ``200 + 16 x regimes`` numbers per traded cell (the rates of
+  every regime on the cells the law reaches, the parts of products that measures cover in part,
+  the stacking's work arrays and the plan's arrays on parts);
+- the path: ``periods x (28 x T + 3 x C)`` numbers (the moving cells' values per period, and the
+  results ``[time, product, exporter, importer]``).
 
-The peak is the larger of the two (the law's work arrays are freed before the model runs).
-Draws add ``draws x periods x (2 x exporters x importers + 8 x countries)`` numbers (the
-ensemble's sums by pair and country), twice over while they are gathered. These factors were
-measured with `tracemalloc` on the bundled scenarios (monthly, weekly and daily grids, phases of
-100 and 400 steps; PE); the estimate is within about a factor of 1.5 of what was measured.
-The time is rougher (a factor of 3 either way on a laptop): it is there to tell seconds from
-hours.
+The two add up (the plan is kept while the path is built). Draws add a chunk of draws
+(`CHUNK_BYTES`) and ``draws x periods x (2 x exporters x importers + 8 x countries)`` numbers (the
+ensemble's sums by pair and country), twice over while they are gathered. The factors were fitted
+on `tracemalloc` peaks of the bundled scenarios (2026-11-27: 14 scenario files, monthly, weekly,
+quarterly and daily grids, phases of 100 and 400 steps; PE), rounded up: the estimate is between
+0.67 and 2.5 times what was measured, high for baselines at tariff lines (where a traded cell is
+one part) and low for a run whose hundreds of regimes each cut chapters into many parts. The
+time is rougher (a factor of 2 either way on the 2-core machine it was fitted on): it is there
+to tell seconds from hours.
 """
 
 from __future__ import annotations
@@ -41,16 +43,17 @@ from .scenario import Scenario
 
 __all__ = ["Estimate", "check", "estimate", "memory_limit", "format_bytes", "count_periods"]
 
-#: Numbers (8 bytes each) per traded cell kept by the law's evaluation: per regime, per measure, and fixed.
-LAW_PER_REGIME, LAW_PER_MEASURE, LAW_FIXED = 8, 10, 200
-#: Numbers per cell kept along the path: per regime, per piece, per period, and the solver's work arrays.
-PATH_PER_REGIME, PATH_PER_PIECE, PATH_PER_PERIOD, PATH_FIXED = 1, 6, 5, 30
+#: Numbers (8 bytes each) per traded cell kept by the law and the plan: fixed, and per regime.
+LAW_FIXED, LAW_PER_REGIME = 200, 16
+#: Numbers per period kept along the path: per traded cell, and per cell of the dense results.
+PATH_PER_TRADED, PATH_PER_CELL = 28, 3
 #: Memory of one chunk of draws (as `tradesim.ensemble.CHUNK_BYTES`, which sizes the chunks).
 CHUNK_BYTES = 2**27
 #: Bytes per row of the full cell table (``--cells``): value, four coded coordinates, variable and unit.
 CELL_ROW_BYTES = 40
-#: Seconds per traded cell and (regime + measure) for the law, per cell and solve, and per cell and period.
-SECONDS_LAW, SECONDS_SOLVE, SECONDS_PERIOD, SECONDS_FIXED = 3e-7, 4e-7, 1e-7, 1.0
+#: Seconds: fixed; per traded cell and regime (the law and the solves); per traded cell and period and
+#: per cell and period (the path); per traded cell, regime and draw (an ensemble's draws).
+SECONDS_FIXED, SECONDS_LAW, SECONDS_PERIOD, SECONDS_CELL_PERIOD, SECONDS_DRAW = 0.2, 4.5e-7, 2e-7, 7e-8, 1.6e-7
 #: How much slower a solve of a model is than a PE solve of the same size (rough).
 MODEL_FACTOR = {"ge": 3.0}
 #: Share of physical memory a run may take by default, and the limit when that is unknown.
@@ -207,17 +210,15 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
     cells = k * i * j if model_cells is None else int(model_cells)
     # a sparse baseline counts its cells without building its dense flows
     traded = int(np.count_nonzero(baseline.sparse_flows.values if baseline.layout == "sparse" else baseline.flows))
-    law = 8 * traded * (LAW_PER_REGIME * regimes + LAW_PER_MEASURE * measures + LAW_FIXED)
-    path = 8 * cells * (PATH_PER_REGIME * regimes + PATH_PER_PIECE * pieces + PATH_PER_PERIOD * periods + PATH_FIXED)
-    solves = pieces if scenario.dynamics.adjustment == "elasticity" else regimes
-    seconds = (SECONDS_FIXED + SECONDS_LAW * traded * (regimes + measures)
-               + MODEL_FACTOR.get(scenario.model, 1.0) * SECONDS_SOLVE * cells * solves
-               + SECONDS_PERIOD * cells * periods)
+    law = 8 * traded * (LAW_FIXED + LAW_PER_REGIME * regimes)
+    path = 8 * periods * (PATH_PER_TRADED * traded + PATH_PER_CELL * cells)
+    factor = MODEL_FACTOR.get(scenario.model, 1.0)  # the solves are a share of the law's term
+    seconds = (SECONDS_FIXED + factor * SECONDS_LAW * traded * regimes
+               + periods * (SECONDS_PERIOD * traded + SECONDS_CELL_PERIOD * cells))
     if draws:
         countries = len(set(baseline.exporters) | set(baseline.importers))
-        path = 8 * cells * (PATH_PER_REGIME * regimes + PATH_FIXED) + CHUNK_BYTES + \
-            2 * 8 * draws * periods * (2 * i * j + 8 * countries)
-        seconds += (draws - 1) * MODEL_FACTOR.get(scenario.model, 1.0) * SECONDS_SOLVE * cells * solves
+        path += CHUNK_BYTES + 2 * 8 * draws * periods * (2 * i * j + 8 * countries)
+        seconds += draws * factor * SECONDS_DRAW * traded * regimes
     if cell_table:
         path += CELL_ROW_BYTES * 8 * periods * traded
         seconds += 1e-6 * 8 * periods * traded  # writing it
@@ -225,7 +226,7 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
         scenario=scenario.name, source=scenario.source, start=start, end=end, frequency=freq, periods=periods,
         pieces=pieces, regimes=regimes, measures=measures,
         phase_steps=sum(len(p.steps) for p in scenario.phases), products=k, exporters=i, importers=j, traded=traded,
-        draws=draws, cell_table=bool(cell_table), law_bytes=int(law), path_bytes=int(path), bytes=int(max(law, path)), seconds=float(seconds))
+        draws=draws, cell_table=bool(cell_table), law_bytes=int(law), path_bytes=int(path), bytes=int(law + path), seconds=float(seconds))
 
 
 def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
@@ -259,8 +260,7 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
     if estimate.bytes <= limit:
         return estimate
     e = estimate
-    grid = e.path_bytes >= e.law_bytes and (PATH_PER_PIECE * e.pieces + PATH_PER_PERIOD * e.periods
-                                            >= PATH_PER_REGIME * e.regimes)
+    grid = e.path_bytes >= e.law_bytes  # the date grid drives the memory, not the regimes
     if grid:
         key = "scenario.frequency"
         coarser = {"daily": "weekly or monthly", "weekly": "monthly", "monthly": "quarterly",
@@ -311,6 +311,8 @@ def format_bytes(n: float) -> str:
 
 
 def _format_seconds(s: float) -> str:
+    if s < 10:
+        return f"{s:,.1f} s"
     if s < 90:
         return f"{s:,.0f} s"
     if s < 5400:
