@@ -278,3 +278,16 @@ def test_a_file_named_by_many_measures_is_read_once_and_gives_each_the_same_tabl
     assert len(reads) == 1
     assert [dict(m.qualifying_lines) for m in s.measures] == [{("CAN", "0101"): 0.5, ("MEX", "870310"): 0.25}] * 3
     assert s.measures[0].start == dt.date(2025, 3, 1)
+
+
+@pytest.mark.parametrize("value, shown", [(2**63, "9.22337e+18"), (2**64, "1.84467e+19"),
+                                          (10**400, "100000...(401 digits)")])
+def test_a_whole_number_too_large_for_a_float_is_named_not_a_type_error(value, shown):
+    # Python ints have no size limit; numpy's checks of them used to raise TypeError or OverflowError
+    for kw, where in ((dict(rate=value), "rate: rate"), (dict(exporter_rates={"CHN": value}), "['CHN'] rate"),
+                      (dict(product_rates={"0101": value}), "['0101'] rate")):
+        with pytest.raises(FieldErrors) as err:
+            Measure(name="m", importer="USA", start=dt.date(2025, 1, 1), **{"rate": 0.1, **kw})
+        assert f"{where} {shown} is above {MAX_RATE:g} (2,000%)" in str(err.value)
+    with pytest.raises(FieldErrors, match=r"is negative"):
+        Measure(name="m", importer="USA", start=dt.date(2025, 1, 1), rate=-(10**400))

@@ -188,16 +188,26 @@ def _tuple(value) -> tuple:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool) and bool(np.isfinite(value))
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return False
+    return isinstance(value, int) or bool(np.isfinite(value))  # a Python int is finite at any size
+
+
+def _g(value) -> str:
+    """`value` in ``g`` format, also a Python int too large for a float."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return f"{str(value)[:6]}...({len(str(value).lstrip('-'))} digits)"
 
 
 def _rate(value, where: str) -> tuple[float | None, list[str]]:
     if not _is_number(value):
         return None, [f"{where}{value!r} is not a number"]
     if value < 0:
-        return None, [f"{where}rate {value:g} is negative: expected 0 to {MAX_RATE:g} (0% to 2,000%)"]
+        return None, [f"{where}rate {_g(value)} is negative: expected 0 to {MAX_RATE:g} (0% to 2,000%)"]
     if value > MAX_RATE:
-        return None, [f"{where}rate {value:g} is above {MAX_RATE:g} (2,000%): rates are fractions, 0.25 is 25%"]
+        return None, [f"{where}rate {_g(value)} is above {MAX_RATE:g} (2,000%): rates are fractions, 0.25 is 25%"]
     return float(value), []
 
 
