@@ -209,6 +209,36 @@ def test_analytic_jacobians_match_finite_differences(closure, linked):
     np.testing.assert_allclose(J[0], numeric[rows[0]], atol=1e-8)
 
 
+def test_many_sector_shares_by_factors_are_the_log_sum_exp_shares():
+    # Direct factors the new shares sector by sector (an exponential of [s, i] per state); they must be the
+    # log-sum-exp shares of `_hat._shares`, with prohibitive pairs, a sector a country does not buy, draws of
+    # theta, and wages so far apart that a column underflows (then the log-sum-exp itself is used)
+    rng = np.random.default_rng(23)
+    S, n = 4, 6
+    f = world(rng, n, sectors=S)
+    f[2, :, 3] = 0.0  # country 3 buys nothing of sector 2
+    d_hat = rng.uniform(0.8, 1.3, (1, S, n, n))
+    d_hat[0, 1, 0, 4] = np.inf  # prohibitive
+    theta = rng.uniform(2.0, 9.0, (3, S))
+    economy = ge._economy(f[None], tariffs(rng, f.shape, 0.3)[None], tariffs(rng, f.shape)[None], d_hat, theta,
+                          np.ones((1, S, n)), None, "fixed", ge._Names(None, n))
+    system = _hat.Direct(economy)
+    idx = np.arange(3)
+    for x in (rng.normal(0, 0.3, (3, n)), np.array([[0.0] + [150.0] * (n - 1)] * 3)):
+        c = economy.take(idx)
+        with np.errstate(all="ignore"):
+            expected_pi, expected_log_p = _hat._shares(c, np.broadcast_to(x[:, None, :], (3, S, n)))
+            pi, log_p = system._shares(c, x, idx)
+        np.testing.assert_allclose(pi, expected_pi, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(log_p, expected_log_p, rtol=1e-12, atol=1e-12)
+        assert (pi[:, 2, :, 3] == 0).all() and (log_p[:, 2, 3] == 0).all() and (pi[:, 1, 0, 4] == 0).all()
+    # the state of the last point evaluated is kept for the Jacobian at it, and only for it
+    x = rng.normal(0, 0.3, (3, n))
+    first = system.state(x, idx)
+    assert system.state(x.copy(), idx) is first
+    assert system.state(x + 1e-9, idx) is not first and system.state(x[:2], idx[:2]) is not first
+
+
 def one_sector_economy(rng, n, closure, draws=1, extreme=False):
     """A random one-sector economy for `ge._run` and the systems: zeros, prohibitive pairs, tariffs, theta draws."""
     f = world(rng, n)

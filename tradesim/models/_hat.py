@@ -174,27 +174,79 @@ def _normalised_rows(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.n
     return np.take_along_axis(np.concatenate([J, row], axis=1), keep[:, :, None], axis=1), keep
 
 
-class Direct:
+class _Remembered:
+    """Keeps the state of the last point evaluated, so that the Jacobian at a point the line search
+    has just accepted (Newton's next step) does not compute the state again."""
+
+    _last = None
+
+    def _state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        raise NotImplementedError
+
+    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+        last = self._last
+        if last is not None and np.array_equal(last[0], idx) and np.array_equal(last[1], x):
+            return last[2]
+        st = self._state(x, idx)
+        self._last = (idx.copy(), x.copy(), st)
+        return st
+
+
+class Direct(_Remembered):
     """No input-output links: unknowns ``x = log w_hat [m, i]``.
 
     With ``Phi[s, j] = sum_i g pi'`` (the factory-gate share of sector spending) and
     ``Psi[j] = sum_s alpha Phi``, spending is ``X'[j] = (VA'[j] + D'[j]) / Psi[j]`` (income
     includes the tariff revenue ``(1 - Psi) X'``), and the residual is relative excess
     demand ``sum_{s,j} g pi' alpha X' / VA'[i] - 1``.
+
+    The new shares factor as in `OneSector`, sector by sector: ``pi'[s, i, j] = a[s, i, j]
+    e[s, i] / col[s, j]`` with ``a = pi kappa**-theta`` scaled by its column's largest term
+    (computed once), ``e = w_hat**-theta[s]`` and ``col`` the column sums, so that a state takes
+    an exponential of ``[s, i]`` only, not of ``[s, i, j]``; columns whose sum would underflow
+    (extreme wages) go through the log-sum-exp of `_shares`.
     """
 
     def __init__(self, economy: Economy):
         self.c = economy
+        self._scaled = None
 
     def baseline(self, m: int) -> np.ndarray:
         """The unknowns at the baseline, ``[m, n]``: all wages unchanged."""
         return np.zeros((m, self.c.shape[1]))
 
-    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+    def _factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, log_top)``: the share terms ``pi kappa**-theta`` ``[b, s, i, j]``, each column
+        scaled by its largest, and the log of that largest ``[b, s, j]``; made on first use."""
+        if self._scaled is None:
+            c = self.c
+            z = c.log_pi - c.theta[:, :, None, None] * c.log_kappa if c.log_kappa.any() else c.log_pi.copy()
+            top = z.max(axis=2, keepdims=True)
+            top[~np.isfinite(top)] = 0.0
+            np.exp(np.subtract(z, top, out=z), out=z)  # at most 1
+            self._scaled = (z, top[:, :, 0, :])
+        return self._scaled
+
+    def _shares(self, c: Economy, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_shares` of members `idx` (economy `c`) at wages `x` ``[m, i]``, by the factored form."""
+        a, top = self._factors()
+        th = c.theta[:, :, None]  # [m, s, 1]
+        low = x.min(axis=1, keepdims=True)[:, :, None]  # [m, 1, 1]: e <= 1, as theta > 0
+        pi = _pick(a, idx) * np.exp(-th * (x[:, None, :] - low))[:, :, :, None]
+        col = pi.sum(axis=2)  # [m, s, j]
+        present = c.present[:, :, 0, :]
+        if not ((col > _TINY) | ~present).all():  # a column's terms underflow: shift by column
+            return _shares(c, np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1])))
+        col = np.where(present, col, 1.0)  # absent columns have no terms: their shares stay 0
+        pi /= col[:, :, None, :]
+        log_P = np.where(present, -(np.log(col) + _pick(top, idx) - th * low) / th, 0.0)
+        return pi, log_P
+
+    def _state(self, x: np.ndarray, idx: np.ndarray) -> dict:
         c = self.c.take(idx)
         va_new = np.exp(x) * c.va
         log_cost = np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1]))
-        pi, log_P = _shares(c, log_cost)
+        pi, log_P = self._shares(c, x, idx)
         gpi = c.g * pi
         phi = gpi.sum(axis=2)  # [m, s, j]
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
@@ -223,14 +275,17 @@ class Direct:
         n = x.shape[1]
         diag = (np.arange(n), np.arange(n))
         _, d_dd = _deficit(c.va, c.deficit, c.closure, va_new, jac=True)
-        d_psi = -np.einsum("msj,ms,mslj->mjl", c.alpha, th, pi * (c.g - st["phi"][:, :, None, :]))
+        terms = pi * (c.g - st["phi"][:, :, None, :])  # [m, s, l, j]
+        terms *= (c.alpha * th[:, :, None])[:, :, None, :]
+        d_psi = -np.swapaxes(terms.sum(axis=1), 1, 2)  # [m, j, l]
+        del terms
         d_n = d_dd
         d_n[:, diag[0], diag[1]] += va_new
         d_spend = (d_n - st["spend"][:, :, None] * d_psi) / st["psi"][:, :, None]
-        sales = flows.sum(axis=(1, 3))
+        by_sector = flows.sum(axis=3)  # [m, s, i]: once, for sales and their theta-weighted sum
         J = np.matmul(th[:, :, None, None] * flows, np.swapaxes(pi, 2, 3)).sum(axis=1)
         J += np.matmul((st["gpi"] * c.alpha[:, :, None, :]).sum(axis=1), d_spend)
-        J[:, diag[0], diag[1]] -= (th[:, :, None] * flows.sum(axis=3)).sum(axis=1) + sales
+        J[:, diag[0], diag[1]] -= ((th[:, :, None] + 1) * by_sector).sum(axis=1)
         J /= va_new[:, :, None]
         return _normalised_rows(J, va_new, drop)
 
@@ -369,7 +424,7 @@ class OneSector(Direct):
         return _replace_row(J, va_new, drop)
 
 
-class Linked:
+class Linked(_Remembered):
     """Input-output links (Caliendo and Parro 2015): ``x = [u (n), q (s*n), e (s*n)]``.
 
     ``u = log w_hat``, ``q = log P_hat[s, j]``, ``e = E'[s, j] / E[s, j]``. Equations, in order:
@@ -393,7 +448,7 @@ class Linked:
         m = x.shape[0]
         return x[:, :n], x[:, n:n + S * n].reshape(m, S, n), x[:, n + S * n:].reshape(m, S, n)
 
-    def state(self, x: np.ndarray, idx: np.ndarray) -> dict:
+    def _state(self, x: np.ndarray, idx: np.ndarray) -> dict:
         c = self.c.take(idx)
         u, q, e = self._split(x)
         va_new = np.exp(u) * c.va
