@@ -545,7 +545,7 @@ def scenario_tariffs(quick: bool, budget: float) -> list[Row]:
 
 
 def _ensemble_rows(case: str, quick: bool, budget: float, dask: bool) -> list[Row]:
-    """Draws of us-china-2025 (PE, bundled baseline), against one draw's path solved without batching."""
+    """Draws of us-china-2025 (PE, bundled baseline), against one draw's path alone."""
     import tradesim
     from tradesim import ensemble
     from tradesim.scenario.plan import compile_plan as _plan
@@ -583,8 +583,8 @@ def _ensemble_rows(case: str, quick: bool, budget: float, dask: bool) -> list[Ro
             peak, where = np.nan, "2-worker LocalCluster, started before the timing"
     per_draw = timing[0] / draws
     return [Row(case, K, n, draws, *timing, repeats, peak, pairs,
-                f"one draw's {len(plan.keys)} solves without batching; {where}: {1000 * per_draw:.3g} ms per draw, "
-                f"{per_draw / ref:.2g} of the unbatched draw", ref, floor,
+                f"one draw's path alone (its {len(plan.keys)} regimes' markets in closed form); {where}: "
+                f"{1000 * per_draw:.3g} ms per draw, {per_draw / ref:.2g} of the lone draw", ref, floor,
                 "" if quick else ("<= 8 s" if not dask else "below the numpy engine"))]
 
 

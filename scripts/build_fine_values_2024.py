@@ -13,8 +13,9 @@ Usage::
     python scripts/build_fine_values_2024.py --check    # exits 1 if the committed file differs
     python scripts/build_fine_values_2024.py --reference PATH/TO/shared/reference
 
-Columns ``exporter, importer, product, value, source``: USD, whole dollars;
-``source`` starts with ``measured:``, ``imputed:`` or ``remainder:``.
+Columns ``exporter, importer, member, product, value, source``: USD, whole
+dollars; ``source`` starts with ``measured:``, ``imputed:`` or ``remainder:``;
+``member`` names the partner inside ROW a ROW row is for (empty on other rows).
 
 Inputs
 ------
@@ -34,11 +35,12 @@ US imports (importer ``USA``)
 - Germany has no HTS8 rows of its own (it is inside the EU aggregate only):
   the EU27's HTS8 mix, scaled in each chapter to Germany's measured chapter total
   (imputed).
-- ROW (every partner outside demo-2024): the HTS8 lines of the non-demo
-  partners measured at HTS8 (36 countries, and the EU27 less Germany's share
-  above), scaled in each chapter to ROW's measured chapter total, which includes
-  the partners measured at HS2 only (imputed). A chapter with no such line keeps
-  its measured value on the chapter code.
+- ROW (every partner outside demo-2024), by member: each non-demo partner
+  measured at HTS8 (36 countries) with its measured lines; member EU27, the
+  EU27 less Germany's share above (imputed); member ROW, the partners measured
+  at HS2 only: ROW's measured chapter total less the members', spread over the
+  lines by the members' HTS8 mix (imputed). A chapter with no member line keeps
+  its measured value on the chapter code (member ROW).
 
 China's imports from the US (exporter ``USA``, importer ``CHN``)
 ----------------------------------------------------------------
@@ -93,8 +95,10 @@ ITEM_CODES = {
 MEASURED_HS8 = "measured: Census imports for consumption 2024, HTS8"
 DEU_PROXY = ("imputed: EU27's HTS8 mix scaled to Germany's measured chapter total "
              "(Germany has no HTS8 rows of its own in the Census files)")
-ROW_MIX = ("imputed: HTS8 mix of the partners outside demo-2024 measured at HTS8 "
-           "({n} countries, EU27 less Germany's share), scaled to ROW's measured chapter total")
+EU_REST = ("imputed: Census imports for consumption 2024 from the EU27 at HTS8, less Germany's share "
+           "(the EU27's value times one minus Germany's share of it in the chapter)")
+ROW_REST = ("imputed: ROW's measured chapter total less its members measured at HTS8 (the partners measured at HS2 "
+            "only), spread over the lines by the HTS8 mix of the {n} members and the EU27 less Germany's share")
 ROW_CHAPTER = "measured: Census imports for consumption 2024, HS2 (no HTS8 line of the mix in this chapter)"
 CHINA_LINE = ("measured: US Census exports to China 2024, HS6, goods on China's {rate}% list of 4 Mar 2025 "
               "(tradewartracker china-{rate}-percent-US-exports-030425.csv)")
@@ -151,7 +155,8 @@ def us_side(us: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
         raise BuildError(f"us-imports-2024.csv.gz: demo-2024 partners {missing} have no HTS8 rows")
     if "DEU" in set(fine["exporter"]):
         raise BuildError("us-imports-2024.csv.gz has HTS8 rows for DEU: use them instead of the EU27 proxy")
-    parts = [own.assign(source=MEASURED_HS8)[["exporter", "product", "chapter", "value", "source"]]]
+    parts = [own.assign(source=MEASURED_HS8, member="")[["exporter", "member", "product", "chapter", "value",
+                                                         "source"]]]
 
     # Germany: the EU27 mix scaled to Germany's measured chapters.
     eu = fine[fine["exporter"] == "EU27"]
@@ -163,22 +168,31 @@ def us_side(us: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
     share = (deu_total / eu_total).reindex(eu_total.index, fill_value=0.0)
     deu = eu.assign(exporter="DEU", value=eu["value"] * eu["chapter"].map(share), source=DEU_PROXY)
     deu = deu[deu["value"] > 0]
-    parts.append(deu[["exporter", "product", "chapter", "value", "source"]])
+    parts.append(deu.assign(member="")[["exporter", "member", "product", "chapter", "value", "source"]])
 
-    # ROW: the other HTS8 partners, and the EU27 less Germany's share, scaled to ROW's measured chapters.
+    # ROW: its members. Each partner outside demo-2024 measured at HTS8 (and the EU27 less Germany's share) with
+    # its own lines; the partners measured at HS2 only as the remainder member ROW, spread over the members' mix.
     others = fine[~fine["exporter"].isin(DEMO + ["EU27"])]
-    eu_rest = eu.assign(value=eu["value"] * (1 - eu["chapter"].map(share)))
-    mix = pd.concat([others, eu_rest]).groupby(["product", "chapter"], as_index=False)["value"].sum()
-    mix = mix[mix["value"] > 0]
+    eu_rest = eu.assign(exporter="EU27", value=eu["value"] * (1 - eu["chapter"].map(share)))
+    members = pd.concat([others.assign(source=MEASURED_HS8), eu_rest.assign(source=EU_REST)])
+    members = members[members["value"] > 0].rename(columns={"exporter": "member"})
     row_total = chapter_total["ROW"]
+    members = members[members["chapter"].isin(row_total.index)]
+    mix = members.groupby(["product", "chapter"], as_index=False)["value"].sum()
     mix_total = mix.groupby("chapter")["value"].sum()
-    mix = mix[mix["chapter"].isin(row_total.index)]
-    source = ROW_MIX.format(n=others["exporter"].nunique())
-    mix = mix.assign(exporter="ROW", value=mix["value"] * mix["chapter"].map(row_total / mix_total), source=source)
+    rest = row_total.reindex(mix_total.index) - mix_total
+    if (rest < -0.5).any():
+        ch = rest.index[rest < -0.5][0]
+        raise BuildError(f"chapter {ch}: ROW's members measured at HTS8 ({mix_total[ch]:,.0f}) exceed ROW's measured "
+                         f"chapter total ({row_total[ch]:,.0f}) in facts_us_imports_2024.csv")
+    remainder = mix.assign(member="ROW", value=mix["value"] * mix["chapter"].map(rest.clip(lower=0) / mix_total),
+                           source=ROW_REST.format(n=others["exporter"].nunique()))
+    remainder = remainder[remainder["value"] > 0]
     bare = row_total[~row_total.index.isin(mix_total.index)]
-    alone = pd.DataFrame({"exporter": "ROW", "product": bare.index, "chapter": bare.index,
+    alone = pd.DataFrame({"member": "ROW", "product": bare.index, "chapter": bare.index,
                           "value": bare.to_numpy(float), "source": ROW_CHAPTER})
-    parts += [mix[["exporter", "product", "chapter", "value", "source"]], alone]
+    columns = ["exporter", "member", "product", "chapter", "value", "source"]
+    parts += [frame.assign(exporter="ROW")[columns] for frame in (members, remainder, alone)]
 
     out = pd.concat(parts, ignore_index=True)
     target = pd.Series(chapter_total.reindex(pd.MultiIndex.from_arrays([out["exporter"], out["chapter"]])).to_numpy(),
@@ -276,11 +290,11 @@ def build(reference: Path) -> tuple[pd.DataFrame, dict]:
     us, facts, demo, items = read_bundled()
     us_rows = us_side(us, facts)
     cn_rows, notes = china_side(reference, demo, items)
-    frame = pd.concat([us_rows, cn_rows], ignore_index=True)
+    frame = pd.concat([us_rows, cn_rows.assign(member="")], ignore_index=True)
     order = {c: k for k, c in enumerate(DEMO)}
     frame = frame.assign(_e=frame["exporter"].map(order), _i=frame["importer"].map(order))
-    frame = frame.sort_values(["_i", "_e", "product"], kind="stable")
-    frame = frame[["exporter", "importer", "product", "value", "source"]]
+    frame = frame.sort_values(["_i", "_e", "product", "member"], kind="stable")
+    frame = frame[["exporter", "importer", "member", "product", "value", "source"]]
     frame = frame.reset_index(drop=True)
 
     # Every (exporter, importer, chapter) sums to demo-2024's cell, and every demo cell it touches is covered.
@@ -297,8 +311,8 @@ def build(reference: Path) -> tuple[pd.DataFrame, dict]:
         )
     if not frame["product"].str.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{8}").all():
         raise BuildError("a product code is not 2, 4, 6 or 8 digits")
-    if frame.duplicated(["exporter", "importer", "product"]).any():
-        raise BuildError("an exporter, importer and product appear twice")
+    if frame.duplicated(["exporter", "importer", "member", "product"]).any():
+        raise BuildError("an exporter, importer, member and product appear twice")
     return frame, notes
 
 

@@ -468,8 +468,9 @@ def _run(args, console: _Console, argv: list[str]) -> int:
         problem = square_problem(model, baseline)
         if problem:  # before any work, with the way out the command line offers
             raise InputError(f"{problem}: run on a square baseline with --baseline (the bundled demo-2024: 16 "
-                             "economies at HS chapters with domestic sales; measures on exporters inside its ROW do "
-                             "not reach it), name one as world_baseline in the scenario file, or use another model",
+                             "economies at HS chapters with domestic sales; with fine-values-2024, measures on "
+                             "partners inside its ROW reach it through ROW's members), name one as world_baseline in "
+                             "the scenario file, or use another model",
                              key="--model")
         with console.step("estimating the size"):
             estimate = _sized(scenario, baseline, limit=limit, draws=args.draws, cell_table=args.cells)

@@ -32,6 +32,7 @@ from .errors import InputError
 
 __all__ = [
     "COUNTRY_GROUPS",
+    "GROUP_MEMBERS",
     "SECTIONS",
     "CHAPTER_SECTION",
     "validate_country",
@@ -59,6 +60,12 @@ __all__ = [
 COUNTRY_GROUPS: dict[str, str] = {
     "ROW": "Rest of the world",
     "EU27": "European Union (27 members)",
+}
+
+#: The countries inside a group, where the group is fixed (ROW is whatever a dataset leaves out).
+GROUP_MEMBERS: dict[str, tuple[str, ...]] = {
+    "EU27": ("AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL",
+             "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE"),
 }
 
 #: HS sections: Roman numeral -> (short title, first chapter, last chapter).

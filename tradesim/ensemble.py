@@ -3,8 +3,9 @@
 `run` draws the elasticities once, from their priors (`tradesim.elasticities.priors`) and a
 seed, then solves the scenario for the draws in chunks. The numpy engine puts a chunk's draws
 on the leading axis of the model (one batched solve per tariff regime and elasticity clock,
-no loop over draws). The Dask engine sends the same chunks to the workers of a
-``dask.distributed`` client. A draw's numbers do not depend on the chunk it is solved in, so
+no loop over draws; under partial adjustment with perfectly elastic export supply, the path by
+pair in closed form: `tradesim.simulate.closed_form_bytes`). The Dask engine sends the same
+chunks to the workers of a ``dask.distributed`` client. A draw's numbers do not depend on the chunk it is solved in, so
 both engines and every chunk size give the same numbers for the same seed.
 
 A draw whose equilibrium the solver cannot find (`ConvergenceError` naming it) is set aside
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .data import Baseline
 from .data.cluster import import_distributed, local_cluster, scratch_folder
@@ -28,7 +30,7 @@ from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, load_scenario
 from .scenario.plan import compile_plan
-from .simulate import behaviour_notes, independent_markets, run_plan
+from .simulate import behaviour_notes, closed_form_bytes, independent_markets, run_plan
 
 __all__ = ["ENGINES", "run"]
 
@@ -152,7 +154,9 @@ def run(
     table = _parameter_table(chosen, drawn, baseline.products, spec.parameter_names)
 
     n, cells, pieces = len(baseline.countries), plan.flows.size, len(plan.parts.start)
-    if plan.dyn.adjustment == "partial" and independent_markets(plan, params):
+    if (closed := closed_form_bytes(plan, params)) is not None:  # the path by pair in closed form
+        per_draw = closed
+    elif plan.dyn.adjustment == "partial" and independent_markets(plan, params):
         # the problems' flows, each solve's flows on the moving cells and the sums by pair of every piece
         # (the solves and the path itself go in chunks of their own: `simulate._SOLVE_CELLS`, `_PATH_ELEMENTS`)
         per_draw = 8 * (problem_cells(plan) + len(plan.keys) * plan.markets.cells.size
@@ -196,12 +200,12 @@ def run(
     stack = {name: np.concatenate([p[name] for p in parts], axis=1) for name in ("flows", "revenue")}
     country = {name: np.concatenate([p["country"][name] for p in parts], axis=1) for name in parts[0]["country"]}
     starts, ends = scenario.periods()
-    tariff = _pair_rate(plan.period_rates(), plan.flows)
+    tariff, reference = _pair_rates(plan)
     return EnsembleResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
         country_values={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
-        tariff_reference=_pair_rate(plan.t0, plan.flows), parameters=table,
+        tariff_reference=reference, parameters=table,
         failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
         priors=chosen, notes=plan.notes + tuple(notes) + tuple(behaviour_notes(spec, params)))
 
@@ -239,6 +243,25 @@ def moving_cells(plan) -> int:
 
 def _bounds(draws: int, chunk: int) -> list[tuple[int, int]]:
     return [(a, min(draws, a + chunk)) for a in range(0, draws, chunk)]
+
+
+def _pair_rates(plan) -> tuple[np.ndarray, np.ndarray]:
+    """Trade-weighted tariffs by pair per period ``[time, i, j]`` and of the reference ``[i, j]``
+    (`_pair_rate` of `Plan.period_rates` and `Plan.t0`), read on the cells the law reaches only."""
+    cells = None if plan.split is None else plan.split.cells
+    if cells is None:
+        return _pair_rate(plan.period_rates(), plan.flows), _pair_rate(plan.t0, plan.flows)
+    K, n, m = plan.flows.shape
+    n_time = int(plan.parts.period.max()) + 1
+    weights = np.zeros((n_time, plan.n_regimes))  # [time, regime]: each regime's share of the period's days
+    np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
+    flows = plan.flows.reshape(-1)[cells]
+    rates = plan.split.rates  # [regime, cell]: 0 off these cells
+    onehot = sparse.csr_matrix((flows, (np.arange(cells.size), cells % (n * m))), shape=(cells.size, n * m))
+    paid = np.asarray(np.concatenate([weights @ rates, rates[:1]]) @ onehot)  # [time + 1, pair]: tariff times flows
+    base = plan.flows.sum(axis=0).reshape(-1)
+    out = np.where(base > 0, paid / np.where(base > 0, base, 1.0), 0.0).reshape(n_time + 1, n, m)
+    return out[:-1], out[-1]
 
 
 def _pair_rate(tariff: np.ndarray, flows: np.ndarray) -> np.ndarray:

@@ -5,7 +5,10 @@ A single change (tariffs before and after) is one model solve. A scenario is com
 `run_plan` solves it; `tradesim.ensemble` runs the same plan over elasticity draws. Where the
 model's markets clear each by itself (PE with perfectly elastic export supply: `independent_markets`),
 a partial-adjustment path solves each distinct market problem of the plan once, in batches
-(`tradesim.scenario.plan.Markets`), and markets whose tariffs never move not at all.
+(`tradesim.scenario.plan.Markets`), and markets whose tariffs never move not at all. Its sums by
+pair (what an ensemble keeps) then come in closed form, without per-cell solves: each moving
+market's path is one value per piece and draw, shared by its cells whose tariff does not move
+(`closed_form_bytes`).
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .law import TariffSchedule
-from .models import get_model
+from .models import get_model, pe
 from .results import ScenarioResult, SimulationResult
 from .scenario import Scenario, load_scenario
 from .scenario import dynamics
-from .scenario.plan import Plan, compile_plan, model_options, piece_keys
+from .scenario.plan import Plan, compile_plan, model_options
 
-__all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes"]
+__all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes", "closed_form_bytes"]
 
 
 @once_per_call()
@@ -192,7 +195,9 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
     by_pair : bool
         Sum flows and revenue over products (and keep nothing else per pair). Under
         elasticity adjustment without anticipation the sums are taken after each solve, so
-        memory does not grow with the number of pieces times the product axis.
+        memory does not grow with the number of pieces times the product axis. Under partial
+        adjustment with independent markets (`independent_markets`) they come in closed form
+        where it applies (`closed_form_bytes`), the same numbers to rounding.
 
     Returns
     -------
@@ -219,6 +224,8 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
 
     if plan.dyn.adjustment == "partial" and independent_markets(plan, params):
         # each distinct market problem once, in batched solves (see `tradesim.scenario.plan.Markets`)
+        if by_pair and not products and (out := _elastic_pairs(plan, params, draws)) is not None:
+            return out  # the same in closed form
         return _partial(plan, _market_targets(plan, params, keep, draws), by_pair, products)
     solved = {}
     for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
@@ -342,8 +349,11 @@ def _cell_targets(plan: Plan, solved: dict) -> _Targets:
         for name in names:
             moving |= (flat(t[name]) != flat(first[name])).reshape(-1, n).any(axis=0)
     cells = np.flatnonzero(moving & (plan.flows.reshape(n) > 0))
-    return _Targets(cells, {name: np.stack([flat(t[name])[..., cells] for t in targets]) for name in names},
-                    {name: np.stack([t["country"][name] for t in targets]) for name in first["country"]},
+    values = {name: np.empty((len(targets), *lead, cells.size)) for name in names}
+    for q, t in enumerate(targets):  # each solve's arrays freed once copied (the first is the reference)
+        for name in names:
+            values[name][q] = flat(t[name] if q == 0 else t.pop(name))[..., cells]
+    return _Targets(cells, values, {name: np.stack([t["country"][name] for t in targets]) for name in first["country"]},
                     {name: first[name] for name in names})
 
 
@@ -390,17 +400,21 @@ def independent_markets(plan: Plan, params: dict) -> bool:
         return False
     if tuple(o.name for o in spec.outputs) != _PE_COUNTRY:  # the per-country sums `_market_targets` knows
         return False
-    if not plan.markets.own:
-        home = np.asarray(plan.home) if plan.home is not None else np.arange(plan.flows.shape[2])
-        j = np.flatnonzero(home >= 0)
-        regimes = np.unique([r for r, _ in plan.keys])
-        K, n, m = plan.flows.shape
-        cells = ((np.arange(K)[:, None] * n + home[j]) * m + j).ravel()  # own sales: [part x importer]
-        cells = cells[plan.flows.reshape(-1)[cells] > 0]
-        own = plan.rates_on(cells)[regimes]  # [regime, cell]
-        if (own != own[:1]).any():
-            return False
+    if not plan.markets.own and plan.memo("own_sales_move", _own_sales_move):
+        return False
     return plan.markets.size > 0
+
+
+def _own_sales_move(plan: Plan) -> bool:
+    """Whether some importer's own sales with trade change tariff between the plan's solves."""
+    home = np.asarray(plan.home) if plan.home is not None else np.arange(plan.flows.shape[2])
+    j = np.flatnonzero(home >= 0)
+    regimes = np.unique([r for r, _ in plan.keys])
+    K, n, m = plan.flows.shape
+    cells = ((np.arange(K)[:, None] * n + home[j]) * m + j).ravel()  # own sales: [part x importer]
+    cells = cells[plan.flows.reshape(-1)[cells] > 0]
+    own = plan.rates_on(cells)[regimes]  # [regime, cell]
+    return bool((own != own[:1]).any())
 
 
 def _on_problems(value, part: np.ndarray, importer: np.ndarray):
@@ -489,6 +503,21 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     at = place[mk.of_key.astype(small)[:, cell_market] * small(n) + cell_exporter.astype(small)]
     values = {name: np.moveaxis(pairs.pop(name)[..., at], -2, 0) for name in names}
 
+    country = _country_sums(plan, sums, lead)
+    reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
+                 "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
+                 "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
+    return _Targets(cells, values, country, {name: reference[name] for name in values})
+
+
+def _country_sums(plan: Plan, sums: dict, lead: tuple) -> dict:
+    """The PE model's per-country outputs of each solve, ``{name: [key, draw?, country]}``, from its markets' sums
+    ``[key, draw?, x]``: ``"consumer_surplus"``, ``"revenue_change"`` and ``"price"`` (spending times the price
+    index less one) by importer, ``"producer_surplus"`` by exporter and ``"welfare"`` by country."""
+    K, n, m = plan.flows.shape
+    Q = len(plan.keys)
+    domestic = bool(plan.options.get("domestic", True))
+    home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
     position = plan.importer_position
     c = n + int((home < 0).sum())
 
@@ -508,17 +537,13 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     zero = np.zeros((Q, *lead, n))
     is_importer = np.zeros(c, bool)
     is_importer[position] = True
-    country = {
+    return {
         "import_price_index_change_pct": np.where(is_importer, countries(price, zero), np.nan),
         "consumer_surplus_usd": countries(sums["consumer_surplus"], zero),
         "producer_surplus_usd": countries(np.zeros((Q, *lead, m)), sums["producer_surplus"]),
         "revenue_change_usd": countries(sums["revenue_change"], zero),
         "welfare_usd": sums["welfare"],
     }
-    reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
-                 "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
-                 "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
-    return _Targets(cells, values, country, {name: reference[name] for name in values})
 
 
 def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = False) -> dict:
@@ -641,6 +666,317 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         full[name] = a.reshape(n_time, *lead, *shape)
     full["country"] = country
     return full
+
+
+#: Options of the PE model that the closed form of `_elastic_pairs` honours; any other sends a run to the solver.
+_CLOSED_FORM_OPTIONS = {"domestic", "home", "countries", "tol", "max_iter", "warn", "method"}
+
+
+def closed_form_bytes(plan: Plan, params: dict) -> int | None:
+    """Memory per draw (bytes) of a partial-adjustment path's sums by pair in closed form (`run_plan` with
+    ``by_pair=True`` where export supply is perfectly elastic), or None where the closed form does not
+    apply to `plan` and `params` (the general path then runs).
+
+    Parameters
+    ----------
+    plan : Plan
+    params : dict
+        The model's parameters (``{name: value or [draw?, product or part, country] array}``).
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> import tradesim
+    >>> from tradesim.scenario.plan import compile_plan
+    >>> s = tradesim.load_scenario("us-china-2025")
+    >>> b = s.load_baseline()
+    >>> plan = compile_plan(b, s, "pe", None, {"domestic": False})
+    >>> params = parameters_for(plan.spec, s.elasticities, b)
+    >>> closed_form_bytes(plan, params) > 0, closed_form_bytes(plan, {**params, "epsilon": 5.0})
+    (True, None)
+    """
+    if not (plan.dyn.adjustment == "partial" and independent_markets(plan, params) and _closed_form_plan(plan)):
+        return None
+    sigma = np.asarray(params.get("sigma", np.nan), float)
+    if not np.isfinite(sigma).all() or (np.abs(1 - sigma) < pe.NEAR_ONE).any():
+        return None
+    st = plan.memo("elastic_pairs", _ElasticSetup)
+    # the largest arrays: each solve's and each piece's values on the cells whose tariff moves and on the slots
+    return 8 * (len(plan.keys) + len(plan.regime)) * (st.cell_flows.size + st.slot_problem.shape[1])
+
+
+def _closed_form_plan(plan: Plan) -> bool:
+    """Whether `_elastic_pairs` can run `plan` (before its parameters are seen)."""
+    return not plan.dyn.persistence and plan.options.get("method", "exact") == "exact" and \
+        set(plan.options) <= _CLOSED_FORM_OPTIONS
+
+
+def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
+    """`run_plan` with `by_pair` under partial adjustment where export supply is perfectly elastic, in
+    closed form; None where it does not apply (the general path then runs).
+
+    It applies where the markets are independent (`independent_markets`), the model is PE solved
+    exactly, no ``sigma`` is within ``1e-3`` of one and nothing persists (``persistence = 0``). Then
+    a market's quantities in a solve are ``tau**-sigma G`` with one ``G`` per market problem
+    (`tradesim.models.pe.fixed_price_markets`), and the path of a cell's log flows is its log
+    baseline flow plus the path of ``log tau**-sigma + log G``, each linear in the solves' values
+    (`tradesim.scenario.dynamics.partial_adjustment`, its weights telescoped into one
+    ``[piece, key]`` matrix). A moving market's cells whose tariff stays the same on the whole path
+    (third countries' sales to the market: most of them) share their market's path, so their sums
+    by pair are the baseline's flows (and revenue) times the markets' paths on periods, one dense
+    ``[2 x exporter, market] x [market, time x draw]`` product per importer (markets padded by
+    importer, or one sparse product where padding would cost too much); only the cells whose tariff
+    moves keep paths of their own, ``[piece, draw, cell]`` (and are bought ahead: `_front_load`).
+    What does not depend on the draws is formed once per plan (`_ElasticSetup`). The numbers are the
+    general path's to rounding (1e-14 relative on us-china-2025).
+    """
+    spec, mk = plan.spec, plan.markets
+    if not _closed_form_plan(plan):
+        return None
+    st = plan.memo("elastic_pairs", _ElasticSetup)
+    p = {name: _on_problems(v, st.part, st.importer) for name, v in params.items()}
+    if (mk.problem_mult != 1.0).any():
+        p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
+    n_draws = max([np.shape(v)[0] for v in p.values() if np.ndim(v) == 3] or [1])
+    sigma, eta = (np.broadcast_to(np.asarray(p[name], float), (n_draws, st.part.size, 1))[..., 0]
+                  for name in ("sigma", "eta"))
+    solved = pe.fixed_price_markets(st.buys, st.fixed_spend, st.moved_problem, st.moved_spend, st.moved_log_tau,
+                                    sigma, eta)
+    if solved is None:
+        return None
+    K, n, m = plan.flows.shape
+    D, Q, P = n_draws, len(plan.keys), st.part.size
+    log_G = solved["log_shifter"]  # [draw, problem]
+    G = np.exp(log_G)
+    # each solve's per-country outputs: its markets' sums (`_market_targets` without the pair arrays)
+    r = np.exp(-sigma[:, st.moved_problem] * st.moved_log_tau)  # tau**-sigma on the problems' moved cells
+    revenue = _by_index(st.moved_t1v * r, st.moved_problem, P)
+    revenue += st.fixed_revenue
+    revenue *= G
+    revenue -= st.revenue_before  # [draw, problem]: the change of tariff revenue
+    cs = solved["consumer_surplus"]
+    by_key = st.pick @ np.concatenate([cs, revenue, st.buys * (np.exp(solved["log_price_index"]) - 1)]).T
+    by_key = np.moveaxis(by_key.reshape(Q, m, 3, D), 1, -1)  # [key, 3, draw, importer]
+    sums = {"consumer_surplus": by_key[:, 0], "revenue_change": by_key[:, 1], "price": by_key[:, 2],
+            "producer_surplus": np.zeros((Q, D, n))}
+    sums["welfare"] = np.zeros((Q, D, n + int((st.home < 0).sum())))
+    sums["welfare"][..., plan.importer_position] = by_key[:, 0] + by_key[:, 1]  # no producer surplus
+    country = _country_sums(plan, sums, (D,))
+
+    n_time, S = st.periods.shape[0], st.slot_problem.shape[1]
+    # each market's path of log G, [piece, draw, slot]: one product for every draw (the padding's log G is 0)
+    at = np.take(np.concatenate([log_G, np.zeros((D, 1))], axis=1), st.slot_problem, axis=1)  # [draw, key, slot]
+    path = (st.to_pieces @ np.ascontiguousarray(at.transpose(1, 0, 2)).reshape(Q, -1)).reshape(-1, D, S)
+    del at
+    # the cells whose tariff moves: their market's path and their own tariff's, [piece, draw, cell]
+    if st.slot_runs is None:
+        flows = np.take(path, st.cell_slot, axis=2)
+    else:  # the cells' slots are a few runs of consecutive slots: copies of slices, not a gather
+        flows = np.empty(path.shape[:2] + st.cell_slot.shape)
+        for at_cell, at_slot, size in st.slot_runs:
+            flows[..., at_cell:at_cell + size] = path[..., at_slot:at_slot + size]
+    if (sigma == sigma[:, :1]).all():  # one sigma per draw: the path of log tau is the same for every draw
+        shift = np.multiply(sigma[:, 0, None], st.cell_shift[:, None, :])
+    else:  # log tau**-sigma with each problem's sigma, then its path
+        own = sigma[:, st.cell_problem] * st.cell_log_tau  # [draw, key, cell]
+        shift = (st.to_pieces @ np.ascontiguousarray(own.transpose(1, 0, 2)).reshape(Q, -1)).reshape(flows.shape)
+        del own
+    flows -= shift
+    del shift
+    flows = np.exp(flows, out=flows)
+    flows *= st.cell_flows  # USD
+    if plan.events:
+        _front_load({"flows": flows}, plan.events, plan.parts, st.cell_rates, plan.regime_days, plan.dyn,
+                    plan.payback)
+    moved = np.zeros((2, flows.shape[0], D, n * m))  # [flows/revenue, piece, draw, pair]
+    moved[0][..., st.cell_pair] = np.add.reduceat(flows, st.runs, axis=-1)
+    flows *= st.piece_rates[:, None]  # tariff revenue, in place
+    moved[1][..., st.cell_pair] = np.add.reduceat(flows, st.runs, axis=-1)
+    del flows
+    # pieces to periods (each period's length-weighted mean): [piece, x] -> [time, x]
+    on_periods = (st.periods @ moved.transpose(1, 0, 2, 3).reshape(moved.shape[1], -1)).reshape(n_time, 2, D, n, m)
+    del moved
+    # the other cells of moving markets move with their market: their baseline flows (and revenue) times its
+    # path on periods, summed by pair in one product per importer
+    path = st.periods @ np.exp(path, out=path).reshape(path.shape[0], -1)  # [time, draw x slot]
+    path = np.ascontiguousarray(path.reshape(n_time, D, S).transpose(2, 0, 1))  # [slot, time, draw]
+    if st.padded:  # [importer block, 2 x exporter, slot] x [importer block, slot, time x draw]
+        J = st.importers.size
+        steady = np.matmul(st.steady, path.reshape(J, -1, n_time * D))  # [block, 2 x exporter, time x draw]
+        on_periods[..., st.importers] += steady.reshape(J, 2, n, n_time, D).transpose(3, 1, 4, 2, 0)
+    else:  # [2 x pair, market] x [market, time x draw]
+        steady = st.steady @ path.reshape(S, -1)
+        on_periods += steady.reshape(2, n, m, n_time, D).transpose(3, 0, 4, 1, 2)
+    on_periods = on_periods.reshape(n_time, 2, D, n * m)
+    change = on_periods[:, 1].reshape(n_time, D, n, m).sum(axis=-2) - st.revenue_moving  # [time, draw, importer]
+    starts = [pd.Timestamp(plan.regime_days[q]) for q, _ in plan.keys]
+
+    def kernel(stacked, log):  # [key, ...] -> [piece, ...]
+        return dynamics.partial_adjustment(stacked, starts, plan.parts.middle, plan.dyn.half_life_months, log=log,
+                                           weights=st.weight)
+
+    country = _country_path(plan, country, change, kernel, functools.partial(_to_periods, plan.parts))
+    out = {"flows": st.base_flows + on_periods[:, 0].reshape(n_time, D, n, m),
+           "revenue": st.base_revenue + on_periods[:, 1].reshape(n_time, D, n, m), "country": country}
+    if not draws and D == 1:  # no draw axis asked for, none given
+        out = {"flows": out["flows"][:, 0], "revenue": out["revenue"][:, 0],
+               "country": {k: v[:, 0] for k, v in country.items()}}
+    return out
+
+
+#: Slots per market at most (`_ElasticSetup`): beyond it, a sparse product replaces the padded dense ones.
+_MOST_PADDING = 2.0
+#: Runs of consecutive slots at most that `_elastic_pairs` copies as slices rather than gathers.
+_FEW_RUNS = 16
+
+
+class _ElasticSetup:
+    """What `_elastic_pairs` needs of a plan that no draw changes, formed once per plan (`Plan.memo`).
+
+    Attributes
+    ----------
+    part, importer : numpy.ndarray of int, ``[problem]``
+        Each market problem's part and importer (`Plan.markets`).
+    buys, fixed_spend : numpy.ndarray, ``[problem]``
+        Baseline spending on the problem's cells (tariff-inclusive, USD), and on those whose tariff the
+        problem does not change.
+    moved_problem, moved_spend, moved_log_tau, moved_t1v : numpy.ndarray, ``[moved cell]``
+        The problems' cells whose tariff changes: their problem, spending, ``log tau`` and new tariff
+        times baseline flow (USD).
+    fixed_revenue, revenue_before : numpy.ndarray, ``[problem]``
+        Tariff revenue on the unchanged cells, and on all cells before, USD.
+    pick : scipy.sparse.csr_matrix, ``[key x importer, problem]``
+        Ones where a solve's market of that importer poses the problem.
+    to_pieces : numpy.ndarray, ``[piece, key]``
+        Partial adjustment's weights on each solve's log values (`dynamics.partial_adjustment`
+        telescoped); `weight` ``[piece, key - 1]`` its weights on the steps.
+    importers : numpy.ndarray of int
+        The importers of the moving markets.
+    padded : bool
+        Whether the markets sit in slots grouped by importer (padded to the largest group).
+    slot_problem : numpy.ndarray of int, ``[key, slot]``
+        The problem of each slot's market in each solve (``P``, one past the problems, for padding).
+    steady : numpy.ndarray ``[importer block, 2 x exporter, slot]`` or scipy.sparse.csr_matrix ``[2 x pair, market]``
+        Baseline flows and tariff revenue (USD) of the moving markets' cells whose tariff never moves, by slot
+        (`padded`) or by market.
+    cell_problem, cell_log_tau : numpy.ndarray, ``[key, cell]``
+        The other moving cells (ordered by pair): their problem and ``log tau`` in each solve.
+    cell_slot : numpy.ndarray of int, ``[cell]``; cell_shift : numpy.ndarray, ``[piece, cell]``
+        Their market's slot, and the path of their ``log tau`` (`to_pieces` of `cell_log_tau`).
+    slot_runs : list of (int, int, int) or None
+        ``(first cell, first slot, length)`` of the runs of consecutive slots in `cell_slot`, where
+        they are few (`_FEW_RUNS`).
+    cell_flows : numpy.ndarray, ``[cell]``; cell_rates : numpy.ndarray, ``[regime, cell]``
+    piece_rates : numpy.ndarray, ``[piece, cell]``
+        Their baseline flows (USD) and tariffs by regime and by piece.
+    cell_pair, runs : numpy.ndarray of int
+        The pairs those cells fall in and where each pair's run of cells starts.
+    periods : scipy.sparse.csr_matrix, ``[time, piece]``
+        Each period's pieces' weights.
+    base_flows, base_revenue : numpy.ndarray, ``[exporter, importer]``
+        Sums over the cells that never move, USD.
+    revenue_moving : numpy.ndarray, ``[importer]``
+        Tariff revenue on the moving cells before, USD.
+    home : numpy.ndarray of int, ``[importer]``
+    """
+
+    def __init__(self, plan: Plan):
+        mk = plan.markets
+        K, n, m = plan.flows.shape
+        Q, M = len(plan.keys), mk.size
+        domestic = bool(plan.options.get("domestic", True))
+        self.home = home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
+        self.part, self.importer = part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]
+        P = part.size
+        p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # [problem cell]
+        j_of = importer[p_of]
+        if not domestic:  # the importers' own sales are not a source: they stay as they are (and their tariff too)
+            keep = i_of != home[j_of]
+            p_of, i_of, j_of = p_of[keep], i_of[keep], j_of[keep]
+        at = (part[p_of] * n + i_of) * m + j_of
+        v = plan.flows.reshape(-1)[at]
+        t0 = plan.t0.reshape(-1)[at]
+        t1 = plan.rates_on(at, mk.problem_regime[p_of])
+        spend = v * (1 + t0)
+        self.buys = np.bincount(p_of, weights=spend, minlength=P)
+        moved = t1 != t0
+        self.fixed_spend = np.bincount(p_of[~moved], weights=spend[~moved], minlength=P)
+        self.moved_problem, self.moved_spend = p_of[moved], spend[moved]
+        self.moved_log_tau = np.log1p(t1[moved]) - np.log1p(t0[moved])
+        self.moved_t1v = t1[moved] * v[moved]
+        self.fixed_revenue = np.bincount(p_of[~moved], weights=(t1 * v)[~moved], minlength=P)
+        self.revenue_before = np.bincount(p_of, weights=t0 * v, minlength=P)
+        rows = np.repeat(np.arange(Q), M) * m + np.tile(mk.importer, Q)
+        self.pick = sparse.csr_matrix((np.ones(Q * M), (rows, mk.of_key.ravel())), shape=(Q * m, P))
+
+        starts = [pd.Timestamp(plan.regime_days[q]) for q, _ in plan.keys]
+        self.weight = w = dynamics.adjustment_weights(starts, plan.parts.middle, plan.dyn.half_life_months)
+        to_pieces = np.zeros((w.shape[0], Q))  # x(t) = x_0 + sum_q w_q (x_q - x_(q-1)) = sum_q a_q x_q
+        to_pieces[:, 0] = 1.0
+        to_pieces[:, :-1] -= w
+        to_pieces[:, 1:] += w
+        self.to_pieces = to_pieces
+
+        cells = mk.cells
+        rates = plan.rates_on(cells)  # [regime, cell]
+        f0 = plan.flows.reshape(-1)[cells]
+        pair = cells % (n * m)
+        steady = (rates == rates[0]).all(axis=0)
+        # the moving markets in slots, grouped by importer and padded to the largest group: the sums by pair of
+        # the cells whose tariff never moves are then one dense product per importer; where padding would more
+        # than double the slots, one sparse product over the markets instead
+        self.importers, group = np.unique(mk.importer, return_inverse=True)
+        sizes = np.bincount(group)
+        width = int(sizes.max(initial=0))
+        self.padded = self.importers.size * width <= _MOST_PADDING * M + 1024
+        if self.padded:
+            by_group = np.argsort(group, kind="stable")
+            slot = np.empty(M, np.int64)
+            slot[by_group] = group[by_group] * width + (np.arange(M) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+            slot_market = np.full(self.importers.size * width, -1)
+            slot_market[slot] = np.arange(M)
+            self.slot_problem = np.where(slot_market >= 0, mk.of_key[:, slot_market], P)  # [key, slot]; P: padding
+            values = np.zeros((self.importers.size, 2 * n, width))  # [importer block, flows/revenue x exporter, slot]
+            c_slot = slot[mk.cell_market[steady]]
+            g, pos = np.divmod(c_slot, width)
+            values[g, mk.cell_exporter[steady], pos] = f0[steady]
+            values[g, n + mk.cell_exporter[steady], pos] = rates[0, steady] * f0[steady]
+            self.steady = values
+        else:
+            self.slot_problem = mk.of_key
+            values = np.concatenate([f0[steady], rates[0, steady] * f0[steady]])
+            self.steady = sparse.csr_matrix((values, (np.concatenate([pair[steady], n * m + pair[steady]]),
+                                                      np.tile(mk.cell_market[steady], 2))), shape=(2 * n * m, M))
+        order = np.flatnonzero(~steady)
+        order = order[np.argsort(pair[order], kind="stable")]
+        self.cell_flows, self.cell_rates = f0[order], np.ascontiguousarray(rates[:, order])
+        self.piece_rates = self.cell_rates[plan.regime]  # [piece, cell]
+        self.cell_problem = mk.of_key[:, mk.cell_market[order]]  # [key, cell]
+        self.cell_slot = (slot if self.padded else np.arange(M))[mk.cell_market[order]]
+        breaks = np.flatnonzero(np.diff(self.cell_slot) != 1) + 1
+        first = np.concatenate([[0], breaks]).astype(int)
+        sizes = np.diff(np.append(first, self.cell_slot.size))
+        self.slot_runs = list(zip(first.tolist(), self.cell_slot[first].tolist(), sizes.tolist())) \
+            if self.cell_slot.size and first.size <= _FEW_RUNS else None
+        t0c = rates[0, order]
+        self.cell_log_tau = np.log1p(plan.rates_on(np.broadcast_to(cells[order], self.cell_problem.shape),
+                                                   mk.problem_regime[self.cell_problem])) - np.log1p(t0c)
+        self.cell_shift = to_pieces @ self.cell_log_tau  # [piece, cell]: the path of log tau
+        cell_pair = pair[order]
+        self.runs = np.flatnonzero(np.r_[True, cell_pair[1:] != cell_pair[:-1]]) if order.size else np.zeros(0, int)
+        self.cell_pair = cell_pair[self.runs]
+        n_time = int(plan.parts.period.max()) + 1
+        self.periods = sparse.csr_matrix((plan.parts.weight, (plan.parts.period, np.arange(plan.parts.period.size))),
+                                         shape=(n_time, plan.parts.period.size))
+        still = np.ones(plan.flows.size, bool)
+        still[cells] = False
+        self.base_flows = np.where(still.reshape(plan.flows.shape), plan.flows, 0.0).sum(axis=0)
+        self.base_revenue = np.where(still.reshape(plan.flows.shape), plan.t0 * plan.flows, 0.0).sum(axis=0)
+        self.revenue_moving = _by_index(rates[0] * f0, cells % m, m)
 
 
 def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np.ndarray, weights,
@@ -806,17 +1142,26 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         if window.start >= window.stop or not rising.size:
             continue
         # the log tariff change of the rising cells only
-        bump = dyn.front_loading * (np.log1p(flat_rates[e, rising]) - np.log1p(flat_rates[e - 1, rising]))
-        block = (window, slice(None), rising)  # the window's pieces, the rising cells
+        bump = rise = dyn.front_loading * (np.log1p(flat_rates[e, rising]) - np.log1p(flat_rates[e - 1, rising]))
+        cols, still = rising, None
+        lo, hi = int(rising[0]), int(rising[-1]) + 1
+        if q3 is None and 2 * rising.size >= hi - lo:  # mostly rising: their span as a slice (views, not gathers),
+            still = np.ones(hi - lo, bool)  # its other cells bought ahead by nothing: x (1 + 0) and x - 0 are x
+            still[rising - lo] = False
+            cols, bump = slice(lo, hi), np.zeros(hi - lo)
+            bump[rising - lo] = rise
+        block = (window, slice(None), cols)  # the window's pieces, the rising cells
         ahead = f3[block]
         extra = (ahead * years[window][:, None, None]).sum(axis=0) * bump  # USD bought ahead, [draw, cell]
+        if still is not None:
+            extra[..., still] = 0.0  # also where a flow is not finite
         f3[block] = ahead * (1 + bump)
         if q3 is not None:
             q3[block] = q3[block] * (1 + bump)
         span = (back64 - e64).astype(float) / 365.25  # the whole payback window, also where the run ends inside it
         if later.start >= later.stop or span <= 0:
             continue
-        block = (later, slice(None), rising)
+        block = (later, slice(None), cols)
         was = f3[block]
         new = was - extra / span  # USD per year taken back
         # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero

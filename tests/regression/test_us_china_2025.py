@@ -11,7 +11,6 @@ Rates include MFN (zero on the toys, electronics and steel used here).
 """
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -225,8 +225,11 @@ def test_bad_input_fails_naming_file_line_and_value(tmp_path, column, line, bad,
 def test_fine_values_sum_to_the_demo_cells():
     fine = pd.read_csv(DATA / "fine-values-2024.csv.gz", dtype={"product": str})
     demo = pd.read_csv(DATA / "demo-2024.csv", dtype={"product": str})
-    assert list(fine.columns) == ["exporter", "importer", "product", "value", "source"]
+    assert list(fine.columns) == ["exporter", "importer", "member", "product", "value", "source"]
     assert fine["source"].str.match(r"(measured|imputed|remainder)\b").all()
+    # ROW's rows by member (the partners inside it, EU27 less Germany, the remainder ROW); no other row has one
+    assert fine["member"].notna().eq(fine["exporter"] == "ROW").all()
+    assert fine.loc[fine["member"] == "ROW", "source"].str.match(r"(imputed|measured: .*HS2)").all()
     assert fine.loc[fine["exporter"] == "DEU", "source"].str.startswith("imputed:").all()
     sums = fine.groupby(["exporter", "importer", fine["product"].str[:2]])["value"].sum()
     pairs = set(zip(fine["exporter"], fine["importer"]))

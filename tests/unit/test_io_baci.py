@@ -1,6 +1,5 @@
 """CEPII BACI reader, on files written in BACI's published layout."""
 
-import warnings
 
 import numpy as np
 import pytest

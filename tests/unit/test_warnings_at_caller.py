@@ -4,7 +4,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import pytest
 
 import tradesim
 from tradesim import TradesimWarning

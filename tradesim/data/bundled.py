@@ -14,7 +14,7 @@ from ..codes import COUNTRY_GROUPS, country_problem, hs_problem
 from ..errors import InputError
 from ..files import read_table, require_columns, row_labels
 
-__all__ = ["list_baselines", "list_fine_values", "load_baseline", "load_fine_values", "gdp_2024"]
+__all__ = ["list_baselines", "list_fine_values", "load_baseline", "load_fine_values", "gdp_2024", "member_column", "members_problem"]
 
 #: Bundled tables of trade values finer than a bundled baseline's products (for the law's shares).
 FINE_VALUES = {"fine-values-2024": ("fine-values-2024.csv.gz",
@@ -187,8 +187,11 @@ def list_fine_values() -> pd.DataFrame:
 def _bundled_fine_values(name: str) -> pd.DataFrame:
     """A bundled fine-values table, read once per session (scenario runs and ensembles read it every run)."""
     with resources.files(__package__).joinpath(FINE_VALUES[name][0]).open("rb") as fh:
-        return pd.read_csv(fh, dtype={"product": str, "exporter": str, "importer": str},
-                           compression="gzip", usecols=["exporter", "importer", "product", "value"])
+        frame = pd.read_csv(fh, dtype={"product": str, "exporter": str, "importer": str, "member": str},
+                            compression="gzip", usecols=lambda c: c != "source", keep_default_na=False)
+    if "member" in frame.columns:
+        frame["member"] = frame["member"].str.strip()
+    return frame
 
 
 def load_fine_values(ref: str, *, relative_to=None):
@@ -199,7 +202,10 @@ def load_fine_values(ref: str, *, relative_to=None):
     ref : str
         A name of `list_fine_values` (a baseline name gives the baseline itself) or the path
         of a tidy CSV or Parquet file with columns ``product`` (HS code), ``value`` (USD) and
-        optionally ``exporter`` and ``importer``.
+        optionally ``exporter``, ``importer`` and ``member``. A ``member`` names a country (or
+        group) inside an aggregate exporter (``ROW``, ``EU27``) whose values the row gives: the
+        law then evaluates each member and weights them by value (`tradesim.law.members`); it
+        is blank on ordinary rows, and allowed only where the exporter is an aggregate.
     relative_to : path-like, optional
         The folder a relative path is resolved in (that of the scenario file naming it).
 
@@ -211,7 +217,8 @@ def load_fine_values(ref: str, *, relative_to=None):
     ------
     InputError
         For a missing file or column, a code that is not HS, a negative, blank or non-numeric
-        value or an unknown country code, naming the file, the line and the value.
+        value, an unknown country code, or a member on a row whose exporter is not an aggregate,
+        naming the file, the line and the value.
     """
     from pathlib import Path
 
@@ -243,13 +250,68 @@ def load_fine_values(ref: str, *, relative_to=None):
                 rows = frame.index[frame[col].isin(unknown)]
                 raise InputError(f"{country_problem(unknown[0], COUNTRY_GROUPS)} ({row_labels(rows, frame.index)})",
                                  source=str(path), key=f"column {col!r}")
+    if "member" in frame.columns:
+        frame["member"] = frame["member"].fillna("").astype(str).str.strip()
+        if problem := members_problem(frame):
+            raise InputError(problem, source=str(path), key="column 'member'")
     return frame.assign(value=value)
+
+
+def member_column(frame: pd.DataFrame) -> np.ndarray | None:
+    """Each row's ``member`` of a fine-values table, stripped text (``""`` where blank or missing), or None
+    without the column. Read through its distinct values (a few dozen codes over many rows)."""
+    if not isinstance(frame, pd.DataFrame) or "member" not in frame.columns:
+        return None
+    codes, distinct = pd.factorize(frame["member"], use_na_sentinel=True)  # -1: missing
+    text = np.array([str(c).strip() for c in distinct] + [""], dtype=object)
+    return text[codes]
+
+
+def members_problem(frame: pd.DataFrame) -> str | None:
+    """What is wrong with the ``member`` column of a fine-values table, naming the row and the value, or None.
+
+    A member must be a country code or a group (`tradesim.codes.COUNTRY_GROUPS`), other than its
+    exporter, on a row whose exporter is an aggregate (a group such as ``ROW`` or ``EU27``);
+    blank (empty or missing) on ordinary rows. A table without the column has no problem.
+    """
+    text = member_column(frame)
+    if text is None:
+        return None
+    named = text != ""
+    if not named.any():
+        return None
+    if "exporter" not in frame.columns or "importer" not in frame.columns:
+        return "a member column needs exporter and importer columns: a member belongs to an aggregate exporter"
+    raw = frame["member"]
+    bad_text = [c for c in pd.unique(text[named]) if country_problem(c, COUNTRY_GROUPS)]
+    if bad_text:
+        rows = frame.index[named & np.isin(text, bad_text)]
+        return (f"member {raw[rows[0]]!r}: {country_problem(bad_text[0], COUNTRY_GROUPS)} "
+                f"({row_labels(rows, frame.index)}); expected a country code or a group")
+    codes, distinct = pd.factorize(frame["exporter"], use_na_sentinel=False)
+    distinct = np.asarray(distinct, dtype=str)
+    not_aggregate = named & ~np.isin(distinct, list(COUNTRY_GROUPS))[codes]
+    if not_aggregate.any():
+        rows = frame.index[not_aggregate]
+        return (f"member {raw[rows[0]]!r} on exporter {str(distinct[codes[np.flatnonzero(not_aggregate)[0]]])!r} "
+                f"({row_labels(rows, frame.index)}): members are allowed only where the exporter is an aggregate "
+                f"({', '.join(COUNTRY_GROUPS)}); leave member blank on other rows")
+    at = np.flatnonzero(named)  # the named rows only: text compared where it matters
+    exporter = distinct[codes[at]]
+    same = at[(text[at] == exporter) & (exporter != "ROW")]
+    if same.size:
+        rows = frame.index[same]
+        return (f"member {raw[rows[0]]!r} is its own exporter ({row_labels(rows, frame.index)}): "
+                "a group's members are countries")
+    return None
 
 
 def fine_values_problem(fine, products, source: str = "fine_values") -> str | None:
     """What is wrong with fine values for a baseline's products: codes that nest under none of them."""
     if fine is None or not isinstance(fine, pd.DataFrame):
         return None
+    if (problem := members_problem(fine)) is not None:
+        return problem
     codes = np.asarray(pd.unique(fine["product"].astype(str)), dtype=str)
     prods = np.asarray(list(products), dtype=str)
     lengths = np.char.str_len(prods)

@@ -10,6 +10,10 @@ products with weights:
   national line finer than six digits counts as its whole subheading.
 
 A `TradesimWarning` says which of the two was used and for how many products.
+
+Fine values may also name the *members* of an aggregate exporter (a ``member`` column on rows of
+``ROW`` or a group): `split` then carries the members' values by atom (`Atoms.members`), and the
+law expands the exporter axis by them as it expands products into atoms (`tradesim.law.members`).
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import pandas as pd
 from scipy import sparse
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask, hs_subheadings
-from ..data.bundled import load_fine_values
+from ..data.bundled import load_fine_values, member_column, members_problem
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
+from .members import Members
 
-__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "partition", "row_ids"]
+__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "member_rows",
+           "partition", "row_ids"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ class Atoms:
     n_whole : int
         Of those, the lines of six digits or more, which count whole (a list naming some of their
         finer national lines covers all of them).
+    members : Members or None
+        Values of the members of aggregate exporters by atom, when the fine values name them
+        (a ``member`` column): the law then evaluates each member and weights them by value
+        (`tradesim.law.members`).
     """
 
     products: np.ndarray
@@ -62,6 +72,7 @@ class Atoms:
     n_fallback: int = 0
     fallback: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     n_whole: int = 0
+    members: Members | None = None
 
     def fallback_cells(self, n_exporters: int, n_importers: int) -> np.ndarray:
         """``[product, exporter, importer]`` bool: split products whose shares come from the fallback
@@ -322,6 +333,8 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     product = np.asarray(product, dtype=str)  # one conversion: iterating an Arrow-backed column is slow
     if p := codes_problem(product):
         raise InputError(p, key="fine_values.product")
+    if p := members_problem(frame):
+        raise InputError(p, key="fine_values.member")
     if "exporter" in frame.columns and "importer" in frame.columns:
         order = np.argsort(product, kind="stable")  # the codes sorted, and each row's place among them
         codes, rank = product[order], np.empty(order.size, np.int64)
@@ -334,6 +347,28 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
                                                                       e_idx[ok] * importers.size + i_idx[ok])), shape)
     grouped = values.groupby(product[row_code]).sum()
     return grouped.index.to_numpy(str), grouped.to_numpy(float)
+
+
+def member_rows(fine_values, atoms: np.ndarray, exporters: np.ndarray, importers: np.ndarray) -> Members | None:
+    """The members of aggregate exporters that a fine-values table names (its ``member`` column), on `atoms`.
+
+    None for fine values without members (a Series, a Baseline, a table without the column or with
+    it empty).
+    """
+    if not isinstance(fine_values, pd.DataFrame) or "member" not in fine_values.columns:
+        return None
+    if not {"exporter", "importer"} <= set(fine_values.columns):
+        return None
+    if p := members_problem(fine_values):
+        raise InputError(p, key="fine_values.member")
+    member = member_column(fine_values)
+    named = member != ""
+    if not named.any():
+        return None
+    rows = fine_values[named]
+    return Members.from_rows(atoms, rows["product"].to_numpy(str), _indexer(exporters, rows["exporter"]),
+                             _indexer(importers, rows["importer"]), member[named].astype(str),
+                             pd.to_numeric(rows["value"], errors="coerce").fillna(0.0).to_numpy(float))
 
 
 def _indexer(axis: np.ndarray, column: pd.Series) -> np.ndarray:
@@ -363,8 +398,10 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         finer = np.unique(codes[code_lengths > n].astype(f"<U{n}"))  # the law's codes cut to the product's length
         if finer.size:
             split_ |= (lengths == n) & np.isin(products, finer)
+    if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
+        fine_values = load_fine_values(fine_values)
     if not split_.any():
-        return Atoms(products, products, None, None)
+        return Atoms(products, products, None, None, members=member_rows(fine_values, products, exporters, importers))
     pairs = (exporters.size, importers.size)
     fine = fine_table(fine_values, exporters, importers)
     pair_weights = fine is not None and (sparse.issparse(fine[1]) or fine[1].ndim == 3)
@@ -406,9 +443,10 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
     else:
         n_whole = 0
     parent = np.concatenate([p[0] for p in parts])
+    atom_codes = np.concatenate([p[1].astype(str) for p in parts])
     return Atoms(
         products,
-        np.concatenate([p[1].astype(str) for p in parts]),
+        atom_codes,
         parent,
         np.concatenate([p[2] for p in parts]),
         products[split_],
@@ -416,6 +454,7 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         int(split_.sum()) - n_exact,
         todo,
         n_whole,
+        member_rows(fine_values, atom_codes, exporters, importers),
     )
 
 

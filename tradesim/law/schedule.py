@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..data.layout import Cells
 from ..errors import InputError
@@ -213,6 +214,35 @@ class TariffSchedule:
         measures = [m for m in self.measures if m.importer == importer]
         return compile_law(measures, dict(self.product_lists), atoms, exporters, self._members, cells, reached)
 
+    def _law(self, importer: str, j: int, atoms: Atoms, exps: np.ndarray, wanted=None, reached: bool = False):
+        """`importer`'s law on `atoms`, with the members of aggregate exporters where the fine values name them.
+
+        Returns
+        -------
+        law : Compiled
+            On ``atoms x exporters``, or on ``atoms x (exporters and member codes)`` with members.
+        cell_atom, cell_exporter : numpy.ndarray of int, ``[cell]``
+            The cells that `fold` gives rates on.
+        fold : callable
+            Totals ``[..., law cell]`` to ``[..., cell]``: the identity without members, else each
+            aggregate's cell as its members' value-weighted mean (`tradesim.law.members`).
+        average : scipy.sparse matrix or None
+            ``[cell, law cell]``, the matrix of `fold` (None without members).
+        """
+        ex = None if atoms.members is None else atoms.members.expansion(j, exps, atoms.atoms.size, wanted)
+        if ex is None:
+            law = self.compiled(importer, atoms.atoms, exps, wanted, reached)
+            return law, law.cell_atom, law.cell_exporter, (lambda totals: totals), None
+        law = self.compiled(importer, atoms.atoms, ex.sources, ex.wanted, reached)
+        cell_atom, cell_exporter, average = ex.fold(law.cell_atom, law.cell_exporter)
+
+        def fold(totals: np.ndarray) -> np.ndarray:
+            lead = totals.shape[:-1]
+            flat = totals.reshape(-1, totals.shape[-1])
+            return np.asarray((average @ flat.T).T).reshape(*lead, average.shape[0])
+
+        return law, cell_atom, cell_exporter, fold, average
+
     def _keep(self, kinds, layers) -> np.ndarray | None:
         """A filter on measures by kind or name/group (None: keep all), checked."""
         kinds = None if kinds is None else set((kinds,) if isinstance(kinds, str) else kinds)
@@ -240,12 +270,11 @@ class TariffSchedule:
                 wanted = cells[:, :, j] if atoms.parent is None else cells[atoms.parent, :, j]
                 if not wanted.any():
                     continue
-            law = self.compiled(importer, atoms.atoms, exps, wanted)
+            law, cell_atom, cell_exporter, fold, _ = self._law(importer, j, atoms, exps, wanted)
             regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
             mask = None if keep is None else np.array([keep(m) for m in law.measures], bool)
-            totals = stacking.evaluate(law, regimes, mask)  # [regime, cell]
-            out[:, :, :, j] = aggregate_cells(totals, atoms, law.cell_atom, law.cell_exporter, exps.size, j)[
-                which.ravel()]
+            totals = fold(stacking.evaluate(law, regimes, mask))  # [regime, cell]
+            out[:, :, :, j] = aggregate_cells(totals, atoms, cell_atom, cell_exporter, exps.size, j)[which.ravel()]
         return out
 
     def rates(self, date, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
@@ -266,7 +295,10 @@ class TariffSchedule:
             product only in part: a Series indexed by HS code; a frame with columns
             ``product``, ``value`` and optionally ``exporter`` and ``importer``; or a finer
             `Baseline`. Without it, the subheading-count fallback applies (see
-            `tradesim.law.atoms`).
+            `tradesim.law.atoms`). A frame may also have a ``member`` column naming, on rows of
+            an aggregate exporter (``ROW``, a group), the country inside it whose value the row
+            gives: the law then evaluates each member as itself and the aggregate's rate is the
+            members' rates weighted by their values (`tradesim.law.members`).
         kinds : iterable of str, optional
             Sum only layers of these kinds (``"mfn"``, ``"additional"``).
         layers : iterable of str, optional
@@ -320,11 +352,12 @@ class TariffSchedule:
             k, i = cells.product[mine], cells.exporter[mine]
             wanted = np.zeros((K, n), bool)
             wanted[k, i] = True
-            law = self.compiled(imps[j], atoms.atoms, exps, wanted if atoms.parent is None else wanted[atoms.parent])
+            law, cell_atom, cell_exporter, fold, _ = self._law(
+                imps[j], j, atoms, exps, wanted if atoms.parent is None else wanted[atoms.parent])
             regimes, which = np.unique(law.active([day]), axis=0, return_inverse=True)
             mask = None if keep is None else np.array([keep(measure) for measure in law.measures], bool)
-            totals = stacking.evaluate(law, regimes, mask)  # [regime, cell of the law]
-            rate = aggregate_cells(totals, atoms, law.cell_atom, law.cell_exporter, n, j)[which.ravel()[0]]  # [k, i]
+            totals = fold(stacking.evaluate(law, regimes, mask))  # [regime, cell]
+            rate = aggregate_cells(totals, atoms, cell_atom, cell_exporter, n, j)[which.ravel()[0]]  # [k, i]
             out[mine] = rate[k, i]
         return out
 
@@ -426,9 +459,10 @@ class TariffSchedule:
             wanted = None if cells is None else cells[atoms.parent, :, j]
             if wanted is not None and not wanted.any():
                 continue
-            law = self.compiled(importer, atoms.atoms, exps, wanted, reached=True)  # the rates that can be nonzero
+            law, cell_atom, cell_exporter, fold, _ = self._law(importer, j, atoms, exps, wanted,
+                                                               reached=True)  # the rates that can be nonzero
             regimes, which = np.unique(law.active([*days, *cut_days]), axis=0, return_inverse=True)
-            laws.append((j, law, stacking.evaluate(law, regimes), which.ravel()))
+            laws.append((j, (cell_atom, cell_exporter), fold(stacking.evaluate(law, regimes)), which.ravel()))
         # Atoms with equal law have equal projections of their rates over (change day, exporter, importer)
         # on random weights: two projections, seeded, so a chance collision of unequal atoms is negligible.
         rng = np.random.default_rng(20250402)
@@ -438,15 +472,16 @@ class TariffSchedule:
             by_regime = np.zeros((2, totals.shape[0], exps.size))
             np.add.at(by_regime, (slice(None), which[len(days):]), weights)
             for m in range(2):
-                contribution = (totals * by_regime[m][:, law.cell_exporter]).sum(axis=0)
-                signature[:, m] += np.bincount(law.cell_atom, weights=contribution, minlength=atoms.atoms.size)
+                contribution = (totals * by_regime[m][:, law[1]]).sum(axis=0)
+                signature[:, m] += np.bincount(law[0], weights=contribution, minlength=atoms.atoms.size)
         part_of_atom, parent, representative = partition(atoms, signature)
         is_rep = np.zeros(atoms.atoms.size, bool)
         is_rep[representative] = True
         on, rates = [np.zeros(0, np.int64)], [np.zeros((len(days), 0))]  # the parts' cells the law reaches
         for j, law, totals, which in laws:
-            take = is_rep[law.cell_atom]  # one atom per part: each (part, exporter, importer) once
-            on.append((part_of_atom[law.cell_atom[take]] * exps.size + law.cell_exporter[take]) * imps.size + j)
+            cell_atom, cell_exporter = law
+            take = is_rep[cell_atom]  # one atom per part: each (part, exporter, importer) once
+            on.append((part_of_atom[cell_atom[take]] * exps.size + cell_exporter[take]) * imps.size + j)
             rates.append(totals[which[:len(days)]][:, take])
         on = np.concatenate(on)
         order = np.argsort(on, kind="stable")
@@ -503,8 +538,7 @@ class TariffSchedule:
         atoms = self.atoms(baseline.products, exps, [importer], baseline if fine_values is None else fine_values)
         atoms.warn(stacklevel=2)
         parent = np.arange(atoms.products.size) if atoms.parent is None else atoms.parent
-        law = self.compiled(importer, atoms.atoms, exps, flows[parent] > 0)
-        a, e = law.cell_atom, law.cell_exporter
+        law, a, e, fold, average = self._law(importer, 0, atoms, exps, flows[parent] > 0)
         # each cell's weight: its product's flow times the atom's share of the product for the pair
         if atoms.parent is None:
             share = np.ones(a.size)
@@ -532,7 +566,17 @@ class TariffSchedule:
             cell_group, measure_group = None, pd.Index(labels).get_indexer([m.layer_name for m in law.measures])
             totals = np.full(len(labels), flows.sum())
         regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
-        sums = stacking.weighted(law, regimes, weight, cell_group, measure_group, len(labels))[which.ravel()]
+        if average is None:
+            sums = stacking.weighted(law, regimes, weight, cell_group, measure_group, len(labels))
+        elif measure_group is not None:  # the members' cells weigh their share of their aggregate's weight
+            sums = stacking.weighted(law, regimes, np.asarray(average.T @ weight).ravel(), None, measure_group,
+                                     len(labels))
+        else:  # the aggregates' rates first (a member's cell may serve several aggregates), then the groups
+            rates = fold(stacking.evaluate(law, regimes))  # [regime, cell]
+            by_group = sparse.csr_matrix((weight, (cell_group, np.arange(weight.size))),
+                                         shape=(len(labels), weight.size))  # [group, cell]
+            sums = np.asarray(by_group @ rates.T).T
+        sums = sums[which.ravel()]
         with np.errstate(invalid="ignore", divide="ignore"):
             table = pd.DataFrame(100 * sums / np.where(totals > 0, totals, np.nan), columns=labels,
                                  index=pd.DatetimeIndex(days, name="date"))
@@ -577,13 +621,17 @@ class TariffSchedule:
         exps = labels([exporter], "exporter")
         atoms = self.atoms(products, exps, [importer], fine_values)
         atoms.warn(stacklevel=2)
-        law = self.compiled(importer, atoms.atoms, exps)
+        law, cell_atom, _, fold, _ = self._law(importer, 0, atoms, exps)
         measures = law.measures
         s = stacking.stack(law, law.active(days))
-        # each element's contribution by (date, atom, measure): the measure plays the exporter axis
-        cells = np.bincount((s.regime * atoms.atoms.size + law.cell[s.entry]) * len(measures) + s.measure,
-                            weights=s.contribution, minlength=len(days) * atoms.atoms.size * len(measures))
-        parts = aggregate(cells.reshape(len(days), atoms.atoms.size, len(measures)), _one_exporter(atoms), 0)
+        # each element's contribution by (date, measure, cell), members folded into their aggregate's cells
+        # (every atom's own: one exporter), then by (date, atom, measure): the measure plays the exporter axis
+        cells = np.bincount((s.regime * len(measures) + s.measure) * law.n_cells + law.cell[s.entry],
+                            weights=s.contribution, minlength=len(days) * len(measures) * law.n_cells)
+        cells = fold(cells.reshape(len(days), len(measures), law.n_cells))  # [date, measure, cell]
+        by_atom = np.zeros((len(days), len(measures), atoms.atoms.size))
+        by_atom[:, :, cell_atom] = cells
+        parts = aggregate(np.swapaxes(by_atom, 1, 2), _one_exporter(atoms), 0)
         t, m, k = np.indices((len(days), len(measures), atoms.products.size)).reshape(3, -1)
         return pd.DataFrame({
             "date": np.asarray(days, dtype=object)[t],

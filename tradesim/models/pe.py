@@ -107,10 +107,14 @@ from ._newton import check_options, newton
 from ._pe_cells import CellMarkets, cell_ranges, segment_sum, solve_cells
 from ._revenue import PairRevenue
 
-__all__ = ["PESolution", "SmartResult", "check_inputs", "linear_warning", "smart", "solve"]
+__all__ = ["NEAR_ONE", "PESolution", "SmartResult", "check_inputs", "fixed_price_markets", "linear_warning", "smart",
+           "solve"]
 
 _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
+#: ``|1 - sigma|`` below which `solve` computes the price index without cancellation (and
+#: `fixed_price_markets` declines).
+NEAR_ONE = _NEAR_ONE
 _CHUNK_CELLS = 2**17  # [i, j] cells per chunk: about 2 MB a working array, so a chunk stays in cache
 _CELL_CHUNK = 2**20  # cells that trade per chunk of the sparse solver: a few tens of MB of working arrays
 _BLOCK_CHUNK = 2**19  # on dense input, [product, i, j] cells of a chunk's blocks: its matrices stay in cache between
@@ -963,6 +967,67 @@ def solve(
         cells=cells,
         negatives=int(bad),
     )
+
+
+def fixed_price_markets(buys, fixed_spend, moved_market, moved_spend, moved_log_tau, sigma, eta) -> dict | None:
+    """Markets of the model with perfectly elastic export supply (``epsilon = inf``), in closed form.
+
+    Exporters' prices do not move, so each market (one importer's demand for one product) clears
+    by itself: ``P = (sum_i s[i] tau[i]**(1 - sigma))**(1 / (1 - sigma))``, ``q[i] = tau[i]**-sigma
+    P**(sigma - eta)`` (the module notes). Only the cells whose tariff changes (``tau != 1``) are
+    passed: the others add their baseline spending to the sum as they are. The numbers are those of
+    `solve` on the same markets, to rounding. Work grows with the moved cells and the markets.
+
+    Parameters
+    ----------
+    buys : numpy.ndarray, ``[market]``
+        Baseline spending of each market at tariff-inclusive prices, ``E0``, USD (> 0).
+    fixed_spend : numpy.ndarray, ``[market]``
+        The part of it on cells whose tariff does not change, USD.
+    moved_market : numpy.ndarray of int, ``[cell]``
+        The market of each cell whose tariff changes.
+    moved_spend : numpy.ndarray, ``[cell]``
+        Their baseline spending, ``flows * (1 + t0)``, USD.
+    moved_log_tau : numpy.ndarray, ``[cell]``
+        ``log((1 + t1) / (1 + t0))``.
+    sigma, eta : numpy.ndarray, ``[draw, market]``
+        Elasticities (``sigma > 0``, ``eta >= 0``).
+
+    Returns
+    -------
+    dict or None
+        ``"log_price_index"`` (``log P``), ``"log_shifter"`` (``log G``, ``G = P**(sigma - eta)``, a
+        quantity being ``tau**-sigma G``) and ``"consumer_surplus"`` (USD), each ``[draw, market]``;
+        None where some ``sigma`` is within ``1e-3`` of one (where `solve` avoids the cancellation
+        of this form) or an elasticity is out of its range (`solve` says which).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = fixed_price_markets(np.array([100.0]), np.array([50.0]), np.array([0]), np.array([50.0]),
+    ...                           np.log([1.1]), np.array([[4.0]]), np.array([[1.0]]))
+    >>> P = ((1.1**-3 + 1) / 2) ** (-1 / 3)
+    >>> bool(np.isclose(np.exp(out["log_price_index"][0, 0]), P))
+    True
+    """
+    sigma, eta = np.asarray(sigma, float), np.asarray(eta, float)
+    a = 1.0 - sigma
+    if not (np.isfinite(sigma).all() and (sigma > 0).all() and np.isfinite(eta).all() and (eta >= 0).all()) or \
+            (np.abs(a) < _NEAR_ONE).any():
+        return None
+    D, P = sigma.shape
+    # sum_i spend tau**(1 - sigma): the moved cells' terms added to the others' spending
+    terms = moved_spend * np.exp(a[:, moved_market] * moved_log_tau)  # [draw, cell]
+    total = segment_sum(terms, moved_market, P)
+    total += fixed_spend
+    has_buys = buys > 0
+    total /= np.where(has_buys, buys, 1.0)
+    total[:, ~has_buys] = 1.0
+    log_P = np.log(total, out=total)
+    log_P /= a
+    with np.errstate(over="ignore", invalid="ignore"):
+        cs = -buys * _log_ratio(log_P, 1 - eta)
+    return {"log_price_index": log_P, "log_shifter": (sigma - eta) * log_P, "consumer_surplus": cs}
 
 
 def linear_warning(negatives: int) -> str:

@@ -86,7 +86,6 @@ Swenson, D. L. (2025). US tariff exclusions and imports from China. Asian Econom
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, fields
 

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline
-from ..data.bundled import fine_values_problem, load_fine_values
+from ..data.bundled import fine_values_problem, load_fine_values, member_column
+from ..codes import GROUP_MEMBERS
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from ..law.atoms import Parts, row_ids
@@ -86,7 +87,7 @@ class Plan:
 
     def __getstate__(self) -> dict:
         # the dense copies are formed again where asked for, not sent to workers with the plan
-        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position", "_weights")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position", "_weights", "_memo")}
 
     @cached_property
     def rates(self) -> np.ndarray:
@@ -141,6 +142,18 @@ class Plan:
 
     @cached_property
     def _weights(self) -> dict:
+        return {}
+
+    def memo(self, name: str, build):
+        """``build(self)``, computed once per plan and kept under `name`: what every run of the plan needs
+        and no parameter changes (positions, gathers, sums over the baseline). Not pickled with the plan:
+        a Dask worker forms it again, once."""
+        if name not in self._memo:
+            self._memo[name] = build(self)
+        return self._memo[name]
+
+    @cached_property
+    def _memo(self) -> dict:
         return {}
 
     def expand_parameters(self, params: dict) -> dict:
@@ -403,7 +416,7 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
         raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
     notes = model_options(spec, baseline, options)
-    notes += _missing_exporters(scenario.schedule, baseline)
+    notes += _missing_exporters(scenario.schedule, baseline, fine_values)
     schedule = scenario.schedule
     atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values)  # once, for both
     fallback = _fallback_notes(schedule, baseline, atoms)
@@ -480,9 +493,24 @@ def _fallback_notes(schedule, baseline: Baseline, atoms) -> list[str]:
     return notes
 
 
-def _missing_exporters(schedule, baseline: Baseline) -> list[str]:
-    named = sorted({c for m in schedule.measures for c in (m.exporters or ())} - set(baseline.exporters))
+def _missing_exporters(schedule, baseline: Baseline, fine_values=None) -> list[str]:
+    """A note on the exporters that measures name and that neither the baseline nor any member of its
+    aggregate exporters has (fine values with a ``member`` column; a group member such as ``EU27``
+    has its member states): the measures do not reach their trade."""
+    reached = set(baseline.exporters)
+    members: set[str] = set()
+    member = member_column(fine_values)
+    if member is not None and {"exporter", "importer"} <= set(fine_values.columns):
+        on = ((member != "") & fine_values["exporter"].isin(baseline.exporters).to_numpy()
+              & fine_values["importer"].isin(baseline.importers).to_numpy()
+              & (pd.to_numeric(fine_values["value"], errors="coerce") > 0).to_numpy())
+        members = set(pd.unique(member[on]))
+    reached |= members
+    reached |= {c for group in reached & set(GROUP_MEMBERS) for c in GROUP_MEMBERS[group]}
+    named = sorted({c for m in schedule.measures for c in (m.exporters or ())} - reached)
     if not named:
         return []
-    return [f"measures name exporters that the baseline does not have: {', '.join(named)}; their trade is in "
-            f"another row of the baseline (such as ROW) and those measures do not reach it"]
+    where = ("neither the baseline nor the members of its aggregate exporters (fine values) have"
+             if members else "the baseline does not have")
+    return [f"measures name exporters that {where}: {', '.join(named)}; their trade is in another row of the "
+            f"baseline (such as ROW) and those measures do not reach it"]
