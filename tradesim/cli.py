@@ -10,8 +10,9 @@ is a terminal, and never with ``TQDM_DISABLE=1``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import contextlib
+import dataclasses
+import math
 import os
 import sys
 import time
@@ -485,13 +486,14 @@ def _run_path(args, console: _Console, scenario, baseline, context: dict) -> int
     from .simulate import simulate
 
     with console.step(f"running {scenario.name}"), _notes_of(console) as notes:
+        # the size was checked before any work, with --max-memory and the counterfactual (`_sized`)
         result = simulate(baseline, scenario, model=args.model, progress=console.progress,
-                          fine_values=args.fine_values)
+                          fine_values=args.fine_values, max_memory=math.inf)
         notes += result.notes
         other = None
         if scenario.compare_to:
             other = simulate(result.baseline, scenario.counterfactual(), model=result.model,
-                             progress=console.progress, fine_values=args.fine_values)
+                             progress=console.progress, fine_values=args.fine_values, max_memory=math.inf)
             notes += other.notes
     with console.step("building the tables"):
         pairs = result.summary("pair")
@@ -561,7 +563,7 @@ def _run_draws(args, console: _Console, scenario, baseline, context: dict) -> in
     try:
         with console.step(f"running {scenario.name} x {args.draws} draws"), _notes_of(console) as notes:
             run = dict(draws=args.draws, seed=args.seed, engine=engine, client=client, chunk=args.chunk,
-                       progress=console.progress, fine_values=args.fine_values)
+                       progress=console.progress, fine_values=args.fine_values, max_memory=math.inf)  # checked
             result = ensemble.run(baseline, scenario, model=args.model, **run)
             notes += result.notes
             other = None

@@ -28,7 +28,7 @@ from .elasticities import Priors, parameter_names, priors as default_priors
 from .errors import ConvergenceError, InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, budget, load_scenario
 from .scenario.plan import compile_plan
 from .simulate import behaviour_notes, closed_form_bytes, independent_markets, run_plan
 
@@ -54,6 +54,7 @@ def run(
     max_failed: float = 0.05,
     progress: bool = False,
     fine_values=None,
+    max_memory: float | None = None,
     **options,
 ) -> EnsembleResult:
     """Run `scenario` under `draws` draws of the elasticities.
@@ -92,8 +93,9 @@ def run(
         result and listed in `EnsembleResult.failures`; above the share, `ConvergenceError`.
     progress : bool
         Show a progress bar over chunks.
-    fine_values, **options
-        As in `tradesim.simulate` (options go to the model, for example ``domestic=False``).
+    fine_values, max_memory, **options
+        As in `tradesim.simulate` (options go to the model, for example ``domestic=False``; the
+        size estimate counts the draws).
 
     Returns
     -------
@@ -142,6 +144,7 @@ def run(
             warn_at_caller(world, TradesimWarning)
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
+    budget.check(budget.estimate(scenario, baseline, draws=draws), limit_bytes=max_memory)  # before any work
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     spec = plan.spec
     chosen, notes = _priors(priors, scenario)

@@ -31,7 +31,7 @@ from .law import TariffSchedule
 from .models import get_model, pe
 from .results import ScenarioResult, SimulationResult
 from .scenario import Scenario, load_scenario
-from .scenario import dynamics
+from .scenario import budget, dynamics
 from .scenario.plan import Plan, compile_plan, model_options
 
 __all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes", "closed_form_bytes"]
@@ -47,6 +47,7 @@ def simulate(
     *,
     fine_values=None,
     progress: bool = False,
+    max_memory: float | None = None,
     **options,
 ):
     """Simulate a change of tariffs from `before` to `after`, or a scenario's time path, on `baseline`.
@@ -81,6 +82,10 @@ def simulate(
 
     progress : bool
         Show a progress bar for scenario runs that take more than a second.
+    max_memory : float, optional
+        For a scenario: the most memory (bytes) its run may take by the size estimate made
+        before any work (`tradesim.scenario.budget`, as ``tradesim run`` makes it); 60% of this
+        machine's memory when None, ``math.inf`` for no check.
 
     Returns
     -------
@@ -119,6 +124,7 @@ def simulate(
                 warn_at_caller(note, TradesimWarning)
         if not isinstance(baseline, Baseline):
             raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
+        budget.check(budget.estimate(before, baseline), limit_bytes=max_memory)  # refused before any work
         result = _simulate_path(baseline, before, model or before.model,
                                 before.elasticities if elasticities is None else _elasticities(elasticities),
                                 fine_values, progress, options)

@@ -276,6 +276,33 @@ def test_a_sparse_baseline_is_estimated_from_its_cells():
         s = tradesim.load_scenario("us-china-2025")
     dense = s.load_baseline()
     sparse = dense.with_layout("sparse")
-    assert budget.estimate(s, sparse) == budget.estimate(s, dense)
+    assert dataclasses.replace(budget.estimate(s, sparse), sparse=False) == budget.estimate(s, dense)
     assert budget.estimate(s, sparse).traded == int((dense.flows > 0).sum())
     assert "flows" not in vars(sparse)  # its dense flows were not built to count them
+
+
+def test_python_runs_refuse_what_cannot_fit_before_any_work(monkeypatch):
+    # the same estimate as the command line's, in simulate and ensemble.run; math.inf checks nothing
+    import math
+
+    calls = []
+    monkeypatch.setattr(sys.modules["tradesim.simulate"], "_simulate_path", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(tradesim.ensemble, "compile_plan", lambda *a, **k: calls.append(a))
+    s = load_scenario("us-china-2025")
+    with pytest.raises(InputError, match=r"would need about .* more than the limit of 1.0 MiB") as err:
+        tradesim.simulate(None, s, max_memory=2**20)
+    assert err.value.key == "scenario.frequency" and err.value.source == s.source
+    with pytest.raises(InputError, match=r"more than the limit of 100.0 MiB.*1,000 draws"):
+        tradesim.ensemble.run(None, s, draws=1000, max_memory=100 * 2**20)
+    assert calls == []  # nothing ran
+    tradesim.simulate(None, s, max_memory=math.inf)
+    assert len(calls) == 1
+
+
+def test_a_sparse_baseline_too_large_for_a_path_says_that_single_changes_stay_on_its_cells():
+    sparse = tradesim.load_baseline("demo-2024").with_layout("sparse")
+    e = budget.estimate(load_scenario("us-china-2025"), sparse)
+    assert e.sparse and not budget.estimate(load_scenario("us-china-2025"), sparse.with_layout("dense")).sparse
+    with pytest.raises(InputError, match=r"stored on its cells that trade, and a scenario's path is not.*"
+                                         r"simulate\(baseline, \(schedule, day\), \(schedule, day\)\)"):
+        budget.check(e, limit_bytes=2**20)

@@ -31,6 +31,7 @@ to tell seconds from hours.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -52,8 +53,9 @@ CHUNK_BYTES = 2**27
 #: Bytes per row of the full cell table (``--cells``): value, four coded coordinates, variable and unit.
 CELL_ROW_BYTES = 40
 #: Seconds: fixed; per traded cell and regime (the law and the solves); per traded cell and period and
-#: per cell and period (the path); per traded cell, regime and draw (an ensemble's draws).
-SECONDS_FIXED, SECONDS_LAW, SECONDS_PERIOD, SECONDS_CELL_PERIOD, SECONDS_DRAW = 0.2, 4.5e-7, 2e-7, 7e-8, 1.6e-7
+#: per cell and period (the path); per traded cell, regime and draw (an ensemble's draws, in the closed form of
+#: the default elasticities: 1,000 draws of us-china-2025 in 7 s; a finite export supply elasticity takes ~15x).
+SECONDS_FIXED, SECONDS_LAW, SECONDS_PERIOD, SECONDS_CELL_PERIOD, SECONDS_DRAW = 0.2, 4.5e-7, 2e-7, 7e-8, 1e-8
 #: How much slower a solve of a model is than a PE solve of the same size (rough).
 MODEL_FACTOR = {"ge": 3.0}
 #: Share of physical memory a run may take by default, and the limit when that is unknown.
@@ -92,6 +94,8 @@ class Estimate:
         Memory of the law's evaluation, of the model's path, and the peak (bytes).
     seconds : float
         Rough run time.
+    sparse : bool
+        Whether the baseline is stored on its cells that trade (`Baseline.layout`).
     """
 
     scenario: str
@@ -114,6 +118,7 @@ class Estimate:
     path_bytes: int
     bytes: int
     seconds: float
+    sparse: bool = False
 
     @property
     def cells(self) -> int:
@@ -226,7 +231,8 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
         scenario=scenario.name, source=scenario.source, start=start, end=end, frequency=freq, periods=periods,
         pieces=pieces, regimes=regimes, measures=measures,
         phase_steps=sum(len(p.steps) for p in scenario.phases), products=k, exporters=i, importers=j, traded=traded,
-        draws=draws, cell_table=bool(cell_table), law_bytes=int(law), path_bytes=int(path), bytes=int(law + path), seconds=float(seconds))
+        draws=draws, cell_table=bool(cell_table), law_bytes=int(law), path_bytes=int(path), bytes=int(law + path), seconds=float(seconds),
+        sparse=baseline.layout == "sparse")
 
 
 def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
@@ -238,7 +244,7 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
         From `estimate` (``check(estimate(scenario, baseline))``).
     limit_bytes : int, optional
         The most memory the run may take; `memory_limit()` (60% of the machine's physical
-        memory, or 8 GiB when that is unknown) when None.
+        memory, or 8 GiB when that is unknown) when None; ``math.inf`` checks nothing.
 
     Raises
     ------
@@ -256,6 +262,8 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
     Traceback (most recent call last):
     tradesim.errors.InputError: ...april-peak.toml: scenario.end: scenario 'april-peak' would need about ... of memory, more than ...
     """
+    if limit_bytes is not None and math.isinf(limit_bytes):  # no limit
+        return estimate
     limit = memory_limit() if limit_bytes is None else int(limit_bytes)
     if estimate.bytes <= limit:
         return estimate
@@ -274,6 +282,10 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
         todo = (f"use fewer phase steps ({e.phase_steps:,}) or measures ({e.measures:,}) in the range, "
                 f"a shorter range ({e.start} to {e.end}: {e.regimes:,} tariff regimes), or a baseline with fewer "
                 f"products")
+    if e.sparse:
+        todo += ("; this baseline is stored on its cells that trade, and a scenario's path is not (its plan and "
+                 "results are [time, product, exporter, importer] tensors): a single change, simulate(baseline, "
+                 "(schedule, day), (schedule, day)), stays on the cells")
     why = "" if limit_bytes is not None else f" ({100 * MEMORY_SHARE:.0f}% of this machine's memory)"
     raise InputError(f"scenario {e.scenario!r} would need about {format_bytes(e.bytes)} of memory, more than the "
                      f"limit of {format_bytes(limit)}{why}: {e.describe()}; to run it, {todo}",
