@@ -260,6 +260,7 @@ def test_partial_adjustment_moves_prices_and_revenue_at_once_and_welfare_with_th
         w = 1 - 2 ** (-12 * h / half)
         qc, qm = q_c**w, q_m**w
         assert r.quantity[day, 0, 0, 0] == pytest.approx(qc, rel=1e-9)
+        assert r.quantity[day, 0, 1, 0] == pytest.approx(qm, rel=1e-9)  # Mexico's gain phases in alike
         assert r.buyer_price[day, 0, 0, 0] == pytest.approx(tau, rel=1e-12)  # at once
         values = {k: v[day, usa] for k, v in r.country_values.items()}
         assert values["import_price_index_change_pct"] == pytest.approx(100 * (P - 1), rel=1e-9)  # at once
