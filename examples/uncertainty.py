@@ -2,7 +2,7 @@
 Uncertainty bands from elasticity draws
 =======================================
 
-The 2025-26 US-China path under 200 draws of the elasticities.
+The 2025-26 US-China path under 1,000 draws of the elasticities.
 
 `tradesim.ensemble.run` draws the long-run substitution elasticity sigma and the composite demand
 elasticity eta from their priors (``tradesim.priors().describe()`` lists them, with the papers
@@ -21,7 +21,7 @@ import tradesim
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", tradesim.TradesimWarning)  # the run's notes are in result.notes
-    result = tradesim.ensemble.run(None, "us-china-2025", draws=200, seed=2025)
+    result = tradesim.ensemble.run(None, "us-china-2025", draws=1000, seed=2025)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
 result.plot.fan("value_change", ("CHN", "USA"), ax=left)
