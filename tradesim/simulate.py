@@ -226,7 +226,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         p = dict(params)
         if m != 1.0:
             p.update({name: np.asarray(p[name], float) * m for name in spec.short_run})
-        return spec.solve(plan.flows, plan.t0, plan.rates[r], **p, **plan.options)
+        return spec.solve(plan.flows, plan.t0, plan.regime_rates(r), **p, **plan.options)
 
     if plan.dyn.adjustment == "partial" and independent_markets(plan, params):
         # each distinct market problem once, in batched solves (see `tradesim.scenario.plan.Markets`)
@@ -238,7 +238,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
                     leave=False):  # dates, not products: each solve is vectorised over the whole tensor
         solved[key] = _outputs(solve(*key), keep, draws)
         if early:
-            solved[key] = _pair_sums(solved[key], plan.rates[key[0]])
+            solved[key] = _pair_sums(solved[key], plan.regime_rates(key[0]))
     if plan.dyn.adjustment == "partial":
         return _partial(plan, _cell_targets(plan, solved), by_pair, products)
     order = [solved[k] for k in plan.piece_keys]
@@ -349,8 +349,13 @@ def _cell_targets(plan: Plan, solved: dict) -> _Targets:
     def flat(a):
         return a.reshape(*lead, n)
 
-    rates = plan.rates.reshape(len(plan.rates), n)
-    moving = (rates != rates[0]).any(axis=0)
+    moving = np.zeros(n, bool)  # the cells whose tariff changes, read on the law's cells (no dense copy of every regime)
+    rates = plan.split.rates
+    if plan.split.cells is None:
+        rates = rates.reshape(len(rates), n)
+        moving |= (rates != rates[0]).any(axis=0)
+    else:
+        moving[plan.split.cells[(rates != rates[0]).any(axis=0)]] = True
     for t in targets[1:]:
         for name in names:
             moving |= (flat(t[name]) != flat(first[name])).reshape(-1, n).any(axis=0)

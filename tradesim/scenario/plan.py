@@ -94,6 +94,15 @@ class Plan:
         """Tariffs ``[regime, part, exporter, importer]``, fractions (a dense copy of ``split.rates``)."""
         return self.split.dense_rates()
 
+    def regime_rates(self, r: int) -> np.ndarray:
+        """Tariffs of regime `r` ``[part, exporter, importer]``, fractions: one regime's dense copy of
+        ``split.rates``, without the tensor of every regime (`rates`) unless that is formed already."""
+        if "rates" in self.__dict__ or self.split.cells is None:
+            return self.rates[r]
+        out = np.zeros(self.flows.size)
+        out[self.split.cells] = self.split.rates[r]
+        return out.reshape(self.flows.shape)
+
     @cached_property
     def t0(self) -> np.ndarray:
         """The reference tariffs ``[part, exporter, importer]``, fractions."""
