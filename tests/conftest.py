@@ -1,8 +1,17 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from tradesim import Baseline
+
+# Property tests draw their examples from a fixed seed, so that a run (and CI) is reproducible; set
+# HYPOTHESIS_PROFILE=explore to search with fresh examples.
+settings.register_profile("seeded", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 
 @pytest.fixture
