@@ -255,9 +255,8 @@ def _pair_rates(plan) -> tuple[np.ndarray, np.ndarray]:
     if cells is None:
         return _pair_rate(plan.period_rates(), plan.flows), _pair_rate(plan.t0, plan.flows)
     K, n, m = plan.flows.shape
-    n_time = int(plan.parts.period.max()) + 1
-    weights = np.zeros((n_time, plan.n_regimes))  # [time, regime]: each regime's share of the period's days
-    np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
+    weights = plan.period_weights()  # [time, regime]
+    n_time = weights.shape[0]
     flows = plan.flows.reshape(-1)[cells]
     rates = plan.split.rates  # [regime, cell]: 0 off these cells
     onehot = sparse.csr_matrix((flows, (np.arange(cells.size), cells % (n * m))), shape=(cells.size, n * m))

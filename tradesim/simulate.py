@@ -441,6 +441,46 @@ def _on_problems(value, part: np.ndarray, importer: np.ndarray):
     return a[..., k, j][..., None]
 
 
+def _problem_params(plan: Plan, params: dict, part: np.ndarray, importer: np.ndarray) -> tuple[dict, int]:
+    """The parameters on the market problems (`_on_problems`), the short-run ones times each problem's
+    multiplier, and the number of draws."""
+    p = {name: _on_problems(v, part, importer) for name, v in params.items()}
+    mult = plan.markets.problem_mult
+    if (mult != 1.0).any():
+        p.update({name: p[name] * mult[:, None] for name in plan.spec.short_run})
+    return p, max([np.shape(v)[0] for v in p.values() if np.ndim(v) == 3] or [1])
+
+
+@dataclasses.dataclass(frozen=True)
+class _ProblemCells:
+    """The market problems' cells with trade (`Plan.markets`), formed once per plan (`Plan.memo`).
+
+    Attributes
+    ----------
+    part, importer : numpy.ndarray of int, ``[problem]``
+    p_of, i_of, j_of : numpy.ndarray of int, ``[problem cell]``
+        Each cell's problem, exporter and importer, grouped by problem.
+    at : numpy.ndarray of int, ``[problem cell]``
+        Positions in the plan's flattened ``[part, exporter, importer]``.
+    """
+
+    part: np.ndarray
+    importer: np.ndarray
+    p_of: np.ndarray
+    i_of: np.ndarray
+    j_of: np.ndarray
+    at: np.ndarray
+
+    @classmethod
+    def of(cls, plan: Plan) -> _ProblemCells:
+        mk = plan.markets
+        K, n, m = plan.flows.shape
+        part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]
+        p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # in the cells' order
+        j_of = importer[p_of]
+        return cls(part, importer, p_of, i_of, j_of, (part[p_of] * n + i_of) * m + j_of)
+
+
 #: Cells with trade (times draws) of the market problems solved at once by `_market_targets`: bounds the model's memory.
 _SOLVE_CELLS = 2**18
 
@@ -459,19 +499,14 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     spec, mk = plan.spec, plan.markets
     K, n, m = plan.flows.shape
     Q, M = len(plan.keys), mk.size
-    part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]  # [problem]
+    pc = plan.memo("problem_cells", _ProblemCells.of)
+    part, importer, p_of, i_of, j_of, at = pc.part, pc.importer, pc.p_of, pc.i_of, pc.j_of, pc.at
     P = part.size
-    p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # [problem cell], in the cells' order
-    k_of, j_of = part[p_of], importer[p_of]
     index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
-    at = (k_of * n + i_of) * m + j_of  # and in the plan's [part, exporter, importer]
     flows = plan.flows.reshape(-1)[at]
     t0 = plan.t0.reshape(-1)[at]
     t1 = plan.rates_on(at, mk.problem_regime[p_of])
-    p = {name: _on_problems(v, part, importer) for name, v in params.items()}
-    if (mk.problem_mult != 1.0).any():
-        p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
-    n_draws = max([np.shape(v)[0] for v in p.values() if np.ndim(v) == 3] or [1])
+    p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
     # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market
     pick = sparse.csr_matrix((np.ones(Q * M), (np.repeat(np.arange(Q), M), mk.of_key.ravel())), shape=(Q, P))
@@ -745,14 +780,10 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
     What does not depend on the draws is formed once per plan (`_ElasticSetup`). The numbers are the
     general path's to rounding (1e-14 relative on us-china-2025).
     """
-    spec, mk = plan.spec, plan.markets
     if not _closed_form_plan(plan):
         return None
     st = plan.memo("elastic_pairs", _ElasticSetup)
-    p = {name: _on_problems(v, st.part, st.importer) for name, v in params.items()}
-    if (mk.problem_mult != 1.0).any():
-        p.update({name: p[name] * mk.problem_mult[:, None] for name in spec.short_run})
-    n_draws = max([np.shape(v)[0] for v in p.values() if np.ndim(v) == 3] or [1])
+    p, n_draws = _problem_params(plan, params, st.part, st.importer)
     sigma, eta = (np.broadcast_to(np.asarray(p[name], float), (n_draws, st.part.size, 1))[..., 0]
                   for name in ("sigma", "eta"))
     solved = pe.fixed_price_markets(st.buys, st.fixed_spend, st.moved_problem, st.moved_spend, st.moved_log_tau,
@@ -901,14 +932,13 @@ class _ElasticSetup:
         Q, M = len(plan.keys), mk.size
         domestic = bool(plan.options.get("domestic", True))
         self.home = home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
-        self.part, self.importer = part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]
-        P = part.size
-        p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # [problem cell]
-        j_of = importer[p_of]
+        pc = plan.memo("problem_cells", _ProblemCells.of)
+        self.part, self.importer = pc.part, pc.importer
+        P = pc.part.size
+        p_of, at = pc.p_of, pc.at
         if not domestic:  # the importers' own sales are not a source: they stay as they are (and their tariff too)
-            keep = i_of != home[j_of]
-            p_of, i_of, j_of = p_of[keep], i_of[keep], j_of[keep]
-        at = (part[p_of] * n + i_of) * m + j_of
+            keep = pc.i_of != home[pc.j_of]
+            p_of, at = p_of[keep], at[keep]
         v = plan.flows.reshape(-1)[at]
         t0 = plan.t0.reshape(-1)[at]
         t1 = plan.rates_on(at, mk.problem_regime[p_of])

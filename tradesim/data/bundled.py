@@ -251,7 +251,7 @@ def load_fine_values(ref: str, *, relative_to=None):
                 raise InputError(f"{country_problem(unknown[0], COUNTRY_GROUPS)} ({row_labels(rows, frame.index)})",
                                  source=str(path), key=f"column {col!r}")
     if "member" in frame.columns:
-        frame["member"] = frame["member"].fillna("").astype(str).str.strip()
+        frame["member"] = member_column(frame)
         if problem := members_problem(frame):
             raise InputError(problem, source=str(path), key="column 'member'")
     return frame.assign(value=value)

@@ -333,8 +333,6 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     product = np.asarray(product, dtype=str)  # one conversion: iterating an Arrow-backed column is slow
     if p := codes_problem(product):
         raise InputError(p, key="fine_values.product")
-    if p := members_problem(frame):
-        raise InputError(p, key="fine_values.member")
     if "exporter" in frame.columns and "importer" in frame.columns:
         order = np.argsort(product, kind="stable")  # the codes sorted, and each row's place among them
         codes, rank = product[order], np.empty(order.size, np.int64)

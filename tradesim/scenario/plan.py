@@ -17,9 +17,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..codes import GROUP_MEMBERS
 from ..data import Baseline
 from ..data.bundled import fine_values_problem, load_fine_values, member_column
-from ..codes import GROUP_MEMBERS
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from ..law.atoms import Parts, row_ids
@@ -106,9 +106,7 @@ class Plan:
     @cached_property
     def t0(self) -> np.ndarray:
         """The reference tariffs ``[part, exporter, importer]``, fractions."""
-        out = np.zeros(self.flows.size)
-        out[self.split.cells] = self.split.rates[0]
-        return out.reshape(self.flows.shape)
+        return self.regime_rates(0)
 
     @property
     def n_regimes(self) -> int:
@@ -220,12 +218,16 @@ class Plan:
     def period_rates(self) -> np.ndarray:
         """Tariffs per period ``[time, part, exporter, importer]``: each period's regimes weighted by
         their days (without a ``[piece, ...]`` array)."""
-        n_time = int(self.parts.period.max()) + 1
-        weights = np.zeros((n_time, self.n_regimes))
-        np.add.at(weights, (self.parts.period, self.regime), self.parts.weight)
-        out = np.zeros((n_time, self.flows.size))
+        weights = self.period_weights()
+        out = np.zeros((weights.shape[0], self.flows.size))
         out[:, self.split.cells] = weights @ self.split.rates  # zero off the law's cells
-        return out.reshape(n_time, *self.flows.shape)
+        return out.reshape(weights.shape[0], *self.flows.shape)
+
+    def period_weights(self) -> np.ndarray:
+        """``[time, regime]``: each regime's share of each period's days."""
+        weights = np.zeros((int(self.parts.period.max()) + 1, self.n_regimes))
+        np.add.at(weights, (self.parts.period, self.regime), self.parts.weight)
+        return weights
 
     @property
     def importer_position(self) -> np.ndarray:
