@@ -281,7 +281,7 @@ def pe_draws(quick: bool, budget: float) -> list[Row]:
     b, t0, t1 = _us_china_rates()
     draws = 50 if quick else 200
     rng = np.random.default_rng(0)
-    sigma = rng.lognormal(np.log(2.0), 0.3, (draws, 1, 1))
+    sigma = rng.lognormal(np.log(2.75), 0.12, (draws, 1, 1))  # the default prior's (China's halts need sigma > 1)
     eta = rng.lognormal(np.log(1.3), 0.3, (draws, 1, 1))
     epsilon = rng.lognormal(np.log(2.0), 0.5, (draws, 1, 1))
 

@@ -411,11 +411,14 @@ def _pair_table(summary: pd.DataFrame) -> pd.DataFrame:
     blocks = []
     for (exporter, importer), rows in summary.groupby(["exporter", "importer"], sort=False):
         rows = rows.set_index(rows["date"].dt.strftime("%Y-%m-%d"))
-        blocks.append(pd.DataFrame({
+        block = {
             (f"{importer} from {exporter}", "tariff %"): rows["tariff_pct"],
             (f"{importer} from {exporter}", "imports bn/yr"): rows["imports_usd"] / 1e9,
             (f"{importer} from {exporter}", "change %"): rows["value_change_pct"],
-        }))
+        }
+        if "halted_pct" in rows and (rows["halted_pct"] > 0).any():  # the tariff is on the trade not halted
+            block[(f"{importer} from {exporter}", "halted %")] = rows["halted_pct"]
+        blocks.append(pd.DataFrame(block))
     return pd.concat(blocks, axis=1) if blocks else pd.DataFrame()
 
 
@@ -474,7 +477,8 @@ def _run(args, console: _Console, argv: list[str]) -> int:
                              "the scenario file, or use another model",
                              key="--model")
         with console.step("estimating the size"):
-            estimate = _sized(scenario, baseline, limit=limit, draws=args.draws, cell_table=args.cells)
+            estimate = _sized(scenario, baseline, limit=limit, draws=args.draws, cell_table=args.cells,
+                              model=model.name, fine_values=args.fine_values)
         console.info(f"estimate: {estimate.describe()}")
         context = dict(argv=argv, started=started, fmt=fmt, estimate=estimate)
         if args.draws is not None:
@@ -504,8 +508,12 @@ def _run_path(args, console: _Console, scenario, baseline, context: dict) -> int
     fmt = {"display.width": 200, "display.max_rows": 500, "display.float_format": _number(1)}
     with pd.option_context(*[x for kv in fmt.items() for x in kv]):
         if pairs[["exporter", "importer"]].drop_duplicates().shape[0] <= 6:
-            console.out("\nimports (annual rate, USD bn; change from the 2024 baseline) and tariff (trade-weighted, %):")
-            console.out(_pair_table(pairs).to_string())
+            table = _pair_table(pairs)
+            halted = any(c[1] == "halted %" for c in table.columns)
+            console.out("\nimports (annual rate, USD bn; change from the 2024 baseline) and tariff (trade-weighted, %"
+                        + ("; on the trade not halted, halted %: the share of baseline trade halted" if halted else "")
+                        + "):")
+            console.out(table.to_string())
         else:
             console.out("\nper partner, means over each year: tariff (trade-weighted, %), imports (USD bn per year) "
                         "and their change from the baseline (%):")
@@ -873,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     Examples
     --------
     >>> main(["validate", "april-peak", "-q"])  # doctest: +ELLIPSIS
-    ok: ...april-peak.toml: scenario 'april-peak', 67 measures, 0 phases (0 steps), 12 monthly periods from 2025-01-01
+    ok: ...april-peak.toml: scenario 'april-peak', 72 measures, 0 phases (0 steps), 12 monthly periods from 2025-01-01
     estimate: 12 monthly periods, ...
     0
     """

@@ -29,7 +29,7 @@ from .errors import ConvergenceError, InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, budget, load_scenario
-from .scenario.plan import compile_plan
+from .scenario.plan import compile_plan, open_mean
 from .simulate import behaviour_notes, closed_form_bytes, independent_markets, run_plan
 
 __all__ = ["ENGINES", "run"]
@@ -144,7 +144,8 @@ def run(
             warn_at_caller(world, TradesimWarning)
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-    budget.check(budget.estimate(scenario, baseline, draws=draws), limit_bytes=max_memory)  # before any work
+    budget.check(budget.estimate(scenario, baseline, draws=draws, model=model, fine_values=fine_values),
+                 limit_bytes=max_memory)  # before any work
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     spec = plan.spec
     chosen, notes = _priors(priors, scenario)
@@ -253,16 +254,30 @@ def _pair_rates(plan) -> tuple[np.ndarray, np.ndarray]:
     (`_pair_rate` of `Plan.period_rates` and `Plan.t0`), read on the cells the law reaches only."""
     cells = None if plan.split is None else plan.split.cells
     if cells is None:
-        return _pair_rate(plan.period_rates(), plan.flows), _pair_rate(plan.t0, plan.flows)
+        rates, share = plan.period_rates(open_share=True)
+        if share is None:
+            return _pair_rate(rates, plan.flows), _pair_rate(plan.t0, plan.flows)
+        open_flows = (plan.flows * share).sum(axis=-3)  # halted trade pays nothing: the mean over the rest
+        with np.errstate(invalid="ignore", divide="ignore"):
+            paid = (np.where(share > 0, rates, 0.0) * share * plan.flows).sum(axis=-3) / open_flows
+        paid = np.where(open_flows > 0, paid, np.inf)  # all of a pair halted: inf
+        return np.where(plan.flows.sum(axis=0) > 0, paid, 0.0), _pair_rate(plan.t0, plan.flows)
     K, n, m = plan.flows.shape
     weights = plan.period_weights()  # [time, regime]
     n_time = weights.shape[0]
     flows = plan.flows.reshape(-1)[cells]
     rates = plan.split.rates  # [regime, cell]: 0 off these cells
     onehot = sparse.csr_matrix((flows, (np.arange(cells.size), cells % (n * m))), shape=(cells.size, n * m))
-    paid = np.asarray(np.concatenate([weights @ rates, rates[:1]]) @ onehot)  # [time + 1, pair]: tariff times flows
+    mean, share = open_mean(weights, rates)
     base = plan.flows.sum(axis=0).reshape(-1)
-    out = np.where(base > 0, paid / np.where(base > 0, base, 1.0), 0.0).reshape(n_time + 1, n, m)
+    open_base = np.broadcast_to(base, (n_time + 1, base.size))
+    if share is not None:  # halted trade pays nothing: the mean over the rest (inf where all of a pair is halted)
+        mean = np.nan_to_num(mean) * share
+        open_base = open_base - np.asarray(np.concatenate([1 - share, np.zeros((1, cells.size))]) @ onehot)
+    paid = np.asarray(np.concatenate([mean, rates[:1]]) @ onehot)  # [time + 1, pair]: tariff times flows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(open_base > 1e-9 * base, paid / np.where(open_base > 1e-9 * base, open_base, 1.0), np.inf)
+        out = np.where(base > 0, out, 0.0).reshape(n_time + 1, n, m)
     return out[:-1], out[-1]
 
 

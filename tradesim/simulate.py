@@ -28,11 +28,11 @@ from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .law import TariffSchedule
-from .models import get_model, pe
+from .models import charged, get_model, pe
 from .results import ScenarioResult, SimulationResult
 from .scenario import Scenario, load_scenario
 from .scenario import budget, dynamics
-from .scenario.plan import Plan, compile_plan, model_options
+from .scenario.plan import Plan, compile_plan, model_options, open_mean
 
 __all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes", "closed_form_bytes"]
 
@@ -124,7 +124,8 @@ def simulate(
                 warn_at_caller(note, TradesimWarning)
         if not isinstance(baseline, Baseline):
             raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-        budget.check(budget.estimate(before, baseline), limit_bytes=max_memory)  # refused before any work
+        budget.check(budget.estimate(before, baseline, model=model or before.model, fine_values=fine_values),
+                     limit_bytes=max_memory)  # refused before any work
         result = _simulate_path(baseline, before, model or before.model,
                                 before.elasticities if elasticities is None else _elasticities(elasticities),
                                 fine_values, progress, options)
@@ -241,6 +242,13 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
             solved[key] = _pair_sums(solved[key], plan.regime_rates(key[0]))
     if plan.dyn.adjustment == "partial":
         return _partial(plan, _cell_targets(plan, solved), by_pair, products)
+    if "buyer_price" in keep and not early:  # a halted cell has no price: it keeps its last open one (`_shadow`)
+        halted = np.stack([np.isposinf(plan.regime_rates(r)).reshape(-1) for r, _ in plan.keys])
+        if halted.any():
+            prices = np.stack([solved[k]["buyer_price"] for k in plan.keys])
+            prices = _shadow(prices.reshape(*prices.shape[:-3], -1), halted).reshape(prices.shape)
+            for key, price in zip(plan.keys, prices):
+                solved[key]["buyer_price"] = price
     order = [solved[k] for k in plan.piece_keys]
     out = {name: np.stack([o[name] for o in order]) for name in (("flows", "revenue") if early else keep)}
     out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
@@ -248,7 +256,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         if plan.events:
             _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
         tariff = plan.rates[plan.regime]  # [piece, k, i, j]
-        out["revenue"] = (tariff[:, None] if out["flows"].ndim == 5 else tariff) * out["flows"]
+        out["revenue"] = charged(tariff[:, None] if out["flows"].ndim == 5 else tariff, out["flows"])
         if by_pair:
             out = {"flows": out["flows"].sum(axis=-3), "revenue": out["revenue"].sum(axis=-3),
                    "country": out["country"]}
@@ -266,7 +274,7 @@ _COLLAPSE = {"flows": None, "revenue": None, "quantity": "flows", "buyer_price":
 def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
     """One solve's flows and tariff revenue summed over products, ``[draw?, i, j]``, and its country table."""
     flows = outputs["flows"]
-    return {"flows": flows.sum(axis=-3), "revenue": (tariff * flows).sum(axis=-3), "country": outputs["country"]}
+    return {"flows": flows.sum(axis=-3), "revenue": charged(tariff, flows).sum(axis=-3), "country": outputs["country"]}
 
 
 def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
@@ -275,7 +283,7 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
     reference = plan.collapse(plan.t0, "flows")  # [product, exporter, importer]
-    tariff = _period_tariffs(plan, reference)
+    tariff, halted = _period_tariffs(plan, reference)
     out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True)
     parts = plan.parts
     per = {name: a for name, a in out.items() if name != "country"}
@@ -290,7 +298,7 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
         tariff_reference=reference, flows=per["flows"],
         quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
-        notes=plan.notes + tuple(behaviour_notes(plan.spec, params)))
+        notes=plan.notes + tuple(behaviour_notes(plan.spec, params)), halted=halted)
 
 
 _PAIR_OUTPUTS = {"flows": "flows_after", "quantity": "quantity", "buyer_price": "buyer_price"}
@@ -648,17 +656,30 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
     importer, pair = cells % shape[2], cells % n_pairs
     rates = plan.rates_on(cells)  # [regime, cell]
+    halts = bool(np.isposinf(rates).any())
+    key_regime = np.array([r for r, _ in keys])
     for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
         chunk = slice(lo, lo + step)
         sub = {name: targets.values[name][..., chunk] for name in names}
+        if halts:  # a halted cell's path runs through its last open target; it trades nothing while halted
+            stopped = np.isposinf(rates[:, chunk])
+            for name in names:
+                sub[name] = _shadow(sub[name], stopped[key_regime])
         out = {"flows": kernel(sub["flows"], True)}
         if "quantity" in sub and not one_path:
             out["quantity"] = kernel(sub["quantity"], True)
+        if halts:
+            shut = stopped[regime][:, None] if lead else stopped[regime]  # [piece, draw?, cell]
+            for name in ("flows", "quantity"):
+                if name in out:
+                    out[name][np.broadcast_to(shut, out[name].shape)] = 0.0
         if "buyer_price" in sub:  # prices move at once: a period's is its pieces' regimes' mean, no [piece, ...]
             out["buyer_price"] = _weighted_sum(parts.period, regime, parts.weight, n_time, sub["buyer_price"])
         if plan.events:
             _front_load(out, plan.events, parts, rates[:, chunk], plan.regime_days, dyn, plan.payback)
         tariff = rates[:, chunk][regime]  # [piece, cell]
+        if halts:
+            tariff[np.isposinf(tariff)] = 0.0  # nothing passes a halt: no revenue
         out["revenue"] = (tariff[:, None] * out["flows"]) if lead else np.multiply(tariff, out["flows"], out=tariff)
         if by_pair:
             runs = np.flatnonzero(np.r_[True, np.diff(pair[chunk]) != 0])
@@ -788,8 +809,8 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
                   for name in ("sigma", "eta"))
     solved = pe.fixed_price_markets(st.buys, st.fixed_spend, st.moved_problem, st.moved_spend, st.moved_log_tau,
                                     sigma, eta)
-    if solved is None:
-        return None
+    if solved is None or (st.halted.size and not _halts_answered(st, sigma, solved)):
+        return None  # the general path solves it, or says why it cannot
     K, n, m = plan.flows.shape
     D, Q, P = n_draws, len(plan.keys), st.part.size
     log_G = solved["log_shifter"]  # [draw, problem]
@@ -824,13 +845,21 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
     if (sigma == sigma[:, :1]).all():  # one sigma per draw: the path of log tau is the same for every draw
         shift = np.multiply(sigma[:, 0, None], st.cell_shift[:, None, :])
     else:  # log tau**-sigma with each problem's sigma, then its path
-        own = sigma[:, st.cell_problem] * st.cell_log_tau  # [draw, key, cell]
+        own = sigma[:, st.cell_problem] * np.where(np.isinf(st.cell_log_tau), 0.0, st.cell_log_tau)  # [draw, key, cell]
         shift = (st.to_pieces @ np.ascontiguousarray(own.transpose(1, 0, 2)).reshape(Q, -1)).reshape(flows.shape)
         del own
     flows -= shift
     del shift
+    if st.halted.size:  # the halted cells' paths run through their last open targets (`_shadow`)
+        h = st.halted
+        problem = st.cell_problem[:, h]  # [key, halted cell]
+        target = np.moveaxis(log_G[:, problem] - sigma[:, problem] * st.cell_log_tau[:, h], 1, 0)  # [key, draw, h]
+        target = _shadow(target, np.isinf(st.cell_log_tau[:, h]))
+        flows[..., h] = (st.to_pieces @ target.reshape(Q, -1)).reshape(-1, D, h.size)
     flows = np.exp(flows, out=flows)
     flows *= st.cell_flows  # USD
+    if st.halted.size:
+        flows[..., st.halted] *= ~st.piece_shut[:, None, :]
     if plan.events:
         _front_load({"flows": flows}, plan.events, plan.parts, st.cell_rates, plan.regime_days, plan.dyn,
                     plan.payback)
@@ -868,6 +897,15 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
         out = {"flows": out["flows"][:, 0], "revenue": out["revenue"][:, 0],
                "country": {k: v[:, 0] for k, v in country.items()}}
     return out
+
+
+def _halts_answered(st: _ElasticSetup, sigma: np.ndarray, solved: dict) -> bool:
+    """Whether the closed form's markets with halted cells have an answer: ``sigma`` at least ``1 +
+    pe.NEAR_ONE`` there and a finite price index (some source left), as `tradesim.models.pe.check_halts`
+    requires of a solve."""
+    stop = np.isinf(st.moved_log_tau)
+    return bool((sigma[:, st.moved_problem[stop]] >= 1 + pe.NEAR_ONE).all()
+                and np.isfinite(solved["log_price_index"]).all())
 
 
 #: Slots per market at most (`_ElasticSetup`): beyond it, a sparse product replaces the padded dense ones.
@@ -947,9 +985,9 @@ class _ElasticSetup:
         moved = t1 != t0
         self.fixed_spend = np.bincount(p_of[~moved], weights=spend[~moved], minlength=P)
         self.moved_problem, self.moved_spend = p_of[moved], spend[moved]
-        self.moved_log_tau = np.log1p(t1[moved]) - np.log1p(t0[moved])
-        self.moved_t1v = t1[moved] * v[moved]
-        self.fixed_revenue = np.bincount(p_of[~moved], weights=(t1 * v)[~moved], minlength=P)
+        self.moved_log_tau = np.log1p(t1[moved]) - np.log1p(t0[moved])  # inf where halted
+        self.moved_t1v = charged(t1[moved], v[moved])  # a halted cell collects nothing
+        self.fixed_revenue = np.bincount(p_of[~moved], weights=t1[~moved] * v[~moved], minlength=P)
         self.revenue_before = np.bincount(p_of, weights=t0 * v, minlength=P)
         rows = np.repeat(np.arange(Q), M) * m + np.tile(mk.importer, Q)
         self.pick = sparse.csr_matrix((np.ones(Q * M), (rows, mk.of_key.ravel())), shape=(Q * m, P))
@@ -996,6 +1034,10 @@ class _ElasticSetup:
         order = order[np.argsort(pair[order], kind="stable")]
         self.cell_flows, self.cell_rates = f0[order], np.ascontiguousarray(rates[:, order])
         self.piece_rates = self.cell_rates[plan.regime]  # [piece, cell]
+        self.halted = np.flatnonzero(np.isposinf(self.cell_rates).any(axis=0))  # cells some regime halts
+        if self.halted.size:  # nothing passes a halt: its pieces collect nothing, and trade nothing
+            self.piece_shut = np.isposinf(self.piece_rates[:, self.halted])  # [piece, halted cell]
+            self.piece_rates = np.where(np.isposinf(self.piece_rates), 0.0, self.piece_rates)
         self.cell_problem = mk.of_key[:, mk.cell_market[order]]  # [key, cell]
         self.cell_slot = (slot if self.padded else np.arange(M))[mk.cell_market[order]]
         breaks = np.flatnonzero(np.diff(self.cell_slot) != 1) + 1
@@ -1006,7 +1048,8 @@ class _ElasticSetup:
         t0c = rates[0, order]
         self.cell_log_tau = np.log1p(plan.rates_on(np.broadcast_to(cells[order], self.cell_problem.shape),
                                                    mk.problem_regime[self.cell_problem])) - np.log1p(t0c)
-        self.cell_shift = to_pieces @ self.cell_log_tau  # [piece, cell]: the path of log tau
+        # [piece, cell]: the path of log tau (of the halted cells' elsewhere: `_elastic_pairs`)
+        self.cell_shift = to_pieces @ np.where(np.isinf(self.cell_log_tau), 0.0, self.cell_log_tau)
         cell_pair = pair[order]
         self.runs = np.flatnonzero(np.r_[True, cell_pair[1:] != cell_pair[:-1]]) if order.size else np.zeros(0, int)
         self.cell_pair = cell_pair[self.runs]
@@ -1018,6 +1061,26 @@ class _ElasticSetup:
         self.base_flows = np.where(still.reshape(plan.flows.shape), plan.flows, 0.0).sum(axis=0)
         self.base_revenue = np.where(still.reshape(plan.flows.shape), plan.t0 * plan.flows, 0.0).sum(axis=0)
         self.revenue_moving = _by_index(rates[0] * f0, cells % m, m)
+
+
+def _shadow(values: np.ndarray, halted: np.ndarray) -> np.ndarray:
+    """`values` ``[key, ..., cell]`` with each halted ``(key, cell)`` (`halted` ``[key, cell]``) taking the
+    value of the cell's last key before that is not halted: the target a halted cell's partial-adjustment
+    path runs through while its trade is stopped, so that it resumes from there when the halt ends.
+
+    The first key (the reference) is never halted. Returns a new array where some cell is halted.
+    """
+    cols = np.flatnonzero(halted.any(axis=0))
+    if not cols.size:
+        return values
+    Q = halted.shape[0]
+    last = np.where(halted[:, cols], 0, np.arange(Q)[:, None])
+    np.maximum.accumulate(last, axis=0, out=last)  # [key, halted cell]: the last open key
+    out = np.array(values, dtype=float)
+    sub = out[..., cols]  # [key, ..., halted cell]
+    index = last.reshape(Q, *(1,) * (sub.ndim - 2), cols.size)
+    out[..., cols] = np.take_along_axis(sub, np.broadcast_to(index, sub.shape), axis=0)
+    return out
 
 
 def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np.ndarray, weights,
@@ -1073,21 +1136,33 @@ def _product_groups(plan: Plan, cells: np.ndarray) -> tuple:
     return grouped[runs], order, runs
 
 
-def _period_tariffs(plan: Plan, reference: np.ndarray | None = None) -> np.ndarray:
+def _period_tariffs(plan: Plan, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Tariffs per period on products, ``[time, product, exporter, importer]``: `Plan.period_rates`
     averaged over each product's parts with baseline flows as weights (`Plan.collapse`), computed
     on the cells whose tariff changes on the path only. `reference` is ``plan.collapse(plan.t0,
-    "flows")``, when already known."""
+    "flows")``, when already known.
+
+    Halted trade (a rate of ``inf``) is left out of the means, over parts and over days: the second
+    array is the share of a product cell's baseline flows and days that is halted, ``[time, product,
+    exporter, importer]`` (None where nothing is halted), and the rate is ``inf`` where all of it is.
+    """
     if plan.split is None or plan.split.trivial:
-        return plan.period_rates()
+        rates, share = plan.period_rates(open_share=True)
+        return rates, (None if share is None else 1.0 - share)
     rates = plan.split.rates  # [regime, cell]: other cells are 0 throughout
     changes = (rates != rates[0]).any(axis=0)
     cells = plan.split.cells[changes]
-    n_time = int(plan.parts.period.max()) + 1
-    weights = np.zeros((n_time, len(rates)))  # [time, regime]: each regime's share of the period's days
-    np.add.at(weights, (plan.parts.period, plan.regime), plan.parts.weight)
-    return _on_products(plan, weights @ rates[:, changes], cells, plan.t0, "flows", base=reference,
+    mean, share = open_mean(plan.period_weights(), rates[:, changes])  # [time, cell]
+    if share is None:
+        return _on_products(plan, mean, cells, plan.t0, "flows", base=reference, at_cells=rates[0, changes]), None
+    groups = _product_groups(plan, cells)
+    # flows-weighted sums over a product's parts of rate x open days, and of open days: their ratio is the mean
+    paid = _on_products(plan, np.where(share > 0, mean, 0.0) * share, cells, plan.t0, "flows", groups, base=reference,
                         at_cells=rates[0, changes])
+    share = _on_products(plan, share, cells, None, "flows", groups, base=1.0, at_cells=1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tariff = np.where(share > 1e-15, paid / np.where(share > 1e-15, share, 1.0), np.inf)
+    return tariff, 1.0 - share
 
 
 def _to_periods(parts, values: np.ndarray) -> np.ndarray:
@@ -1179,7 +1254,7 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         # pieces are in time order: those inside a window are a run
         window = slice(np.searchsorted(starts, a64), np.searchsorted(ends, e64, side="right"))
         later = slice(np.searchsorted(starts, e64), np.searchsorted(ends, back64, side="right"))
-        rising = np.flatnonzero(flat_rates[e] > flat_rates[e - 1])
+        rising = np.flatnonzero((flat_rates[e] > flat_rates[e - 1]) & np.isfinite(flat_rates[e]))  # not halts
         if window.start >= window.stop or not rising.size:
             continue
         # the log tariff change of the rising cells only
@@ -1204,7 +1279,9 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
             continue
         block = (later, slice(None), cols)
         was = f3[block]
-        new = was - extra / span  # USD per year taken back
+        # USD per year taken back; a piece that imports nothing (its trade halted: model flows are positive
+        # otherwise) takes nothing back, the stock bought ahead standing in for the halted imports
+        new = np.where(was > 0, was - extra / span, 0.0)
         # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
         if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
             raise InputError(

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import tradesim
+from tradesim.models import charged
 from tradesim.scenario import list_scenarios, load_scenario
 
 BUNDLED = list(list_scenarios().index)
@@ -54,7 +55,8 @@ def test_each_bundled_scenario_validates_cites_and_runs(name):
         warnings.simplefilter("ignore", tradesim.TradesimWarning)
         parts = scenario.parts(r.baseline)[1]
     whole = np.bincount(parts.parent, minlength=len(r.baseline.products)) == 1
-    assert r.revenue[july][whole] == pytest.approx((r.tariff[july] * r.flows[july])[whole], rel=1e-12, abs=1e-6)
+    # (a product whose trade is all halted has the rate inf and pays nothing)
+    assert r.revenue[july][whole] == pytest.approx(charged(r.tariff[july], r.flows[july])[whole], rel=1e-12, abs=1e-6)
     assert (r.revenue[july][~whole] >= 0).all()
     # nothing happens before the first change of tariffs (the US-China path's is on Feb 4 2025; the
     # whole regime's on Jan 1 2025, the Section 301 review's increases)
@@ -95,8 +97,13 @@ def test_period_tariffs_are_the_day_weighted_mean_of_the_schedule():
         fine = r.scenario.load_fine_values()  # the scenario's finer trade values
         daily = np.mean([s.rates(d, b.products, b.countries, b.countries, fine_values=fine) for d in days], axis=0)
     traded = b.flows > 0  # the law is evaluated where there is trade; no model reads the other cells
-    assert r.tariff[april][traded] == pytest.approx(daily[traded], abs=1e-12)
+    # where no halt reaches: the day-weighted mean of the daily rates; where one does (China's halts of US LNG
+    # from March 1 and Boeing aircraft from April 15 in part of chapters 27 and 88), halted trade is left out
+    clear = traded & (r.halted[april] == 0)
+    assert r.tariff[april][clear] == pytest.approx(daily[clear], abs=1e-12)
     assert (r.tariff[april][~traded] == 0).all()
+    assert sorted(b.products[k] for k in np.nonzero(traded & (r.halted[april] > 0))[0]) == ["27", "88"]
+    assert np.isfinite(r.tariff[april][traded]).all()  # no product is halted whole in April
 
 
 def test_us_imports_from_china_fall_in_april_and_may_and_stay_down_after_geneva():
@@ -172,7 +179,8 @@ def test_to_frame_is_tidy_with_documented_variables():
     frame = r.to_frame(level="cell")
     assert list(frame.columns) == ["date", "product", "exporter", "importer", "variable", "value", "unit"]
     assert set(frame["variable"]) == {"imports_usd", "imports_baseline_usd", "tariff_pct", "tariff_baseline_pct",
-                                      "revenue_usd", "revenue_baseline_usd", "quantity_ratio", "buyer_price_ratio"}
+                                      "revenue_usd", "revenue_baseline_usd", "quantity_ratio", "buyer_price_ratio",
+                                      "halted_pct"}  # China's purchase halts
     flows = frame[frame["variable"] == "imports_usd"]
     june = flows[(flows["date"] == "2025-06-01") & (flows["exporter"] == "CHN") & (flows["importer"] == "USA")]
     assert june["value"].sum() == pytest.approx(r.summary("pair", [("CHN", "USA")]).iloc[5]["imports_usd"])

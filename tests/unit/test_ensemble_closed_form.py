@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tradesim
+from tradesim import InputError, TariffSchedule
 from tradesim.elasticities import priors
 from tradesim.models import pe
 from tradesim.scenario.dynamics import Dynamics
@@ -87,8 +88,17 @@ def test_without_a_draw_axis_and_with_the_sparse_sums(scenario, monkeypatch):
 
 
 def test_sigma_near_one_and_persistence_take_the_general_path(scenario, monkeypatch):
-    plan = _plan(scenario)
-    params = _draws(plan, scenario[1], 3)
+    s, b = scenario
+    # China's purchase halts need sigma > 1 in their markets (a CES buyer cannot do without a source otherwise)
+    halted = _plan(scenario)
+    near_one = _draws(halted, b, 3)
+    near_one["sigma"] = np.full_like(near_one["sigma"], 1.0005)
+    with pytest.raises(InputError, match="halts trade .*a halt needs sigma > 1"):
+        sim.run_plan(halted, near_one, by_pair=True, draws=True)
+    plain = dataclasses.replace(s, schedule=TariffSchedule([m for m in s.schedule.measures if m.rule != "halt"],
+                                                           list(s.schedule.product_lists.values())))
+    plan = _plan((plain, b))
+    params = _draws(plan, b, 3)
     params["sigma"] = np.full_like(params["sigma"], 1.0005)
     assert sim.closed_form_bytes(plan, params) is None
     assert sim._elastic_pairs(plan, plan.expand_parameters(params), True) is None

@@ -312,4 +312,10 @@ def test_a_path_summary_has_the_columns_of_a_single_change_with_a_date():
         law = tradesim.load_schedule("us-china-2025")
         single = tradesim.simulate(demo, (law, "2024-12-31"), (law, "2025-04-14"), domestic=False)
         path = tradesim.simulate(None, "april-peak")
-    assert path.summary("pair").columns.tolist() == ["date", *single.summary("pair").columns]
+        stopped = np.zeros(demo.flows.shape)
+        toys = list(demo.products).index("95"), list(demo.exporters).index("CHN"), list(demo.importers).index("USA")
+        stopped[toys] = np.inf
+        halted = tradesim.simulate(demo, np.zeros(demo.flows.shape), stopped, domestic=False)
+    # April's path has China's halts (LNG, Boeing): the halted share comes last, as in a single change with a halt
+    assert path.summary("pair").columns.tolist() == ["date", *single.summary("pair").columns, "halted_pct"]
+    assert halted.summary("pair").columns.tolist() == [*single.summary("pair").columns, "halted_pct"]

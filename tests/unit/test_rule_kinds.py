@@ -89,9 +89,9 @@ def test_a_measure_follows_another_measures_dates():
 
 def test_every_rule_reads_fields_of_the_one_field_table():
     names = [r.name for r in RULES]
-    assert names == ["in_force", "cover", "qualify", "replace", "charge", "floor", "group"]
+    assert names == ["in_force", "cover", "qualify", "replace", "charge", "floor", "group", "halt"]
     table = field_table().set_index("field")
-    assert set(table["rule"]) - {""} == set(names)
+    assert {r for rules in table["rule"] for r in rules.split()} == set(names)  # "floor halt": both read `rule`
     for rule in RULES:
         assert rule.fields, rule.name
     assert table.loc["value_shares", "file key"] == "value_shares_pct or value_shares_file"
@@ -186,7 +186,7 @@ start = 2025-04-05
     assert "line 2: share_pct '120'" in str(found["measures[2].qualifying_file"]) and \
         "line 3: HS code '87A3'" in str(found["measures[2].qualifying_file"])
     assert "unknown country code 'ZZZ'" in str(found["measures[3].exporter_rates_pct"])
-    assert "'sometimes' is not one of ['add', 'floor']" in str(found["measures[3].rule"])
+    assert "'sometimes' is not one of ['add', 'floor', 'halt']" in str(found["measures[3].rule"])
     assert all(p.line for p in err.value.problems)
 
 

@@ -32,7 +32,7 @@ from ..files import warn_at_caller
 from .members import Members
 
 __all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "member_rows",
-           "partition", "row_ids"]
+           "partition", "row_ids", "halt_mean", "halted_share"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,8 @@ class Parts:
         values = np.asarray(values, dtype=float)
         if self.trivial:
             return values
+        if weights is not None and np.isinf(values).any():  # halted parts: the mean over the rest (`halt_mean`)
+            return halt_mean(lambda v: self.collapse(v, weights), values)
         if weights is None:
             return _sum_by_axis(self.parent, values, self.products.size)
         w = np.broadcast_to(weights, values.shape[-3:])
@@ -456,6 +458,38 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
     )
 
 
+def halt_mean(mean, values: np.ndarray) -> np.ndarray:
+    """``mean(values)`` for a weighted `mean` (linear, its weights summing to one), where values may be
+    ``inf`` (halted trade, `tradesim.law.stacking`): the mean over the weight that is not halted (halted
+    trade pays no duty), ``inf`` where all the weight is halted, never NaN.
+
+    A mean over products, lines or members cannot hold a halted part: `halted_share` says how much of the
+    weight was halted, and `TariffSchedule.parts_path` keeps halted lines apart.
+
+    Examples
+    --------
+    >>> halt_mean(lambda v: v @ np.array([0.5, 0.5, 0.0]), np.array([[0.1, 0.3, np.inf], [0.1, np.inf, 0.0],
+    ...                                                               [np.inf, np.inf, 0.0]]))
+    array([0.2, 0.1, inf])
+    """
+    stop = np.isinf(values)
+    if not stop.any():
+        return mean(values)
+    halted = np.asarray(mean(stop.astype(float)), dtype=float)
+    open_ = np.asarray(mean((~stop).astype(float)), dtype=float)
+    paid = np.asarray(mean(np.where(stop, 0.0, values)), dtype=float)  # 0 where nothing has weight
+    tiny = 1e-12 * (open_ + halted)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the open weight's mean, on the whole weight's scale
+        scaled = paid * (open_ + halted) / np.where(open_ > tiny, open_, 1.0)
+    return np.where(open_ > tiny, scaled, np.where(halted > 0, np.inf, paid))
+
+
+def halted_share(mean, values: np.ndarray) -> np.ndarray | None:
+    """The weight of `mean` on halted (``inf``) `values`, from 0 to 1; None where nothing is halted."""
+    stop = np.isinf(values)
+    return np.asarray(mean(stop.astype(float)), dtype=float) if stop.any() else None
+
+
 def _sum_by(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Rows of `values` ``[atom, ...]`` summed into ``[n, ...]`` by `parent`, as one sparse product
     (``np.add.at`` does the same an element at a time, ten times slower)."""
@@ -478,9 +512,12 @@ def aggregate(values: np.ndarray, atoms: Atoms, importer: int = 0) -> np.ndarray
     Returns
     -------
     numpy.ndarray, ``[..., product, exporter]``
+        Over the atoms not halted where some are (``inf``), ``inf`` where all are (`halt_mean`).
     """
     if atoms.parent is None:
         return values
+    if np.isinf(values).any():  # halted atoms: the mean over the others (`halt_mean`)
+        return halt_mean(lambda v: aggregate(v, atoms, importer), values)
     lead, (A, E) = values.shape[:-2], values.shape[-2:]
     w = atoms.weights[:, :, importer] if atoms.weights.ndim == 3 else np.broadcast_to(atoms.weights[:, None], (A, E))
     n = atoms.products.size
@@ -516,7 +553,8 @@ def aggregate_cells(values: np.ndarray, atoms: Atoms, cell_atom: np.ndarray, cel
     Returns
     -------
     numpy.ndarray, ``[..., product, exporter]``
-        Weighted means over each product's atoms; work grows with the cells, not the grid.
+        Weighted means over each product's atoms (over those not halted: `halt_mean`); work grows
+        with the cells, not the grid.
     """
     lead = values.shape[:-1]
     flat = values.reshape(-1, values.shape[-1])  # [lead, cell]
@@ -532,4 +570,4 @@ def aggregate_cells(values: np.ndarray, atoms: Atoms, cell_atom: np.ndarray, cel
     # a pair with no finer trade in a product: its atoms weigh the same
     weight = np.where(den[target] > 0, w / np.where(den[target] > 0, den[target], 1), 1.0 / np.maximum(count[target], 1))
     P = sparse.csr_matrix((weight, (target, np.arange(target.size))), shape=(n * n_exporters, target.size))
-    return np.asarray(P @ flat.T).T.reshape(*lead, n, n_exporters)
+    return halt_mean(lambda v: np.asarray(P @ v.T).T, flat).reshape(*lead, n, n_exporters)

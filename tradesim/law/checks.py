@@ -39,6 +39,9 @@ def schedule_problems(measures: Sequence[Measure], lists: Sequence[ProductList])
         for ref in m.replaces:
             if ref not in names and ref not in groups:
                 out.append(("measures", i, "replaces", f"unknown measure or group {ref!r}"))
+            elif any(t.rule == "halt" for t in _members(ref, measures)):
+                out.append(("measures", i, "replaces", f"{ref!r} is a halt (rule = 'halt'): a halt overrides every "
+                                                       f"measure where it applies, so no measure replaces it"))
             elif m.rule == "floor" and any(t.kind == "mfn" for t in _members(ref, measures)):
                 out.append(("measures", i, "replaces", f"a floor is measured against the MFN layers, so it cannot "
                                                        f"replace {ref!r}, which holds MFN layers"))

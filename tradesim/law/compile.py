@@ -62,7 +62,8 @@ class Compiled:
         ``r`` displaces ``m`` where ``r`` applies.
     group : numpy.ndarray of int, ``[measure]``
         Group number, -1 for none.
-    mfn, floor : numpy.ndarray of bool, ``[measure]``
+    mfn, floor, halt : numpy.ndarray of bool, ``[measure]``
+        MFN layers, all-in floors and halts (``rule = "halt"``).
     """
 
     measures: tuple[Measure, ...]
@@ -87,6 +88,7 @@ class Compiled:
     group: np.ndarray
     mfn: np.ndarray
     floor: np.ndarray
+    halt: np.ndarray
 
     def __len__(self) -> int:
         return len(self.measures)
@@ -476,4 +478,5 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
         group=np.array([groups.index(m.group) if m.group else -1 for m in measures], dtype=int),
         mfn=np.array([m.kind == "mfn" for m in measures], bool),
         floor=np.array([m.rule == "floor" for m in measures], bool),
+        halt=np.array([m.rule == "halt" for m in measures], bool),
     )

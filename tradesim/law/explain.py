@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import stacking
-from .atoms import aggregate, labels
+from .atoms import aggregate, halt_mean, labels
 from .compile import match_codes
 
 __all__ = ["explain", "COLUMNS"]
@@ -96,14 +96,16 @@ def explain(schedule, day: _dt.date, product: str, exporter: str, importer: str,
             total_won = float(w @ won)
             rate = float(w @ (won * charge[n] / np.where(value_share[n] > 0, value_share[n], 1))) / total_won
             vshare = float(w @ (won * value_share[n])) / total_won
-            if m.rule == "floor":
+            if m.rule == "halt":  # no rate: its tariff equivalent is infinite
+                rate, status = np.inf, "halted: trade stops"
+            elif m.rule == "floor":
                 mfn = rate - float(w @ floored[n]) / total_won
                 status = f"floored at {100 * rate:g}% over MFN {100 * mfn:.4g}%"
             elif vshare < 1:
                 status = f"applied on {100 * vshare:.4g}% of value"
             else:
                 status = "applied"
-            row(status, won, rate=rate, contribution_pct=100 * float(w @ contribution[n]))
+            row(status, won, rate=rate, contribution_pct=100 * float(halt_mean(lambda v: w @ v, contribution[n])))
         if lost.any():
             row(f"outweighed in group {m.group}", np.where(lost, applied[n], 0.0))
         if (share[n] - applied[n] > 1e-15).any():
@@ -122,7 +124,7 @@ def explain(schedule, day: _dt.date, product: str, exporter: str, importer: str,
     if ex is None:
         total = 100 * float(aggregate(law.dense(s.total())[:1], atoms, 0)[0, 0, 0])
     else:  # the members' value-weighted mean on each atom, the atoms' weighted mean
-        total = 100 * float(w @ s.total()[0])
+        total = 100 * float(halt_mean(lambda v: w @ v, s.total()[0]))
     rows.append(_total(total))
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -4,7 +4,8 @@
 with it (`Field.key` is the file key, `Field.scale` its unit: 100 for keys in percent),
 `TariffSchedule.to_frame` shows measures with it and the documentation prints it
 (`field_table`). A new kind of rule adds a row here and a rule in `tradesim.law.stacking`
-(`Field.rule` names the rule that reads the field).
+(`Field.rule` names the rules that read the field; a new kind of an existing field, such as
+``rule = "halt"``, adds its value to the field's ``allowed`` and its rule to the field's ``rule``).
 
 Types (`Field.type`):
 
@@ -51,8 +52,9 @@ __all__ = ["Field", "MAX_RATE", "MEASURE_FIELDS", "LIST_FIELDS", "FieldErrors", 
 
 #: Layer kinds: additional duties, and most-favoured-nation base rates.
 KINDS = ("additional", "mfn")
-#: How a measure's rate enters the total: added, or an all-in floor over the MFN layers.
-RULE_KINDS = ("add", "floor")
+#: How a measure's rate enters the total: added, an all-in floor over the MFN layers, or a halt of the trade
+#: it covers (an import ban, halted purchases: an infinite tariff equivalent).
+RULE_KINDS = ("add", "floor", "halt")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ class Field:
     allowed : tuple
         Allowed values of a ``choice``.
     rule : str
-        The stacking rule that reads it (see `tradesim.law.stacking.RULES`), or ``""`` for
-        identification and citation fields.
+        The stacking rules that read it, separated by spaces (see `tradesim.law.stacking.RULES`),
+        or ``""`` for identification and citation fields.
     """
 
     name: str
@@ -148,8 +150,9 @@ MEASURE_FIELDS: tuple[Field, ...] = (
           "the same by HS prefix, overriding `value_share` (file columns hs_code, share_pct)",
           key="value_shares_pct", file_key="value_shares_file", scale=100, unit="fraction", rule="charge"),
     Field("rule", "choice", "add",
-          "add: the rate adds to the total; floor: the total with the MFN layers is brought up to the rate",
-          allowed=RULE_KINDS, rule="floor"),
+          "add: the rate adds to the total; floor: the total with the MFN layers is brought up to the rate; "
+          "halt: the covered trade stops (an import ban or halted purchases); its tariff equivalent is infinite",
+          allowed=RULE_KINDS, rule="floor halt"),
     Field("group", "name", None, "group whose members take the maximum instead of the sum", rule="group"),
     Field("announced", "date", None, "day made public, when before start (importers may buy ahead)"),
     Field("layer", "text", None, 'layer of law for tables and plots, such as "Section 301" (default: group, else name)'),

@@ -26,7 +26,9 @@ The format (rates and shares in percent, keys ending in ``_pct``)::
     end = 2025-05-14                # first day no longer in force
     group = "ieepa_reciprocal"      # members take the maximum instead of the sum
     replaces = []                   # measures or groups displaced where this applies
-    rule = "add"                    # or "floor": an all-in floor over the MFN layers
+    rule = "add"                    # or "floor": an all-in floor over the MFN layers; or "halt": the trade
+                                    # stops (an import ban, halted purchases), with no rate_pct, rates,
+                                    # value or qualifying shares, coverage, group or replaces
     value_share_pct = 100           # or value_shares_file: the duty is charged on this share of value
     qualifying_pct = {MEX = 50}     # or qualifying_file: trade that qualifies for an exemption
 
@@ -438,7 +440,8 @@ def _measure(table: dict, src: str, text, key: str, folder: Path, problems: list
         found.append(key_problem("missing key 'start' (or follows)", src, key, text))
     if "follows" in table and ("start" in table or "end" in table):
         found.append(key_problem("give either follows or start/end, not both", src, f"{key}.follows", text))
-    if not any(k in table for k in ("rate_pct", "rates_pct", "rates_file", "exporter_rates_pct")):
+    if table.get("rule") != "halt" and not any(k in table for k in ("rate_pct", "rates_pct", "rates_file",
+                                                                      "exporter_rates_pct")):  # a halt has none
         found.append(key_problem("missing key 'rate_pct' (or rates_pct / rates_file / exporter_rates_pct)",
                                  src, key, text))
     kw: dict = {}

@@ -42,9 +42,14 @@ class Measure:
         Measures or groups that do not apply where this one applies.
     group : str, optional
         Members of a group take the maximum of their contributions instead of the sum.
-    rule : {"add", "floor"}
+    rule : {"add", "floor", "halt"}
         ``"floor"``: an all-in floor: the total with the MFN layers (``kind="mfn"``) is brought
-        up to `rate`, adding nothing where MFN is higher.
+        up to `rate`, adding nothing where MFN is higher. ``"halt"``: the covered trade stops
+        (an import ban, halted purchases): the rate there is ``inf`` whatever the other
+        measures. A halt has no rate, rates by product, exporter or line, value shares,
+        qualifying shares, coverage below 1, group or ``replaces``, is of kind
+        ``"additional"``, and no measure may replace it; what it spares is said with
+        `exporters`, `except_exporters`, `products` and `exclude`.
     product_rates, exporter_rates, line_rates : mapping, optional
         Rates by HS prefix, by exporter, or by (exporter, HS prefix).
     value_share, value_shares : optional
@@ -115,8 +120,43 @@ class Measure:
             problems.append(("replaces", f"measure {self.name!r} cannot replace itself"))
         if self.rule == "floor" and self.kind == "mfn":
             problems.append(("rule", "an MFN layer cannot be a floor: floors are measured against the MFN layers"))
+        if self.rule == "halt":
+            problems += self._halt_problems()
         if problems:
             raise FieldErrors(problems, key=f"measure {self.name!r}")
+
+    #: The fields a halt leaves at their defaults, and what each default means there.
+    _HALT_DEFAULTS = (("rate", 0.0, "a halt has no rate (its tariff equivalent is infinite): leave rate "
+                                    "(rate_pct) out"),
+                      ("product_rates", None, "a halt has no rates by product: leave them out"),
+                      ("exporter_rates", None, "a halt has no rates by exporter: leave them out"),
+                      ("line_rates", None, "a halt has no rates by line: leave them out"),
+                      ("coverage", 1.0, "a halt stops all the trade it covers: expected 1 (100%); name the lines "
+                                        "halted in products instead"),
+                      ("value_share", 1.0, "a halt stops the whole good, not a share of its value: expected 1 (100%)"),
+                      ("value_shares", None, "a halt stops the whole good: leave value shares out"),
+                      ("qualifying", None, "a halt has no qualifying share: use exclude or except_exporters"),
+                      ("qualifying_lines", None, "a halt has no qualifying share: use exclude or except_exporters"),
+                      ("group", None, "a halt cannot be in a group: it overrides every measure where it applies"),
+                      ("kind", "additional", "a halt is an additional measure, not an MFN base rate: expected "
+                                             "'additional'"),
+                      ("replaces", (), "a halt overrides every measure where it applies, so it replaces none: "
+                                       "leave replaces out"))
+
+    def _halt_problems(self) -> list[tuple[str, str]]:
+        """``(field, message)`` for each field of a halt (``rule = "halt"``) not at its default."""
+        out = []
+        for name, default, expected in self._HALT_DEFAULTS:  # a dozen fields of one measure
+            value = getattr(self, name)
+            if value is not default and value != default:
+                if isinstance(value, Mapping):
+                    shown = f"a table of {len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+                elif isinstance(default, float) and isinstance(value, float):  # files write percent
+                    shown = f"{value:g} ({100 * value:g}%)"
+                else:
+                    shown = repr(value)
+                out.append((name, f"is {shown} on halt {self.name!r}; {expected}"))
+        return out
 
     @property
     def layer_name(self) -> str:

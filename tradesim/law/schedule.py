@@ -24,10 +24,10 @@ import pandas as pd
 from scipy import sparse
 
 from ..data.layout import Cells
-from ..errors import InputError
-from ..files import parse_date
+from ..errors import InputError, TradesimWarning
+from ..files import parse_date, warn_at_caller
 from . import stacking
-from .atoms import Atoms, Parts, aggregate, aggregate_cells, labels, part_shares, partition, split
+from .atoms import Atoms, Parts, aggregate, aggregate_cells, halt_mean, labels, part_shares, partition, split
 from .compile import Compiled, compile_law
 from .checks import is_code, resolved_dates, schedule_problems
 from .explain import explain
@@ -236,10 +236,10 @@ class TariffSchedule:
         law = self.compiled(importer, atoms.atoms, ex.sources, ex.wanted, reached)
         cell_atom, cell_exporter, average = ex.fold(law.cell_atom, law.cell_exporter)
 
-        def fold(totals: np.ndarray) -> np.ndarray:
+        def fold(totals: np.ndarray) -> np.ndarray:  # inf where a halted member has value
             lead = totals.shape[:-1]
             flat = totals.reshape(-1, totals.shape[-1])
-            return np.asarray((average @ flat.T).T).reshape(*lead, average.shape[0])
+            return halt_mean(lambda v: np.asarray((average @ v.T).T), flat).reshape(*lead, average.shape[0])
 
         return law, cell_atom, cell_exporter, fold, average
 
@@ -257,10 +257,13 @@ class TariffSchedule:
             return None
         return lambda m: (kinds is None or m.kind in kinds) and (names is None or m.name in names or m.group in names)
 
-    def _evaluate(self, days, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, keep=None, cells=None) -> np.ndarray:
+    def _evaluate(self, days, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, keep=None, cells=None,
+                  warn: bool = False) -> np.ndarray:
         """Rates ``[date, product, exporter, importer]``: each importer's law is compiled once, on the
-        cells asked for, and its regimes (the distinct sets of measures in force) are stacked at once."""
+        cells asked for, and its regimes (the distinct sets of measures in force) are stacked at once.
+        With `warn`, a product halted in part is named in a warning (`_warn_halted`)."""
         out = np.zeros((len(days), atoms.products.size, exps.size, imps.size))
+        partly = []  # (importer, [regime, product, exporter] halted share, which regime on each date)
         imposing = set(self.importers())
         for j, importer in enumerate(imps):  # the few countries that impose measures
             if importer not in imposing:
@@ -273,8 +276,15 @@ class TariffSchedule:
             law, cell_atom, cell_exporter, fold, _ = self._law(importer, j, atoms, exps, wanted)
             regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
             mask = None if keep is None else np.array([keep(m) for m in law.measures], bool)
-            totals = fold(stacking.evaluate(law, regimes, mask))  # [regime, cell]
+            raw = stacking.evaluate(law, regimes, mask)  # [regime, law cell]: members apart
+            totals = fold(raw)  # [regime, cell]
             out[:, :, :, j] = aggregate_cells(totals, atoms, cell_atom, cell_exporter, exps.size, j)[which.ravel()]
+            if warn and np.isinf(raw).any():
+                share = aggregate_cells(fold(np.isinf(raw).astype(float)), atoms, cell_atom, cell_exporter,
+                                        exps.size, j)
+                partly.append((j, share, which.ravel()))
+        if partly:
+            _warn_halted(partly, atoms, exps, imps, days)
         return out
 
     def rates(self, date, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
@@ -302,7 +312,8 @@ class TariffSchedule:
         kinds : iterable of str, optional
             Sum only layers of these kinds (``"mfn"``, ``"additional"``).
         layers : iterable of str, optional
-            Sum only these measures or groups (stacking still sees all measures).
+            Sum only these measures or groups (stacking still sees all measures). With `kinds`
+            or `layers`, a halt stops trade (``inf``) only when it is among the layers kept.
         cells : tradesim.data.layout.Cells, optional
             Evaluate only these cells of the ``[product, exporter, importer]`` tensor (a sparse
             baseline's cells that trade, ``baseline.sparse_flows.cells``) and return their rates
@@ -312,7 +323,10 @@ class TariffSchedule:
         Returns
         -------
         numpy.ndarray of float64, shape ``[product, exporter, importer]``, or ``[cell]`` with `cells`
-            Fractions (1.45 is 145%).
+            Fractions (1.45 is 145%); ``inf`` where a halt (``rule = "halt"``) stops all the trade.
+            A product halted in part (a halted line inside it) takes the mean over its trade not
+            halted, with a warning: a rate by product cannot hold the halt, which `parts_path` and
+            scenarios keep apart.
 
         Examples
         --------
@@ -336,12 +350,13 @@ class TariffSchedule:
         atoms.warn(stacklevel=2)
         if cells is not None:
             return self._on_cells(d, atoms, exps, imps, cells, keep)
-        return self._evaluate([d], atoms, exps, imps, keep)[0]
+        return self._evaluate([d], atoms, exps, imps, keep, warn=True)[0]
 
     def _on_cells(self, day, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, cells: Cells, keep) -> np.ndarray:
         """`_evaluate` on one day at `cells` only, ``[cell]``: each imposing importer's law is compiled on
         its own cells' products and exporters (``[product, exporter]`` at most, never the whole tensor)."""
         out = np.zeros(cells.size)
+        partly = []
         K, n, m = cells.shape
         # the cells grouped by importer once (they are sorted by product first)
         order = np.argsort(cells.importer, kind="stable")
@@ -356,9 +371,17 @@ class TariffSchedule:
                 imps[j], j, atoms, exps, wanted if atoms.parent is None else wanted[atoms.parent])
             regimes, which = np.unique(law.active([day]), axis=0, return_inverse=True)
             mask = None if keep is None else np.array([keep(measure) for measure in law.measures], bool)
-            totals = fold(stacking.evaluate(law, regimes, mask))  # [regime, cell]
+            raw = stacking.evaluate(law, regimes, mask)  # [regime, law cell]: members apart
+            totals = fold(raw)  # [regime, cell]
             rate = aggregate_cells(totals, atoms, cell_atom, cell_exporter, n, j)[which.ravel()[0]]  # [k, i]
             out[mine] = rate[k, i]
+            if np.isinf(raw).any():
+                share = aggregate_cells(fold(np.isinf(raw).astype(float)), atoms, cell_atom, cell_exporter, n, j)
+                shown = np.zeros_like(share[:1])
+                shown[0, k, i] = share[which.ravel()[0]][k, i]  # the cells asked for only
+                partly.append((j, shown, np.zeros(1, int)))
+        if partly:
+            _warn_halted(partly, atoms, exps, imps, [day])
         return out
 
     def rates_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
@@ -379,7 +402,7 @@ class TariffSchedule:
         Returns
         -------
         numpy.ndarray of float64, shape ``[date, product, exporter, importer]``
-            Fractions.
+            Fractions; ``inf`` where a halt stops all the trade, as in `rates`.
 
         Examples
         --------
@@ -397,7 +420,7 @@ class TariffSchedule:
             if cells.shape != (atoms.products.size, exps.size, imps.size):
                 raise InputError(f"cells has shape {cells.shape}; expected [product, exporter, importer] = "
                                  f"{(atoms.products.size, exps.size, imps.size)}", key="cells")
-        return self._evaluate(days, atoms, exps, imps, cells=cells)
+        return self._evaluate(days, atoms, exps, imps, cells=cells, warn=warn)
 
     def parts_path(self, dates, products: Iterable[str], exporters: Iterable[str], importers: Iterable[str], *,
                    fine_values=None, warn: bool = True, cells=None, atoms: Atoms | None = None,
@@ -420,7 +443,8 @@ class TariffSchedule:
         -------
         Parts
             ``rates`` is ``[date, part, exporter, importer]`` (``[date, cell]`` with `on_cells`);
-            ``Parts.collapse`` with the parts' trade as weights gives back `rates_path`.
+            ``Parts.collapse`` with the parts' trade as weights gives back `rates_path`. A part
+            that a halt stops is ``inf`` (lines halted on different days are different parts).
 
         Examples
         --------
@@ -471,6 +495,9 @@ class TariffSchedule:
             weights = rng.random((2, len(cut_days), exps.size))
             by_regime = np.zeros((2, totals.shape[0], exps.size))
             np.add.at(by_regime, (slice(None), which[len(days):]), weights)
+            halted = np.isinf(totals)
+            if halted.any():  # a halt as a rate no measure gives (rates are >= 0), so halts on other days differ
+                totals = np.where(halted, -1.0, totals)
             for m in range(2):
                 contribution = (totals * by_regime[m][:, law[1]]).sum(axis=0)
                 signature[:, m] += np.bincount(law[0], weights=contribution, minlength=atoms.atoms.size)
@@ -516,7 +543,10 @@ class TariffSchedule:
         Returns
         -------
         pandas.DataFrame
-            Index ``date``; percent.
+            Index ``date``; percent. Trade that a halt stops (``rule = "halt"``: its rate is
+            infinite) is left out of every average, which is over the trade not halted;
+            ``halted_pct`` is the halted share of the importer's trade (percent of the baseline's
+            imports). A column whose trade is all halted is NaN (``halted_pct`` 100 when all is).
 
         Examples
         --------
@@ -567,20 +597,28 @@ class TariffSchedule:
             totals = np.full(len(labels), flows.sum())
         regimes, which = np.unique(law.active(days), axis=0, return_inverse=True)
         if average is None:
-            sums = stacking.weighted(law, regimes, weight, cell_group, measure_group, len(labels))
+            sums, halted = stacking.weighted(law, regimes, weight, cell_group, measure_group, len(labels))
         elif measure_group is not None:  # the members' cells weigh their share of their aggregate's weight
-            sums = stacking.weighted(law, regimes, np.asarray(average.T @ weight).ravel(), None, measure_group,
-                                     len(labels))
+            sums, halted = stacking.weighted(law, regimes, np.asarray(average.T @ weight).ravel(), None,
+                                             measure_group, len(labels))
         else:  # the aggregates' rates first (a member's cell may serve several aggregates), then the groups
-            rates = fold(stacking.evaluate(law, regimes))  # [regime, cell]
+            totals_ = stacking.evaluate(law, regimes)  # [regime, law cell]
+            stop = np.isinf(totals_)
+            # the members not halted at their rates, and the halted members' share of each aggregate's value
+            rates, stopped = fold(np.where(stop, 0.0, totals_)), fold(stop.astype(float))  # [regime, cell]
             by_group = sparse.csr_matrix((weight, (cell_group, np.arange(weight.size))),
                                          shape=(len(labels), weight.size))  # [group, cell]
-            sums = np.asarray(by_group @ rates.T).T
-        sums = sums[which.ravel()]
+            sums, halted = np.asarray(by_group @ rates.T).T, np.asarray(by_group @ stopped.T).T
+        sums, halted = sums[which.ravel()], halted[which.ravel()]
+        halted_all = halted[:, 0] if measure_group is not None else halted.sum(axis=1)
+        # averages over the trade not halted (a layer's points too, so that they add up to "all"); a group
+        # halted in full (to rounding) has no average
+        moving, moving_all = totals - halted, flows.sum() - halted_all
         with np.errstate(invalid="ignore", divide="ignore"):
-            table = pd.DataFrame(100 * sums / np.where(totals > 0, totals, np.nan), columns=labels,
+            table = pd.DataFrame(100 * sums / np.where(moving > 1e-9 * totals, moving, np.nan), columns=labels,
                                  index=pd.DatetimeIndex(days, name="date"))
-        table["all"] = 100 * sums.sum(axis=1) / flows.sum()
+            table["all"] = 100 * sums.sum(axis=1) / np.where(moving_all > 1e-9 * flows.sum(), moving_all, np.nan)
+        table["halted_pct"] = 100 * halted_all / flows.sum()
         return table
 
     def rate(self, date, product: str, exporter: str, importer: str, *, fine_values=None, **kw) -> float:
@@ -593,6 +631,12 @@ class TariffSchedule:
 
         The parts are what `explain` calls contributions: after exemptions, replacement, floors
         and group maxima, so over the measures of a date and product they sum to `rates`.
+
+        Trade that a halt stops (``rule = "halt"``) is left out: the parts are averages over the
+        product's trade not halted (a halt's own part is 0), and ``halted`` says what share of
+        the product's trade is halted. Where ``halted`` is below 1 the parts sum to `rates` (the
+        mean over the trade not halted); where it is 1 `rates` is ``inf`` and every part is NaN
+        (no trade to average).
 
         Parameters
         ----------
@@ -608,7 +652,8 @@ class TariffSchedule:
         -------
         pandas.DataFrame
             One row per date, measure of `importer` and product: ``date``, ``measure``,
-            ``layer`` (`Measure.layer_name`), ``product`` and ``rate`` (fraction).
+            ``layer`` (`Measure.layer_name`), ``product``, ``rate`` (fraction) and ``halted``
+            (share of the product's trade that a halt stops, 0-1).
 
         Examples
         --------
@@ -624,14 +669,25 @@ class TariffSchedule:
         law, cell_atom, _, fold, _ = self._law(importer, 0, atoms, exps)
         measures = law.measures
         s = stacking.stack(law, law.active(days))
+        # the halted cells: their elements add nothing, and the cells count as halted trade (a last "measure")
+        stop = s.halted()
+        contribution = np.where(stop, 0.0, s.contribution)
+        halted = np.zeros(len(days) * law.n_cells)
+        halted[s.key[stop]] = 1.0
         # each element's contribution by (date, measure, cell), members folded into their aggregate's cells
         # (every atom's own: one exporter), then by (date, atom, measure): the measure plays the exporter axis
         cells = np.bincount((s.regime * len(measures) + s.measure) * law.n_cells + law.cell[s.entry],
-                            weights=s.contribution, minlength=len(days) * len(measures) * law.n_cells)
-        cells = fold(cells.reshape(len(days), len(measures), law.n_cells))  # [date, measure, cell]
-        by_atom = np.zeros((len(days), len(measures), atoms.atoms.size))
+                            weights=contribution, minlength=len(days) * len(measures) * law.n_cells)
+        cells = np.concatenate([cells.reshape(len(days), len(measures), law.n_cells),
+                                halted.reshape(len(days), 1, law.n_cells)], axis=1)
+        cells = fold(cells)  # [date, measure and halted, cell]
+        by_atom = np.zeros((len(days), len(measures) + 1, atoms.atoms.size))
         by_atom[:, :, cell_atom] = cells
-        parts = aggregate(np.swapaxes(by_atom, 1, 2), _one_exporter(atoms), 0)
+        parts = aggregate(np.swapaxes(by_atom, 1, 2), _one_exporter(atoms), 0)  # [date, product, measure + 1]
+        share = parts[:, :, -1:]
+        with np.errstate(invalid="ignore", divide="ignore"):  # over the trade not halted
+            parts = np.where(share > 0, parts[:, :, :-1] / np.where(share < 1 - 1e-12, 1 - share, np.nan),
+                             parts[:, :, :-1])
         t, m, k = np.indices((len(days), len(measures), atoms.products.size)).reshape(3, -1)
         return pd.DataFrame({
             "date": np.asarray(days, dtype=object)[t],
@@ -639,6 +695,7 @@ class TariffSchedule:
             "layer": np.asarray([x.layer_name for x in measures], dtype=object)[m],
             "product": atoms.products[k],
             "rate": parts[t, k, m],
+            "halted": share[t, k, 0],
         })
 
     def explain(self, date, product: str, exporter: str, importer: str, *, fine_values=None) -> pd.DataFrame:
@@ -650,10 +707,12 @@ class TariffSchedule:
             One row per measure and outcome, then a ``total`` row. Columns: ``measure``,
             ``kind``, ``authority``, ``group``, ``status`` (``applied``, ``applied on N% of
             value``, ``floored at R% over MFN M%``, ``replaced by ...``, ``exempted by ...``,
-            ``qualifies for an exemption``, ``outweighed in group ...``, ``product not
-            covered``, ``exporter not covered``, ``not in force``), ``share`` (of the product's
-            trade, 0-1), ``rate_pct`` (statutory rate), ``contribution_pct`` (percentage
-            points added to the total), ``start``, ``end``.
+            ``qualifies for an exemption``, ``outweighed in group ...``, ``halted: trade
+            stops``, ``product not covered``, ``exporter not covered``, ``not in force``),
+            ``share`` (of the product's trade, 0-1), ``rate_pct`` (statutory rate),
+            ``contribution_pct`` (percentage points added to the total), ``start``, ``end``. A
+            halt that applies has ``rate_pct`` and ``contribution_pct`` ``inf``, and so has the
+            total; the other measures' rows still show what they would add.
 
         Examples
         --------
@@ -724,6 +783,28 @@ class TariffSchedule:
         return TariffSchedule(measures, self.product_lists, **fields)
 
 
+def _warn_halted(partly: list, atoms: Atoms, exps: np.ndarray, imps: np.ndarray, days) -> None:
+    """Warn that rates by product leave out the halted part of products halted in part.
+
+    `partly` holds, per importer with halts, its position, the halted share ``[regime, product,
+    exporter]`` and the regime of each of `days`."""
+    found = []
+    for j, share, which in partly:
+        part = (share > 1e-12) & (share < 1 - 1e-12)  # halted in part: all halted is inf, exact
+        for r in np.flatnonzero(part.any(axis=(1, 2))):
+            for k, i in zip(*np.nonzero(part[r])):
+                found.append((atoms.products[k], exps[i], imps[j], 100 * share[r, k, i],
+                              days[int(np.flatnonzero(which == r)[0])]))
+    if not found:
+        return
+    found = list(dict.fromkeys(found))
+    shown = "; ".join(f"{k} from {i} to {j}: {p:.3g}% halted on {d}" for k, i, j, p, d in found[:5])
+    warn_at_caller(
+        f"{len(found)} product(s) are halted in part ({shown}{'; ...' if len(found) > 5 else ''}): a rate by "
+        "product is the mean over the trade not halted and cannot hold the halt; a scenario (`simulate(None, "
+        "scenario)`) or `parts_path` keeps halted lines apart", TradesimWarning)
+
+
 def _narrowed(m: Measure, exporters: tuple[str, ...], names: set) -> Measure:
     """`m` on `exporters` only, with its by-exporter fields cut to them (see `TariffSchedule.view`)."""
     keep = set(exporters)
@@ -760,6 +841,13 @@ def effective_rate(schedule: TariffSchedule, baseline, date, importer: str, expo
     ``sum(rate * flows) / sum(flows)`` over the baseline's products and the chosen exporters,
     with baseline flows as weights (no substitution).
 
+    Trade that a halt stops (``rule = "halt"``, an infinite rate) is left out: the average is
+    over the trade not halted, and NaN when all of it is halted (`TariffSchedule.rate_table`
+    reports the halted share, ``halted_pct``). A product halted in part (a halted line inside
+    it, split with `fine_values`) leaves out its halted part only; with `kinds`, the part rates
+    by kind are not at hand, and such a product counts at `rates`' mean over its trade not
+    halted, with all its trade as weight (a warning says so).
+
     Parameters
     ----------
     schedule : TariffSchedule
@@ -793,5 +881,18 @@ def effective_rate(schedule: TariffSchedule, baseline, date, importer: str, expo
     flows = baseline.flows[:, idx, j]
     if flows.sum() <= 0:
         raise InputError(f"no baseline trade from {list(exporters)} into {importer} to weight by", key="exporter")
-    rates = schedule.rates(date, baseline.products, exporters, [importer], fine_values=fine_values, kinds=kinds)[:, :, 0]
-    return float((rates * flows).sum() / flows.sum())
+    if kinds is None and any(m.rule == "halt" for m in schedule.measures):
+        # the parts of the products, with their shares of each product's trade: halted lines apart
+        parts = schedule.parts_path([date], baseline.products, exporters, [importer], fine_values=fine_values,
+                                    warn=False)
+        flows, rates = parts.expand(flows[:, :, None])[:, :, 0], parts.rates[0, :, :, 0]  # [part, exporter]
+    else:
+        rates = schedule.rates(date, baseline.products, exporters, [importer], fine_values=fine_values,
+                               kinds=kinds)[:, :, 0]
+    halted = np.isinf(rates)
+    if not halted.any():
+        return float((rates * flows).sum() / flows.sum())
+    moving = np.where(halted, 0.0, flows)
+    if moving.sum() <= 1e-9 * flows.sum():  # all of it halted: no rate to average
+        return float("nan")
+    return float((np.where(halted, 0.0, rates) * moving).sum() / moving.sum())

@@ -26,9 +26,15 @@ names it:
               being the sum of the contributions of the ``kind = "mfn"`` layers in the cell.
 ``group``     measures that share a ``group`` take the largest contribution; the others are
               *outweighed* (ties go to the measure listed first).
+``halt``      a halt (``rule = "halt"``: an import ban, halted purchases) in force stops the trade
+              of the cells it covers: its contribution there is ``inf``, and so is the total,
+              whatever the other measures add (their contributions are still computed, for
+              `tradesim.law.explain`). It runs last, so floors and groups never see it; it is
+              never replaced and never in a group (`tradesim.law.measure.Measure` checks).
 
-The total of a cell is the sum of the contributions. `RULES` lists the rules with the fields
-they read: a new kind of rule is one entry there and its field in the field table.
+The total of a cell is the sum of the contributions (``inf`` on a halted cell, never NaN). `RULES`
+lists the rules with the fields they read: a new kind of rule is one entry there and its field in
+the field table.
 
 Shares are independent across measures: a measure covering 40% of a product's trade (a
 ``coverage`` of 0.4) and one displacing it on 50% leave it 20%.
@@ -69,6 +75,7 @@ class Stack:
         ``regime * cells + cell``: elements of one regime and cell share a key.
     share, applied, contribution : numpy.ndarray, ``[k]``
         The share reached in force, after replacement, and the percentage points added.
+        A halt's contribution is ``inf`` where it applies.
     floored : numpy.ndarray, ``[k]``
         A floor's contribution (zero for other measures).
     outweighed : numpy.ndarray of bool, ``[k]``
@@ -93,10 +100,17 @@ class Stack:
         return self.active.shape[0] * self.law.n_cells
 
     def total(self, keep: np.ndarray | None = None) -> np.ndarray:
-        """``[regime, cell]``: the sum of the contributions (of the measures `keep` marks)."""
-        c = self.contribution if keep is None else self.contribution * keep[self.measure]
+        """``[regime, cell]``: the sum of the contributions (of the measures `keep` marks); ``inf`` where a halt
+        (that `keep` marks) applies."""
+        c = self.contribution if keep is None else np.where(keep[self.measure], self.contribution, 0.0)  # not inf*0
         out = np.bincount(self.key, weights=c, minlength=self.size)
         return out.reshape(self.active.shape[0], self.law.n_cells)
+
+    def halted(self) -> np.ndarray:
+        """``[k]`` bool: the elements on a cell (of their regime) that a halt stops."""
+        on = np.zeros(self.size, bool)
+        on[self.key[np.isinf(self.contribution)]] = True
+        return on[self.key]
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,7 @@ class Rule:
     @property
     def fields(self) -> tuple[str, ...]:
         """The measure fields this rule reads (from the field table)."""
-        return tuple(f.name for f in MEASURE_FIELDS if f.rule == self.name)
+        return tuple(f.name for f in MEASURE_FIELDS if self.name in f.rule.split())
 
 
 # --------------------------------------------------------------------------- the rules
@@ -232,6 +246,12 @@ def _group(s: Stack) -> None:
         s.contribution[idx] = np.where(won, c, 0.0)
 
 
+def _halt(s: Stack) -> None:
+    halts = _elements_of(s, s.law.halt)
+    if halts.size:  # a halt's charge is 0: its contribution is inf where it applies (never replaced)
+        s.contribution[halts[s.applied[halts] > 0]] = np.inf
+
+
 RULES: tuple[Rule, ...] = (
     Rule("in_force", "a measure applies from start until the day before end", _in_force),
     Rule("cover", "on the exporters and products it covers, less its exempt lists, times coverage", _cover),
@@ -241,6 +261,7 @@ RULES: tuple[Rule, ...] = (
     Rule("charge", "its contribution is the applied share times the rate times the share of value charged", _charge),
     Rule("floor", "an all-in floor adds max(0, rate - MFN), MFN being the kind='mfn' layers' total", _floor),
     Rule("group", "members of a group take the largest contribution", _group),
+    Rule("halt", "where a halt applies, the trade stops: the total is inf", _halt),
 )
 
 
@@ -267,26 +288,52 @@ def _chunks(law: Compiled, active: np.ndarray):
 
 
 def weighted(law: Compiled, active: np.ndarray, weight: np.ndarray, group_of_cell: np.ndarray | None,
-             group_of_measure: np.ndarray | None, n_groups: int) -> np.ndarray:
-    """Weighted sums of the contributions by group: ``[regime, group]``.
+             group_of_measure: np.ndarray | None, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted sums of the contributions by group, over the trade not halted, and the halted weight.
 
     Each element adds ``contribution x weight[cell]`` to its group: the cell's group
     (`group_of_cell`, ``[cell]``) or its measure's (`group_of_measure`, ``[measure]``: the layer
-    of law). No dense ``[regime, cell]`` array of totals is formed beyond a chunk.
+    of law). Cells that a halt stops add nothing (their rate is infinite: an average over trade
+    leaves them out and reports their weight). No dense ``[regime, cell]`` array of totals is
+    formed beyond a chunk.
+
+    Returns
+    -------
+    sums : numpy.ndarray, ``[regime, group]``
+        Weight times rate (fraction), summed over the cells not halted.
+    halted : numpy.ndarray, ``[regime, group]``
+        The weight of the halted cells, by the cells' group (with `group_of_measure`, the halted
+        weight of the regime, in every group's column).
     """
     active = np.asarray(active, bool)
     out = np.zeros((active.shape[0], n_groups))
+    halted = np.zeros((active.shape[0], n_groups))
     for lo, hi in _chunks(law, active):
         s = stack(law, active[lo:hi])
         g = group_of_measure[s.measure] if group_of_measure is not None else group_of_cell[law.cell[s.entry]]
-        out[lo:hi] = np.bincount(s.regime * n_groups + g, weights=s.contribution * weight[law.cell[s.entry]],
+        w = weight[law.cell[s.entry]]
+        if law.halt.any():  # the halted cells' elements leave the sums; their weight, counted once per cell
+            stop = s.halted()
+            cells = np.zeros(s.size)
+            cells[s.key[stop]] = weight[law.cell[s.entry[stop]]]
+            by_cell = cells.reshape(hi - lo, law.n_cells)
+            if group_of_measure is not None:
+                halted[lo:hi] = by_cell.sum(axis=1)[:, None]
+            else:
+                rows = np.repeat(np.arange(hi - lo), law.n_cells) * n_groups + np.tile(group_of_cell, hi - lo)
+                halted[lo:hi] = np.bincount(rows, weights=by_cell.ravel(),
+                                            minlength=(hi - lo) * n_groups).reshape(hi - lo, n_groups)
+            c = np.where(stop, 0.0, s.contribution)  # no inf x 0
+        else:
+            c = s.contribution
+        out[lo:hi] = np.bincount(s.regime * n_groups + g, weights=c * w,
                                  minlength=(hi - lo) * n_groups).reshape(hi - lo, n_groups)
-    return out
+    return out, halted
 
 
 def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Totals ``[regime, cell]`` for the regimes ``active`` ``[regime, measure]`` (`Compiled.dense` puts
-    them on the ``[atom, exporter]`` grid).
+    them on the ``[atom, exporter]`` grid); ``inf`` on the cells a halt stops (never NaN).
 
     Regimes are stacked together, in chunks that bound the dense ``[regime, cell]`` arrays and the
     gathered entries (a loop over chunks, not over regimes or measures).

@@ -16,9 +16,10 @@ import numpy as np
 
 from ..errors import InputError
 from . import distributed, ge, pe  # distributed imports dask only when it runs
+from ._revenue import charged
 from .registry import MODELS, ModelSpec, Output, Parameter, get_model, parameters, register
 
-__all__ = ["MODELS", "ModelSpec", "Output", "Parameter", "get_model", "parameters", "register"]
+__all__ = ["MODELS", "ModelSpec", "Output", "Parameter", "charged", "get_model", "parameters", "register"]
 
 # One trade elasticity for both models: PE's sigma is the elasticity of tariff-exclusive flows to
 # (1 + t); GE's theta, the elasticity of tariff-inclusive spending, is sigma - 1 (Armington), so the

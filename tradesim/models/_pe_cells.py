@@ -196,13 +196,14 @@ class _Chunk:
         self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ np.ones(P * m)).reshape(P, n)
         self.buys = (sparse.csc_matrix((spend, self.cols, indptr), shape=shape[::-1]) @ np.ones(P * n)).reshape(P, m)
         self.moved = np.flatnonzero(t1 != t0)
-        log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])
-        self.r = np.exp(-sigma[rows[self.moved] // n] * log_tau)  # tau**-sigma on the moved cells
+        log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])  # inf where trade is halted
+        s_moved = sigma[rows[self.moved] // n]
+        self.r = np.exp(-s_moved * log_tau)  # tau**-sigma on the moved cells (0 where halted)
         del rows
         self.c1 = v.copy() if self.moved.size else v
         self.c0 = spend
         self.c1[self.moved] *= self.r
-        self.c0[self.moved] *= self.r * np.exp(log_tau)
+        self.c0[self.moved] *= np.exp((1 - s_moved) * log_tau)  # tau**(1 - sigma), 0 where halted (sigma > 1)
         self.C1 = sparse.csr_matrix((self.c1, self.cols, indptr), shape=shape)
         self.C0T = sparse.csc_matrix((self.c0, self.cols, indptr), shape=shape[::-1])
         self.has_sales = self.sales > 0

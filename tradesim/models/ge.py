@@ -263,7 +263,8 @@ def solve(
         is prohibitive. 1 (no change) by default.
     tariff_before, tariff_after : array_like, optional
         Ad valorem tariffs as fractions, broadcastable to `flows`; zero on the diagonal.
-        Zero by default.
+        Zero by default. ``inf`` in `tariff_after` halts the pair's trade (an import ban or
+        halted purchases): a prohibitive trade cost that collects no revenue.
     theta : float or array_like ``[draw]``
         Trade elasticity (> 0).
     deficits : {"fixed", "share"}
@@ -489,9 +490,11 @@ def _check_flows(f: np.ndarray, names: _Names) -> None:
 
 
 def _check_tariff(name: str, t: np.ndarray) -> None:
-    bad = ~((t >= 0) & (t <= MAX_RATE))
+    after = name == "tariff_after"  # a halt (inf) may come after, not at the baseline
+    bad = ~((t >= 0) & ((t <= MAX_RATE) | (after & np.isposinf(t))))
     if bad.any():
-        raise InputError(f"has {t[bad][0]!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}", key=name)
+        raise InputError(f"has {t[bad][0]!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}"
+                         + (" or inf (trade halted)" if after else ""), key=name)
     diag = np.einsum("bsii->bsi", t)
     if (diag != 0).any():
         raise InputError(f"is nonzero on the diagonal at {_at(diag != 0)}; "
@@ -566,7 +569,12 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
         raise InputError(f"has {d_hat[~(d_hat > 0)][0]!r} at {_at(~(d_hat > 0))}; expected values > 0 "
                          "(inf for prohibitive)", key="trade_cost_change")
     beta, gamma = _production(value_added, io, S, n, names)
-    economy = _economy(f4, t0, t1, d_hat, theta, beta, gamma, deficits, names)
+    halt = np.isposinf(t1)
+    if halt.any():  # a halt is a prohibitive trade cost that collects nothing: the economy sees the cost only
+        economy = _economy(f4, t0, np.where(halt, t0, t1), np.where(halt, np.inf, d_hat), theta, beta, gamma,
+                           deficits, names)
+    else:
+        economy = _economy(f4, t0, t1, d_hat, theta, beta, gamma, deficits, names)
     system = _hat.Linked if gamma is not None else _hat.OneSector if S == 1 else _hat.Direct
     B = max(Bf, theta.shape[0])
     st, iterations, residual = _run(system, economy, B, tol, max_iter, names)

@@ -105,10 +105,10 @@ from ._lse import softmax as _softmax
 from ._newton import solve_linear as _solve_linear
 from ._newton import check_options, newton
 from ._pe_cells import CellMarkets, cell_ranges, segment_sum, solve_cells
-from ._revenue import PairRevenue
+from ._revenue import PairRevenue, charged
 
-__all__ = ["NEAR_ONE", "PESolution", "SmartResult", "check_inputs", "fixed_price_markets", "linear_warning", "smart",
-           "solve"]
+__all__ = ["NEAR_ONE", "PESolution", "SmartResult", "check_halts", "check_inputs", "fixed_price_markets",
+           "linear_warning", "smart", "solve"]
 
 _TINY = 1e-7  # |1 - sigma| or |1 - eta| below this uses the series expansion of the limit
 _NEAR_ONE = 1e-3  # |1 - sigma| below this computes the price index without cancellation
@@ -273,9 +273,10 @@ class PESolution(PairRevenue):
 
     @property
     def pass_through(self) -> np.ndarray:
-        """``log(buyer_price) / log((1 + t1) / (1 + t0))``, ``[draw?, k, i, j]``; NaN where the tariff did not change."""
+        """``log(buyer_price) / log((1 + t1) / (1 + t0))``, ``[draw?, k, i, j]``; NaN where the tariff did not change
+        or trade is halted."""
         log_tau = np.log((1 + self.tariff_after) / (1 + self.tariff_before))
-        log_tau[log_tau == 0] = np.nan
+        log_tau[(log_tau == 0) | np.isinf(log_tau)] = np.nan
         return 1 + self._exporter_pairs(np.log(self.exporter_price)) / log_tau
 
     def _imports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -553,14 +554,17 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
         _refuse_nan("flows", flows, cells)
         raise InputError(f"has negative or infinite values at {_first_at(~(flows >= 0) | np.isinf(flows), cells)}; "
                          "expected finite USD values >= 0", key="flows")
-    tariffs = []
+    tariffs, halts = [], False
     for name, t in (("tariff_before", tariff_before), ("tariff_after", tariff_after)):
         t = _values(name, t, shape, cells)
         if not _within(t, 0.0, MAX_RATE):
             _refuse_nan(name, t, cells)
-            bad = ~((t >= 0) & (t <= MAX_RATE))
-            raise InputError(f"has {t[bad][0]!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
-                             f"{MAX_RATE:g}", key=name)
+            after = name == "tariff_after"  # a halt (inf) may come after, not at the baseline
+            bad = ~((t >= 0) & ((t <= MAX_RATE) | (after & np.isposinf(t))))
+            if bad.any():
+                raise InputError(f"has {t[bad][0]!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
+                                 f"{MAX_RATE:g}" + (" or inf (trade halted)" if after else ""), key=name)
+            halts = True
         tariffs.append(t)
     t0, t1 = tariffs
     own = _own(home, n)
@@ -588,7 +592,55 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             + "; give every elasticity with draws the same number of draws",
             key="/".join(draws),
         )
+    if halts:
+        check_halts(flows, t1, sig, cells, home, domestic)
     return flows, t0, t1, sig, et, eps, bool(draws), home, cells
+
+
+def check_halts(flows, t1, sigma, cells, home, domestic) -> None:
+    """Refuse halts (``t1 = inf``) that leave a market without a finite answer.
+
+    A CES buyer does without a halted source at a finite cost only when ``sigma > 1`` (with
+    ``sigma <= 1`` its price index is infinite) and when some source that trades is left; close
+    to one the cost is too large to compute, so ``sigma`` must be at least ``1 + NEAR_ONE``.
+
+    Parameters
+    ----------
+    flows, t1 : numpy.ndarray
+        ``[product, exporter, importer]``, or ``[cell]`` on `cells`.
+    sigma : numpy.ndarray, ``[draw, product or 1, importer or 1]``
+    cells : Cells or None
+    home : numpy.ndarray of int, ``[importer]``
+    domestic : bool
+        Whether the domestic cells are sources.
+
+    Raises
+    ------
+    InputError
+        Naming the first halted cell of a market that fails, with its ``sigma``.
+    """
+    K, n, m = flows.shape if cells is None else cells.shape
+    stop = np.isposinf(t1) & (flows > 0)
+    if cells is None:
+        k, i, j = np.nonzero(stop)
+        own = _own(home, n)
+        source = (flows > 0) & ~np.isposinf(t1) & (True if domestic else ~own)
+        left = source.any(axis=1)[k, j]
+    else:
+        k, i, j = (a[stop] for a in (cells.product, cells.exporter, cells.importer))
+        own = cells.exporter == home[cells.importer]
+        source = (flows > 0) & ~np.isposinf(t1) & (True if domestic else ~own)
+        market = cells.product * m + cells.importer
+        left = np.bincount(market[source], minlength=K * m)[k * m + j] > 0
+    sig = np.broadcast_to(sigma, (sigma.shape[0], K, m))[:, k, j].min(axis=0, initial=np.inf)  # [halted cell]
+    for bad, why in ((sig < 1 + _NEAR_ONE, "sigma > 1 in its market (a CES buyer cannot do without a source "
+                      f"when sigma <= 1); sigma is at least {1 + _NEAR_ONE:g} where a halt applies"),
+                     (~left, "another source that trades in its market (the price index is infinite when every "
+                      "source is halted)")):
+        if bad.any():
+            a = int(np.flatnonzero(bad)[0])
+            raise InputError(f"halts trade (inf) at product index {k[a]}, exporter index {i[a]}, importer index "
+                             f"{j[a]}, where sigma is {sig[a]:g}; a halt needs {why}", key="tariff_after")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -837,7 +889,10 @@ def solve(
         pair arrays are on them (`PESolution.cells`).
     tariff_before, tariff_after : array_like, ``[product, exporter, importer]``
         Ad valorem rates as fractions, 0 to 20. With a sparse `flows`, also a `SparseTensor` or
-        one value per cell of `flows`.
+        one value per cell of `flows`. ``inf`` in `tariff_after` halts the cell's trade (an
+        import ban or halted purchases): its quantity goes to zero, it collects no revenue, and
+        its market's price index is the CES index without it. A halt needs ``sigma > 1`` (at
+        least ``1 + NEAR_ONE``) in its market and another source left, and ``method="exact"``.
     sigma : array_like
         Elasticity of substitution between sources (> 0), shape ``()``, ``[product]``,
         ``[product, importer]`` or with a leading draw axis ``[draw, product, importer]``.
@@ -870,7 +925,8 @@ def solve(
     ------
     InputError
         For shapes that do not match, negative or NaN values, ``sigma <= 0``, ``eta < 0``,
-        ``epsilon <= 0``, or draw axes of different lengths.
+        ``epsilon <= 0``, draw axes of different lengths, or a halt the model cannot answer
+        (`check_halts`).
     ConvergenceError
         When the solver does not reach `tol`.
 
@@ -904,6 +960,9 @@ def solve(
     check_options(tol, max_iter)
     flows, t0, t1, sig, et, eps, has_draws, home, cells = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
                                                                        epsilon, domestic, home)
+    if method == "linear" and (np.isposinf(t1) & (flows > 0)).any():  # a halt where nothing trades changes nothing
+        raise InputError("halts trade (inf); the linear (GSIM) approximation has no answer for a halt: use "
+                         "method='exact'", key="tariff_after")
     D = max(sig.shape[0], et.shape[0], eps.shape[0])
     K, n, m = flows.shape if cells is None else cells.shape
     B = D * K
@@ -1074,7 +1133,7 @@ class _ModelCells:
             self.position = np.flatnonzero(keep)  # each model cell's place among the cells
             model = Cells(self.shape, cells.index[self.position])
             held = (flows > 0) & ~keep
-            fixed = segment_sum(((t1 - t0) * flows)[held], (cells.product * m + cells.importer)[held],
+            fixed = segment_sum((t1[held] - t0[held]) * flows[held], (cells.product * m + cells.importer)[held],
                                 K * m).reshape(K, m)
             self.markets = CellMarkets(self.shape, flows[keep], t0[keep], t1[keep], cells=model)
         self.fixed_revenue = fixed
@@ -1107,7 +1166,7 @@ class _ModelCells:
         p_hat = np.exp(x)
         # sum_i t1 v p q = G[j] sum_i t1 c1 p**(1 - sigma), c1 = v tau**-sigma: no [cell] array of new values
         with np.errstate(over="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
-            revenue = r["G"] * ch.column_sums(ch.t1 * ch.c1, np.exp(ch.a[:, None] * x))
+            revenue = r["G"] * ch.column_sums(charged(ch.t1, ch.c1), np.exp(ch.a[:, None] * x))
         d_rev = revenue - ch.column_sums(ch.t0 * ch.v) + self.fixed_revenue[k]
         finite = np.isfinite(eps)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -1179,6 +1238,7 @@ def _linear(pr):
     s = np.exp(pr.log_s)
     w = np.exp(pr.log_w)
     dtau = np.expm1(pr.log_tau)
+    dtau[np.isinf(dtau)] = 0.0  # a halt where nothing trades (`solve` refuses the others) changes nothing
     # demand response to the tariffs alone, at unchanged exporter prices
     dP_tau = np.sum(s * dtau, axis=1, keepdims=True)
     dq_tau = -pr.sigma * dtau + (pr.sigma - pr.eta) * dP_tau
@@ -1224,7 +1284,7 @@ def _outcomes(pr, p_hat, P_hat, q_hat, domestic, home):
     flows_after = pr.v * p_hat[:, :, None] * q_hat
     if not domestic:  # the domestic cells are not modelled: hold them fixed
         flows_after = np.where(pr.own, pr.full, flows_after)
-    d_rev = (pr.t1 * flows_after).sum(axis=1) - (pr.t0 * pr.full).sum(axis=1)
+    d_rev = charged(pr.t1, flows_after).sum(axis=1) - (pr.t0 * pr.full).sum(axis=1)
     finite = np.isfinite(pr.eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         cs = -pr.buys * _log_ratio(np.log(P_hat), 1 - pr.eta[:, 0, :])
@@ -1290,6 +1350,11 @@ def smart(imports, tariff_before, tariff_after, sigma, eta) -> SmartResult:
         )
     if (M < 0).any() or np.isinf(M).any():
         raise InputError(f"has negative or infinite values at {_first((M < 0) | np.isinf(M))}", key="imports")
+    for name, t in (("tariff_before", t0), ("tariff_after", t1)):
+        bad = ~((t >= 0) & (t <= MAX_RATE))
+        if bad.any():
+            raise InputError(f"has {t[bad][0]!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g} "
+                             "(SMART's formulas are first order: a halt, inf, has no answer in them)", key=name)
     sig = _array("sigma", sigma)[..., None]
     et = _array("eta", eta)[..., None]
     if (sig <= 0).any() or (et < 0).any():

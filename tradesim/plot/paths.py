@@ -66,7 +66,11 @@ def _pair_values(result, variable: str, exporter: str, importer: str, flows: np.
         return revenue[..., i, j].sum(axis=-1) * BN
     if variable == "value_change":
         return 100 * (flows[..., i, j].sum(axis=-1) / base.sum() - 1)
-    return 100 * (result.tariff[:, :, i, j] * base).sum(axis=-1) / base.sum()
+    tariff, weights = result.tariff[:, :, i, j], np.broadcast_to(base, result.tariff.shape[:2])
+    if getattr(result, "halted", None) is not None:  # halted trade pays nothing: the mean over the rest
+        weights = weights * (1 - result.halted[:, :, i, j])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100 * (np.where(weights > 0, tariff, 0.0) * weights).sum(axis=-1) / weights.sum(axis=-1)
 
 
 def _baseline_level(result, variable, exporter, importer) -> float | None:
@@ -151,7 +155,8 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
 
     The stacked areas are each layer's statutory rate averaged over the pair's products
     with baseline trade as weights (what a tariff tracker calls the pre-substitution
-    rate), day by day; they sum to the total. The line is the effective rate of each
+    rate), day by day; they sum to the total. Trade that a halt stops pays nothing and is
+    left out of the weights on the days it is halted. The line is the effective rate of each
     period, weighted by the simulated trade of that period (post-substitution), which falls
     below the stack when trade moves away from the most taxed goods.
 
@@ -187,9 +192,13 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
     with warnings.catch_warnings():  # the split of partly covered products was reported by the run itself
         warnings.simplefilter("ignore", TradesimWarning)
         parts = schedule.layer_rates(days, result.baseline.products, exporter, importer, fine_values=fine_values)
-    parts["weighted"] = parts["rate"] * parts["product"].map(dict(zip(result.baseline.products, weights)))
+    # halted trade pays nothing and is left out: each product weighs its trade not halted on the day
+    parts["weight"] = parts["product"].map(dict(zip(result.baseline.products, weights))) * (1 - parts["halted"])
+    parts["weighted"] = parts["rate"].where(parts["weight"] > 0, 0.0) * parts["weight"]
     table = parts.pivot_table(index="date", columns="layer", values="weighted", aggfunc="sum", sort=False)
-    table = 100 * table.reindex(days) / weights.sum()
+    open_trade = parts.drop_duplicates(["date", "product"]).groupby("date", sort=False)["weight"].sum()
+    table = 100 * table.reindex(days).div(open_trade.reindex(days).where(lambda x: x > 0), axis=0).fillna(0.0)
+    halted = bool((parts["halted"] > 0).any())
     table = table.loc[:, table.max() > 0]
     # oldest layers at the bottom
     table = table[sorted(table.columns, key=lambda c: (table[c] > 0).to_numpy().argmax())]
@@ -226,7 +235,8 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
     ax.set_title(f"{name(importer)}: tariffs on goods from {name(exporter)}", pad=12)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
-    source_note(ax, result, "layers weighted by baseline trade, day by day; line: period means")
+    source_note(ax, result, "layers weighted by baseline trade, day by day; line: period means"
+                + ("; halted trade left out" if halted else ""))
     return ax
 
 

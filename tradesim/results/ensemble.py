@@ -19,7 +19,8 @@ _ENSEMBLE_PAIR_VARIABLES = {
     "imports_usd": "USD per year, tariff-exclusive, summed over products (annual rate; mean over the period)",
     "value_change_pct": "percent change of imports_usd from the baseline",
     "revenue_usd": "USD per year of tariff revenue",
-    "tariff_pct": "percent, trade-weighted with baseline flows (before substitution; the same in every draw)",
+    "tariff_pct": "percent, trade-weighted with baseline flows (before substitution; the same in every draw), over "
+                  "the trade that is not halted",
     "effective_tariff_pct": "percent, revenue over imports (weighted with the draw's flows, after substitution)",
 }
 
@@ -43,7 +44,8 @@ class EnsembleResult(Result):
     country_values : dict of str to numpy.ndarray, ``[draw, time, country]``
         The model's per-country outputs, for example ``welfare_usd``.
     tariff : numpy.ndarray, ``[time, exporter, importer]``
-        Trade-weighted rate with baseline flows (fractions; the same in every draw).
+        Trade-weighted rate with baseline flows (fractions; the same in every draw), over the trade that is
+        not halted (``inf`` where all of a pair's is).
     tariff_reference : numpy.ndarray, ``[exporter, importer]``
         The same for the reference tariffs.
     parameters : pandas.DataFrame

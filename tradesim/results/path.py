@@ -31,7 +31,8 @@ class ScenarioResult(Result):
     dates, period_ends : pandas.DatetimeIndex, ``[time]``
         Each period is ``[dates[t], period_ends[t])``.
     tariff : numpy.ndarray, ``[time, product, exporter, importer]``
-        Fractions.
+        Fractions: over a product's parts and a period's days, the mean on the trade that is not
+        halted (``inf`` where all of it is).
     tariff_reference : numpy.ndarray, ``[product, exporter, importer]``
         Tariffs the baseline's flows reflect (the scenario's reference day).
     flows, revenue : numpy.ndarray, ``[draw?, time, product, exporter, importer]``
@@ -47,6 +48,10 @@ class ScenarioResult(Result):
     shock_start : datetime.date or None
         First day the tariffs differed from the reference tariffs.
     notes : tuple of str
+    halted : numpy.ndarray, ``[time, product, exporter, importer]``, or None
+        Share of each cell's baseline flows and of the period's days whose trade is halted (an
+        import ban or halted purchases: a measure with ``rule = "halt"``), from 0 to 1; None where
+        nothing is halted.
     """
 
     scenario: object
@@ -65,6 +70,7 @@ class ScenarioResult(Result):
     elasticities: Elasticities
     shock_start: object = None
     notes: tuple[str, ...] = ()
+    halted: np.ndarray | None = None
 
     KIND = "path"
 
@@ -93,14 +99,18 @@ class ScenarioResult(Result):
         t0, t1 = self.tariff_reference, self.tariff
         rev0 = t0 * b.flows
         if level == "cell":
-            return {
+            out = {
                 "imports_usd": self.flows, "imports_baseline_usd": b.flows[None],
                 "quantity_ratio": self.quantity, "buyer_price_ratio": self.buyer_price,
                 "tariff_pct": 100 * t1, "tariff_baseline_pct": 100 * t0[None],
                 "revenue_usd": self.revenue, "revenue_baseline_usd": rev0[None],
             }
+            if self.halted is not None:
+                out["halted_pct"] = 100 * self.halted
+            return out
         if level == "pair":
-            return pair_values(b.flows, self.flows, b.flows * self.quantity, t0, t1, rev0, self.revenue)
+            return pair_values(b.flows, self.flows, b.flows * self.quantity, t0, t1, rev0, self.revenue,
+                               halted=self.halted)
         self._check_level(level)
         out = country_values(b, b.flows.sum(axis=0), self.flows.sum(axis=-3))
         out.update(self._below_rounding(self.country_values))
@@ -108,7 +118,10 @@ class ScenarioResult(Result):
 
     def changed_pairs(self) -> list[tuple[str, str]]:
         """``(exporter, importer)`` pairs with trade whose tariff differs from the reference on some date."""
-        moved = (np.abs(self.tariff - self.tariff_reference).max(axis=0) > 0) & (self.baseline.flows > 0)
+        moved = np.abs(self.tariff - self.tariff_reference).max(axis=0) > 0
+        if self.halted is not None:  # halted in part at an unchanged rate on the rest: it moved too
+            moved |= (self.halted > 0).any(axis=0)
+        moved &= self.baseline.flows > 0
         i, j = np.nonzero(moved.any(axis=0))
         return [(self.baseline.exporters[a], self.baseline.importers[c]) for a, c in zip(i, j)]
 
@@ -121,7 +134,8 @@ class ScenarioResult(Result):
         exporter : str or iterable of str, optional
             All but the importer when None.
         weights : {"pre", "post"}
-            Baseline flows (before substitution) or the period's flows (after).
+            Baseline flows (before substitution) or the period's flows (after). Halted trade (`halted`)
+            pays nothing and is left out; the rate is ``inf`` where all of it is halted.
         """
         if weights not in ("pre", "post"):
             raise InputError(f"weights is {weights!r}; expected 'pre' or 'post'", key="weights")
@@ -131,9 +145,14 @@ class ScenarioResult(Result):
             positions(b.exporters, exporter, "exporter")
         w = b.flows[None] if weights == "pre" else self._mean(self.flows)
         w = np.broadcast_to(w, self.tariff.shape)[:, :, idx, j]
+        tariff = self.tariff[:, :, idx, j]
+        if self.halted is not None and weights == "pre":  # halted trade pays nothing: left out
+            w = w * (1 - self.halted[:, :, idx, j])
         total = w.sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (self.tariff[:, :, idx, j] * w).sum(axis=(1, 2)) / total
+            rate = (np.where(w > 0, tariff, 0.0) * w).sum(axis=(1, 2)) / total
+        if self.halted is not None:  # all of it halted: the law's rate, inf
+            rate = np.where(total > 0, rate, np.inf)
         return pd.Series(rate, index=self.dates, name=f"{importer} effective rate ({weights})")
 
     def summary(self, by: str = "pair", pairs=None) -> pd.DataFrame:
@@ -156,7 +175,7 @@ class ScenarioResult(Result):
             # the columns and order of SimulationResult.summary("pair"), with a date
             cols = ["date", "exporter", "importer", "imports_baseline_usd", "imports_usd", "value_change_pct",
                     "volume_change_pct", "tariff_baseline_pct", "tariff_pct", "effective_tariff_pct",
-                    "revenue_baseline_usd", "revenue_usd"]
+                    "revenue_baseline_usd", "revenue_usd"] + (["halted_pct"] if self.halted is not None else [])
             if not pairs:
                 return pd.DataFrame(columns=cols)
             i, j = pair_positions(self.baseline, pairs)

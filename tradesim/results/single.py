@@ -18,18 +18,29 @@ __all__ = ["SimulationResult", "pair_values", "country_values"]
 
 
 def pair_values(base: np.ndarray, after: np.ndarray, volume: np.ndarray, t0: np.ndarray, t1: np.ndarray,
-                rev0: np.ndarray, rev1: np.ndarray, by_pair=None) -> dict[str, np.ndarray]:
+                rev0: np.ndarray, rev1: np.ndarray, by_pair=None, halted=None) -> dict[str, np.ndarray]:
     """The pair variables ``[..., exporter, importer]`` from arrays ``[..., product, exporter, importer]``
     summed over products, or from arrays ``[..., cell]`` summed by `by_pair` (`Cells.by_pair` of their cells).
 
     `base`, `t0` and `rev0` are the baseline's flows, tariffs (fractions) and revenue; `after`,
     `volume` (at baseline prices), `t1` and `rev1` the same after the change. Tariffs are
-    weighted with baseline flows (the trackers' pre-substitution rate).
+    weighted with baseline flows (the trackers' pre-substitution rate). `halted`, like `t1`, is
+    the share of each cell's trade that is halted (None: none): the tariff after is then the
+    mean over the rest (``inf`` where all is halted), and ``halted_pct`` the halted share of the
+    pair's baseline trade.
     """
     total = (lambda x: x.sum(axis=-3)) if by_pair is None else by_pair
     b = total(base)
     a = total(after)
     r1 = total(rev1)
+    extra = {}
+    if halted is not None:  # halted trade pays no tariff: the rate after is the mean over the rest
+        open_base = base * (1 - halted)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            open_total = total(open_base)
+            paid = np.where(open_total > 0, total(np.where(open_base > 0, t1, 0.0) * open_base)
+                            / np.where(open_total > 0, open_total, 1.0), np.where(b > 0, np.inf, np.nan))
+            extra["halted_pct"] = 100 * total(base * halted) / np.where(b > 0, b, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         change = np.where(b > 0, 100 * (a / np.where(b > 0, b, 1) - 1), np.nan)
         change = np.where(np.abs(change) < 100 * NOISE, 0.0, change)
@@ -40,11 +51,14 @@ def pair_values(base: np.ndarray, after: np.ndarray, volume: np.ndarray, t0: np.
             "imports_baseline_usd": b,
             "value_change_pct": change,
             "volume_change_pct": vol,
-            "tariff_pct": 100 * total(t1 * base) / np.where(b > 0, b, np.nan),
+            # a halt (inf) where nothing trades weighs nothing: not inf x 0
+            "tariff_pct": 100 * (paid if halted is not None else
+                                 total(np.where(base > 0, t1, 0.0) * base) / np.where(b > 0, b, np.nan)),
             "tariff_baseline_pct": 100 * total(t0 * base) / np.where(b > 0, b, np.nan),
             "effective_tariff_pct": 100 * r1 / np.where(a > 0, a, np.nan),
             "revenue_usd": r1,
             "revenue_baseline_usd": total(rev0),
+            **extra,
         }
 
 
@@ -151,6 +165,15 @@ class SimulationResult(Result):
                 _on(self.tariff_after, cells))
 
     @property
+    def halted(self) -> np.ndarray | None:
+        """Where trade is halted after the change (a tariff of ``inf``: an import ban or halted purchases),
+        1.0 there and 0.0 elsewhere, like `tariff_after` on the solution's cells; None where no cell that
+        trades is halted."""
+        _, flows, _, t1 = self.inputs()
+        stop = np.isposinf(t1)
+        return stop.astype(float) if (stop & (flows > 0)).any() else None  # a halt without trade halts nothing
+
+    @property
     def country_values(self) -> dict[str, np.ndarray]:
         """The model's outputs per country, ``[draw?, country]`` (see the model's registry entry)."""
         return self._below_rounding(self.solution.country_table())
@@ -159,16 +182,20 @@ class SimulationResult(Result):
         b, sol = self.baseline, self.solution
         self._check_level(level)
         cells, flows, t0, t1 = self.inputs()
+        halted = self.halted
         if level == "cell":
-            return {
+            out = {
                 "imports_usd": sol.flows_after, "imports_baseline_usd": flows,
                 "quantity_ratio": sol.quantity, "buyer_price_ratio": sol.buyer_price,
                 "tariff_pct": 100 * t1, "tariff_baseline_pct": 100 * t0,
                 "revenue_usd": sol.revenue, "revenue_baseline_usd": sol.revenue_before,
             }
+            if halted is not None:  # a halted cell's rate and buyer price are inf: nothing is bought at any price
+                out["halted_pct"] = 100 * halted
+            return out
         if level == "pair":
             return pair_values(flows, sol.flows_after, flows * sol.quantity, t0, t1, sol.revenue_before, sol.revenue,
-                               by_pair=None if cells is None else cells.by_pair)
+                               by_pair=None if cells is None else cells.by_pair, halted=halted)
         if cells is None:
             out = country_values(b, flows.sum(axis=0), sol.flows_after.sum(axis=-3))
         else:  # [exporter, importer] sums of the cells
@@ -208,6 +235,7 @@ class SimulationResult(Result):
             positions(b.exporters, exporter, "exporter")
         cells, flows, _, t1 = self.inputs()
         w = flows if weights == "pre" else self._mean(self.solution.flows_after)
+        w = np.where(np.isposinf(t1), 0.0, w)  # halted trade pays nothing: left out
         if cells is None:
             w, t1 = w[:, idx, j], t1[:, idx, j]
         else:  # the importer's cells from these exporters
@@ -217,9 +245,9 @@ class SimulationResult(Result):
             w, t1 = w[mine], t1[mine]
         total = w.sum()
         if total <= 0:
-            raise InputError(f"no {weights}-change trade into {importer} from these exporters to weight by",
-                             key="exporter")
-        return float((t1 * w).sum() / total)
+            raise InputError(f"no {weights}-change trade into {importer} from these exporters to weight by "
+                             "(that is not halted)", key="exporter")
+        return float((np.where(w > 0, t1, 0.0) * w).sum() / total)
 
     def summary(self, by: str = "pair") -> pd.DataFrame:
         """Headline changes, summed over products (means over draws).
@@ -230,7 +258,9 @@ class SimulationResult(Result):
             ``"pair"``: one row per exporter and importer with baseline trade, with the pair
             variables (`variables("pair")`): imports before and after (USD), their change in
             value and in volume (percent), tariffs before and after (percent, baseline weights),
-            the effective tariff (revenue over imports) and revenue (USD). ``"country"``:
+            the effective tariff (revenue over imports) and revenue (USD), and where some trade
+            is halted, the halted share of baseline trade (``halted_pct``; the tariff after is
+            then the mean over the rest). ``"country"``:
             imports and exports before and after (USD), then the model's outputs (for ``"pe"``
             the import price index change, consumer and producer surplus, the revenue change
             and welfare; for ``"ge"`` real income, wages, the consumer price index and welfare).
@@ -247,7 +277,7 @@ class SimulationResult(Result):
             frame = pd.DataFrame({"exporter": np.asarray(b.exporters)[i], "importer": np.asarray(b.importers)[j]})
             order = ["imports_baseline_usd", "imports_usd", "value_change_pct", "volume_change_pct",
                      "tariff_baseline_pct", "tariff_pct", "effective_tariff_pct", "revenue_baseline_usd",
-                     "revenue_usd"]
+                     "revenue_usd"] + (["halted_pct"] if "halted_pct" in values else [])
             for name in order:
                 frame[name] = np.asarray(values[name])[i, j]
             return frame

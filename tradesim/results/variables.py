@@ -45,6 +45,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("tariff_pct", "percent",
              "tariff after the change; over products, trade-weighted with baseline flows (before substitution)", _CP),
     Variable("tariff_baseline_pct", "percent", "tariff the baseline flows reflect, weighted likewise", _CP),
+    Variable("halted_pct", "percent",
+             "share of baseline trade (and of a period's days) whose imports are halted (an import ban or halted "
+             "purchases); tariff_pct is the mean over the rest. Present where some trade is halted", _CP),
     Variable("effective_tariff_pct", "percent", "tariff revenue over imports after the change (after substitution)",
              ("pair",)),
     Variable("revenue_usd", "USD", "tariff revenue after the change", _CP),

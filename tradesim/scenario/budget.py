@@ -8,24 +8,59 @@ schedule and the baseline's axes only (no law is evaluated, no period grid is bu
 
 What is counted
 ---------------
-``C = products x exporters x importers`` cells, of which ``T`` have baseline trade. In 8-byte
-numbers, a run holds:
+``C = products x exporters x importers`` cells, of which ``T`` have baseline trade. Where the law
+lists lines finer than the products, it cuts products into parts (covered and uncovered lines
+apart) and the run works on parts: `count_parts` bounds them from the finer lines without
+evaluating the law, ``P`` parts of products and ``Q`` traded cells ``(part, exporter,
+importer)`` (on demo-2024 with fine-values-2024: 11,090 and 2.8 million, where tariffs-2025
+has 10,683 and 2.7 million and us-china-2025 3,813 and 0.95 million). In 8-byte numbers, a
+run holds:
 
-- the law and the plan: about ``200 + 16 x regimes`` numbers per traded cell (the rates of
-  every regime on the cells the law reaches, the parts of products that measures cover in part,
-  the stacking's work arrays and the plan's arrays on parts);
-- the path: ``periods x (28 x T + 3 x C)`` numbers (the moving cells' values per period, and the
-  results ``[time, product, exporter, importer]``).
+- the law and the plan: ``(400 + 4 x regimes) x T + 0.5 x regimes x Q`` (the rates of every
+  regime on the cells the law reaches, the stacking's work arrays, the plan's arrays on parts);
+- the path: ``periods x (16 x T + C)`` (the moving cells' values per period, and the results
+  ``[time, product, exporter, importer]``);
+- general equilibrium: 4 arrays ``[regime, part, exporter, importer]``, ``4 x regimes x P x
+  exporters x importers`` (`MODEL_ARRAYS`: its solves on every cell of parts), counted with the
+  law (``Estimate.law_bytes``: what fewer regimes or parts shrink, not fewer periods).
 
-The two add up (the plan is kept while the path is built). Draws add a chunk of draws
+They add up (the plan is kept while the path is built). Draws add a chunk of draws
 (`CHUNK_BYTES`) and ``draws x periods x (2 x exporters x importers + 8 x countries)`` numbers (the
 ensemble's sums by pair and country), twice over while they are gathered. The factors were fitted
-on `tracemalloc` peaks of the bundled scenarios (2026-11-27: 14 scenario files, monthly, weekly,
-quarterly and daily grids, phases of 100 and 400 steps; PE), rounded up: the estimate is between
-0.67 and 2.5 times what was measured, high for baselines at tariff lines (where a traded cell is
-one part) and low for a run whose hundreds of regimes each cut chapters into many parts. The
-time is rougher (a factor of 2 either way on the 2-core machine it was fitted on): it is there
-to tell seconds from hours.
+(2026-11-27, rounded) on `tracemalloc` peaks of runs of the bundled scenarios, each in a fresh
+process (``ru_maxrss`` is the resident peak of that process, 210-260 MiB of it the interpreter,
+the packages and the baseline before the run; ratio: the estimate over the `tracemalloc` peak):
+
+================== ===== =============== ================ ============ ======= ======== =========== ======== =====
+scenario           model baseline        fine values      to, grid     regimes estimate tracemalloc resident ratio
+================== ===== =============== ================ ============ ======= ======== =========== ======== =====
+us-china-2025      pe    demo-2024       fine-values-2024 2026 monthly 36      567 MiB  292 MiB     596 MiB  1.94
+us-china-2025      pe    demo-2024       --               2026 monthly 36      376 MiB  300 MiB     580 MiB  1.25
+april-peak         pe    demo-2024       fine-values-2024 2025 monthly 25      402 MiB  226 MiB     531 MiB  1.78
+truce-lapse        pe    demo-2024       fine-values-2024 2027 monthly 36      605 MiB  331 MiB     649 MiB  1.83
+us-china-2025      pe    demo-2024       fine-values-2024 2026 weekly  36      825 MiB  509 MiB     864 MiB  1.62
+us-china-2025      pe    demo-2024       fine-values-2024 2025 daily   30      1.5 GiB  1.3 GiB     1.6 GiB  1.17
+phase of 400 steps pe    demo-2024       fine-values-2024 2027 monthly 406     4.8 GiB  2.2 GiB     2.6 GiB  2.20
+tariffs-2025       pe    us-imports-2024 us-imports-2024  2025-09      32      772 MiB  523 MiB     920 MiB  1.47
+tariffs-2025       pe    us-imports-2024 us-imports-2024  2026 monthly 45      1.1 GiB  972 MiB     1.3 GiB  1.19
+tariffs-2025       pe    demo-2024       fine-values-2024 2026 monthly 45      671 MiB  927 MiB     1.3 GiB  0.72
+tariffs-2025       pe    demo-2024       --               2026 monthly 45      432 MiB  614 MiB     927 MiB  0.70
+us-china-2025      ge    demo-2024       fine-values-2024 2025-06      20      2.0 GiB  970 MiB     1.2 GiB  2.12
+us-china-2025      ge    demo-2024       fine-values-2024 2026 monthly 36      3.6 GiB  2.0 GiB     2.3 GiB  1.77
+us-china-2025      ge    demo-2024       fine-values-2024 2026 weekly  36      3.9 GiB  5.0 GiB     5.2 GiB  0.77
+us-china-2025      ge    demo-2024       --               2026 monthly 36      1.9 GiB  1.5 GiB     1.7 GiB  1.30
+tariffs-2025       ge    demo-2024       fine-values-2024 2025-05      19      1.9 GiB  2.4 GiB     2.7 GiB  0.78
+tariffs-2025       ge    demo-2024       fine-values-2024 2026 monthly 45      4.5 GiB  6.4 GiB     6.7 GiB  0.70
+tariffs-2025       ge    demo-2024       --               2026 monthly 45      2.3 GiB  3.0 GiB     3.3 GiB  0.77
+================== ===== =============== ================ ============ ======= ======== =========== ======== =====
+
+The estimate is between 0.70 and 2.2 times the `tracemalloc` peak (0.47 to 1.8 times the resident
+one): high where the law cuts products into fewer parts than they have lines (us-china-2025 has
+a third of the bound) or where hundreds of regimes share the same cut, low where the law reaches
+most cells of most parts (tariffs-2025) or a general-equilibrium path has many periods. Before
+the parts were counted, tariffs-2025 in general equilibrium was estimated at 0.3 GiB (0.05 of
+its peak). The time is rougher (a factor of 2 either way on the 2-core machine it was fitted
+on): it is there to tell seconds from hours.
 """
 
 from __future__ import annotations
@@ -35,29 +70,40 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-import numpy as np
+from functools import lru_cache
 
+import numpy as np
+import pandas as pd
+
+from ..codes import hs_subheadings
 from ..data import Baseline
+from ..data.bundled import load_fine_values
 from ..errors import InputError
 from .dynamics import FREQUENCIES
 from .scenario import Scenario
 
-__all__ = ["Estimate", "check", "estimate", "memory_limit", "format_bytes", "count_periods"]
+__all__ = ["Estimate", "check", "count_parts", "estimate", "memory_limit", "format_bytes", "count_periods"]
 
-#: Numbers (8 bytes each) per traded cell kept by the law and the plan: fixed, and per regime.
-LAW_FIXED, LAW_PER_REGIME = 200, 16
+#: Numbers (8 bytes each) kept by the law and the plan: per traded cell, per traded cell and regime, and per
+#: traded cell of parts (`count_parts`) and regime.
+LAW_FIXED, LAW_PER_REGIME, LAW_PER_PART_REGIME = 400, 4, 0.5
 #: Numbers per period kept along the path: per traded cell, and per cell of the dense results.
-PATH_PER_TRADED, PATH_PER_CELL = 28, 3
+PATH_PER_TRADED, PATH_PER_CELL = 16, 1
+#: Arrays ``[regime, part, exporter, importer]`` of 8-byte numbers that a model's solves hold at once (the
+#: models that solve every cell of parts for every regime: general equilibrium).
+MODEL_ARRAYS = {"ge": 4}
 #: Memory of one chunk of draws (as `tradesim.ensemble.CHUNK_BYTES`, which sizes the chunks).
 CHUNK_BYTES = 2**27
 #: Bytes per row of the full cell table (``--cells``): value, four coded coordinates, variable and unit.
 CELL_ROW_BYTES = 40
-#: Seconds: fixed; per traded cell and regime (the law and the solves); per traded cell and period and
-#: per cell and period (the path); per traded cell, regime and draw (an ensemble's draws, in the closed form of
-#: the default elasticities: 1,000 draws of us-china-2025 in 7 s; a finite export supply elasticity takes ~15x).
-SECONDS_FIXED, SECONDS_LAW, SECONDS_PERIOD, SECONDS_CELL_PERIOD, SECONDS_DRAW = 0.2, 4.5e-7, 2e-7, 7e-8, 1e-8
-#: How much slower a solve of a model is than a PE solve of the same size (rough).
-MODEL_FACTOR = {"ge": 3.0}
+#: Seconds: fixed; per traded cell and regime (the law and the solves); per traded cell of parts and regime
+#: (the law on parts); per traded cell and period and per cell and period (the path); per traded cell, regime
+#: and draw (an ensemble's draws, in the closed form of the default elasticities: 1,000 draws of us-china-2025
+#: in 7 s; a finite export supply elasticity takes ~15x).
+SECONDS_FIXED, SECONDS_LAW, SECONDS_PARTS, SECONDS_PERIOD, SECONDS_CELL_PERIOD, SECONDS_DRAW = (
+    0.2, 4.5e-7, 1e-8, 2e-7, 7e-8, 1e-8)
+#: Seconds per cell of ``[regime, part, exporter, importer]`` of a model in `MODEL_ARRAYS` (its solves).
+MODEL_SECONDS = {"ge": 2e-7}
 #: Share of physical memory a run may take by default, and the limit when that is unknown.
 MEMORY_SHARE, MEMORY_FALLBACK = 0.6, 8 * 2**30
 
@@ -91,11 +137,17 @@ class Estimate:
     cell_table : bool
         Whether the full table of cells is counted.
     law_bytes, path_bytes, bytes : int
-        Memory of the law's evaluation, of the model's path, and the peak (bytes).
+        Memory of what grows with the regimes (the law's evaluation, the plan, a model's arrays
+        by regime), of what grows with the periods (the model's path), and the peak (bytes).
     seconds : float
         Rough run time.
     sparse : bool
         Whether the baseline is stored on its cells that trade (`Baseline.layout`).
+    parts, traded_parts : int
+        Parts the law cuts products into, and cells ``(part, exporter, importer)`` with trade: bounds
+        from the finer lines, without evaluating the law (`count_parts`; 0 in estimates made before them).
+    model : str
+        The model the estimate is for.
     """
 
     scenario: str
@@ -119,6 +171,9 @@ class Estimate:
     bytes: int
     seconds: float
     sparse: bool = False
+    parts: int = 0
+    traded_parts: int = 0
+    model: str = ""
 
     @property
     def cells(self) -> int:
@@ -134,12 +189,13 @@ class Estimate:
         >>> from tradesim.scenario import load_scenario
         >>> s = load_scenario("april-peak")
         >>> print(estimate(s, s.load_baseline()).describe())  # doctest: +ELLIPSIS
-        12 monthly periods, 45 pieces, 19 tariff regimes, 67 measures; 98 products x 16 exporters x 16 importers (24,568 cells with trade); memory about ... MiB, time about ... s
+        12 monthly periods, ... pieces, ... tariff regimes, ... measures; 98 products x 16 exporters x 16 importers (24,568 cells with trade; products cut into at most 11,090 parts); memory about ... MiB, time about ... s
         """
         draws = f", {self.draws:,} draws" if self.draws else ""
+        cut = f"; products cut into at most {self.parts:,} parts" if self.parts > self.products else ""
         return (f"{self.periods:,} {self.frequency} periods, {self.pieces:,} pieces, {self.regimes:,} tariff regimes, "
                 f"{self.measures:,} measures{draws}; {self.products:,} products x {self.exporters:,} exporters x "
-                f"{self.importers:,} importers ({self.traded:,} cells with trade); memory about "
+                f"{self.importers:,} importers ({self.traded:,} cells with trade{cut}); memory about "
                 f"{format_bytes(self.bytes)}, time about {_format_seconds(self.seconds)}")
 
     def __str__(self) -> str:
@@ -153,12 +209,14 @@ class Estimate:
 
 
 def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None,
-             cell_table: bool = False, model_cells: int | None = None) -> Estimate:
+             cell_table: bool = False, model_cells: int | None = None, model: str | None = None,
+             fine_values=None) -> Estimate:
     """Estimate the size of a run of `scenario` on `baseline` without doing any of it.
 
     Counts the periods by calendar arithmetic, the change days of the schedule in the range,
-    and the baseline's cells; no law is evaluated and no date grid is built, so a scenario of
-    a million periods is estimated in microseconds.
+    the baseline's cells and the parts the law can cut products into (`count_parts`); no law is
+    evaluated and no date grid is built, so a scenario of a million periods is estimated in
+    milliseconds.
 
     Parameters
     ----------
@@ -174,6 +232,12 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
         Cells of the model's arrays when they are not the baseline's ``products x exporters x
         importers`` (a plan that splits products into parts the law treats alike); counted
         for the path's memory and time.
+    model : str, optional
+        The model that runs (``tradesim run --model``, ``simulate(..., model=)``); the
+        scenario's when None. General equilibrium holds ``[regime, part, exporter, importer]``
+        arrays (`MODEL_ARRAYS`).
+    fine_values : optional
+        The fine values the run uses when not the scenario's (as `tradesim.simulate` takes them).
 
     Returns
     -------
@@ -185,9 +249,11 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
     >>> from tradesim.scenario import load_scenario
     >>> s = load_scenario("us-china-2025")
     >>> e = estimate(s, s.load_baseline())
-    >>> e.periods, e.regimes, e.pieces, e.measures
-    (24, 30, 78, 73)
-    >>> e.bytes < 2**30
+    >>> e.periods, e.parts, e.traded_parts  # 98 chapters cut into at most 11,090 parts by their lines
+    (24, 11090, 2827256)
+    >>> e.regimes > 1 and e.pieces >= e.periods and e.bytes < 2**30
+    True
+    >>> estimate(s, s.load_baseline(), model="ge").bytes > 4 * e.bytes  # [regime, part, exporter, importer]
     True
     """
     if not isinstance(scenario, Scenario):
@@ -215,15 +281,20 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
     cells = k * i * j if model_cells is None else int(model_cells)
     # a sparse baseline counts its cells without building its dense flows
     traded = int(np.count_nonzero(baseline.sparse_flows.values if baseline.layout == "sparse" else baseline.flows))
-    law = 8 * traded * (LAW_FIXED + LAW_PER_REGIME * regimes)
+    parts, traded_parts = count_parts(scenario, baseline, fine_values)
+    model = scenario.model if model is None else model
+    dense = regimes * parts * i * j  # cells of a model's [regime, part, exporter, importer] arrays
+    # a model's arrays by regime count with the law: fewer regimes or parts, not periods, shrink them
+    law = 8 * (traded * (LAW_FIXED + LAW_PER_REGIME * regimes) + LAW_PER_PART_REGIME * traded_parts * regimes
+               + MODEL_ARRAYS.get(model, 0) * dense)
     path = 8 * periods * (PATH_PER_TRADED * traded + PATH_PER_CELL * cells)
-    factor = MODEL_FACTOR.get(scenario.model, 1.0)  # the solves are a share of the law's term
-    seconds = (SECONDS_FIXED + factor * SECONDS_LAW * traded * regimes
+    solves = MODEL_SECONDS.get(model, 0.0) * dense
+    seconds = (SECONDS_FIXED + SECONDS_LAW * traded * regimes + SECONDS_PARTS * traded_parts * regimes + solves
                + periods * (SECONDS_PERIOD * traded + SECONDS_CELL_PERIOD * cells))
     if draws:
         countries = len(set(baseline.exporters) | set(baseline.importers))
         path += CHUNK_BYTES + 2 * 8 * draws * periods * (2 * i * j + 8 * countries)
-        seconds += draws * factor * SECONDS_DRAW * traded * regimes
+        seconds += draws * (SECONDS_DRAW * traded * regimes + solves)  # a model's solves again for each draw
     if cell_table:
         path += CELL_ROW_BYTES * 8 * periods * traded
         seconds += 1e-6 * 8 * periods * traded  # writing it
@@ -232,7 +303,112 @@ def estimate(scenario: Scenario, baseline: Baseline, *, draws: int | None = None
         pieces=pieces, regimes=regimes, measures=measures,
         phase_steps=sum(len(p.steps) for p in scenario.phases), products=k, exporters=i, importers=j, traded=traded,
         draws=draws, cell_table=bool(cell_table), law_bytes=int(law), path_bytes=int(path), bytes=int(law + path), seconds=float(seconds),
-        sparse=baseline.layout == "sparse")
+        sparse=baseline.layout == "sparse", parts=parts, traded_parts=traded_parts, model=model)
+
+
+def count_parts(scenario: Scenario, baseline: Baseline, fine_values=None) -> tuple[int, int]:
+    """Bound the parts the law cuts products into, without evaluating it.
+
+    The law cuts a product into parts only where its measures use finer codes than the product
+    (`tradesim.law.TariffSchedule.codes_of`), and then along the product's finer lines: those of
+    the fine values (every line of the table under the product, whichever pair it is for), or
+    the HS 2022 subheadings under it when the table has none (`tradesim.law.atoms`). A part
+    gathers lines of equal law, so a product has at most as many parts as lines. Each part
+    holds the product's trade on every pair that has it (a pair without finer values shares
+    it out equally), so the traded cells of parts are the product's traded cells times its
+    parts.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    baseline : Baseline
+    fine_values : optional
+        As `tradesim.simulate` takes them: a bundled name or path, a table, a Series or a
+        Baseline; the scenario's own (``Scenario.fine_values``) when None.
+
+    Returns
+    -------
+    parts : int
+        Parts of products, at most (the length of the ``part`` axis of ``[part, exporter,
+        importer]`` tensors); the number of products when the law cuts nothing.
+    traded : int
+        Cells ``(part, exporter, importer)`` with trade, at most.
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> from tradesim.scenario import load_scenario
+    >>> s = load_scenario("tariffs-2025").on_baseline("demo-2024", "fine-values-2024")
+    >>> count_parts(s, s.load_baseline())
+    (11090, 2827256)
+    """
+    products = np.asarray(baseline.products, dtype=str)
+    n_pairs = len(baseline.exporters) * len(baseline.importers)
+    if baseline.layout == "sparse":  # its cells with trade, without building its dense flows
+        flows = baseline.sparse_flows
+        traded = np.bincount(flows.cells.index[flows.values != 0] // n_pairs, minlength=products.size)
+    else:
+        traded = np.count_nonzero(baseline.flows.reshape(products.size, -1), axis=1)
+    if fine_values is None:
+        fine_values = scenario.fine_values
+    lines = _lines_under(products, _fine_codes(fine_values))
+    short = (lines == 0) & (np.char.str_len(products) < 6)  # no finer values: the subheadings under it
+    lines[short] = _lines_under(products[short], hs_subheadings())
+    parts = np.where(_cut(products, scenario.schedule.codes_of(baseline.importers)), np.maximum(lines, 1), 1)
+    return int(parts.sum()), int(traded @ parts)
+
+
+def _cut(products: np.ndarray, codes) -> np.ndarray:
+    """``[product]`` bool: whether some of `codes` is finer than the product and under it."""
+    codes = np.asarray(codes, dtype=str)
+    out = np.zeros(products.shape, bool)
+    if not (products.size and codes.size):
+        return out
+    lengths, code_lengths = np.char.str_len(products), np.char.str_len(codes)
+    for n in np.unique(lengths):  # a few code lengths
+        finer = np.unique(codes[code_lengths > n].astype(f"<U{n}"))  # cut to the product's length
+        out |= (lengths == n) & np.isin(products, finer)
+    return out
+
+
+def _lines_under(products: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``[product]``: how many of the sorted, distinct `codes` are finer than each product and under it."""
+    if not (products.size and codes.size):
+        return np.zeros(products.size, np.int64)
+    # the codes under a prefix are the run from the prefix to prefix + "A" ("A" sorts after every digit)
+    lo = np.searchsorted(codes, products, side="left")
+    hi = np.searchsorted(codes, np.char.add(products, "A"), side="left")
+    same = (lo < codes.size) & (codes[np.minimum(lo, codes.size - 1)] == products)  # the product's own code
+    return (hi - lo - same).astype(np.int64)
+
+
+def _fine_codes(fine_values) -> np.ndarray:
+    """The sorted, distinct product codes of fine values (empty for None); by name or path, read once."""
+    if fine_values is None:
+        return np.zeros(0, dtype=str)
+    if isinstance(fine_values, (str, os.PathLike)):
+        ref = os.fspath(fine_values)
+        try:  # a file changed since it was read is read again
+            stat = os.stat(ref)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:  # a bundled name
+            stamp = None
+        return _fine_codes_of(ref, stamp)
+    if isinstance(fine_values, Baseline):
+        return np.unique(np.asarray(fine_values.products, dtype=str))
+    if isinstance(fine_values, pd.Series):
+        return np.unique(fine_values.index.astype(str))
+    if isinstance(fine_values, pd.DataFrame) and "product" in fine_values.columns:
+        return np.unique(pd.unique(fine_values["product"]).astype(str))  # hashing first: few codes, many rows
+    return np.zeros(0, dtype=str)  # the run will say what is wrong with them
+
+
+@lru_cache(maxsize=8)
+def _fine_codes_of(ref: str, stamp) -> np.ndarray:
+    """`_fine_codes` of bundled fine values or a file (`stamp`: its modification time and size)."""
+    codes = _fine_codes(load_fine_values(ref))
+    codes.setflags(write=False)  # shared by every caller
+    return codes
 
 
 def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
@@ -281,7 +457,8 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
         key = "phases" if 2 * e.phase_steps >= e.regimes else "scenario.end"
         todo = (f"use fewer phase steps ({e.phase_steps:,}) or measures ({e.measures:,}) in the range, "
                 f"a shorter range ({e.start} to {e.end}: {e.regimes:,} tariff regimes), or a baseline with fewer "
-                f"products")
+                f"products" + (f" (or fine values at fewer lines: the law may cut its products into up to "
+                               f"{e.parts:,} parts)" if e.parts > e.products else ""))
     if e.sparse:
         todo += ("; this baseline is stored on its cells that trade, and a scenario's path is not (its plan and "
                  "results are [time, product, exporter, importer] tensors): a single change, simulate(baseline, "

@@ -27,7 +27,30 @@ from ..models import ModelSpec, get_model
 from . import dynamics
 from .scenario import Scenario, regime_of
 
-__all__ = ["Markets", "Plan", "compile_plan", "model_options", "moving_markets"]
+__all__ = ["Markets", "Plan", "compile_plan", "model_options", "moving_markets", "open_mean"]
+
+
+def open_mean(weights: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Means of `rates` ``[regime, cell]`` weighted by `weights` ``[time, regime]``, leaving out halts.
+
+    A halted cell (rate ``inf``: an import ban or halted purchases) trades nothing, so its rate
+    over a period is the mean over the regimes in which it is open, ``inf`` where it is open in none.
+
+    Returns
+    -------
+    mean : numpy.ndarray, ``[time, cell]``
+        Fractions.
+    open_share : numpy.ndarray ``[time, cell]`` or None
+        The weight of the open regimes (of a period's days: the share open); None where no rate
+        is a halt.
+    """
+    stop = np.isposinf(rates)
+    if not stop.any():
+        return weights @ rates, None
+    share = weights @ ~stop
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (weights @ np.where(stop, 0.0, rates)) / np.where(share > 0, share, np.nan)
+    return np.where(share > 0, mean, np.inf), share
 
 
 @dataclass(frozen=True)
@@ -215,13 +238,26 @@ class Plan:
         starts = np.flatnonzero(np.r_[True, parent[members][1:] != parent[members][:-1]]) if members.size else members
         return first, cut, members, starts
 
-    def period_rates(self) -> np.ndarray:
+    def period_rates(self, *, open_share: bool = False):
         """Tariffs per period ``[time, part, exporter, importer]``: each period's regimes weighted by
-        their days (without a ``[piece, ...]`` array)."""
+        their days (without a ``[piece, ...]`` array).
+
+        Days on which a cell's trade is halted (its rate ``inf``) are left out: the rate is the mean
+        over the open days, ``inf`` where there are none. With `open_share`, also the share of each
+        period's days on which the cell is open, ``[time, part, exporter, importer]`` (None where
+        nothing is halted)."""
         weights = self.period_weights()
+        mean, share = open_mean(weights, self.split.rates)
         out = np.zeros((weights.shape[0], self.flows.size))
-        out[:, self.split.cells] = weights @ self.split.rates  # zero off the law's cells
-        return out.reshape(weights.shape[0], *self.flows.shape)
+        out[:, self.split.cells] = mean  # zero off the law's cells
+        out = out.reshape(weights.shape[0], *self.flows.shape)
+        if not open_share:
+            return out
+        if share is not None:
+            full = np.ones((weights.shape[0], self.flows.size))
+            full[:, self.split.cells] = share
+            share = full.reshape(out.shape)
+        return out, share
 
     def period_weights(self) -> np.ndarray:
         """``[time, regime]``: each regime's share of each period's days."""
