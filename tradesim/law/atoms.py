@@ -32,7 +32,7 @@ from ..files import warn_at_caller
 from .members import Members
 
 __all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "member_rows",
-           "partition", "row_ids", "halt_mean", "halted_share"]
+           "partition", "row_ids", "halt_mean"]
 
 
 @dataclass(frozen=True)
@@ -463,8 +463,8 @@ def halt_mean(mean, values: np.ndarray) -> np.ndarray:
     ``inf`` (halted trade, `tradesim.law.stacking`): the mean over the weight that is not halted (halted
     trade pays no duty), ``inf`` where all the weight is halted, never NaN.
 
-    A mean over products, lines or members cannot hold a halted part: `halted_share` says how much of the
-    weight was halted, and `TariffSchedule.parts_path` keeps halted lines apart.
+    A mean over products, lines or members cannot hold a halted part: `TariffSchedule.rates` warns where
+    a product is halted in part, and `TariffSchedule.parts_path` keeps halted lines apart.
 
     Examples
     --------
@@ -482,12 +482,6 @@ def halt_mean(mean, values: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):  # the open weight's mean, on the whole weight's scale
         scaled = paid * (open_ + halted) / np.where(open_ > tiny, open_, 1.0)
     return np.where(open_ > tiny, scaled, np.where(halted > 0, np.inf, paid))
-
-
-def halted_share(mean, values: np.ndarray) -> np.ndarray | None:
-    """The weight of `mean` on halted (``inf``) `values`, from 0 to 1; None where nothing is halted."""
-    stop = np.isinf(values)
-    return np.asarray(mean(stop.astype(float)), dtype=float) if stop.any() else None
 
 
 def _sum_by(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
