@@ -242,7 +242,8 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
             solved[key] = _pair_sums(solved[key], plan.regime_rates(key[0]))
     if plan.dyn.adjustment == "partial":
         return _partial(plan, _cell_targets(plan, solved), by_pair, products)
-    if "buyer_price" in keep and not early:  # a halted cell has no price: it keeps its last open one (`_shadow`)
+    if "buyer_price" in keep and not early and np.isposinf(plan.split.rates).any():
+        # a halted cell has no price: it keeps its last open one (`_shadow`)
         halted = np.stack([np.isposinf(plan.regime_rates(r)).reshape(-1) for r, _ in plan.keys])
         if halted.any():
             prices = np.stack([solved[k]["buyer_price"] for k in plan.keys])

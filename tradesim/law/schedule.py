@@ -788,19 +788,19 @@ def _warn_halted(partly: list, atoms: Atoms, exps: np.ndarray, imps: np.ndarray,
 
     `partly` holds, per importer with halts, its position, the halted share ``[regime, product,
     exporter]`` and the regime of each of `days`."""
-    found = []
-    for j, share, which in partly:
-        part = (share > 1e-12) & (share < 1 - 1e-12)  # halted in part: all halted is inf, exact
-        for r in np.flatnonzero(part.any(axis=(1, 2))):
-            for k, i in zip(*np.nonzero(part[r])):
-                found.append((atoms.products[k], exps[i], imps[j], 100 * share[r, k, i],
-                              days[int(np.flatnonzero(which == r)[0])]))
-    if not found:
+    count, shown = 0, []
+    for j, share, which in partly:  # the few importers with halts
+        used, first_day = np.unique(which, return_index=True)  # the regimes of `days`, in order of their first day
+        part = (share[used] > 1e-12) & (share[used] < 1 - 1e-12)  # halted in part: all halted is inf, exact
+        r, k, i = np.nonzero(part)  # [regime, product, exporter], regimes first
+        cell, at = np.unique(k * exps.size + i, return_index=True)  # each product cell once, at its first regime
+        count += cell.size
+        shown += [f"{atoms.products[k[a]]} from {exps[i[a]]} to {imps[j]}: {100 * share[used[r[a]], k[a], i[a]]:.3g}% "
+                  f"halted on {days[first_day[r[a]]]}" for a in np.sort(at)[:5 - len(shown)]]
+    if not count:
         return
-    found = list(dict.fromkeys(found))
-    shown = "; ".join(f"{k} from {i} to {j}: {p:.3g}% halted on {d}" for k, i, j, p, d in found[:5])
     warn_at_caller(
-        f"{len(found)} product(s) are halted in part ({shown}{'; ...' if len(found) > 5 else ''}): a rate by "
+        f"{count} product(s) are halted in part ({'; '.join(shown)}{'; ...' if count > 5 else ''}): a rate by "
         "product is the mean over the trade not halted and cannot hold the halt; a scenario (`simulate(None, "
         "scenario)`) or `parts_path` keeps halted lines apart", TradesimWarning)
 
