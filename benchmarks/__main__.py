@@ -18,7 +18,8 @@ over its months), scenario_tariffs (tariffs-2025 on us-imports-2024), ensemble_n
 ensemble_dask (1,000 draws of us-china-2025), pe_baci_world and pe_baci_dask (a BACI-sized world:
 5,000 HS6 x 200 economies, 10 million flows, locally and on a 2-worker Dask cluster) and
 simulate_baci_world (tradesim.simulate of the tariffs-2025 schedule on that world stored on its cells:
-the law, the solve and the tables).
+the law, the solve and the tables) and scenario_baci_world (the tariffs-2025 scenario's 24 months on
+that world, on the cells of the importers whose law moves).
 """
 
 from __future__ import annotations

@@ -348,12 +348,23 @@ def _header(console: _Console, scenario, model: str | None = None) -> None:
 def _sized(scenario, baseline, *, limit=None, **kw):
     """The size estimate of a run (and of its counterfactual), refused when it cannot fit."""
     from .scenario import budget
+    from .simulate import path_estimate
 
-    e = budget.estimate(scenario, baseline, **kw)
+    # a run as simulate or ensemble.run makes it (on a sparse baseline's cells where it stays on them)
+    if kw.get("draws") is not None:
+        from .ensemble import estimate as ensemble_estimate
+
+        draws = kw.pop("draws")
+
+        def size(s, b, **kw):
+            return ensemble_estimate(s, b, draws, **kw)
+    else:
+        size = path_estimate
+    e = size(scenario, baseline, **kw)
     other = scenario.counterfactual()
     total = e
     if other is not None:  # both results are held at the end: their memory adds up
-        o = budget.estimate(other, baseline, **kw)
+        o = size(other, baseline, **kw)
         total = dataclasses.replace(e, bytes=e.bytes + o.path_bytes, seconds=e.seconds + o.seconds)
     budget.check(total, limit_bytes=limit)
     return total
@@ -691,10 +702,12 @@ def _now() -> str:
 
 
 def _changed_pairs(result) -> list[tuple[str, str]]:
-    """Pairs with trade whose tariff moves from the reference on some date (headline pairs)."""
+    """Pairs with trade whose tariff moves from the reference on some date in an `EnsembleResult` (headline pairs)."""
     import numpy as np
 
-    moved = (np.abs(result.tariff - result.tariff_reference).max(axis=0) > 0) & (result.baseline.flows.sum(axis=0) > 0)
+    from .results.base import baseline_pairs
+
+    moved = (np.abs(result.tariff - result.tariff_reference).max(axis=0) > 0) & (baseline_pairs(result.baseline) > 0)
     ex, im = result.baseline.exporters, result.baseline.importers
     return [(ex[i], im[j]) for i, j in zip(*np.nonzero(moved))]
 

@@ -15,6 +15,7 @@ and reported with its parameters in `EnsembleResult.failures`; the run fails whe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -30,6 +31,9 @@ from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, budget, load_scenario
 from .scenario.plan import compile_plan, open_mean
+from .models import get_model
+from .results.base import baseline_pairs
+from .scenario.cut import cut_note, on_world, path_baseline
 from .simulate import behaviour_notes, closed_form_bytes, independent_markets, run_plan
 
 __all__ = ["ENGINES", "run"]
@@ -144,18 +148,17 @@ def run(
             warn_at_caller(world, TradesimWarning)
     if not isinstance(baseline, Baseline):
         raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-    budget.check(budget.estimate(scenario, baseline, draws=draws, model=model, fine_values=fine_values),
-                 limit_bytes=max_memory)  # before any work
-    plan = compile_plan(baseline, scenario, model, fine_values, options)
-    spec = plan.spec
+    spec = get_model(model)
     chosen, notes = _priors(priors, scenario)
     notes = [world, *notes] if world else notes
     if seed is None:  # fresh entropy, kept in the result so that the run can be repeated
         seed = np.random.SeedSequence().entropy
-    drawn = chosen.sample(baseline.products, draws, seed, parameters=spec.parameter_names)  # {name: [draw, product]}
-    tail = (1,) * (spec.parameter_ndim - 1)
-    params = {name: a.reshape(a.shape + tail) for name, a in drawn.items()}
+    params, drawn = _draw(chosen, spec, baseline.products, draws, seed)
     table = _parameter_table(chosen, drawn, baseline.products, spec.parameter_names)
+    whole, baseline = baseline, path_baseline(baseline, scenario, model, params)  # a sparse world: the movers only
+    budget.check(_estimate(scenario, whole, baseline, draws, model=model, fine_values=fine_values),
+                 limit_bytes=max_memory)  # before any work
+    plan = compile_plan(baseline, scenario, model, fine_values, options)
 
     n, cells, pieces = len(baseline.countries), plan.flows.size, len(plan.parts.start)
     if (closed := closed_form_bytes(plan, params)) is not None:  # the path by pair in closed form
@@ -205,13 +208,85 @@ def run(
     country = {name: np.concatenate([p["country"][name] for p in parts], axis=1) for name in parts[0]["country"]}
     starts, ends = scenario.periods()
     tariff, reference = _pair_rates(plan)
-    return EnsembleResult(
+    result = EnsembleResult(
         scenario=scenario, baseline=baseline, model=model, dates=starts, period_ends=ends,
         draws=kept, flows=np.moveaxis(stack["flows"], 1, 0), revenue=np.moveaxis(stack["revenue"], 1, 0),
         country_values={k: np.moveaxis(v, 1, 0) for k, v in country.items()}, tariff=tariff,
         tariff_reference=reference, parameters=table,
         failures=failures.reset_index(drop=True), requested=int(draws), seed=seed, engine=engine, chunk=int(chunk),
         priors=chosen, notes=plan.notes + tuple(notes) + tuple(behaviour_notes(spec, params)))
+    return result if baseline is whole else _on_whole(result, whole)
+
+
+def estimate(scenario, baseline: Baseline, draws: int, *, model: str | None = None, priors=None,
+             **kwargs) -> budget.Estimate:
+    """The size estimate (`tradesim.scenario.budget.estimate`) of `run` with `draws` draws: on a sparse
+    baseline where every draw's markets clear each by itself, of the run on the importers whose law the
+    scenario holds (`tradesim.scenario.cut.path_baseline`) and of its results on the whole baseline.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    baseline : Baseline
+    draws : int
+    model : str, optional
+        The scenario's when None.
+    priors : Priors or mapping, optional
+        As `run` takes them.
+    **kwargs
+        Passed to `budget.estimate` (``fine_values``, ``cell_table``).
+
+    Returns
+    -------
+    tradesim.scenario.budget.Estimate
+    """
+    model = model or scenario.model
+    spec = get_model(model)
+    chosen, _ = _priors(priors, scenario)
+    # whether markets are independent depends on the priors' kind (a fixed infinite epsilon), not on the draw
+    params, _ = _draw(chosen, spec, baseline.products, 1, 0)
+    return _estimate(scenario, baseline, path_baseline(baseline, scenario, model, params), draws, model=model,
+                     **kwargs)
+
+
+def _estimate(scenario, whole: Baseline, baseline: Baseline, draws: int, **kwargs) -> budget.Estimate:
+    """`budget.estimate` of a run on `baseline`, a part of `whole`, with its sums by pair placed on `whole`."""
+    e = budget.estimate(scenario, baseline, draws=draws, **kwargs)
+    if baseline is whole:
+        return e
+    # flows and revenue [draw, time, exporter, importer] again for the importers the cut leaves out
+    extra = 2 * 8 * draws * e.periods * len(whole.exporters) * (len(whole.importers) - len(baseline.importers))
+    return dataclasses.replace(e, importers=len(whole.importers), path_bytes=e.path_bytes + extra,
+                               bytes=e.bytes + extra)
+
+
+def _draw(chosen: Priors, spec, products, draws: int, seed) -> tuple[dict, dict]:
+    """The model's parameters drawn from `chosen`: ``{name: [draw, product, 1...]}`` and ``{name: [draw, product]}``."""
+    drawn = chosen.sample(products, draws, seed, parameters=spec.parameter_names)
+    tail = (1,) * (spec.parameter_ndim - 1)
+    return {name: a.reshape(a.shape + tail) for name, a in drawn.items()}, drawn
+
+
+def _on_whole(result: EnsembleResult, whole: Baseline) -> EnsembleResult:
+    """`result`, a run on a part of the sparse baseline `whole` (`tradesim.scenario.cut.path_baseline`), on `whole`:
+    the importers it left out keep their baseline flows, untaxed, in every draw and period."""
+    cut = result.baseline
+    j = pd.Index(whole.importers).get_indexer(list(cut.importers))
+    D, T = result.flows.shape[:2]
+    n, m = len(whole.exporters), len(whole.importers)
+    flows = np.empty((D, T, n, m))
+    flows[...] = baseline_pairs(whole)
+    flows[..., j] = result.flows
+    revenue = np.zeros((D, T, n, m))
+    revenue[..., j] = result.revenue
+    tariff = np.zeros((T, n, m))
+    tariff[..., j] = result.tariff
+    reference = np.zeros((n, m))
+    reference[:, j] = result.tariff_reference
+    return dataclasses.replace(result, baseline=whole, flows=flows, revenue=revenue, tariff=tariff,
+                               tariff_reference=reference,
+                               country_values=on_world(result.country_values, cut, whole),
+                               notes=(*result.notes, cut_note(cut, whole)))
 
 
 def problem_cells(plan) -> int:

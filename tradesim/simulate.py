@@ -32,9 +32,10 @@ from .models import charged, get_model, pe
 from .results import ScenarioResult, SimulationResult
 from .scenario import Scenario, load_scenario
 from .scenario import budget, dynamics
+from .scenario.cut import cut_note, on_world, path_baseline
 from .scenario.plan import Plan, compile_plan, model_options, open_mean
 
-__all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes", "closed_form_bytes"]
+__all__ = ["simulate", "run_plan", "parameters_for", "behaviour_notes", "closed_form_bytes", "path_estimate"]
 
 
 @once_per_call()
@@ -101,6 +102,11 @@ def simulate(
     with the cells, not with products x exporters x importers. A model that needs every cell
     (``"ge"``) gets the dense tensors.
 
+    A scenario's path on such a baseline stays on its cells where every market clears by itself
+    (PE with perfectly elastic export supply): it runs on the importers whose law the scenario
+    holds (`tradesim.scenario.cut`), every other importer keeping its baseline, and the
+    `ScenarioResult` holds their cells (`ScenarioResult.cells`) and tables of the whole baseline.
+
     Examples
     --------
     >>> import tradesim
@@ -124,11 +130,17 @@ def simulate(
                 warn_at_caller(note, TradesimWarning)
         if not isinstance(baseline, Baseline):
             raise InputError(f"expected a Baseline, got {type(baseline).__name__}", key="baseline")
-        budget.check(budget.estimate(before, baseline, model=model or before.model, fine_values=fine_values),
+        model = model or before.model
+        elasticities = before.elasticities if elasticities is None else _elasticities(elasticities)
+        run_on = path_baseline(baseline, before, model, parameters_for(get_model(model), elasticities, baseline))
+        budget.check(_estimate_on(before, baseline, run_on, model, fine_values=fine_values),
                      limit_bytes=max_memory)  # refused before any work
-        result = _simulate_path(baseline, before, model or before.model,
-                                before.elasticities if elasticities is None else _elasticities(elasticities),
-                                fine_values, progress, options)
+        if run_on is baseline:
+            result = _simulate_path(baseline, before, model, elasticities, fine_values, progress, options)
+        else:  # on the cut's cells that trade, then on the baseline's
+            cells, at = _cut_cells(baseline, run_on)
+            result = _on_cells(_simulate_path(run_on, before, model, elasticities, fine_values, progress, options,
+                                              on=at), baseline, cells)
         return result if note is None else dataclasses.replace(result, notes=(note, *result.notes))
     if after is None:
         raise InputError("missing the tariffs after the change (or pass a Scenario as `before`)", key="after")
@@ -187,7 +199,8 @@ def parameters_for(spec, elasticities: Elasticities, baseline: Baseline) -> dict
 
 
 def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_price"), progress: bool = False,
-              label: str = "", by_pair: bool = False, draws: bool = False, products: bool = False) -> dict:
+              label: str = "", by_pair: bool = False, draws: bool = False, products: bool = False,
+              on: np.ndarray | None = None) -> dict:
     """Solve every piece of `plan` with elasticities `params`; arrays per piece.
 
     Parameters
@@ -197,6 +210,10 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         added up (flows, revenue) or averaged (quantity with baseline flows, buyer price with
         spending as weights) as `Plan.collapse` does. Under partial adjustment only the
         products the path moves are computed from their parts.
+    on : numpy.ndarray of int, optional
+        With `products`: positions in the flattened ``[product, exporter, importer]`` tensor
+        (increasing), the only cells whose pair outputs are returned (``[time, draw?, cell]``).
+        Under partial adjustment with independent markets no array of every cell is formed.
     draws : bool
         `params` have a leading draw axis, which every output keeps (even of length one).
     by_pair : bool
@@ -233,7 +250,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         # each distinct market problem once, in batched solves (see `tradesim.scenario.plan.Markets`)
         if by_pair and not products and (out := _elastic_pairs(plan, params, draws)) is not None:
             return out  # the same in closed form
-        return _partial(plan, _market_targets(plan, params, keep, draws), by_pair, products)
+        return _partial(plan, _market_targets(plan, params, keep, draws), by_pair, products, on)
     solved = {}
     for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
                     leave=False):  # dates, not products: each solve is vectorised over the whole tensor
@@ -241,7 +258,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         if early:
             solved[key] = _pair_sums(solved[key], plan.regime_rates(key[0]))
     if plan.dyn.adjustment == "partial":
-        return _partial(plan, _cell_targets(plan, solved), by_pair, products)
+        return _partial(plan, _cell_targets(plan, solved), by_pair, products, on)
     if "buyer_price" in keep and not early and np.isposinf(plan.split.rates).any():
         # a halted cell has no price: it keeps its last open one (`_shadow`)
         halted = np.stack([np.isposinf(plan.regime_rates(r)).reshape(-1) for r, _ in plan.keys])
@@ -264,7 +281,9 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
     to_periods = functools.partial(_to_periods, plan.parts)
     country = {k: to_periods(v) for k, v in out.pop("country").items()}
     if products and not by_pair:  # one output at a time, so that parts and products of all are not held at once
-        return {**{k: plan.collapse(to_periods(out.pop(k)), _COLLAPSE[k]) for k in list(out)}, "country": country}
+        pick = (lambda a: a) if on is None else (lambda a: a.reshape(*a.shape[:-3], -1)[..., on])
+        return {**{k: pick(plan.collapse(to_periods(out.pop(k)), _COLLAPSE[k])) for k in list(out)},
+                "country": country}
     return {**{k: to_periods(v) for k, v in out.items()}, "country": country}
 
 
@@ -279,17 +298,22 @@ def _pair_sums(outputs: dict, tariff: np.ndarray) -> dict:
 
 
 def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elasticities, fine_values, progress: bool,
-                   options: dict) -> ScenarioResult:
-    """Run `model` over the periods of `scenario`; see `tradesim.scenario.dynamics` for the method."""
+                   options: dict, on: np.ndarray | None = None) -> ScenarioResult:
+    """Run `model` over the periods of `scenario`; see `tradesim.scenario.dynamics` for the method.
+
+    With `on` (positions in the flattened ``[product, exporter, importer]``, increasing), the
+    result's arrays are on these cells only (``[draw?, time, cell]``), its `cells` still to be set."""
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
     reference = plan.collapse(plan.t0, "flows")  # [product, exporter, importer]
-    tariff, halted = _period_tariffs(plan, reference)
-    out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True)
+    tariff, halted = _period_tariffs(plan, reference, on)
+    out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True, on=on)
+    if on is not None:
+        reference = reference.reshape(-1)[on]
     parts = plan.parts
     per = {name: a for name, a in out.items() if name != "country"}
     country = out["country"]
-    if out["flows"].ndim == 5:  # [time, draw, ...] -> [draw, time, ...]
+    if out["flows"].ndim == (5 if on is None else 3):  # [time, draw, ...] -> [draw, time, ...]
         per = {k: np.moveaxis(v, 1, 0) for k, v in per.items()}
         country = {k: np.moveaxis(v, 1, 0) for k, v in country.items()}
     starts, ends = scenario.periods()
@@ -300,6 +324,62 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
         quantity=per["quantity"], buyer_price=per["buyer_price"], revenue=per["revenue"], country_values=country,
         elasticity_multiplier=parts.to_periods(plan.mult), elasticities=elasticities, shock_start=plan.shock,
         notes=plan.notes + tuple(behaviour_notes(plan.spec, params)), halted=halted)
+
+
+def path_estimate(scenario, baseline: Baseline, *, model: str | None = None, elasticities=None,
+                  **kwargs) -> budget.Estimate:
+    """`tradesim.scenario.budget.estimate` of `simulate`'s path of `scenario` on `baseline`: on a sparse
+    baseline whose path stays on its cells, of the path on them (see `simulate`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    baseline : Baseline
+    model : str, optional
+        The scenario's when None.
+    elasticities : Elasticities or mapping, optional
+        The scenario's when None.
+    **kwargs
+        Passed to `budget.estimate` (``fine_values``, ``cell_table``).
+
+    Returns
+    -------
+    tradesim.scenario.budget.Estimate
+    """
+    model = model or scenario.model
+    elasticities = scenario.elasticities if elasticities is None else _elasticities(elasticities)
+    run_on = path_baseline(baseline, scenario, model, parameters_for(get_model(model), elasticities, baseline))
+    return _estimate_on(scenario, baseline, run_on, model, **kwargs)
+
+
+def _estimate_on(scenario, baseline: Baseline, run_on: Baseline, model: str, **kwargs) -> budget.Estimate:
+    """`budget.estimate` of a path of `scenario` on `baseline` that runs on `run_on` (`path_baseline`)."""
+    if run_on is not baseline:  # the path's arrays are on the cut's cells that trade
+        kwargs["model_cells"] = run_on.sparse_flows.values.size
+    return budget.estimate(scenario, run_on, model=model, **kwargs)
+
+
+def _cut_cells(world: Baseline, cut: Baseline) -> tuple[Cells, np.ndarray]:
+    """The cells that trade of `world`, a sparse baseline, whose importers are `cut`'s
+    (`tradesim.scenario.cut.path_baseline`), and their positions in `cut`'s flattened ``[product,
+    exporter, importer]`` (increasing)."""
+    n, m = len(world.exporters), len(world.importers)
+    j_cut = pd.Index(world.importers).get_indexer(list(cut.importers))
+    of_cut = np.full(m, -1, np.int64)
+    of_cut[j_cut] = np.arange(j_cut.size)
+    cells = world.sparse_flows.cells
+    cells = Cells(cells.shape, cells.index[of_cut[cells.importer] >= 0])
+    # the cut has the world's products and exporters in the same order: only the importer axis is renumbered
+    at = (cells.product * n + cells.exporter) * j_cut.size + of_cut[cells.importer]
+    return cells, at
+
+
+def _on_cells(result: ScenarioResult, world: Baseline, cells: Cells) -> ScenarioResult:
+    """`result`, a path on a cut of the sparse baseline `world` to some importers
+    (`tradesim.scenario.cut.path_baseline`) whose arrays are on `cells` (`_cut_cells`), on `world`."""
+    return dataclasses.replace(result, baseline=world, cells=cells,
+                               country_values=on_world(result.country_values, result.baseline, world),
+                               notes=(*result.notes, cut_note(result.baseline, world)))
 
 
 _PAIR_OUTPUTS = {"flows": "flows_after", "quantity": "quantity", "buyer_price": "buyer_price"}
@@ -601,7 +681,7 @@ def _country_sums(plan: Plan, sums: dict, lead: tuple) -> dict:
     }
 
 
-def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = False) -> dict:
+def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = False, on: np.ndarray | None = None) -> dict:
     """Periods' values under partial adjustment towards each regime's long-run equilibrium.
 
     Quantities and flows move in logs with the half-life (a share `persistence` of every fall
@@ -618,7 +698,8 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     pair outputs are on products (see `run_plan`), built from the reference's the same way.
     Where every solve's flows are the baseline's times its quantities (exporters' prices do not
     move: PE with ``epsilon = inf``), one path serves both: a period's quantities are its flows
-    over the baseline's, the same numbers to rounding.
+    over the baseline's, the same numbers to rounding. With `on` (and `products`), pair outputs
+    are on those product cells only (see `run_plan`).
     """
     keys, dyn, regime, parts = plan.keys, plan.dyn, plan.regime, plan.parts
     starts = [pd.Timestamp(plan.regime_days[r]) for r, _ in keys]
@@ -726,7 +807,14 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
             at_cells[name], base = f0, plan.weights("flows", on_products=True)  # summed once per plan
         if on_products:
             full[name] = _on_products(plan, moved.pop(name), cells, ref, _COLLAPSE[name], groups, base=base,
-                                      at_cells=at_cells.get(name))
+                                      at_cells=at_cells.get(name), keep=on)
+            continue
+        if on is not None and products:  # parts are products: the cells of `on` only
+            a = np.empty((n_time, *lead, on.size))
+            a[...] = ref.flat[0] if ref.ndim and not any(ref.strides) else ref.reshape(*lead, n)[..., on]
+            pos, hit = _positions(on, cells)
+            a[..., pos[hit]] = moved.pop(name)[..., hit]
+            full[name] = a
             continue
         a = np.empty((n_time, *lead, n))
         a[...] = ref.reshape(*lead, n)
@@ -1085,7 +1173,7 @@ def _shadow(values: np.ndarray, halted: np.ndarray) -> np.ndarray:
 
 
 def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np.ndarray, weights,
-                 groups: tuple | None = None, *, base=None, at_cells=None) -> np.ndarray:
+                 groups: tuple | None = None, *, base=None, at_cells=None, keep: np.ndarray | None = None) -> np.ndarray:
     """A path's pair output on products, ``[time, draw?, product, exporter, importer]``.
 
     `moved` ``[time, draw?, cell]`` are its values on the moving `cells` (positions in the
@@ -1096,7 +1184,9 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
     ``[time, part, ...]`` array. `groups` is `_product_groups` of `cells`, when already known;
     `base` the reference's `Plan.collapse` (``[draw?, product, exporter, importer]`` or a
     scalar) and `at_cells` its values on `cells` (``[draw?, cell]`` or a scalar), when known.
-    `moved` is used up: its memory holds the changes.
+    `moved` is used up: its memory holds the changes. With `keep` (increasing positions in the
+    flattened ``[product, exporter, importer]``), the output is on those product cells only,
+    ``[time, draw?, cell]``.
     """
     K, n, m = plan.flows.shape
     lead = moved.shape[1:-1]
@@ -1115,11 +1205,25 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
         delta *= plan.weights(weights).reshape(-1)[grouped] / np.repeat(total[touched],
                                                                          np.diff(np.append(runs, cells.size)))
         # moving cells trade: their product cells' weights are > 0
+    if keep is not None:
+        out = np.empty((moved.shape[0], *lead, keep.size))
+        out[...] = base.reshape(*base.shape[:-3], -1)[..., keep] if np.ndim(base) >= 3 else base
+        if cells.size:
+            pos, hit = _positions(keep, touched)
+            out[..., pos[hit]] += np.add.reduceat(delta, runs, axis=-1)[..., hit]
+        return out
     out = np.empty((moved.shape[0], *lead, n_products * n * m))
     out[...] = base.reshape(*base.shape[:-3], -1) if np.ndim(base) >= 3 else base
     if cells.size:
         out[..., touched] += np.add.reduceat(delta, runs, axis=-1)
     return out.reshape(moved.shape[0], *lead, n_products, n, m)
+
+
+def _positions(sorted_: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each of `values`' position in `sorted_` (increasing) and whether it is there."""
+    pos = np.searchsorted(sorted_, values)
+    pos = np.minimum(pos, max(sorted_.size - 1, 0))
+    return pos, (sorted_[pos] == values) if sorted_.size else np.zeros(values.size, bool)
 
 
 def _product_groups(plan: Plan, cells: np.ndarray) -> tuple:
@@ -1137,7 +1241,8 @@ def _product_groups(plan: Plan, cells: np.ndarray) -> tuple:
     return grouped[runs], order, runs
 
 
-def _period_tariffs(plan: Plan, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def _period_tariffs(plan: Plan, reference: np.ndarray | None = None,
+                    on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Tariffs per period on products, ``[time, product, exporter, importer]``: `Plan.period_rates`
     averaged over each product's parts with baseline flows as weights (`Plan.collapse`), computed
     on the cells whose tariff changes on the path only. `reference` is ``plan.collapse(plan.t0,
@@ -1146,21 +1251,36 @@ def _period_tariffs(plan: Plan, reference: np.ndarray | None = None) -> tuple[np
     Halted trade (a rate of ``inf``) is left out of the means, over parts and over days: the second
     array is the share of a product cell's baseline flows and days that is halted, ``[time, product,
     exporter, importer]`` (None where nothing is halted), and the rate is ``inf`` where all of it is.
+    With `on` (increasing positions in the flattened ``[product, exporter, importer]``), both are on
+    those product cells only, ``[time, cell]``.
     """
     if plan.split is None or plan.split.trivial:
+        if on is not None and plan.split is not None and plan.split.cells is not None:  # parts are products
+            mean, share = open_mean(plan.period_weights(), plan.split.rates)  # [time, law cell]
+            pos, hit = _positions(on, plan.split.cells)
+            rates = np.zeros((mean.shape[0], on.size))  # zero off the law's cells
+            rates[:, pos[hit]] = mean[:, hit]
+            if share is not None:
+                full = np.ones_like(rates)
+                full[:, pos[hit]] = share[:, hit]
+                share = full
+            return rates, (None if share is None else 1.0 - share)
         rates, share = plan.period_rates(open_share=True)
+        if on is not None:
+            rates, share = (None if a is None else a.reshape(a.shape[0], -1)[:, on] for a in (rates, share))
         return rates, (None if share is None else 1.0 - share)
     rates = plan.split.rates  # [regime, cell]: other cells are 0 throughout
     changes = (rates != rates[0]).any(axis=0)
     cells = plan.split.cells[changes]
     mean, share = open_mean(plan.period_weights(), rates[:, changes])  # [time, cell]
     if share is None:
-        return _on_products(plan, mean, cells, plan.t0, "flows", base=reference, at_cells=rates[0, changes]), None
+        return _on_products(plan, mean, cells, plan.t0, "flows", base=reference, at_cells=rates[0, changes],
+                            keep=on), None
     groups = _product_groups(plan, cells)
     # flows-weighted sums over a product's parts of rate x open days, and of open days: their ratio is the mean
     paid = _on_products(plan, np.where(share > 0, mean, 0.0) * share, cells, plan.t0, "flows", groups, base=reference,
-                        at_cells=rates[0, changes])
-    share = _on_products(plan, share, cells, None, "flows", groups, base=1.0, at_cells=1.0)
+                        at_cells=rates[0, changes], keep=on)
+    share = _on_products(plan, share, cells, None, "flows", groups, base=1.0, at_cells=1.0, keep=on)
     with np.errstate(invalid="ignore", divide="ignore"):
         tariff = np.where(share > 1e-15, paid / np.where(share > 1e-15, share, 1.0), np.inf)
     return tariff, 1.0 - share

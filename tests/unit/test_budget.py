@@ -312,12 +312,13 @@ def test_python_runs_refuse_what_cannot_fit_before_any_work(monkeypatch):
     assert len(calls) == 1
 
 
-def test_a_sparse_baseline_too_large_for_a_path_says_that_single_changes_stay_on_its_cells():
+def test_a_sparse_baseline_too_large_for_a_path_says_when_the_path_stays_on_its_cells():
     sparse = tradesim.load_baseline("demo-2024").with_layout("sparse")
     e = budget.estimate(load_scenario("us-china-2025"), sparse)
     assert e.sparse and not budget.estimate(load_scenario("us-china-2025"), sparse.with_layout("dense")).sparse
-    with pytest.raises(InputError, match=r"stored on its cells that trade, and a scenario's path is not.*"
-                                         r"simulate\(baseline, \(schedule, day\), \(schedule, day\)\)"):
+    with pytest.raises(InputError, match=r"stored on its cells that trade, and a scenario's path stays on them only "
+                                         r"where every market clears by itself \(PE with perfectly elastic export "
+                                         r"supply.*simulate\(baseline, \(schedule, day\), \(schedule, day\)\)"):
         budget.check(e, limit_bytes=2**20)
 
 

@@ -1,5 +1,9 @@
 """The law's faster steps (issue 22) give what the straightforward ones give: code matching on integers, the
-atoms' partition, sparse fine values, and the stacking rules on the elements and cells they reach."""
+atoms' partition, sparse fine values, the stacking rules on the elements and cells they reach, alike cells
+stacked once, integer rows numbered without a sort, a fine-values table read once, a law's references read
+once."""
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -7,8 +11,8 @@ import pytest
 
 from tradesim import Measure, TariffSchedule
 from tradesim.law import stacking
-from tradesim.law.atoms import Atoms, fine_table, partition
-from tradesim.law.compile import _as_ints, match_codes
+from tradesim.law.atoms import Atoms, fine_rows, fine_table, member_rows, partition, row_ids
+from tradesim.law.compile import _as_ints, compile_law, match_codes
 
 
 def _codes(rng, n, lengths=(2, 4, 6, 8, 10)):
@@ -60,22 +64,24 @@ def test_fine_values_by_pair_are_the_dense_sums_of_their_rows():
 
 
 def _law():
-    """A law with groups, replacements (also on part of the value), a floor and partial coverage."""
-    measures = [
+    """Groups, replacement on part of the value, a floor, a halt, partial coverage and rates by line."""
+    return TariffSchedule([
         Measure("mfn", "USA", 0.05, "2024-01-01", kind="mfn"),
         Measure("a", "USA", 0.25, "2025-02-01", exporters=["CHN"], products=["85"], group="g"),
         Measure("b", "USA", 0.30, "2025-03-01", exporters=["CHN", "VNM"], products=["8501", "03"], group="g"),
         Measure("c", "USA", 0.50, "2025-04-01", products=["85"], replaces=("g",), value_share=0.4),
         Measure("d", "USA", 0.10, "2025-05-01", exporters=["MEX"], coverage=0.5, replaces=("mfn",)),
         Measure("f", "USA", 0.15, "2025-06-01", exporters=["JPN"], rule="floor"),
-    ]
-    return TariffSchedule(measures)
+        Measure("h", "USA", 0.0, "2025-07-01", exporters=["VNM"], products=["850120"], rule="halt"),
+        Measure("r", "USA", 0.2, "2025-03-01", exporters=["CHN"], products=["85"],
+                line_rates={("CHN", "850110"): 0.35}),
+    ])
 
 
 def test_stacking_on_the_elements_it_reaches_is_stacking_cell_by_cell():
     s = _law()
     products, exporters = ["850110", "850120", "0301", "8542"], ["CHN", "VNM", "MEX", "JPN"]
-    days = ["2024-06-01", "2025-02-15", "2025-03-15", "2025-04-15", "2025-05-15", "2025-06-15"]
+    days = ["2024-06-01", "2025-02-15", "2025-03-15", "2025-04-15", "2025-05-15", "2025-06-15", "2025-07-15"]
     path = s.rates_path(days, products, exporters, ["USA"])  # [date, product, exporter, importer]
     for t, day in enumerate(days):  # each cell on its own: the rules on one cell and day
         for k, p in enumerate(products):
@@ -95,3 +101,73 @@ def test_distinct_keys_and_elements_of_measures():
     s.measure = np.repeat([0, 2, 1, 2], [3, 2, 4, 1])
     for mask in ([True, False, True], [False, True, False], [False, False, False]):
         assert stacking._elements_of(s, np.array(mask)).tolist() == np.flatnonzero(np.array(mask)[s.measure]).tolist()
+
+
+DAYS = ["2024-06-01", "2025-02-15", "2025-03-15", "2025-04-15", "2025-05-15", "2025-06-15", "2025-07-15"]
+ATOMS = np.array(["850110", "850120", "850190", "8502", "0301", "0302", "8542", "9503"])
+EXPORTERS = np.array(["CHN", "VNM", "MEX", "JPN", "DEU", "KOR"])
+
+
+def test_alike_cells_are_stacked_once_and_total_as_every_cell():
+    law = _law().compiled("USA", ATOMS, EXPORTERS)
+    active = law.active(DAYS)
+    of_cell, sub = stacking.alike_cells(law)
+    assert sub.n_cells < law.n_cells and of_cell.shape == (law.n_cells,)
+    plain = stacking.evaluate(law, active, alike=False)
+    assert np.array_equal(stacking.evaluate(law, active), plain)  # exactly: the rules act on a cell's own elements
+    assert np.isinf(plain).any()  # the halt is among them
+    keep = np.array([m.kind == "mfn" for m in law.measures])
+    assert np.array_equal(stacking.evaluate(law, active, keep), stacking.evaluate(law, active, keep, alike=False))
+
+
+def test_a_hash_collision_leaves_the_law_whole(monkeypatch):
+    law = _law().compiled("USA", ATOMS, EXPORTERS)
+    monkeypatch.setattr(stacking, "_mix", lambda x: np.zeros_like(x))  # every cell collides
+    assert stacking.alike_cells(law) is None
+    active = law.active(DAYS)
+    assert np.array_equal(stacking.evaluate(law, active), stacking.evaluate(law, active, alike=False))
+
+
+@pytest.mark.parametrize("span", [3, 10**9])
+def test_rows_of_integers_are_numbered_as_numpys_unique(span):
+    rng = np.random.default_rng(span)
+    columns = (rng.integers(-2, 3, 500), rng.integers(0, span, 500))
+    ids, first = row_ids(*columns)
+    _, want_first, want_ids = np.unique(np.column_stack(columns), axis=0, return_index=True, return_inverse=True)
+    assert ids.tolist() == want_ids.ravel().tolist() and first.tolist() == want_first.tolist()
+
+
+def _fine():
+    return pd.DataFrame({
+        "product": ["85011000", "85012000", "85011000", "03011100", "85011000", "85012000", "95030000"],
+        "exporter": ["ROW", "ROW", "ROW", "MEX", "XXX", "ROW", "ROW"],
+        "importer": ["USA", "USA", "USA", "USA", "USA", "CAN", "USA"],
+        "member": ["CHE", " NOR", "CHE", None, "", "CHE", "NOR"],
+        "value": [1.0, 2.0, 3.5, 4.0, 9.0, 5.0, 0.0],
+    })
+
+
+def test_a_table_read_once_gives_the_same_weights_and_members():
+    frame = _fine()
+    exporters, importers = np.array(["ROW", "MEX"]), np.array(["USA", "CAN"])
+    rows = fine_rows(frame, exporters, importers)
+    codes, weights = fine_table(frame, exporters, importers)
+    codes_, weights_ = fine_table(frame, exporters, importers, rows)
+    assert codes.tolist() == codes_.tolist() and (weights != weights_).nnz == 0
+    atoms = np.array(["850110", "850120", "0301", "9503"])
+    plain = member_rows(frame, atoms, exporters, importers)
+    shared = member_rows(frame, atoms, exporters, importers, rows, checked=True)
+    assert plain.codes.tolist() == shared.codes.tolist() == ["CHE", "NOR"]
+    for f in dataclasses.fields(plain):
+        assert np.array_equal(getattr(plain, f.name), getattr(shared, f.name)), f.name
+
+
+def test_references_read_once_compile_the_same_law():
+    s = _law()
+    measures = [m for m in s.measures if m.importer == "USA"]
+    plain = compile_law(measures, dict(s.product_lists), ATOMS, EXPORTERS, s._members)
+    for _ in range(2):  # the second reads the schedule's references
+        law = s.compiled("USA", ATOMS, EXPORTERS)
+        for f in dataclasses.fields(plain):
+            a, b = getattr(plain, f.name), getattr(law, f.name)
+            assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), f.name

@@ -58,9 +58,10 @@ def test_a_chunk_finds_the_cells_that_trade_in_its_block():
     np.testing.assert_array_equal(row_counts, mask.sum(axis=2).ravel())
     np.testing.assert_array_equal(v, flows[problems % 12][mask])
     np.testing.assert_array_equal(a1, t1[problems % 12][mask])
-    out = np.zeros((12, 5, 5))
-    out.reshape(-1)[at] = v
-    np.testing.assert_array_equal(out[problems], np.where(mask, flows[problems], 0.0))
+    np.testing.assert_array_equal(at, mask)  # the block's mask: where a chunk writes its quantities
+    out = np.zeros((problems.size, 5, 5))
+    out.reshape(-1)[index] = v
+    np.testing.assert_array_equal(out, np.where(mask, flows[problems], 0.0))
 
 
 def test_the_small_least_squares_agree_with_lapack():
@@ -72,3 +73,57 @@ def test_the_small_least_squares_agree_with_lapack():
         want = np.linalg.solve(g, b[..., None])[..., 0]
         got = _pe_cells._gram_solve(np.moveaxis(g, 0, -1), b.T).T
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def _chunked(monkeypatch, K=2400, n=12):
+    """A problem that the dense solver takes in several chunks, each checking its own products' values."""
+    monkeypatch.setattr(pe, "_BLOCK_CHUNK", 2**16)
+    flows, t0, t1 = _problem(5, K=K, n=n)
+    rng = np.random.default_rng(6)
+    elasticities = rng.uniform(1.5, 8.0, (K, 1)), rng.uniform(0.3, 1.5, (K, 1)), rng.uniform(0.5, 5.0, (K, n))
+    assert len(pe._ModelCells(flows, t0, t1, None, True, np.arange(n)).chunks(np.arange(K), n)) > 4
+    return flows, t0, t1, elasticities
+
+
+@pytest.mark.parametrize("where, value, message", [
+    ("flows", np.nan, r"flows.*NaN at index \(2000, 3, 4\)"),
+    ("flows", -1.0, r"negative or infinite values at index \(2000, 3, 4\)"),
+    ("tariff_before", -0.5, r"has .*-0\.5\)? at index \(2000, 3, 4\)"),
+    ("tariff_after", np.nan, r"NaN at index \(2000, 3, 4\)"),
+    ("tariff_after", 25.0, r"has .*25\.0\)? at index \(2000, 3, 4\)"),
+    ("tariff_before", 0.1, r"nonzero on a domestic cell"),
+])
+def test_a_chunk_that_finds_bad_values_gives_the_error_of_the_whole_check(monkeypatch, where, value, message):
+    flows, t0, t1, elasticities = _chunked(monkeypatch)
+    arrays = {"flows": flows, "tariff_before": t0, "tariff_after": t1}
+    arrays[where][2000, 3, 3 if message.startswith("nonzero") else 4] = value
+    with pytest.raises(pe.InputError, match=message):
+        pe.solve(flows, t0, t1, *elasticities)
+    # the checks keep their order: the flows' error before an elasticity's
+    if where == "flows":
+        with pytest.raises(pe.InputError, match="flows"):
+            pe.solve(flows, t0, t1, -1.0, *elasticities[1:])
+
+
+def test_no_domestic_sales_in_any_chunk_is_refused(monkeypatch):
+    flows, t0, t1, elasticities = _chunked(monkeypatch)
+    flows[:, np.arange(12), np.arange(12)] = 0.0
+    with pytest.raises(pe.InputError, match="domestic=False"):
+        pe.solve(flows, t0, t1, *elasticities)
+
+
+def test_a_halt_in_one_chunk_is_checked_and_solved_as_on_listed_cells(monkeypatch):
+    flows, t0, t1, elasticities = _chunked(monkeypatch)
+    halted = (flows[:, 5, 6] > 0) & (np.arange(flows.shape[0]) >= 2000)  # the products of the last chunk or two
+    t1[halted, 5, 6] = np.inf
+    elasticities = (elasticities[0] + 1.0,) + elasticities[1:]  # sigma > 1 where a halt applies
+    dense = pe.solve(flows, t0, t1, *elasticities)
+    cells = pe.solve(SparseTensor.from_dense(flows), t0, t1, *elasticities)
+    assert dense.max_residual <= 1e-10
+    np.testing.assert_allclose(dense.exporter_price, cells.exporter_price, rtol=1e-12)
+    np.testing.assert_allclose(dense.welfare, cells.welfare, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(dense.quantity, cells.dense().quantity, rtol=1e-12)
+    assert (dense.quantity[halted, 5, 6] == 0).all()
+    t1[halted.argmax(), 5, 6] = np.inf  # a halt with sigma <= 1 is refused, naming the cell
+    with pytest.raises(pe.InputError, match="halts trade"):
+        pe.solve(flows, t0, t1, 0.5, *elasticities[1:])

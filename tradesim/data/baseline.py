@@ -35,7 +35,7 @@ from ..codes import (
 )
 from ..errors import InputError
 from ..files import row_labels
-from .layout import SparseTensor, check_fits, check_sparse, dense_bytes, placer
+from .layout import Cells, SparseTensor, check_fits, check_sparse, dense_bytes, placer
 from .notes import warn_user
 
 __all__ = ["Baseline", "MAX_RATE"]
@@ -325,9 +325,19 @@ class Baseline:
         im = list(self.importers if importers is None else importers)
         i = [self.exporter_index(c) for c in ex]
         j = [self.importer_index(c) for c in im]
+        stored = self.__dict__.get("_sparse")
 
         def cut(a):
-            return None if a is None else a[:, i][:, :, j]
+            if a is None:
+                return None
+            if stored is None:
+                return a[:, i][:, :, j]
+            return _cut_cells(a, np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64))
+
+        if stored is not None:  # a sparse baseline stays on its cells: no dense tensor of the whole
+            return Baseline(None, self.products, cut(stored["flows"]), cut(stored["tariffs"]), self.year,
+                            self.provenance, cut(stored["imputed"]), None if self.domestic else False, self.groups,
+                            exporters=tuple(ex), importers=tuple(im))
 
         # a cut keeps domestic sales where it keeps a country on both axes; it never turns on their use by default
         return Baseline(None, self.products, cut(self.flows), cut(self.tariffs), self.year, self.provenance,
@@ -938,6 +948,20 @@ class Baseline:
             with np.errstate(invalid="ignore"):
                 table["imputed_pct"] = 100 * both / (exports + imports)
         return table
+
+
+def _cut_cells(tensor: SparseTensor, exporters: np.ndarray, importers: np.ndarray) -> SparseTensor:
+    """`tensor`'s cells on the chosen `exporters` and `importers` (positions, in their new order)."""
+    K, n, m = tensor.shape
+    new_i = np.full(n, -1, np.int64)
+    new_i[exporters] = np.arange(exporters.size)
+    new_j = np.full(m, -1, np.int64)
+    new_j[importers] = np.arange(importers.size)
+    cells = tensor.cells
+    i, j = new_i[cells.exporter], new_j[cells.importer]
+    keep = (i >= 0) & (j >= 0)
+    out, order = Cells.from_coords(cells.product[keep], i[keep], j[keep], (K, exporters.size, importers.size))
+    return SparseTensor(out, tensor.values[keep][order])
 
 
 def _home(exporters, importers) -> np.ndarray:

@@ -31,8 +31,8 @@ from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from .members import Members
 
-__all__ = ["Atoms", "Parts", "split", "aggregate", "aggregate_cells", "expand", "labels", "codes_problem", "member_rows",
-           "partition", "row_ids", "halt_mean"]
+__all__ = ["Atoms", "FineRows", "Parts", "split", "aggregate", "aggregate_cells", "expand", "fine_rows", "labels",
+           "codes_problem", "member_rows", "partition", "row_ids", "halt_mean", "indexer", "member_ids"]
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,9 @@ def row_ids(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> ids.tolist(), first.tolist()
     ([1, 0, 1], [1, 0])
     """
+    dense = _dense_ids(columns)
+    if dense is not None:
+        return dense
     order = np.lexsort(columns[::-1])  # the first column is the primary key
     new = np.zeros(order.size, bool)
     new[:1] = True
@@ -236,6 +239,27 @@ def row_ids(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ids = np.empty(order.size, np.int64)
     ids[order] = np.cumsum(new) - 1
     return ids, order[new]
+
+
+def _dense_ids(columns: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+    """`row_ids` of integer columns whose keys span few values next to the rows: a mark per key and a count,
+    no sort. None for other columns."""
+    n = columns[0].size if columns else 0
+    if not n or not all(np.asarray(c).dtype.kind in "iu" for c in columns):
+        return None
+    lows = [int(c.min()) for c in columns]
+    spans = [int(c.max()) - lo + 1 for c, lo in zip(columns, lows)]
+    if float(np.prod(spans, dtype=float)) > 4 * n + 1024:
+        return None
+    key = np.zeros(n, np.int64)
+    for c, lo, span in zip(columns, lows, spans):  # a few key columns, mixed radix: the order is lexicographic
+        key = key * span + (c - lo)
+    present = np.zeros(int(np.prod(spans)), bool)
+    present[key] = True
+    ids = (np.cumsum(present) - 1)[key]
+    first = np.full(int(present.sum()), n, np.int64)
+    np.minimum.at(first, ids, np.arange(n))  # each id's first row
+    return ids, first
 
 
 def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -252,8 +276,9 @@ def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shap
     by_product = _sum_by(parent, by_part, atoms.products.size)[parent]
     count = np.bincount(part_of_atom, minlength=n_parts).astype(float)
     equal = (count / np.bincount(atoms.parent, minlength=atoms.products.size)[parent])[:, None, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(by_product > 0, by_part / np.where(by_product > 0, by_product, 1.0), equal)
+    out = np.broadcast_to(equal, by_part.shape).copy()  # the count's share, then the weights' where they are
+    np.divide(by_part, by_product, out=out, where=by_product > 0)
+    return out
 
 
 def codes_problem(codes) -> str | None:
@@ -296,12 +321,63 @@ def expand(sorted_codes: np.ndarray, prefixes: np.ndarray) -> tuple[np.ndarray, 
     return parent, np.repeat(lo, counts) + offsets
 
 
-def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
+@dataclass(frozen=True)
+class FineRows:
+    """A fine-values table read once by its distinct values, for `split` and a scenario run to share.
+
+    Reading is not checking: `fine_table` checks the values and codes where it uses them, as it
+    does on the table itself.
+
+    Attributes
+    ----------
+    product : numpy.ndarray of str, ``[code]``
+        The distinct HS codes, in the order they first appear.
+    row_code : numpy.ndarray of int, ``[row]``
+        Each row's position in `product`.
+    value : pandas.Series, ``[row]``
+        The values as numbers (NaN where not one).
+    exporter, importer : numpy.ndarray of int, ``[row]``, or None
+        Positions on the exporter and importer axes it was read for (-1 where absent); None
+        without both columns.
+    member_names : numpy.ndarray of str or None
+        The distinct members (`member_ids`); None without the column.
+    row_member : numpy.ndarray of int, ``[row]``, or None
+        Each row's position in `member_names`.
+    """
+
+    product: np.ndarray
+    row_code: np.ndarray
+    value: pd.Series
+    exporter: np.ndarray | None
+    importer: np.ndarray | None
+    member_names: np.ndarray | None
+    row_member: np.ndarray | None
+
+
+def fine_rows(fine_values, exporters: np.ndarray, importers: np.ndarray) -> FineRows | None:
+    """A fine-values table (with ``product`` and ``value`` columns) read once for the axes `exporters`
+    and `importers` (`FineRows`); None for other fine values."""
+    if not isinstance(fine_values, pd.DataFrame) or not {"product", "value"} <= set(fine_values.columns):
+        return None
+    # the distinct codes by hashing (no sort of every row's text), in the order they first appear, and each
+    # row's code among them
+    row_code, product = pd.factorize(fine_values["product"], use_na_sentinel=False)
+    product = np.asarray(product, dtype=str)  # one conversion: iterating an Arrow-backed column is slow
+    e_idx = i_idx = None
+    if "exporter" in fine_values.columns and "importer" in fine_values.columns:
+        e_idx, i_idx = (indexer(np.asarray(axis), fine_values[c]) for axis, c in ((exporters, "exporter"),
+                                                                                  (importers, "importer")))
+    names, row_member = member_ids(fine_values) if "member" in fine_values.columns else (None, None)
+    return FineRows(product, row_code, pd.to_numeric(fine_values["value"], errors="coerce"), e_idx, i_idx, names,
+                    row_member)
+
+
+def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray, rows: FineRows | None = None):
     """(codes ``[fine]``, weights) from the forms `split` accepts.
 
     The weights are ``[fine]``, or by pair: ``[fine, exporter, importer]`` from a Baseline, and from a table
     by exporter and importer a `scipy.sparse.csr_matrix` ``[fine, exporter x importer]`` (a table names few of
-    the pairs). Codes from a table are sorted.
+    the pairs). Codes from a table are sorted. `rows` is the table already read (`fine_rows`), if it is one.
     """
     if fine_values is None:
         return None
@@ -322,24 +398,23 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
             "or the name or path of a fine-values table",
             key="fine_values",
         )
-    missing = [c for c in ("product", "value") if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing columns {missing}; it has {list(frame.columns)}", key="fine_values")
-    values = pd.to_numeric(frame["value"], errors="coerce")
+    if rows is None:
+        missing = [c for c in ("product", "value") if c not in frame.columns]
+        if missing:
+            raise InputError(f"missing columns {missing}; it has {list(frame.columns)}", key="fine_values")
+        rows = fine_rows(frame, exporters, importers)
+    values = rows.value
     bad = frame.index[values.isna() | (values < 0)]
     if len(bad):
         raise InputError(f"value {frame['value'][bad[0]]!r} at row {bad[0]} is not a number >= 0", key="fine_values")
-    # the distinct codes by hashing (no sort of every row's text), in the order they first appear, and each
-    # row's code among them
-    row_code, product = pd.factorize(frame["product"], use_na_sentinel=False)
-    product = np.asarray(product, dtype=str)  # one conversion: iterating an Arrow-backed column is slow
+    product, row_code = rows.product, rows.row_code
     if p := codes_problem(product):
         raise InputError(p, key="fine_values.product")
-    if "exporter" in frame.columns and "importer" in frame.columns:
+    if rows.exporter is not None:
         order = np.argsort(product, kind="stable")  # the codes sorted, and each row's place among them
         codes, rank = product[order], np.empty(order.size, np.int64)
         rank[order] = np.arange(order.size)
-        e_idx, i_idx = (_indexer(axis, frame[c]) for axis, c in ((exporters, "exporter"), (importers, "importer")))
+        e_idx, i_idx = rows.exporter, rows.importer
         ok = (e_idx >= 0) & (i_idx >= 0)
         shape = (codes.size, exporters.size * importers.size)
         # rows of a cell add up (duplicates summed), the pairs the table names only
@@ -349,36 +424,56 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray):
     return grouped.index.to_numpy(str), grouped.to_numpy(float)
 
 
-def member_rows(fine_values, atoms: np.ndarray, exporters: np.ndarray, importers: np.ndarray) -> Members | None:
+def member_rows(fine_values, atoms: np.ndarray, exporters: np.ndarray, importers: np.ndarray,
+                rows: FineRows | None = None, checked: bool = False) -> Members | None:
     """The members of aggregate exporters that a fine-values table names (its ``member`` column), on `atoms`.
 
     None for fine values without members (a Series, a Baseline, a table without the column or with
-    it empty).
+    it empty). `rows` is the table already read (`fine_rows`); `checked`, that its member column is
+    known to pass `tradesim.data.bundled.members_problem` (a scenario run checks it first).
     """
     if not isinstance(fine_values, pd.DataFrame) or "member" not in fine_values.columns:
         return None
     if not {"exporter", "importer"} <= set(fine_values.columns):
         return None
-    if p := members_problem(fine_values):
+    if not checked and (p := members_problem(fine_values)):
         raise InputError(p, key="fine_values.member")
+    if rows is not None:
+        names, row_member = rows.member_names, rows.row_member
+        named = names[row_member] != ""
+        if not named.any():
+            return None
+        return Members.from_coded(atoms, rows.product, rows.row_code[named], rows.exporter[named],
+                                  rows.importer[named], names, row_member[named],
+                                  rows.value.fillna(0.0).to_numpy(float)[named])
     member = member_column(fine_values)
     named = member != ""
     if not named.any():
         return None
-    rows = fine_values[named]
-    return Members.from_rows(atoms, rows["product"].to_numpy(str), _indexer(exporters, rows["exporter"]),
-                             _indexer(importers, rows["importer"]), member[named].astype(str),
-                             pd.to_numeric(rows["value"], errors="coerce").fillna(0.0).to_numpy(float))
+    table = fine_values[named]
+    return Members.from_rows(atoms, table["product"].to_numpy(str), indexer(exporters, table["exporter"]),
+                             indexer(importers, table["importer"]), member[named].astype(str),
+                             pd.to_numeric(table["value"], errors="coerce").fillna(0.0).to_numpy(float))
 
 
-def _indexer(axis: np.ndarray, column: pd.Series) -> np.ndarray:
+def indexer(axis: np.ndarray, column: pd.Series) -> np.ndarray:
     """``[row]``: each row's position on `axis` (-1 where absent), looked up once per distinct value."""
     row_value, distinct = pd.factorize(column, use_na_sentinel=False)
     return np.append(pd.Index(axis).get_indexer(distinct), -1)[row_value]
 
 
+def member_ids(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(names, row_member)``: the distinct texts of `tradesim.data.bundled.member_column` (sorted, ``""``
+    for blank) and each row's position among them, read through the column's distinct values rather
+    than its rows' text."""
+    codes, distinct = pd.factorize(frame["member"], use_na_sentinel=True)  # -1: missing
+    text = np.array([str(c).strip() for c in distinct] + [""], dtype=object)  # as `member_column` reads them
+    names, of_distinct = np.unique(text.astype(str), return_inverse=True)
+    return names, of_distinct.ravel()[codes]
+
+
 def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importers: np.ndarray,
-          fine_values) -> Atoms:
+          fine_values, members_checked: bool = False, rows: FineRows | None = None) -> Atoms:
     """Split the products that `codes` (the law's codes) cover only in part into atoms with weights.
 
     Parameters
@@ -389,6 +484,11 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
     exporters, importers : numpy.ndarray of str
     fine_values : optional
         See `tradesim.law.TariffSchedule.rates`.
+    members_checked : bool
+        The fine values' member column is known to pass `tradesim.data.bundled.members_problem`
+        (not checked again).
+    rows : FineRows, optional
+        `fine_values` already read (`fine_rows`) for `exporters` and `importers`.
     """
     lengths = np.char.str_len(products) if products.size else np.zeros(0, int)
     codes = np.asarray(codes, dtype=str)
@@ -400,17 +500,17 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
             split_ |= (lengths == n) & np.isin(products, finer)
     if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
         fine_values = load_fine_values(fine_values)
+    if rows is None:  # a table is read once, for its weights and its members
+        rows = fine_rows(fine_values, exporters, importers)
     if not split_.any():
-        return Atoms(products, products, None, None, members=member_rows(fine_values, products, exporters, importers))
+        return Atoms(products, products, None, None,
+                     members=member_rows(fine_values, products, exporters, importers, rows, members_checked))
     pairs = (exporters.size, importers.size)
-    fine = fine_table(fine_values, exporters, importers)
+    fine = fine_table(fine_values, exporters, importers, rows)
     pair_weights = fine is not None and (sparse.issparse(fine[1]) or fine[1].ndim == 3)
 
-    def equal(n: int) -> np.ndarray:  # equal weights, per pair when the given weights are per pair
-        return np.ones((n,) + (pairs if pair_weights else ()))
-
     todo = np.flatnonzero(split_)
-    parts = [(np.flatnonzero(~split_), products[~split_], equal(int((~split_).sum())))]
+    parts = [(np.flatnonzero(~split_), products[~split_], None)]  # None: equal weights
     n_exact = 0
     if fine is not None:
         fcodes, fw = fine
@@ -425,9 +525,7 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         else:
             mass = np.bincount(parent, weights=fw[idx].sum(axis=tuple(range(1, fw.ndim))), minlength=todo.size)
         exact = mass[parent] > 0
-        rows = fw[idx[exact]]
-        rows = rows.toarray().reshape(-1, *pairs) if sparse.issparse(rows) else rows
-        parts.append((todo[parent[exact]], fcodes[idx[exact]], rows))
+        parts.append((todo[parent[exact]], fcodes[idx[exact]], fw[idx[exact]]))
         n_exact = int((mass > 0).sum())
         todo = todo[mass <= 0]
     if todo.size:
@@ -437,24 +535,36 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         parent, idx = expand(subs, products[todo[short]])
         covered = np.bincount(parent, minlength=int(short.sum())) > 0
         whole = np.concatenate([todo[~short], todo[short][~covered]])
-        parts.append((todo[short][parent], subs[idx], equal(idx.size)))
-        parts.append((whole, products[whole], equal(whole.size)))
+        parts.append((todo[short][parent], subs[idx], None))
+        parts.append((whole, products[whole], None))
         n_whole = int(whole.size)
     else:
         n_whole = 0
     parent = np.concatenate([p[0] for p in parts])
     atom_codes = np.concatenate([p[1].astype(str) for p in parts])
+    # equal weights (per pair when the given weights are per pair), the given ones written in place: one array
+    weights = np.ones((parent.size,) + (pairs if pair_weights else ()))
+    lo = 0
+    for at, _, w in parts:  # a few kinds of atoms
+        n = at.size
+        if w is not None and sparse.issparse(w):  # densified straight into its rows (`toarray` adds to `out`)
+            out = weights[lo:lo + n].reshape(w.shape)
+            out[:] = 0.0
+            w.toarray(out=out)
+        elif w is not None:
+            weights[lo:lo + n] = w
+        lo += n
     return Atoms(
         products,
         atom_codes,
         parent,
-        np.concatenate([p[2] for p in parts]),
+        weights,
         products[split_],
         n_exact,
         int(split_.sum()) - n_exact,
         todo,
         n_whole,
-        member_rows(fine_values, atom_codes, exporters, importers),
+        member_rows(fine_values, atom_codes, exporters, importers, rows, members_checked),
     )
 
 

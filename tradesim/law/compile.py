@@ -21,7 +21,7 @@ import numpy as np
 from .lists import ProductList
 from .measure import Measure
 
-__all__ = ["Compiled", "compile_law", "match_codes"]
+__all__ = ["Compiled", "References", "compile_law", "match_codes", "references"]
 
 
 @dataclass(frozen=True)
@@ -126,22 +126,22 @@ def _as_ints(codes: np.ndarray) -> np.ndarray:
     return out.reshape(codes.shape)
 
 
-def match_codes(codes: np.ndarray, atoms: np.ndarray,
-                atom_ints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def match_codes(codes: np.ndarray, atoms: np.ndarray, atom_ints: np.ndarray | None = None,
+                code_ints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All (code index, atom index) pairs where an atom starts with a code, or a code starts with an atom.
 
     The second case is the whole-line rule: an atom coarser than a code counts as covered (atoms
     are split where finer trade values are known, so it arises only where they are not). Codes
     and atoms are read as integers once; one integer `searchsorted` per code length (and per atom
     length for the coarser atoms), never a loop over codes or atoms. Pairs come grouped by length.
-    `atom_ints` is the atoms as integers (``"0101"`` -> 101), when already known.
+    `atom_ints` and `code_ints` are the atoms and codes as integers (``"0101"`` -> 101), when already known.
     """
     codes = np.asarray(codes, dtype=str)
     atoms = np.asarray(atoms, dtype=str)
     if not codes.size or not atoms.size:
         return np.zeros(0, int), np.zeros(0, int)
     code_len, atom_len = np.char.str_len(codes), np.char.str_len(atoms)
-    code_int = _as_ints(codes)
+    code_int = _as_ints(codes) if code_ints is None else code_ints
     atom_int = _as_ints(atoms) if atom_ints is None else atom_ints
     pairs = []
     for n in np.unique(code_len):  # atoms at least as long as a code: their first n digits equal it
@@ -149,8 +149,9 @@ def match_codes(codes: np.ndarray, atoms: np.ndarray,
         longer = np.flatnonzero(atom_len >= n)
         keys = _leading(atom_int[longer], atom_len[longer], int(n))
         order = np.argsort(keys, kind="stable")
-        lo = np.searchsorted(keys[order], code_int[of_code], side="left")
-        counts = np.searchsorted(keys[order], code_int[of_code], side="right") - lo
+        keys, wanted = keys[order], code_int[of_code]
+        lo = np.searchsorted(keys, wanted, side="left")
+        counts = np.searchsorted(keys, wanted, side="right") - lo
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         pairs.append((np.repeat(of_code, counts), longer[order[np.repeat(lo, counts) + offsets]]))
     for n in np.unique(atom_len):  # atoms coarser than a code: the code's first n digits equal the atom
@@ -194,24 +195,24 @@ def _leading(whole: np.ndarray, length: np.ndarray, n: int) -> np.ndarray:
 
 
 def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndarray, table_lead: np.ndarray,
-                   table_codes: np.ndarray, table_values: np.ndarray) -> np.ndarray:
+                   table_codes: np.ndarray, table_values: np.ndarray, table_ints: np.ndarray | None = None) -> np.ndarray:
     """Value of the longest matching prefix in a table, for each (lead key, atom) query; NaN where none.
 
     ``keys_lead`` and ``table_lead`` are integer keys of whatever the table is by besides the code
     (measure, or measure and exporter). An atom coarser than the table's codes (matched by no
     prefix) takes the mean of the finer codes' values. One join per code length, on the queries
-    whose lead key is in the table only.
+    whose lead key is in the table only. `table_ints` is the table's codes as integers, when known.
     """
     out = np.full(keys_lead.size, np.nan)
     if not table_codes.size or not keys_lead.size:
         return out
-    rows = np.flatnonzero(np.isin(keys_lead, np.unique(table_lead)))
+    rows = np.flatnonzero(np.isin(keys_lead, table_lead, kind="table"))  # keys span measures x 4096: a lookup
     if not rows.size:
         return out
     lead, atom = keys_lead[rows].astype(np.int64), atom_idx[rows]
     q_len = prefixes.length[atom]
     t_len = np.char.str_len(table_codes)
-    t_whole = _as_ints(table_codes)  # the codes' text read once; prefixes by integer division
+    t_whole = _as_ints(table_codes) if table_ints is None else table_ints  # prefixes by integer division
     base = np.int64(10) ** 11  # codes have at most 10 digits: a prefix read as a number stays below this
     # coarser atoms first, then prefixes from short to long: longer prefixes overwrite shorter ones
     for n in np.unique(q_len):
@@ -272,6 +273,13 @@ def _refs(refs, lists: dict[str, ProductList], m: int, exporters: np.ndarray):
     return ms, codes, exps
 
 
+def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`numpy.nonzero` of a 2-D mask, from its flat positions: the same arrays, a few times faster."""
+    if not mask.shape[1]:
+        return np.nonzero(mask)
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def _contains(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """``[query]`` bool: whether each query is among `sorted_keys` (one binary search each)."""
     if not sorted_keys.size:
@@ -324,8 +332,82 @@ def _line_table(measures: list[Measure], field: str, exporters: np.ndarray):
     return np.concatenate(leads).astype(np.int64), np.concatenate(codes), np.concatenate(values)
 
 
+@dataclass(frozen=True)
+class References:
+    """An importer's measures read against an exporter axis: what `compile_law` needs that no atom changes.
+
+    A schedule keeps it per importer and exporter axis (`TariffSchedule.compiled`), so that a run
+    compiling the law on new atoms does not gather the measures' references again.
+
+    Attributes
+    ----------
+    selected, excluded : tuple of numpy.ndarray
+        ``(measure, code, exporter or -1, code as an integer)`` rows of the measures' product
+        references and exemptions.
+    all_products : numpy.ndarray of bool, ``[measure]``
+    exporter : numpy.ndarray of bool, ``[measure, exporter]``
+    product_rates, value_shares, line_rates, qualifying_lines : tuple of numpy.ndarray
+        ``(lead key, code, value, code as an integer)`` columns of the tables by code (`_code_table`,
+        `_line_table`).
+    by_exporter, q_exporter : numpy.ndarray, ``[measure, exporter]``
+        Rates by exporter (NaN where none) and qualifying shares by exporter.
+    """
+
+    selected: tuple
+    excluded: tuple
+    all_products: np.ndarray
+    exporter: np.ndarray
+    product_rates: tuple
+    value_shares: tuple
+    line_rates: tuple
+    qualifying_lines: tuple
+    by_exporter: np.ndarray
+    q_exporter: np.ndarray
+
+
+def references(measures: list[Measure], lists: dict[str, ProductList], exporters: np.ndarray) -> References:
+    """The `References` of `measures` (an importer's, in schedule order) on `exporters`."""
+    exporters = np.asarray(exporters, dtype=str)
+    M, E = len(measures), exporters.size
+    sel, exc = ([], [], []), ([], [], [])
+    all_products = np.zeros(M, bool)
+    for i, m in enumerate(measures):  # gathering references; the matching (`compile_law`) is one join
+        if m.products is None:
+            all_products[i] = True
+        else:
+            refs = list(m.products) + (list(m.product_rates) if m.product_rates else [])
+            for acc, part in zip(sel, _refs(refs, lists, i, exporters)):
+                acc += part
+        for acc, part in zip(exc, _refs(m.exclude, lists, i, exporters)):
+            acc += part
+    exporter = np.stack([m.exporter_mask(exporters) for m in measures]) if M else np.zeros((0, E), bool)
+    by_exporter = np.full((M, E), np.nan)
+    q_exporter = np.zeros((M, E))
+    for i, m in enumerate(measures):  # a table by exporter per measure, each read as arrays
+        if m.exporter_rates:
+            pos = _positions(exporters, m.exporter_rates)
+            by_exporter[i, pos[pos >= 0]] = np.array(list(m.exporter_rates.values()))[pos >= 0]
+        if m.qualifying:
+            pos = _positions(exporters, m.qualifying)
+            q_exporter[i, pos[pos >= 0]] = np.array(list(m.qualifying.values()))[pos >= 0]
+
+    def rows(table):
+        ms, codes, exps = (np.asarray(x) for x in table)
+        codes = codes.astype(str)
+        return ms.astype(np.int64), codes, exps.astype(np.int64), _as_ints(codes)
+
+    def with_ints(table):  # the codes read as integers once
+        return (*table, _as_ints(table[1]))
+
+    return References(rows(sel), rows(exc), all_products, exporter, with_ints(_code_table(measures, "product_rates")),
+                      with_ints(_code_table(measures, "value_shares")),
+                      with_ints(_line_table(measures, "line_rates", exporters)),
+                      with_ints(_line_table(measures, "qualifying_lines", exporters)), by_exporter, q_exporter)
+
+
 def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: np.ndarray, exporters: np.ndarray,
-                members: dict[str, list[str]], cells: np.ndarray | None = None, reached: bool = False) -> Compiled:
+                members: dict[str, list[str]], cells: np.ndarray | None = None, reached: bool = False,
+                refs: References | None = None) -> Compiled:
     """Compile an importer's measures on `atoms` x `exporters` into entries (see `Compiled`).
 
     Parameters
@@ -342,6 +424,8 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     reached : bool
         Keep only the cells that some measure reaches: for callers that need the nonzero rates
         only, not every cell's (averages over atoms need every cell's weight).
+    refs : References, optional
+        `references` of `measures` on `exporters`, when already read.
     """
     atoms = np.asarray(atoms, dtype=str)
     exporters = np.asarray(exporters, dtype=str)
@@ -349,34 +433,24 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     if E >= 4095:
         raise ValueError("more than 4,094 exporters")  # the lead keys of the lookup tables
 
-    # -- which products each measure names (for every exporter, or for some), and its exemptions
-    sel, exc = ([], [], []), ([], [], [])
-    all_products = np.zeros(M, bool)
-    for i, m in enumerate(measures):  # gathering references; the matching below is one join
-        if m.products is None:
-            all_products[i] = True
-        else:
-            refs = list(m.products) + (list(m.product_rates) if m.product_rates else [])
-            for acc, part in zip(sel, _refs(refs, lists, i, exporters)):
-                acc += part
-        for acc, part in zip(exc, _refs(m.exclude, lists, i, exporters)):
-            acc += part
-    exporter = np.stack([m.exporter_mask(exporters) for m in measures]) if M else np.zeros((0, E), bool)
+    if refs is None:
+        refs = references(measures, lists, exporters)
+    all_products, exporter = refs.all_products, refs.exporter
 
     atom_ints = _as_ints(atoms)  # the atoms' text read once
 
     def pairs(table):
-        ms, codes, exps = (np.asarray(x) for x in table)
-        ci, ai = match_codes(codes.astype(str), atoms, atom_ints) if ms.size else (np.zeros(0, int), np.zeros(0, int))
-        return ms[ci].astype(np.int64), ai.astype(np.int64), exps[ci].astype(np.int64)
+        ms, codes, exps, ints = table
+        ci, ai = match_codes(codes, atoms, atom_ints, ints) if ms.size else (np.zeros(0, int), np.zeros(0, int))
+        return ms[ci], ai.astype(np.int64), exps[ci]
 
-    s_m, s_a, s_e = pairs(sel)
-    x_m, x_a, x_e = pairs(exc)
+    s_m, s_a, s_e = pairs(refs.selected)
+    x_m, x_a, x_e = pairs(refs.excluded)
     # the cells evaluated: all of the grid, or those asked for (the cells with trade)
     if cells is None:
         cell_atom, cell_exporter = np.divmod(np.arange(A * E), E)
     else:
-        cell_atom, cell_exporter = np.nonzero(np.asarray(cells, bool))
+        cell_atom, cell_exporter = _nonzero(np.asarray(cells, bool))
     position = np.full(A * E, -1)
     position[cell_atom * E + cell_exporter] = np.arange(cell_atom.size)
     # selections for every exporter: a [measure, atom] mask (measures x atoms is small)
@@ -384,7 +458,7 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     chosen = np.zeros((M, A), bool)
     chosen[s_m[every], s_a[every]] = True
     chosen[all_products] = True
-    sel_m, sel_a = np.nonzero(chosen)
+    sel_m, sel_a = _nonzero(chosen)
     # a measure reaches a cell where it names the atom and covers the exporter: each (measure, atom) it names
     # times each exporter it covers, where that cell is evaluated. Entries as keys measure x cells + cell, in
     # measure-major order with cells ascending (cells are atom-major): work grows with the entries, not with
@@ -430,29 +504,19 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     lead_me = em * 4096 + (ee + 1)  # measure and exporter
     lead_m = em * 4096  # measure, any exporter
     rate = np.array([m.rate for m in measures])[em]
-    by_code = _prefix_values(lead_m, prefixes, ea, *_code_table(measures, "product_rates"))
+    by_code = _prefix_values(lead_m, prefixes, ea, *refs.product_rates)
     rate = np.where(np.isnan(by_code), rate, by_code)
-    by_exporter = np.full((M, E), np.nan)
-    for i, m in enumerate(measures):
-        if m.exporter_rates:
-            pos = _positions(exporters, m.exporter_rates)
-            by_exporter[i, pos[pos >= 0]] = np.array(list(m.exporter_rates.values()))[pos >= 0]
-    per_exporter = by_exporter[em, ee]
+    per_exporter = refs.by_exporter[em, ee]
     rate = np.where(np.isnan(per_exporter), rate, per_exporter)
-    by_line = _prefix_values(lead_me, prefixes, ea, *_line_table(measures, "line_rates", exporters))
+    by_line = _prefix_values(lead_me, prefixes, ea, *refs.line_rates)
     rate = np.where(np.isnan(by_line), rate, by_line)
 
     value_share = np.array([m.value_share for m in measures])[em]
-    shares = _prefix_values(lead_m, prefixes, ea, *_code_table(measures, "value_shares"))
+    shares = _prefix_values(lead_m, prefixes, ea, *refs.value_shares)
     value_share = np.where(np.isnan(shares), value_share, shares)
 
-    q_exporter = np.zeros((M, E))
-    for i, m in enumerate(measures):
-        if m.qualifying:
-            pos = _positions(exporters, m.qualifying)
-            q_exporter[i, pos[pos >= 0]] = np.array(list(m.qualifying.values()))[pos >= 0]
-    qualifying = q_exporter[em, ee]
-    q_line = _prefix_values(lead_me, prefixes, ea, *_line_table(measures, "qualifying_lines", exporters))
+    qualifying = refs.q_exporter[em, ee]
+    q_line = _prefix_values(lead_me, prefixes, ea, *refs.qualifying_lines)
     qualifying = np.where(np.isnan(q_line), qualifying, q_line)
 
     coverage = np.array([m.coverage for m in measures])[em]

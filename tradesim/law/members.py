@@ -24,6 +24,24 @@ from scipy import sparse
 __all__ = ["Members", "Expansion"]
 
 
+def _atom_of(atoms: np.ndarray, row_code: np.ndarray) -> np.ndarray:
+    """``[row]``: the longest atom that starts each code (-1 for none), one binary search per atom length."""
+    atom = np.full(row_code.size, -1)
+    if row_code.size and atoms.size:
+        row_code = np.asarray(row_code, dtype=str)
+        row_len = np.char.str_len(row_code)
+        atom_len = np.char.str_len(atoms)
+        for n in np.unique(atom_len):  # a few code lengths; longer atoms overwrite shorter ones
+            of_len = np.flatnonzero(atom_len == n)
+            order = of_len[np.argsort(atoms[of_len], kind="stable")]
+            keys = atoms[order]
+            cut = row_code.astype(f"<U{n}")
+            pos = np.minimum(np.searchsorted(keys, cut), keys.size - 1)
+            hit = (keys[pos] == cut) & (row_len >= n)
+            atom[hit] = order[pos[hit]]
+    return atom
+
+
 @dataclass(frozen=True)
 class Members:
     """Values of the members of aggregate exporters, by atom.
@@ -69,25 +87,60 @@ class Members:
         """
         ok = (exporter >= 0) & (importer >= 0) & (value > 0)
         row_code, exporter, importer, member, value = (x[ok] for x in (row_code, exporter, importer, member, value))
-        atom = np.full(row_code.size, -1)
-        if row_code.size and atoms.size:
-            row_code = np.asarray(row_code, dtype=str)
-            row_len = np.char.str_len(row_code)
-            atom_len = np.char.str_len(atoms)
-            for n in np.unique(atom_len):  # a few code lengths; longer atoms overwrite shorter ones
-                of_len = np.flatnonzero(atom_len == n)
-                order = of_len[np.argsort(atoms[of_len], kind="stable")]
-                keys = atoms[order]
-                cut = row_code.astype(f"<U{n}")
-                pos = np.minimum(np.searchsorted(keys, cut), keys.size - 1)
-                hit = (keys[pos] == cut) & (row_len >= n)
-                atom[hit] = order[pos[hit]]
+        atom = _atom_of(atoms, row_code)
         ok = atom >= 0
         if not ok.any():
             return None
         codes, which = np.unique(np.asarray(member, dtype=str)[ok], return_inverse=True)
+        return cls._summed(codes, which.ravel(), atom, exporter, importer, value, ok)
+
+    @classmethod
+    def from_coded(cls, atoms: np.ndarray, hs_codes: np.ndarray, row_code: np.ndarray, exporter: np.ndarray,
+                   importer: np.ndarray, names: np.ndarray, row_member: np.ndarray,
+                   value: np.ndarray) -> Members | None:
+        """`from_rows` on rows whose HS codes and members are given as positions in their distinct values.
+
+        Each distinct code is matched to the atoms once (a table has a few distinct codes over many
+        rows), and the members are never compared as text.
+
+        Parameters
+        ----------
+        atoms : numpy.ndarray of str, ``[atom]``
+        hs_codes : numpy.ndarray of str, ``[code]``
+            The distinct HS codes.
+        row_code : numpy.ndarray of int, ``[row]``
+            Each row's position in `hs_codes`.
+        exporter, importer : numpy.ndarray of int, ``[row]``
+            As in `from_rows`.
+        names : numpy.ndarray of str, ``[name]``
+            The distinct member codes, sorted and each once.
+        row_member : numpy.ndarray of int, ``[row]``
+            Each row's position in `names`.
+        value : numpy.ndarray of float, ``[row]``
+
+        Returns
+        -------
+        Members or None
+            The same as `from_rows` on the rows' codes and members as text.
+        """
+        ok = (exporter >= 0) & (importer >= 0) & (value > 0)
+        row_code, exporter, importer, row_member, value = (x[ok] for x in (row_code, exporter, importer, row_member,
+                                                                            value))
+        atom = _atom_of(atoms, np.asarray(hs_codes, dtype=str))[row_code] if row_code.size else np.full(0, -1)
+        ok = atom >= 0
+        if not ok.any():
+            return None
+        # names are sorted: the members present, in their order, are np.unique of their text (a count per name)
+        seen = np.bincount(row_member[ok], minlength=len(names)) > 0
+        which = (np.cumsum(seen) - 1)[row_member[ok]]
+        return cls._summed(np.asarray(names, dtype=str)[seen], which, atom, exporter, importer, value, ok)
+
+    @classmethod
+    def _summed(cls, codes: np.ndarray, which: np.ndarray, atom: np.ndarray, exporter: np.ndarray,
+                importer: np.ndarray, value: np.ndarray, ok: np.ndarray) -> Members:
+        """The rows `ok` (member `which` among `codes`) summed by distinct (atom, exporter, importer, member)."""
         n_e, n_i = int(exporter.max()) + 1, int(importer.max()) + 1
-        key = ((atom[ok] * n_e + exporter[ok]) * n_i + importer[ok]) * codes.size + which.ravel()
+        key = ((atom[ok] * n_e + exporter[ok]) * n_i + importer[ok]) * codes.size + which
         distinct, inverse = np.unique(key, return_inverse=True)
         summed = np.bincount(inverse.ravel(), weights=value[ok])
         rest, m = np.divmod(distinct, codes.size)

@@ -28,7 +28,7 @@ from ..errors import InputError, TradesimWarning
 from ..files import parse_date, warn_at_caller
 from . import stacking
 from .atoms import Atoms, Parts, aggregate, aggregate_cells, halt_mean, labels, part_shares, partition, split
-from .compile import Compiled, compile_law
+from .compile import Compiled, compile_law, references
 from .checks import is_code, resolved_dates, schedule_problems
 from .explain import explain
 from .fields import KINDS, MEASURE_FIELDS, FieldErrors, to_text
@@ -199,11 +199,17 @@ class TariffSchedule:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def atoms(self, products, exporters, importers, fine_values=None) -> Atoms:
-        """The products split where the law of `importers` is finer than them (see `tradesim.law.atoms`)."""
+    def atoms(self, products, exporters, importers, fine_values=None, *, members_checked: bool = False,
+              fine_rows=None) -> Atoms:
+        """The products split where the law of `importers` is finer than them (see `tradesim.law.atoms`).
+
+        `members_checked` says that the fine values' member column is known to pass
+        `tradesim.data.bundled.members_problem` (as `compile_plan` checks it), so it is not checked
+        again; `fine_rows` is `fine_values` already read for these exporters and importers
+        (`tradesim.law.atoms.fine_rows`)."""
         prods, exps, imps = (labels(products, "products"), labels(exporters, "exporters"),
                              labels(importers, "importers"))
-        return split(prods, self.codes_of(imps), exps, imps, fine_values)
+        return split(prods, self.codes_of(imps), exps, imps, fine_values, members_checked, fine_rows)
 
     def compiled(self, importer: str, atoms: np.ndarray, exporters: np.ndarray, cells=None,
                  reached: bool = False) -> Compiled:
@@ -212,7 +218,12 @@ class TariffSchedule:
         `cells` (``[atom, exporter]`` bool) restricts them to some cells (those with trade);
         `reached`, to those that some measure reaches."""
         measures = [m for m in self.measures if m.importer == importer]
-        return compile_law(measures, dict(self.product_lists), atoms, exporters, self._members, cells, reached)
+        lists = dict(self.product_lists)
+        # the measures' references on this exporter axis do not depend on the atoms: read once per schedule
+        key = ("references", importer, tuple(np.asarray(exporters, dtype=str).tolist()))
+        if key not in self._cache:
+            self._cache[key] = references(measures, lists, exporters)
+        return compile_law(measures, lists, atoms, exporters, self._members, cells, reached, self._cache[key])
 
     def _law(self, importer: str, j: int, atoms: Atoms, exps: np.ndarray, wanted=None, reached: bool = False):
         """`importer`'s law on `atoms`, with the members of aggregate exporters where the fine values name them.

@@ -45,6 +45,7 @@ only to bound memory (`evaluate`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,7 +54,7 @@ import numpy as np
 from .compile import Compiled
 from .fields import MEASURE_FIELDS
 
-__all__ = ["RULES", "Rule", "Stack", "stack", "evaluate", "weighted"]
+__all__ = ["RULES", "Rule", "Stack", "alike_cells", "stack", "evaluate", "weighted"]
 
 #: Elements of the dense ``[regime, cell]`` arrays of one chunk, and entries gathered per chunk (each gathered
 #: entry holds about 0.2 kB of working arrays while it is stacked: 2**21 keeps a chunk near 400 MB).
@@ -331,20 +332,94 @@ def weighted(law: Compiled, active: np.ndarray, weight: np.ndarray, group_of_cel
     return out, halted
 
 
-def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None, alike: bool = True) -> np.ndarray:
     """Totals ``[regime, cell]`` for the regimes ``active`` ``[regime, measure]`` (`Compiled.dense` puts
     them on the ``[atom, exporter]`` grid); ``inf`` on the cells a halt stops (never NaN).
 
-    Regimes are stacked together, in chunks that bound the dense ``[regime, cell]`` arrays and the
-    gathered entries (a loop over chunks, not over regimes or measures).
+    Cells that the law treats alike (the same measures with the same cover, value share and charge;
+    many atoms and exporters are) are stacked once (`alike_cells`), and regimes together, in chunks
+    that bound the dense ``[regime, cell]`` arrays and the gathered entries (a loop over chunks, not
+    over regimes or measures).
 
     Parameters
     ----------
     keep : numpy.ndarray of bool, ``[measure]``, optional
         Sum only these measures' contributions (stacking still sees all).
+    alike : bool
+        Look for alike cells (False: the cells are known to differ).
     """
     active = np.asarray(active, bool)
+    found = alike_cells(law) if alike else None
+    if found is not None:  # the rules act on each cell's own elements: alike cells have equal totals
+        of_cell, sub = found
+        return evaluate(sub, active, keep, alike=False)[:, of_cell]
     out = np.zeros((active.shape[0], law.n_cells))
     for lo, hi in _chunks(law, active):
         out[lo:hi] = stack(law, active[lo:hi]).total(keep)
     return out
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """A 64-bit finaliser (splitmix64) on unsigned integers: equal inputs give equal outputs, others scatter."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def alike_cells(law: Compiled) -> tuple[np.ndarray, Compiled] | None:
+    """The law on one cell of each set of cells it treats alike, or None where that saves little.
+
+    Two cells are alike when they have entries of the same measures with the same ``cover``,
+    ``value_share`` and ``charge`` (all the rules read of a cell; `explain` reads more and does
+    not come here). Cells are grouped by a hash of their entries, and every cell's entries are
+    then compared with its group's first cell's, so the grouping is exact (a chance collision of
+    hashes only leaves the law whole).
+
+    Returns
+    -------
+    of_cell : numpy.ndarray of int, ``[cell]``
+        Each cell's position among the kept cells.
+    law : Compiled
+        The law on the kept cells (the first of each group), its entries still sorted by measure.
+    """
+    n, entries = law.n_cells, law.m.size
+    if n < 2 or not entries:
+        return None
+    bits = [np.ascontiguousarray(v, dtype=np.float64).view(np.uint64) for v in (law.cover, law.value_share,
+                                                                              law.charge)]
+    salt = _mix(np.arange(1, len(law) + 1, dtype=np.uint64))  # each measure's own
+    h = _mix(salt[law.m] ^ bits[0] ^ _mix(bits[1] ^ _mix(bits[2])))
+    by_cell = np.zeros(n, np.uint64)
+    np.add.at(by_cell, law.cell, h)  # a sum over the cell's entries: their order does not matter
+    count = np.bincount(law.cell, minlength=n)
+    distinct, first, of_cell = np.unique(by_cell, return_index=True, return_inverse=True)
+    if 4 * distinct.size > 3 * n:  # few alike: not worth a second law
+        return None
+    of_cell = of_cell.ravel()
+    # exact: every entry has its match (same measure and values) on its group's first cell, and the counts agree
+    rep = first[of_cell]
+    if (count != count[rep]).any():
+        return None
+    kept = np.zeros(n, bool)
+    kept[first] = True
+    take = kept[law.cell]
+    number = np.cumsum(kept) - 1  # a kept cell's position among the kept
+    if len(law) * distinct.size <= _CELLS_PER_CHUNK // 2:  # each kept entry's position by (measure, kept cell)
+        where = np.full((len(law), distinct.size), -1, np.int32 if entries < 2**31 else np.int64)
+        where[law.m[take], number[law.cell[take]]] = np.flatnonzero(take)
+        at = where[law.m, number[rep[law.cell]]]
+        found = at >= 0
+    else:  # one binary search per entry among the keys (measure, cell), increasing as entries are
+        key = law.m.astype(np.int64) * n + law.cell
+        query = law.m.astype(np.int64) * n + rep[law.cell]
+        at = np.minimum(np.searchsorted(key, query), entries - 1)
+        found = key[at] == query
+    if not (found.all() and all((b[at] == b).all() for b in bits)):
+        return None
+    m = law.m[take]
+    sub = dataclasses.replace(
+        law, cell_atom=law.cell_atom[kept], cell_exporter=law.cell_exporter[kept], m=m,
+        cell=number[law.cell[take]], cover=law.cover[take], exempt=law.exempt[take],
+        qualifying=law.qualifying[take], charge=law.charge[take], value_share=law.value_share[take],
+        offsets=np.searchsorted(m, np.arange(len(law) + 1)))
+    return number[rep], sub

@@ -41,6 +41,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from ._revenue import charged
+
 __all__ = ["CellMarkets", "DEPTH", "MAX_ANDERSON", "cell_ranges", "segment_sum", "solve_cells"]
 
 DEPTH = 6  # Anderson history
@@ -126,9 +128,9 @@ class CellMarkets:
             Cells per problem and exporter.
         values : tuple of ndarray
             ``v, t0, t1`` on the cells.
-        at : slice or ndarray of int
-            Listed cells: the cells' positions among `cells`. Dense tensors: their positions in
-            the raveled ``[draw x product, exporter, importer]`` output.
+        at : slice or ndarray
+            Listed cells: the cells' positions among `cells` (int, or a slice). Dense tensors: the
+            block's mask ``[problem, exporter, importer]``, True on the cells.
         """
         K, n, m = self.shape
         P = problems.size
@@ -144,9 +146,8 @@ class CellMarkets:
             row_counts = np.einsum("ij->i", mask.reshape(P * n, m).view(np.uint8), dtype=np.int64)
             index = np.flatnonzero(mask)
             counts = row_counts.reshape(P, n).sum(axis=1)
-            values = tuple(np.take(a[block].reshape(-1), index) for a in (self.v, self.t0, self.t1))
-            shift = problems[0] * (n * m) if consecutive else np.repeat((problems - np.arange(P)) * (n * m), counts)
-            return index, counts, row_counts, values, index + shift
+            values = tuple(np.take(a.reshape(-1), index) for a in (v, self.t0[block], self.t1[block]))
+            return index, counts, row_counts, values, mask
         bounds = self.cells.bounds
         if consecutive:  # one draw, consecutive products: one slice
             at = slice(bounds[k[0]], bounds[k[-1] + 1])
@@ -168,7 +169,10 @@ class _Chunk:
     shares of `tradesim.models.pe` without their divisors, ``sales`` ``X`` ``[P, n]`` and ``buys``
     ``E0`` ``[P, m]``, which divide the products instead (a pass over exporters and importers,
     not over cells). Most tariffs do not change, and there ``tau**-sigma = 1``: the powers are
-    taken only on the cells whose tariff moved (``moved``, with ``r = tau**-sigma`` there).
+    taken only on the cells whose tariff moved (``moved``, with ``r = tau**-sigma`` there). For
+    the results, ``revenue_before`` ``[P, m]`` sums ``t0 v`` and ``t1c1`` holds ``t1 c1`` per cell
+    (0 where trade is halted): both come from the baseline pass that gives ``spend``, and the
+    chunk keeps no copy of the tariffs.
     """
 
     def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray):
@@ -178,32 +182,42 @@ class _Chunk:
         self.P, self.n, self.m = P, n, m
         self.problems, self.k = problems, k
         dtype = _index_dtype(P * n * m)  # int32 arithmetic where it fits: several times faster than int64
-        index, counts, row_counts, (v, t0, t1), self.idx = mk.take(problems)
+        index, counts, row_counts, (v, t0, t1), at = mk.take(problems)
+        # dense tensors: the cells' places in the block, where `block_quantity` writes; listed cells: `at`
+        self.index, self.idx = (index, None) if mk.cells is None else (None, at)
         index = index.astype(dtype)  # positions in this chunk's [P, n, m]
         rows = index // dtype(m)  # problem * n + exporter
         self.cols = index - (rows - rows // dtype(n)) * dtype(m)  # problem * m + importer
         if row_counts is None:
             row_counts = np.bincount(rows, minlength=P * n)
-        del index
+        del rows
         indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(dtype)
         self.counts, self.indptr = counts, indptr
         self.sigma = sigma  # [P]
         self.eta = eta  # [P, m]
         self.eps = eps  # [P, n]
-        self.v, self.t0, self.t1 = v, t0, t1
-        spend = v * (1 + t0)
-        shape = (P * n, P * m)
-        self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ np.ones(P * m)).reshape(P, n)
-        self.buys = (sparse.csc_matrix((spend, self.cols, indptr), shape=shape[::-1]) @ np.ones(P * n)).reshape(P, m)
         self.moved = np.flatnonzero(t1 != t0)
+        # the chunk's own copies: c1 and c0 are v and spend changed in place (a slice of listed cells is a view)
+        if self.moved.size and not v.flags.owndata:
+            v = v.copy()
+        tv = t0 * v  # baseline tariff revenue, then (below) revenue at the new rates on the baseline volumes
+        spend = tv + v  # v (1 + t0)
+        shape = (P * n, P * m)
+        ones = np.ones(P * max(n, m))
+        self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ ones[:P * m]).reshape(P, n)
+        self.buys = self.column_sums(spend, ones)
+        self.revenue_before = self.column_sums(tv, ones)  # [P, m]: sum_i t0 v
+        s_moved = sigma[index[self.moved] // dtype(n * m)]
+        del index
         log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])  # inf where trade is halted
-        s_moved = sigma[rows[self.moved] // n]
         self.r = np.exp(-s_moved * log_tau)  # tau**-sigma on the moved cells (0 where halted)
-        del rows
-        self.c1 = v.copy() if self.moved.size else v
+        self.c1 = v
         self.c0 = spend
         self.c1[self.moved] *= self.r
         self.c0[self.moved] *= np.exp((1 - s_moved) * log_tau)  # tau**(1 - sigma), 0 where halted (sigma > 1)
+        # t1 c1: the duty at the new rates per unit of G p**(1 - sigma), t0 v where the tariff did not move
+        tv[self.moved] = charged(t1[self.moved], self.c1[self.moved])
+        self.t1c1 = tv
         self.C1 = sparse.csr_matrix((self.c1, self.cols, indptr), shape=shape)
         self.C0T = sparse.csc_matrix((self.c0, self.cols, indptr), shape=shape[::-1])
         self.has_sales = self.sales > 0
@@ -215,6 +229,19 @@ class _Chunk:
         self.sales_or_1 = np.where(self.has_sales, self.sales, 1.0)
         self.buys_or_1 = np.where(self.has_buys, self.buys, 1.0)
         self._masks()
+
+    def quantity(self, x: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """``q = p**-sigma tau**-sigma G`` ``[chunk cell]`` at log exporter prices `x` ``[P, n]`` and `G` ``[P, m]``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = np.repeat(np.exp(-self.sigma[:, None] * x).reshape(-1), np.diff(self.indptr))  # cells in row order
+            q *= np.take(G.reshape(-1), self.cols)
+            q[self.moved] *= self.r
+        return q
+
+    def block_quantity(self, x: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
+        """`quantity` written into the chunk's ``[P, n, m]`` block `out` (dense tensors), 1 where no cell trades."""
+        out.fill(1.0)
+        out.reshape(-1)[self.index] = self.quantity(x, G)
 
     def _masks(self):
         """Where `evaluate` overwrites its values (None where it has nothing to overwrite)."""
@@ -240,27 +267,34 @@ class _Chunk:
         sub._masks()
         return sub
 
-    def column_sums(self, values: np.ndarray, by: np.ndarray | None = None) -> np.ndarray:
-        """``[P, m]``: sums over exporters of chunk cell `values` (times ``by[P, n]`` of the cell's exporter)."""
+    def column_sums(self, values: np.ndarray, by: np.ndarray) -> np.ndarray:
+        """``[P, m]``: sums over exporters of chunk cell `values` times ``by[P, n]`` of the cell's exporter (ones
+        for plain sums; a longer vector is cut)."""
         shape = (self.P * self.m, self.P * self.n)
-        by = np.ones(shape[1]) if by is None else by.reshape(-1)
-        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ by).reshape(self.P, self.m)
+        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ by.reshape(-1)[:shape[1]]).reshape(
+            self.P, self.m)
 
     def evaluate(self, x: np.ndarray):
         """Log excess demand ``F`` ``[P, n]`` at log exporter prices `x`, log price indices ``[P, m]``, ``G``
         ``[P, m]``, and the pieces `diagonal` needs (``A``, ``T``, ``D'``)."""
         P, n, m = self.P, self.n, self.m
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            A = np.exp(self.a[:, None] * x)
-            T = (self.C0T @ A.reshape(-1)).reshape(P, m) / self.buys_or_1
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # in place where it can: fewer temporaries
+            A = np.multiply(self.a[:, None], x)
+            np.exp(A, out=A)
+            T = (self.C0T @ A.reshape(-1)).reshape(P, m)
+            T /= self.buys_or_1
             if self.no_buys is not None:
                 T[self.no_buys] = 1.0
-            log_P = np.log(T) / self.a[:, None]
-            G = np.exp(self.slope * log_P)
-            Dp = (self.C1 @ G.reshape(-1)).reshape(P, n) / self.sales_or_1
+            log_P = np.log(T)
+            log_P /= self.a[:, None]
+            G = np.multiply(self.slope, log_P)
+            np.exp(G, out=G)
+            Dp = (self.C1 @ G.reshape(-1)).reshape(P, n)
+            Dp /= self.sales_or_1
             if self.no_sales is not None:
                 Dp[self.no_sales] = 1.0
-            F = np.log(Dp) - self.own * x
+            F = np.log(Dp)
+            F -= self.own * x
             if self.fixed is not None:
                 F[self.fixed] = 0.0
         return F, log_P, G, (A, T, Dp)
@@ -283,24 +317,32 @@ class _Chunk:
             return np.where(self.free, self.own - cross, 1.0)
 
 
-def _gram_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _gram_solve(g: np.ndarray, b: np.ndarray, ridge: bool = False) -> np.ndarray:
     """Solve ``g[:, :, p] y[:, p] = b[:, p]`` for every problem ``p``; `g` ``[h, h, P]`` symmetric positive definite.
 
     Gaussian elimination without pivoting (stable on a positive definite matrix), with the
     problems on the last axis: a loop over the ``h <= DEPTH`` history columns, not over
-    problems, several times faster than batched LAPACK calls on ``6 x 6`` systems. A pivot
-    that rounding made zero or negative gives a non-finite or far step, which `_anderson`
-    rejects (a plain step instead, the history cleared).
+    problems, several times faster than batched LAPACK calls on ``6 x 6`` systems. `b` rides
+    along as the last column of the eliminated matrix (one update per column, not two). With
+    `ridge`, ``_REG`` times the trace is added to the diagonal first (one where the trace is
+    zero: an empty history). A pivot that rounding made zero or negative gives a non-finite or
+    far step, which `_anderson` rejects (a plain step instead, the history cleared).
     """
-    g, b = g.copy(), b.copy()
-    h = g.shape[0]
+    h, P = b.shape
+    a = np.empty((h, h + 1, P))
+    a[:, :h] = g
+    a[:, h] = b
+    if ridge:
+        diag = np.arange(h)
+        scale = np.einsum("hhp->p", g)
+        a[diag, diag] += _REG * scale + (scale == 0)
     for k in range(h - 1):
-        lk = g[k + 1:, k] / g[k, k]
-        g[k + 1:, k + 1:] -= lk[:, None] * g[k, k + 1:][None]
-        b[k + 1:] -= lk * b[k]
-    y = np.empty_like(b)
-    for k in range(h - 1, -1, -1):
-        y[k] = (b[k] - np.einsum("hp,hp->p", g[k, k + 1:], y[k + 1:])) / g[k, k]
+        lk = a[k + 1:, k] / a[k, k]
+        a[k + 1:, k + 1:] -= lk[:, None] * a[k, k + 1:][None]
+    y = np.empty((h, P))
+    y[h - 1] = a[h - 1, h] / a[h - 1, h - 1]
+    for k in range(h - 2, -1, -1):
+        y[k] = (a[k, h] - np.einsum("hp,hp->p", a[k, k + 1:h], y[k + 1:])) / a[k, k]
     return y
 
 
@@ -331,8 +373,11 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     gram = np.zeros((DEPTH, DEPTH, P))
     steps = 0
     best = res.copy()
-    while active.any() and steps < max_iter:
-        if active.sum() <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
+    while steps < max_iter:
+        open_ = np.count_nonzero(active)
+        if not open_:
+            break
+        if open_ <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
             done, keep = np.flatnonzero(~active), np.flatnonzero(active)
             for a, values in zip(out, (x, F, log_P, G)):
                 a[at[done]] = values[done]
@@ -344,20 +389,18 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
         h = min(steps - 1, DEPTH)
         x_new = x + f
         if h:
-            g = gram[:h, :h]
-            scale = np.einsum("hhp->p", g)
-            g = g + (_REG * scale + (scale == 0)) * np.eye(h)[:, :, None]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bad pivot: a step rejected below
-                gamma = _gram_solve(g, np.einsum("hpn,pn->hp", dF[:h], f))
+                gamma = _gram_solve(gram[:h, :h], np.einsum("hpn,pn->hp", dF[:h], f), ridge=True)
                 x_new -= np.einsum("hp,hpn->pn", gamma, dX[:h])
-        idle = None if active.all() else ~active
+        idle = None if open_ == active.size else ~active
         if idle is not None:
             x_new[idle] = x[idle]
         F_new, log_P_new, G_new, parts = ch.evaluate(x_new)
         res_new = np.abs(F_new).max(axis=1, initial=0.0)
         # a step off the domain or far uphill: back to a plain step from the point before, history cleared
         bad = active & (~np.isfinite(res_new) | (res_new > 1e3 * np.maximum(best, tol)))
-        if bad.any():
+        any_bad = bad.any()
+        if any_bad:
             x_new[bad] = x[bad] + f[bad]
             F_new, log_P_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
             res_new = np.abs(F_new).max(axis=1, initial=0.0)
@@ -372,7 +415,7 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
         dx = dX[col]
         np.subtract(x_new, x, out=dx)
         dx += df
-        if bad.any() or idle is not None:
+        if any_bad or idle is not None:
             held = bad if idle is None else bad | idle
             df[held] = 0.0
             dx[held] = 0.0
@@ -380,7 +423,7 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
         gram[col] = row
         gram[:, col] = row
         x, F, f, log_P, G, res = x_new, F_new, f_new, log_P_new, G_new, res_new
-        best = np.minimum(best, np.where(np.isfinite(res), res, np.inf))
+        best = np.fmin(best, res)  # a residual that is not a number leaves the best as it was
         active &= ~(res <= tol)
     for a, values in zip(out, (x, F, log_P, G)):
         a[at] = values
@@ -400,10 +443,9 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
     Returns
     -------
     dict
-        ``x`` ``[P, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[P, m]``,
-        ``q`` ``[chunk cell]``, the
-        ``chunk`` (its ``idx``: where the chunk's cells are, as `CellMarkets.take` gives it, ``counts`` per
-        problem and ``column_sums``), ``steps``, ``residual`` (per problem) and
+        ``x`` ``[P, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[P, m]``, the
+        ``chunk`` (a `_Chunk`: its quantities by `_Chunk.quantity` or `_Chunk.block_quantity`, its
+        ``idx``, ``counts`` per problem and ``column_sums``), ``steps``, ``residual`` (per problem) and
         ``unsolved`` ``[P]`` bool.
     """
     ch = _Chunk(mk, problems, sigma, eta, eps)
@@ -413,10 +455,5 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
         x = np.zeros((ch.P, ch.n))
         F, log_P, G, _ = ch.evaluate(x)
         steps, unsolved = 0, np.zeros(ch.P, bool)
-    # q = p**-sigma tau**-sigma P**(sigma - eta), per cell
-    with np.errstate(over="ignore", invalid="ignore"):
-        q = np.repeat(np.exp(-ch.sigma[:, None] * x).reshape(-1), np.diff(ch.indptr))  # cells are in row order
-        q *= np.take(G.reshape(-1), ch.cols)
-        q[ch.moved] *= ch.r
-    return {"x": x, "log_P": log_P, "G": G, "q": q, "chunk": ch, "steps": steps,
+    return {"x": x, "log_P": log_P, "G": G, "chunk": ch, "steps": steps,
             "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved}

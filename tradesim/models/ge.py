@@ -493,7 +493,7 @@ def _check_tariff(name: str, t: np.ndarray) -> None:
     after = name == "tariff_after"  # a halt (inf) may come after, not at the baseline
     bad = ~((t >= 0) & ((t <= MAX_RATE) | (after & np.isposinf(t))))
     if bad.any():
-        raise InputError(f"has {t[bad][0]!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}"
+        raise InputError(f"has {float(t[bad][0])!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}"
                          + (" or inf (trade halted)" if after else ""), key=name)
     diag = np.einsum("bsii->bsi", t)
     if (diag != 0).any():
@@ -511,7 +511,7 @@ def _production(value_added, io, S: int, n: int, names: _Names):
     if not ((beta > 0) & (beta <= 1)).all():
         bad = ~((beta > 0) & (beta <= 1))
         s, i = np.argwhere(bad)[0]
-        raise InputError(f"is {beta[s, i]!r} for sector {s}, {names(i)}; expected shares in (0, 1]",
+        raise InputError(f"is {float(beta[s, i])!r} for sector {s}, {names(i)}; expected shares in (0, 1]",
                          key="value_added")
     gamma = np.zeros((S, S, n)) if io is None else _array("io", io)
     if gamma.shape != (S, S, n):
@@ -523,7 +523,7 @@ def _production(value_added, io, S: int, n: int, names: _Names):
     off = np.abs(total - 1) > _SHARE_TOL
     if off.any():
         s, i = np.argwhere(off)[0]
-        raise InputError(f"value added plus inputs is {total[s, i]!r} of gross output for sector {s}, {names(i)}; "
+        raise InputError(f"value added plus inputs is {float(total[s, i])!r} of gross output for sector {s}, {names(i)}; "
                          "expected 1", key="io" if io is not None else "value_added")
     if not gamma.any():
         return beta[None], None
@@ -555,7 +555,7 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
     if num[0] != "world" and not 0 <= num[2] < n:
         raise InputError(f"index {num[2]} is out of range for {n} countries", key="numeraire")
     if not (np.isfinite(theta) & (theta > 0)).all():
-        raise InputError(f"has {theta[~(np.isfinite(theta) & (theta > 0))][0]!r}; expected finite values > 0",
+        raise InputError(f"has {float(theta[~(np.isfinite(theta) & (theta > 0))][0])!r}; expected finite values > 0",
                          key="theta")
     if flows_drawn and theta_drawn and theta.shape[0] != Bf:
         raise InputError(f"has {theta.shape[0]} draws; flows have {Bf}", key="theta")
@@ -566,7 +566,7 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
         _check_tariff(name, t)
     d_hat = _along("trade_cost_change", trade_cost_change, 1.0, user_shape, f4.shape)
     if not (d_hat > 0).all():
-        raise InputError(f"has {d_hat[~(d_hat > 0)][0]!r} at {_at(~(d_hat > 0))}; expected values > 0 "
+        raise InputError(f"has {float(d_hat[~(d_hat > 0)][0])!r} at {_at(~(d_hat > 0))}; expected values > 0 "
                          "(inf for prohibitive)", key="trade_cost_change")
     beta, gamma = _production(value_added, io, S, n, names)
     halt = np.isposinf(t1)

@@ -210,15 +210,21 @@ def _prepare(frame, costs, flow, exporter, importer) -> pd.DataFrame:
         bad = ~np.isfinite(values)
         if bad.any():
             row = data.index[bad.argmax()]
-            raise InputError(f"is {frame.loc[row, col]!r} in row {row!r}; expected a finite number", key=col)
+            raise InputError(f"is {_plain(frame.loc[row, col])!r} in row {_plain(row)!r}; expected a finite number",
+                             key=col)
         data[col] = values
     negative = data[flow] < 0
     if negative.any():
         row = data.index[negative.argmax()]
-        raise InputError(f"is {data.loc[row, flow]!r} in row {row!r}; expected a flow >= 0", key=flow)
+        raise InputError(f"is {_plain(data.loc[row, flow])!r} in row {_plain(row)!r}; expected a flow >= 0", key=flow)
     dup = data.duplicated(["exporter", "importer"])
     if dup.any():
         row = data.index[dup.argmax()]
         raise InputError(f"pair {data.loc[row, 'exporter']}->{data.loc[row, 'importer']} appears twice "
                          f"(again in row {row!r}); expected one row per pair", key="frame")
     return data
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (``-1.0``, not ``np.float64(-1.0)``), for messages."""
+    return value.item() if isinstance(value, np.generic) else value

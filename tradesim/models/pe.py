@@ -533,9 +533,15 @@ def check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, *, dom
     return flows, t0, t1, sig, et, eps, home, cells
 
 
-def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home):
-    """The inputs checked: dense tensors, or values on the cells of a sparse `flows` (then `cells` is not None)."""
+def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home, values: bool = True):
+    """The inputs checked: dense tensors, or values on the cells of a sparse `flows` (then `cells` is not None).
+
+    Without `values` the checks that read every value of the dense tensors are left out (their
+    ranges, halts, the domestic cells): the caller runs them (`_values_ok`), and runs this again
+    with them where they fail, so that the error is the one this gives.
+    """
     cells = flows.cells if isinstance(flows, SparseTensor) else None
+    values = values or cells is not None
     # NaN fails the range checks below, which then name it: each big array is read twice, not three times
     flows = _array("flows", flows, ndim=3, nan=False) if cells is None else _array("flows", flows.values, nan=False)
     shape = flows.shape if cells is None else cells.shape
@@ -550,25 +556,25 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
             or len(set(home[home >= 0].tolist())) < int((home >= 0).sum()):
         raise InputError(f"is {home!r}; expected one position per importer ({n2}) on the exporter axis (0 to "
                          f"{n - 1}, each once) or -1", key="home")
-    if not _within(flows, 0.0, np.inf, finite=True):
+    if values and not _within(flows, 0.0, np.inf, finite=True):
         _refuse_nan("flows", flows, cells)
         raise InputError(f"has negative or infinite values at {_first_at(~(flows >= 0) | np.isinf(flows), cells)}; "
                          "expected finite USD values >= 0", key="flows")
     tariffs, halts = [], False
     for name, t in (("tariff_before", tariff_before), ("tariff_after", tariff_after)):
         t = _values(name, t, shape, cells)
-        if not _within(t, 0.0, MAX_RATE):
+        if values and not _within(t, 0.0, MAX_RATE):
             _refuse_nan(name, t, cells)
             after = name == "tariff_after"  # a halt (inf) may come after, not at the baseline
             bad = ~((t >= 0) & ((t <= MAX_RATE) | (after & np.isposinf(t))))
             if bad.any():
-                raise InputError(f"has {t[bad][0]!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
+                raise InputError(f"has {float(t[bad][0])!r} at {_first_at(bad, cells)}; expected fractions from 0 to "
                                  f"{MAX_RATE:g}" + (" or inf (trade halted)" if after else ""), key=name)
             halts = True
         tariffs.append(t)
     t0, t1 = tariffs
     own = _own(home, n)
-    if domestic:
+    if domestic and values:
         own_values = (lambda a: a[:, own]) if cells is None else \
             (lambda a, mask=cells.exporter == home[cells.importer]: a[mask])
         if K and not (own_values(flows) > 0).any():
@@ -595,6 +601,26 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
     if halts:
         check_halts(flows, t1, sig, cells, home, domestic)
     return flows, t0, t1, sig, et, eps, bool(draws), home, cells
+
+
+def _values_ok(flows, t0, t1, home, domestic) -> tuple[bool, bool]:
+    """The checks `_check_inputs` leaves out without `values`, on dense ``[product, exporter, importer]`` tensors
+    (all the products, or some of them).
+
+    Returns
+    -------
+    ok : bool
+        Whether flows are finite and >= 0, tariffs from 0 to `MAX_RATE` (no halt) and, with
+        `domestic`, zero on the domestic cells.
+    sells : bool
+        Whether some domestic cell has flows (True without `domestic`).
+    """
+    ok = _within(flows, 0.0, np.inf, finite=True) and _within(t0, 0.0, MAX_RATE) and _within(t1, 0.0, MAX_RATE)
+    if not (ok and domestic):
+        return ok, True
+    j = np.flatnonzero(home >= 0)
+    i = home[j]
+    return not (t0[:, i, j].any() or t1[:, i, j].any()), bool((flows[:, i, j] > 0).any())
 
 
 def check_halts(flows, t1, sigma, cells, home, domestic) -> None:
@@ -958,8 +984,19 @@ def solve(
     if method not in ("exact", "linear"):
         raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
     check_options(tol, max_iter)
-    flows, t0, t1, sig, et, eps, has_draws, home, cells = _check_inputs(flows, tariff_before, tariff_after, sigma, eta,
-                                                                       epsilon, domestic, home)
+    # on dense tensors the checks that read every value wait (`_values_ok`): each chunk then checks its products
+    # while they are in cache, where a check of the whole would read them from memory once more
+    args = (flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home)
+    lazy = method == "exact" and not isinstance(flows, SparseTensor)
+    try:
+        checked = _check_inputs(*args, values=not lazy)
+    except InputError:
+        if not lazy:
+            raise
+        checked = None
+    if checked is None:  # out of the except clause: the error has no other one as its context
+        checked = _check_inputs(*args)  # raises the error the whole check gives first
+    flows, t0, t1, sig, et, eps, has_draws, home, cells = checked
     if method == "linear" and (np.isposinf(t1) & (flows > 0)).any():  # a halt where nothing trades changes nothing
         raise InputError("halts trade (inf); the linear (GSIM) approximation has no answer for a halt: use "
                          "method='exact'", key="tariff_after")
@@ -979,14 +1016,33 @@ def solve(
         s0 = elasticities[0][..., 0]
         fast = ((elasticities[0] == s0[..., None]).all(axis=-1) & (np.abs(1 - s0) >= _NEAR_ONE)).ravel()
 
-    def fast_work(ids):
+    by_chunk = lazy and D == 1 and bool(fast.all())  # every product in exactly one chunk: each checks its own
+    if lazy and not by_chunk:
+        ok, sells = _values_ok(flows, t0, t1, home, domestic)
+        if not (ok and (sells or not K)):
+            _check_inputs(*args)  # raises its error, or finds halts that the model answers (`check_halts`)
+
+    def fast_work(ids, check=by_chunk):
+        """Solve problems `ids` on the cells; first check their values when `check` (then ``ids`` are products
+        ``a`` to ``b``), and return them as ``recheck`` where that fails, unsolved."""
+        sells = True
+        if check:
+            a, b = ids[0], ids[-1] + 1
+            ok, sells = _values_ok(flows[a:b], t0[a:b], t1[a:b], home, domestic)
+            if not ok:
+                return 0, 0.0, 0, ids[:0], ids, sells
         r = solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
                         elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter)
         model.write(out, ids, r, elasticities, home)
         done = ~r["unsolved"]
-        return r["steps"], float(r["residual"][done].max(initial=0.0)), 0, ids[r["unsolved"]]
+        return r["steps"], float(r["residual"][done].max(initial=0.0)), 0, ids[r["unsolved"]], None, sells
 
     runs = _run(fast_work, model.chunks(np.flatnonzero(fast), n))
+    if by_chunk:
+        recheck = [r[4] for r in runs if r[4] is not None]
+        if recheck or (K and not any(r[5] for r in runs)):
+            _check_inputs(*args)  # raises its error, or finds halts that the model answers (`check_halts`)
+            runs = [r for r in runs if r[4] is None] + _run(lambda ids: fast_work(ids, False), recheck)
     rest = np.sort(np.concatenate([np.flatnonzero(~fast)] + [r[3] for r in runs]))
 
     def dense_work(task):
@@ -1122,11 +1178,7 @@ class _ModelCells:
             # each chunk finds its cells (flows > 0, without the domestic cells when not modelled) in its block
             drop = None if domestic else (home[own_j], own_j)
             self.markets = CellMarkets(self.shape, flows, t0, t1, drop=drop)
-            # cells left as they are (the domestic cells when not modelled): their revenue change
-            fixed = np.zeros((K, m))
-            if not domestic:
-                i, j = home[own_j], own_j
-                fixed[:, j] = (t1[:, i, j] - t0[:, i, j]) * flows[:, i, j]
+            fixed = None  # the revenue change of the domestic cells when not modelled: `_fixed_revenue`, by chunk
         else:
             own = cells.exporter == home[cells.importer]
             keep = (flows > 0) & (True if domestic else ~own)
@@ -1161,13 +1213,15 @@ class _ModelCells:
         ch = r["chunk"]
         K, n, m = self.shape
         d, k = np.divmod(ids, K)
-        x, log_P, q = r["x"], r["log_P"], r["q"]
+        x, log_P, G = r["x"], r["log_P"], r["G"]
         eta, eps = elasticities[1][d, k], elasticities[2][d, k]
         p_hat = np.exp(x)
         # sum_i t1 v p q = G[j] sum_i t1 c1 p**(1 - sigma), c1 = v tau**-sigma: no [cell] array of new values
         with np.errstate(over="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
-            revenue = r["G"] * ch.column_sums(charged(ch.t1, ch.c1), np.exp(ch.a[:, None] * x))
-        d_rev = revenue - ch.column_sums(ch.t0 * ch.v) + self.fixed_revenue[k]
+            revenue = G * ch.column_sums(ch.t1c1, np.exp(ch.a[:, None] * x))
+        d_rev = revenue - ch.revenue_before
+        if not self.domestic:
+            d_rev += self._fixed_revenue(k)
         finite = np.isfinite(eps)
         with np.errstate(divide="ignore", invalid="ignore"):
             cs = -ch.buys * _log_ratio(log_P, 1 - eta)
@@ -1178,12 +1232,27 @@ class _ModelCells:
         out["consumer_surplus"][ids] = cs
         out["producer_surplus"][ids] = ps
         out["welfare"][ids] = _to_countries(cs + d_rev, ps, home, n)
-        if self.dense_input:  # ch.idx: the cells' flat positions in the [draw x product, exporter, importer] output
-            out["quantity"][ids[0]:ids[-1] + 1 if ids[-1] - ids[0] == ids.size - 1 else ids] = 1.0  # no trade: 1
-            out["quantity"].reshape(-1)[ch.idx] = q
+        if self.dense_input:  # each problem's [exporter, importer] block, 1 where nothing trades
+            if ids[-1] - ids[0] == ids.size - 1:
+                ch.block_quantity(x, G, out["quantity"][ids[0]:ids[-1] + 1])
+            else:
+                block = np.empty((ids.size, n, m))
+                ch.block_quantity(x, G, block)
+                out["quantity"][ids] = block
         else:
             draw = np.repeat(d, ch.counts) if d.any() else 0  # one draw: no [cell] array of zeros
-            out["quantity"][draw, self.position[ch.idx]] = q
+            out["quantity"][draw, self.position[ch.idx]] = ch.quantity(x, G)
+
+    def _fixed_revenue(self, k: np.ndarray) -> np.ndarray:
+        """``[product, importer]``: the revenue change of the cells left as they are, for products `k`."""
+        if not self.dense_input:
+            return self.fixed_revenue[k]
+        # the domestic cells (not modelled) of these products only: a chunk reads its own block
+        j = np.flatnonzero(self.home >= 0)
+        i = self.home[j]
+        fixed = np.zeros((k.size, self.shape[2]))
+        fixed[:, j] = (self.t1[k[:, None], i, j] - self.t0[k[:, None], i, j]) * self.flows[k[:, None], i, j]
+        return fixed
 
     def dense_tasks(self, ids: np.ndarray, D: int, any_finite: bool) -> list:
         """Tasks for Newton on dense blocks: ``(markets of some products, those products, problems)``."""
@@ -1353,7 +1422,7 @@ def smart(imports, tariff_before, tariff_after, sigma, eta) -> SmartResult:
     for name, t in (("tariff_before", t0), ("tariff_after", t1)):
         bad = ~((t >= 0) & (t <= MAX_RATE))
         if bad.any():
-            raise InputError(f"has {t[bad][0]!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g} "
+            raise InputError(f"has {float(t[bad][0])!r} at {_first(bad)}; expected fractions from 0 to {MAX_RATE:g} "
                              "(SMART's formulas are first order: a halt, inf, has no answer in them)", key=name)
     sig = _array("sigma", sigma)[..., None]
     et = _array("eta", eta)[..., None]

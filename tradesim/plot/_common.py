@@ -97,6 +97,18 @@ class Snapshot:
     countries: dict
 
 
+def pair_flows(baseline, i: int, j: int) -> np.ndarray:
+    """The baseline's flows from exporter `i` to importer `j` by product, ``[product]`` USD, from its cells when
+    it is sparse."""
+    if baseline.layout != "sparse":
+        return baseline.flows[:, i, j]
+    flows = baseline.sparse_flows
+    mine = (flows.cells.exporter == i) & (flows.cells.importer == j)
+    out = np.zeros(len(baseline.products))
+    out[flows.cells.product[mine]] = flows.values[mine]
+    return out
+
+
 def snapshot(result, date=None) -> Snapshot:
     """`result` at `date`: the period containing it, the last period when None, or the day-weighted
     mean over all periods for ``"mean"``; a `SimulationResult` has one state and takes no date."""
@@ -120,13 +132,28 @@ def snapshot(result, date=None) -> Snapshot:
         raise InputError(f"expected a SimulationResult or ScenarioResult, got {type(result).__name__}", key="result")
     mean = (lambda a: a.mean(axis=0)) if result.n_draws else (lambda a: a)
     flows, countries = mean(result.flows), {k: mean(v) for k, v in result.country_values.items()}
+    cells = result.cells
+    if cells is None:
+        base = result.baseline.flows
+    else:  # a path on a sparse baseline's cells: figures draw [product, exporter, importer]
+        check_fits(6 * dense_bytes(cells.shape), f"the figures of this result (stored on its {cells.size:,} cells "
+                   "that trade) draw [product, exporter, importer] tensors, which",
+                   "plot a baseline summed to fewer products or countries, or use the result's tables", key="result")
+        base = result.baseline.sparse_flows.toarray()
+
+    def grid(a, fill):  # the cells' values on the grid; elsewhere `fill` (a dense tensor or a number)
+        if cells is None:
+            return a
+        out = np.array(np.broadcast_to(fill, cells.shape), dtype=float)
+        out.reshape(-1)[cells.index] = a
+        return out
     if isinstance(date, str) and date == "mean":
         days = (result.period_ends - result.dates).days.to_numpy(float)
         w = days / days.sum()
         avg = lambda a: np.tensordot(w, a, axes=(0, 0))  # noqa: E731
         label = f"mean {result.dates[0]:%b %Y} to {result.period_ends[-1] - pd.Timedelta(days=1):%b %Y}"
-        return Snapshot(label, result.baseline.flows, avg(flows), result.tariff_reference, avg(result.tariff),
-                        {k: avg(v) for k, v in countries.items()})
+        return Snapshot(label, base, grid(avg(flows), base), grid(result.tariff_reference, 0.0),
+                        grid(avg(result.tariff), 0.0), {k: avg(v) for k, v in countries.items()})
     if date is None:
         t = len(result.dates) - 1
     else:
@@ -140,7 +167,7 @@ def snapshot(result, date=None) -> Snapshot:
         t = int(np.searchsorted(result.dates, when, side="right") - 1)
     start, end = result.dates[t], result.period_ends[t] - pd.Timedelta(days=1)
     label = f"{start:%b %Y}" if result.scenario.frequency == "monthly" else f"{start.date()} to {end.date()}"
-    return Snapshot(label, result.baseline.flows, flows[t], result.tariff_reference, result.tariff[t],
+    return Snapshot(label, base, grid(flows[t], base), grid(result.tariff_reference, 0.0), grid(result.tariff[t], 0.0),
                     {k: v[t] for k, v in countries.items()})
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..errors import InputError, TradesimWarning
 from ..results import EnsembleResult, ScenarioResult
-from ._common import BN, PALETTE, axes, check_choice, date_axis, index, name, source_note
+from ..results.base import baseline_pairs
+from ._common import BN, PALETTE, axes, check_choice, date_axis, index, name, pair_flows, source_note
 
 __all__ = ["tariff_timeline", "trade_path", "fan", "rate_series"]
 
@@ -55,8 +56,17 @@ def _dress(ax, ylabel: str, title: str) -> None:
 
 def _pair_values(result, variable: str, exporter: str, importer: str, flows: np.ndarray,
                  revenue: np.ndarray) -> np.ndarray:
-    """A pair variable per period from flows/revenue ``[..., time, k, i, j]``; shape ``[..., time]``."""
+    """A pair variable per period from flows/revenue ``[..., time, k, i, j]``; shape ``[..., time]``.
+
+    On a sparse baseline's cells (`ScenarioResult.cells`), from the result's pair variables, with
+    the draws when `flows` has them and their mean otherwise."""
     (i,), (j,) = index(result, exporter, "pairs", "exporters"), index(result, importer, "pairs", "importers")
+    if getattr(result, "cells", None) is not None:
+        if baseline_pairs(result.baseline)[i, j] <= 0:
+            raise InputError(f"no baseline trade from {exporter} to {importer}", key="pairs")
+        key, scale = _ENSEMBLE[variable]
+        values = np.asarray(result.arrays("pair")[key], float)[..., i, j] * scale
+        return values.mean(axis=0) if result.n_draws and flows.ndim < result.flows.ndim else values
     base = result.baseline.flows[:, i, j]
     if base.sum() <= 0:
         raise InputError(f"no baseline trade from {exporter} to {importer}", key="pairs")
@@ -76,6 +86,11 @@ def _pair_values(result, variable: str, exporter: str, importer: str, flows: np.
 def _baseline_level(result, variable, exporter, importer) -> float | None:
     """The pair's value with the baseline's flows and reference tariffs (None for changes)."""
     (i,), (j,) = index(result, exporter, "pairs", "exporters"), index(result, importer, "pairs", "importers")
+    if getattr(result, "cells", None) is not None:  # from the pair variables of the result on its cells
+        pair = {k: np.asarray(v)[..., i, j] for k, v in result.arrays("pair").items()}
+        return {"imports": pair["imports_baseline_usd"] * BN, "exports": pair["imports_baseline_usd"] * BN,
+                "revenue": pair["revenue_baseline_usd"] * BN, "tariff": pair["tariff_baseline_pct"],
+                "value_change": None}[variable]
     base = result.baseline.flows[:, i, j]
     return {
         "imports": base.sum() * BN,
@@ -183,7 +198,7 @@ def tariff_timeline(result, exporter: str, importer: str, *, marks: bool = True,
     (i,), (j,) = index(result, exporter, "exporter", "exporters"), index(result, importer, "importer", "importers")
     if exporter == importer:
         raise InputError(f"exporter and importer are both {exporter}", key="exporter")
-    weights = result.baseline.flows[:, i, j]
+    weights = pair_flows(result.baseline, i, j)
     if weights.sum() <= 0:
         raise InputError(f"no baseline trade from {exporter} to {importer}", key="exporter")
     schedule = result.scenario.schedule
@@ -285,7 +300,7 @@ def fan(result, variable: str = "imports", of=None, *, quantiles=(0.05, 0.25, 0.
         exporter, importer = of
         if isinstance(result, EnsembleResult):  # sums over products by pair, [draw, time, i, j]
             (i,), (j,) = index(result, exporter, "of", "exporters"), index(result, importer, "of", "importers")
-            if result.baseline.flows[:, i, j].sum() <= 0:
+            if baseline_pairs(result.baseline)[i, j] <= 0:
                 raise InputError(f"no baseline trade from {exporter} to {importer}", key="of")
             key, scale = _ENSEMBLE[variable]
             values = result.pair_values(key)[:, :, i, j] * scale

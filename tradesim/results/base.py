@@ -233,7 +233,8 @@ class Result:
 
         At level ``"cell"`` of a result on a sparse baseline's cells (`on_cells`), the arrays
         are those cells scattered on the whole grid (ratios 1 and the rest 0 where nothing
-        trades): for baselines whose dense tensors fit in memory.
+        trades; a path's imports are the baseline's where it left an importer out, see
+        `ScenarioResult.cells`): for baselines whose dense tensors fit in memory.
 
         Raises
         ------
@@ -254,13 +255,17 @@ class Result:
             check_fits(need, f"the result is on the baseline's {on.size:,} cells that trade; its {len(arrays)} "
                              f"variables on the whole {on.shape} grid",
                        "use to_frame(level='cell'), or to_xarray at level 'pair' or 'country'", key="level")
-            arrays = {n: on.scatter(np.asarray(a, dtype=float), fill=1.0 if self.units[n] == "ratio" else 0.0)
-                      for n, a in arrays.items()}
+            arrays = {n: self._scatter(on, n, np.asarray(a, dtype=float)) for n, a in arrays.items()}
         meaning = self.variables(level)["meaning"]
         data = {n: xr.Variable(tuple(coords), np.asarray(a), attrs={"unit": self.units[n], "meaning": meaning[n]})
                 for n, a in arrays.items()}
         attrs = {k: str(v) for k, v in self.provenance.items() if v not in (None, "")}
         return xr.Dataset(data, coords={d: np.asarray(v) for d, v in coords.items()}, attrs=attrs)
+
+    def _scatter(self, cells, name: str, values: np.ndarray) -> np.ndarray:
+        """`values` ``[..., cell]`` of variable `name` on the whole grid of `cells`: ratios 1 and the rest 0 where
+        nothing trades (a run on every cell that trades)."""
+        return cells.scatter(values, fill=1.0 if self.units[name] == "ratio" else 0.0)
 
     @property
     def provenance(self) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..data import Baseline
 from ..errors import InputError
-from .base import Result, pair_positions
+from .base import Result, baseline_pairs, pair_positions
 
 __all__ = ["EnsembleResult"]
 
@@ -122,7 +122,7 @@ class EnsembleResult(Result):
         if variable not in self.PAIR_VARIABLES:
             raise InputError(f"unknown variable {variable!r}; expected one of {list(self.PAIR_VARIABLES)}",
                              key="variable")
-        base = self.baseline.flows.sum(axis=0)
+        base = baseline_pairs(self.baseline)
         with np.errstate(invalid="ignore", divide="ignore"):  # pairs without trade give NaN
             if variable == "imports_usd":
                 return self.flows
@@ -230,7 +230,7 @@ class EnsembleResult(Result):
 
     def _pairs(self, pairs) -> tuple[np.ndarray, np.ndarray]:
         """Exporter and importer positions of `pairs` (every pair with baseline trade when None)."""
-        base = self.baseline.flows.sum(axis=0)
+        base = baseline_pairs(self.baseline)
         if pairs is None:
             return np.nonzero(base > 0)
         pairs = list(pairs)

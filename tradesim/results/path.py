@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from ..data import Baseline
+from ..data.layout import Cells
 from ..elasticities import Elasticities
 from ..errors import InputError
-from .base import Result, pair_positions, positions
+from .base import Result, baseline_pairs, pair_positions, positions
 from .single import country_values, pair_values
 
 __all__ = ["ScenarioResult"]
@@ -52,6 +53,13 @@ class ScenarioResult(Result):
         Share of each cell's baseline flows and of the period's days whose trade is halted (an
         import ban or halted purchases: a measure with ``rule = "halt"``), from 0 to 1; None where
         nothing is halted.
+    cells : tradesim.data.layout.Cells or None
+        On a sparse baseline (``baseline.layout == "sparse"``) whose markets clear each by itself
+        (PE with perfectly elastic export supply), the cells that trade of the importers whose
+        law the scenario holds: then the arrays above have one ``cell`` axis in place of
+        ``product, exporter, importer`` (``tariff`` ``[time, cell]``, ``flows`` ``[draw?, time,
+        cell]``, ...), and every other cell keeps its baseline flows, at a tariff of zero, on the
+        whole path. None: the arrays have every cell.
     """
 
     scenario: object
@@ -71,6 +79,7 @@ class ScenarioResult(Result):
     shock_start: object = None
     notes: tuple[str, ...] = ()
     halted: np.ndarray | None = None
+    cells: Cells | None = None
 
     KIND = "path"
 
@@ -83,7 +92,7 @@ class ScenarioResult(Result):
     @property
     def n_draws(self) -> int | None:
         """Number of elasticity draws, or None without a draw axis."""
-        return self.flows.shape[0] if self.flows.ndim == 5 else None
+        return self.flows.shape[0] if self.flows.ndim == (5 if self.cells is None else 3) else None
 
     @property
     def leading(self) -> dict[str, np.ndarray]:
@@ -94,13 +103,24 @@ class ScenarioResult(Result):
     def _mean(self, a: np.ndarray) -> np.ndarray:
         return a.mean(axis=0) if self.n_draws else a
 
+    def on_cells(self, level: str):
+        """`cells` at level ``"cell"`` of a path on a sparse baseline's cells; None otherwise."""
+        return self.cells if level == "cell" else None
+
+    def _inputs(self) -> tuple:
+        """``(flows, tariff_reference)``: the baseline's flows (USD) and reference tariffs (fractions) on the
+        arrays' cells, ``[cell]`` (on `cells`) or ``[product, exporter, importer]``."""
+        b = self.baseline
+        return (b.flows if self.cells is None else b.sparse_flows.on(self.cells)), self.tariff_reference
+
     def arrays(self, level: str) -> dict[str, np.ndarray]:
         b = self.baseline
-        t0, t1 = self.tariff_reference, self.tariff
-        rev0 = t0 * b.flows
+        flows, t0 = self._inputs()
+        t1 = self.tariff
+        rev0 = t0 * flows
         if level == "cell":
             out = {
-                "imports_usd": self.flows, "imports_baseline_usd": b.flows[None],
+                "imports_usd": self.flows, "imports_baseline_usd": flows[None],
                 "quantity_ratio": self.quantity, "buyer_price_ratio": self.buyer_price,
                 "tariff_pct": 100 * t1, "tariff_baseline_pct": 100 * t0[None],
                 "revenue_usd": self.revenue, "revenue_baseline_usd": rev0[None],
@@ -109,20 +129,56 @@ class ScenarioResult(Result):
                 out["halted_pct"] = 100 * self.halted
             return out
         if level == "pair":
-            return pair_values(b.flows, self.flows, b.flows * self.quantity, t0, t1, rev0, self.revenue,
-                               halted=self.halted)
+            by_pair = None if self.cells is None else self.cells.by_pair
+            out = pair_values(flows, self.flows, flows * self.quantity, t0, t1, rev0, self.revenue, by_pair=by_pair,
+                              halted=self.halted)
+            return out if self.cells is None else self._with_still_pairs(out)
         self._check_level(level)
-        out = country_values(b, b.flows.sum(axis=0), self.flows.sum(axis=-3))
+        if self.cells is None:
+            out = country_values(b, b.flows.sum(axis=0), self.flows.sum(axis=-3))
+        else:  # the cells' sums by pair, and the baseline's where the path left an importer out
+            base = baseline_pairs(b)
+            out = country_values(b, base, np.where(self._still(), base, self.cells.by_pair(self.flows)))
         out.update(self._below_rounding(self.country_values))
         return out
+
+    def _still(self) -> np.ndarray:
+        """``[importer]``: the importers without `cells` (on a sparse baseline), whose trade keeps its baseline."""
+        still = np.ones(len(self.baseline.importers), bool)
+        still[self.cells.importer] = False
+        return still
+
+    def _with_still_pairs(self, values: dict) -> dict:
+        """Pair variables on `cells` completed with the pairs of the importers they leave out: baseline flows
+        at a tariff of zero on every date."""
+        base = baseline_pairs(self.baseline)
+        zero = np.zeros_like(base)
+        rest = pair_values(base, base, base, zero, zero, zero, zero, by_pair=lambda a: a,
+                           halted=None if self.halted is None else zero)
+        still = self._still()
+        return {name: np.where(still, rest[name], a) for name, a in values.items()}
+
+    def _scatter(self, cells, name: str, values: np.ndarray) -> np.ndarray:
+        # the cells left out of the path keep their baseline flows, at a tariff of zero
+        if name not in ("imports_usd", "imports_baseline_usd"):
+            return super()._scatter(cells, name, values)
+        out = np.empty((*values.shape[:-1], int(np.prod(cells.shape))))
+        out[...] = self.baseline.sparse_flows.toarray().reshape(-1)
+        out[..., cells.index] = values
+        return out.reshape(*values.shape[:-1], *cells.shape)
 
     def changed_pairs(self) -> list[tuple[str, str]]:
         """``(exporter, importer)`` pairs with trade whose tariff differs from the reference on some date."""
         moved = np.abs(self.tariff - self.tariff_reference).max(axis=0) > 0
         if self.halted is not None:  # halted in part at an unchanged rate on the rest: it moved too
             moved |= (self.halted > 0).any(axis=0)
-        moved &= self.baseline.flows > 0
-        i, j = np.nonzero(moved.any(axis=0))
+        flows, _ = self._inputs()
+        moved &= flows > 0
+        if self.cells is None:
+            i, j = np.nonzero(moved.any(axis=0))
+        else:  # the pairs of the cells that moved, in the order of a dense result's
+            pairs = np.unique(self.cells.exporter[moved] * len(self.baseline.importers) + self.cells.importer[moved])
+            i, j = np.divmod(pairs, len(self.baseline.importers))
         return [(self.baseline.exporters[a], self.baseline.importers[c]) for a, c in zip(i, j)]
 
     def effective_rate(self, importer: str, exporter=None, *, weights: str = "pre") -> pd.Series:
@@ -143,14 +199,30 @@ class ScenarioResult(Result):
         (j,) = positions(b.importers, importer, "importer")
         idx = [i for i, c in enumerate(b.exporters) if c != importer] if exporter is None else \
             positions(b.exporters, exporter, "exporter")
-        w = b.flows[None] if weights == "pre" else self._mean(self.flows)
-        w = np.broadcast_to(w, self.tariff.shape)[:, :, idx, j]
-        tariff = self.tariff[:, :, idx, j]
+        flows, _ = self._inputs()
+        w = flows[None] if weights == "pre" else self._mean(self.flows)
+        if self.cells is None:
+            def pick(a):  # [time, product, chosen exporter]
+                return a[..., idx, j]
+        else:  # the importer's cells from these exporters
+            chosen = np.zeros(len(b.exporters), bool)
+            chosen[idx] = True
+            mine = (self.cells.importer == j) & chosen[self.cells.exporter]
+            if not mine.any() and self._still()[j]:  # left out of the path: its trade untaxed on every date
+                total = baseline_pairs(b)[idx, j].sum()
+                return pd.Series(np.where(total > 0, 0.0, np.nan), index=self.dates,
+                                 name=f"{importer} effective rate ({weights})")
+
+            def pick(a):  # [time, chosen cell]
+                return a[..., mine]
+        w = pick(np.broadcast_to(w, self.tariff.shape))
+        tariff = pick(self.tariff)
         if self.halted is not None and weights == "pre":  # halted trade pays nothing: left out
-            w = w * (1 - self.halted[:, :, idx, j])
-        total = w.sum(axis=(1, 2))
+            w = w * (1 - pick(self.halted))
+        axes = tuple(range(1, w.ndim))
+        total = w.sum(axis=axes)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (np.where(w > 0, tariff, 0.0) * w).sum(axis=(1, 2)) / total
+            rate = (np.where(w > 0, tariff, 0.0) * w).sum(axis=axes) / total
         if self.halted is not None:  # all of it halted: the law's rate, inf
             rate = np.where(total > 0, rate, np.inf)
         return pd.Series(rate, index=self.dates, name=f"{importer} effective rate ({weights})")
@@ -179,14 +251,14 @@ class ScenarioResult(Result):
             if not pairs:
                 return pd.DataFrame(columns=cols)
             i, j = pair_positions(self.baseline, pairs)
-            none = [pairs[n] for n in np.flatnonzero(self.baseline.flows.sum(axis=0)[i, j] <= 0)]
+            none = [pairs[n] for n in np.flatnonzero(baseline_pairs(self.baseline)[i, j] <= 0)]
             if none:
                 raise InputError(f"no baseline trade for {none[:5]}", key="pairs")
             values = self.arrays("pair")
             T, P = len(self.dates), len(pairs)
             frame = {"date": np.repeat(self.dates, P), "exporter": np.tile([p[0] for p in pairs], T),
                      "importer": np.tile([p[1] for p in pairs], T)}
-            shape = (T, *self.baseline.flows.shape[1:])
+            shape = (T, len(self.baseline.exporters), len(self.baseline.importers))
             for name in cols[3:]:
                 a = np.asarray(values[name])
                 a = np.broadcast_to(self._mean(a) if a.ndim == 4 else a, shape)

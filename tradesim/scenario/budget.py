@@ -460,9 +460,11 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
                 f"products" + (f" (or fine values at fewer lines: the law may cut its products into up to "
                                f"{e.parts:,} parts)" if e.parts > e.products else ""))
     if e.sparse:
-        todo += ("; this baseline is stored on its cells that trade, and a scenario's path is not (its plan and "
-                 "results are [time, product, exporter, importer] tensors): a single change, simulate(baseline, "
-                 "(schedule, day), (schedule, day)), stays on the cells")
+        todo += ("; this baseline is stored on its cells that trade, and a scenario's path stays on them only where "
+                 "every market clears by itself (PE with perfectly elastic export supply, epsilon = inf: the path "
+                 "then runs on the importers whose law the scenario holds); otherwise its plan and results are "
+                 "[time, product, exporter, importer] tensors. A single change, simulate(baseline, (schedule, day), "
+                 "(schedule, day)), stays on the cells with any model that takes them")
     why = "" if limit_bytes is not None else f" ({100 * MEMORY_SHARE:.0f}% of this machine's memory)"
     raise InputError(f"scenario {e.scenario!r} would need about {format_bytes(e.bytes)} of memory, more than the "
                      f"limit of {format_bytes(limit)}{why}: {e.describe()}; to run it, {todo}",

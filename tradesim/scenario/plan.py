@@ -19,10 +19,10 @@ import pandas as pd
 
 from ..codes import GROUP_MEMBERS
 from ..data import Baseline
-from ..data.bundled import fine_values_problem, load_fine_values, member_column
+from ..data.bundled import fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
-from ..law.atoms import Parts, row_ids
+from ..law.atoms import FineRows, Parts, fine_rows, row_ids
 from ..models import ModelSpec, get_model
 from . import dynamics
 from .scenario import Scenario, regime_of
@@ -358,7 +358,7 @@ def moving_markets(plan: Plan) -> Markets:
     step = max(1, _MARKET_ELEMENTS // max(1, on.size))
     for lo in range(1, regs.size, step):  # chunks of regimes bound memory
         hi = min(regs.size, lo + step)
-        r, c = np.nonzero(values[regs[lo:hi]] != values[regs[lo - 1:hi - 1]])
+        r, c = np.divmod(np.flatnonzero(values[regs[lo:hi]] != values[regs[lo - 1:hi - 1]]), on.size)  # np.nonzero
         rise[lo + r, on[c] // (n * m) * m + on[c] % m] = True
     movers = np.flatnonzero(rise.any(axis=0))  # the markets that move, part-major
     moving = np.zeros(K * m, bool)
@@ -370,22 +370,31 @@ def moving_markets(plan: Plan) -> Markets:
     ver = np.cumsum(rise[:, movers], axis=0, dtype=np.int64)[at]  # [key, market]: versions of the moving only
     # the distinct versions of each market and a regime with each, then their tariffs' projections
     market = np.broadcast_to(np.arange(M), (Q, M)).ravel()
-    cand, first, cand_of = np.unique(market * (int(ver.max(initial=0)) + 1) + ver.ravel(), return_index=True,
-                                     return_inverse=True)
+    cand_of, first = row_ids(market, ver.ravel())
     cand_market, cand_regime = market[first], np.broadcast_to(key_regime[:, None], (Q, M)).ravel()[first]
     weights = np.random.default_rng(20250402).random((n, 2))
-    proj = np.empty((cand.size, 2))
+    proj = np.empty((first.size, 2))
     chunk = max(1, _MARKET_ELEMENTS // max(1, n))
-    exporters = np.arange(n)
-    for lo in range(0, cand.size, chunk):  # chunks of versions bound memory
+    # each market's law cells (the others are 0): a version's [exporter] row is filled from them, rather than
+    # gathered cell by cell over every exporter
+    law_market = split.cells // (n * m) * m + split.cells % m
+    by_market = np.argsort(law_market, kind="stable")
+    bounds = np.searchsorted(law_market[by_market], np.arange(K * m + 1))
+    law_exporter, law_traded = split.cells // m % n, traded.reshape(-1)[split.cells]
+    for lo in range(0, first.size, chunk):  # chunks of versions bound memory
         sl = slice(lo, lo + chunk)
-        k, j = part[cand_market[sl]], importer[cand_market[sl]]
-        column = (k[:, None] * n + exporters) * m + j[:, None]  # [version, exporter]: the market's cells
-        proj[sl] = (plan.rates_on(column, cand_regime[sl][:, None]) * traded[k, :, j]) @ weights
+        at = part[cand_market[sl]] * m + importer[cand_market[sl]]
+        start, count = bounds[at], bounds[at + 1] - bounds[at]
+        row = np.repeat(np.arange(count.size), count)
+        cell = by_market[np.repeat(start - (np.cumsum(count) - count), count) + np.arange(count.sum())]
+        tariffs = np.zeros((count.size, n))  # [version, exporter]: the market's tariffs on its cells with trade
+        tariffs[row, law_exporter[cell]] = split.rates[cand_regime[sl][row], cell] * law_traded[cell]
+        proj[sl] = tariffs @ weights
     tariffs_of, _ = row_ids(cand_market, proj[:, 0], proj[:, 1])
-    tariffs = tariffs_of[cand_of.ravel()]  # [key x market]: the tariffs' identity
+    tariffs = tariffs_of[cand_of]  # [key x market]: the tariffs' identity
     mult = np.broadcast_to(key_mult[:, None], (Q, M)).ravel()
-    problem, first = row_ids(tariffs, mult)
+    _, mult_rank = np.unique(key_mult, return_inverse=True)  # ranks order as the multipliers: ids as theirs
+    problem, first = row_ids(tariffs, np.broadcast_to(mult_rank.reshape(-1, 1), (Q, M)).ravel())
     cells = np.flatnonzero(traded & moving[:, None, :])
     k, i, j = np.unravel_index(cells, (K, n, m))
     index = np.full((K, m), -1)
@@ -463,9 +472,13 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
         raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
     notes = model_options(spec, baseline, options)
-    notes += _missing_exporters(scenario.schedule, baseline, fine_values)
+    # a table is read once, for the note on exporters and the atoms
+    table = fine_rows(fine_values, np.asarray(baseline.exporters, dtype=str), np.asarray(baseline.importers, dtype=str))
+    notes += _missing_exporters(scenario.schedule, baseline, fine_values, table)
     schedule = scenario.schedule
-    atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values)  # once, for both
+    # once, for both; `fine_values_problem` above checked the member column
+    atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values,
+                           members_checked=True, fine_rows=table)
     fallback = _fallback_notes(schedule, baseline, atoms)
     for note in fallback[:-1] if fallback and "exact value shares" in fallback[-1] else fallback:
         warn_at_caller(note, TradesimWarning)
@@ -517,10 +530,10 @@ def _fallback_notes(schedule, baseline: Baseline, atoms) -> list[str]:
     is `TariffSchedule.atoms` of the baseline."""
     exporters = np.asarray(baseline.exporters)
     reached = np.zeros((len(baseline.exporters), len(baseline.importers)), bool)  # pairs some measure covers
-    for j, importer in enumerate(baseline.importers):
-        for m in schedule.measures:  # the measures' exporter sets, once per importer
-            if m.importer == importer:
-                reached[:, j] |= m.exporter_mask(exporters)
+    position = {c: j for j, c in enumerate(baseline.importers)}
+    for m in schedule.measures:  # each measure's exporter set once, on its importer's column
+        if m.importer in position:
+            reached[:, position[m.importer]] |= m.exporter_mask(exporters)
     cells = atoms.fallback_cells(len(baseline.exporters), len(baseline.importers)) & (baseline.flows > 0) & \
         reached[None]
     notes = []
@@ -540,18 +553,23 @@ def _fallback_notes(schedule, baseline: Baseline, atoms) -> list[str]:
     return notes
 
 
-def _missing_exporters(schedule, baseline: Baseline, fine_values=None) -> list[str]:
+def _missing_exporters(schedule, baseline: Baseline, fine_values=None, table: FineRows | None = None) -> list[str]:
     """A note on the exporters that measures name and that neither the baseline nor any member of its
     aggregate exporters has (fine values with a ``member`` column; a group member such as ``EU27``
-    has its member states): the measures do not reach their trade."""
+    has its member states): the measures do not reach their trade. `table` is `fine_values` read
+    for the baseline's axes (`tradesim.law.atoms.fine_rows`), when it is at hand."""
     reached = set(baseline.exporters)
     members: set[str] = set()
-    member = member_column(fine_values)
-    if member is not None and {"exporter", "importer"} <= set(fine_values.columns):
-        on = ((member != "") & fine_values["exporter"].isin(baseline.exporters).to_numpy()
-              & fine_values["importer"].isin(baseline.importers).to_numpy()
-              & (pd.to_numeric(fine_values["value"], errors="coerce") > 0).to_numpy())
-        members = set(pd.unique(member[on]))
+    if isinstance(fine_values, pd.DataFrame) and {"member", "exporter", "importer"} <= set(fine_values.columns):
+        if table is None:
+            table = fine_rows(fine_values, np.asarray(baseline.exporters, dtype=str),
+                              np.asarray(baseline.importers, dtype=str))
+        if table is not None:
+            # the member column through its distinct values (`member_column`'s text), not its rows' text
+            names, row_member = table.member_names, table.row_member
+            on = ((names[row_member] != "") & (table.exporter >= 0) & (table.importer >= 0)
+                  & (table.value > 0).to_numpy())
+            members = set(names[np.unique(row_member[on])].tolist())
     reached |= members
     reached |= {c for group in reached & set(GROUP_MEMBERS) for c in GROUP_MEMBERS[group]}
     named = sorted({c for m in schedule.measures for c in (m.exporters or ())} - reached)
