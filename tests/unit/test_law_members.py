@@ -119,6 +119,8 @@ def test_a_member_code_that_is_also_an_exporter_is_evaluated_once_as_that_export
      r"fv.csv: column 'member': member 'CHE' on exporter 'CHN' \(line 3\): members are allowed only where the "
      r"exporter is an aggregate"),
     ("product,value,member\n85011000,5,CHE\n", r"fv.csv: column 'member': a member column needs exporter"),
+    ("exporter,importer,member,product,value\nROW,USA,CHE,85,5\nEU27,USA, EU27 ,85011000,5\n",
+     r"fv.csv: column 'member': member 'EU27' is its own exporter \(line 3\): a group's members are countries"),
 ])
 def test_bad_member_values_name_the_file_row_and_value(tmp_path, text, match):
     (tmp_path / "fv.csv").write_text(text)

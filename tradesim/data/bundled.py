@@ -260,11 +260,17 @@ def load_fine_values(ref: str, *, relative_to=None):
 def member_column(frame: pd.DataFrame) -> np.ndarray | None:
     """Each row's ``member`` of a fine-values table, stripped text (``""`` where blank or missing), or None
     without the column. Read through its distinct values (a few dozen codes over many rows)."""
+    coded = _members(frame)
+    return None if coded is None else coded[0][coded[1]]
+
+
+def _members(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(text, row)``: the ``member`` column's distinct values as stripped text (``""`` last, for missing)
+    and each row's position among them; None without the column."""
     if not isinstance(frame, pd.DataFrame) or "member" not in frame.columns:
         return None
-    codes, distinct = pd.factorize(frame["member"], use_na_sentinel=True)  # -1: missing
-    text = np.array([str(c).strip() for c in distinct] + [""], dtype=object)
-    return text[codes]
+    codes, distinct = pd.factorize(frame["member"], use_na_sentinel=True)  # -1: missing, the appended ""
+    return np.array([str(c).strip() for c in distinct] + [""], dtype=object), codes
 
 
 def members_problem(frame: pd.DataFrame) -> str | None:
@@ -274,19 +280,23 @@ def members_problem(frame: pd.DataFrame) -> str | None:
     exporter, on a row whose exporter is an aggregate (a group such as ``ROW`` or ``EU27``);
     blank (empty or missing) on ordinary rows. A table without the column has no problem.
     """
-    text = member_column(frame)
-    if text is None:
+    coded = _members(frame)
+    if coded is None:
         return None
-    named = text != ""
+    text, member = coded  # checked on the distinct values, rows found by their positions (no text per row)
+    named = (text != "")[member]
     if not named.any():
         return None
     if "exporter" not in frame.columns or "importer" not in frame.columns:
         return "a member column needs exporter and importer columns: a member belongs to an aggregate exporter"
     raw = frame["member"]
-    bad_text = [c for c in pd.unique(text[named]) if country_problem(c, COUNTRY_GROUPS)]
-    if bad_text:
-        rows = frame.index[named & np.isin(text, bad_text)]
-        return (f"member {raw[rows[0]]!r}: {country_problem(bad_text[0], COUNTRY_GROUPS)} "
+    used = np.zeros(text.size, bool)
+    used[member[named]] = True
+    bad = [int(k) for k in np.flatnonzero(used) if country_problem(text[k], COUNTRY_GROUPS)]
+    if bad:
+        at = np.flatnonzero(np.isin(member, bad) & named)
+        rows = frame.index[at]
+        return (f"member {raw[rows[0]]!r}: {country_problem(text[member[at[0]]], COUNTRY_GROUPS)} "
                 f"({row_labels(rows, frame.index)}); expected a country code or a group")
     codes, distinct = pd.factorize(frame["exporter"], use_na_sentinel=False)
     distinct = np.asarray(distinct, dtype=str)
@@ -296,10 +306,10 @@ def members_problem(frame: pd.DataFrame) -> str | None:
         return (f"member {raw[rows[0]]!r} on exporter {str(distinct[codes[np.flatnonzero(not_aggregate)[0]]])!r} "
                 f"({row_labels(rows, frame.index)}): members are allowed only where the exporter is an aggregate "
                 f"({', '.join(COUNTRY_GROUPS)}); leave member blank on other rows")
-    at = np.flatnonzero(named)  # the named rows only: text compared where it matters
-    exporter = distinct[codes[at]]
-    same = at[(text[at] == exporter) & (exporter != "ROW")]
-    if same.size:
+    # a member that is its own exporter: the member's text as an exporter position, compared by position
+    as_exporter = pd.Index(distinct).get_indexer(text.astype(str))  # -1: not an exporter
+    same = named & (as_exporter[member] == codes) & (distinct != "ROW")[codes]
+    if same.any():
         rows = frame.index[same]
         return (f"member {raw[rows[0]]!r} is its own exporter ({row_labels(rows, frame.index)}): "
                 "a group's members are countries")
@@ -312,7 +322,7 @@ def fine_values_problem(fine, products, source: str = "fine_values") -> str | No
         return None
     if (problem := members_problem(fine)) is not None:
         return problem
-    codes = np.asarray(pd.unique(fine["product"].astype(str)), dtype=str)
+    codes = np.asarray(pd.unique(np.asarray(pd.unique(fine["product"]), dtype=str)), dtype=str)  # distinct, then text
     prods = np.asarray(list(products), dtype=str)
     lengths = np.char.str_len(prods)
     nests = np.zeros(codes.size, bool)
