@@ -250,14 +250,14 @@ def estimate(scenario, baseline: Baseline, draws: int, *, model: str | None = No
 
 
 def _estimate(scenario, whole: Baseline, baseline: Baseline, draws: int, **kwargs) -> budget.Estimate:
-    """`budget.estimate` of a run on `baseline`, a part of `whole`, with its sums by pair placed on `whole`."""
+    """`budget.estimate` of a run on `baseline`, a part of `whole` (its axes and cells are the part's), with
+    its sums by pair placed on `whole`."""
     e = budget.estimate(scenario, baseline, draws=draws, **kwargs)
     if baseline is whole:
         return e
-    # flows and revenue [draw, time, exporter, importer] again for the importers the cut leaves out
-    extra = 2 * 8 * draws * e.periods * len(whole.exporters) * (len(whole.importers) - len(baseline.importers))
-    return dataclasses.replace(e, importers=len(whole.importers), path_bytes=e.path_bytes + extra,
-                               bytes=e.bytes + extra)
+    # flows and revenue [draw, time, exporter, importer] on the whole, beside the part's
+    extra = 2 * 8 * draws * e.periods * len(whole.exporters) * len(whole.importers)
+    return dataclasses.replace(e, path_bytes=e.path_bytes + extra, bytes=e.bytes + extra)
 
 
 def _draw(chosen: Priors, spec, products, draws: int, seed) -> tuple[dict, dict]:
