@@ -347,19 +347,12 @@ def _header(console: _Console, scenario, model: str | None = None) -> None:
 
 def _sized(scenario, baseline, *, limit=None, **kw):
     """The size estimate of a run (and of its counterfactual), refused when it cannot fit."""
+    from . import ensemble
     from .scenario import budget
     from .simulate import path_estimate
 
     # a run as simulate or ensemble.run makes it (on a sparse baseline's cells where it stays on them)
-    if kw.get("draws") is not None:
-        from .ensemble import estimate as ensemble_estimate
-
-        draws = kw.pop("draws")
-
-        def size(s, b, **kw):
-            return ensemble_estimate(s, b, draws, **kw)
-    else:
-        size = path_estimate
+    size = ensemble.estimate if kw.get("draws") is not None else path_estimate
     e = size(scenario, baseline, **kw)
     other = scenario.counterfactual()
     total = e

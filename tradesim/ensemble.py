@@ -218,7 +218,7 @@ def run(
     return result if baseline is whole else _on_whole(result, whole)
 
 
-def estimate(scenario, baseline: Baseline, draws: int, *, model: str | None = None, priors=None,
+def estimate(scenario, baseline: Baseline, *, draws: int, model: str | None = None, priors=None,
              **kwargs) -> budget.Estimate:
     """The size estimate (`tradesim.scenario.budget.estimate`) of `run` with `draws` draws: on a sparse
     baseline where every draw's markets clear each by itself, of the run on the importers whose law the

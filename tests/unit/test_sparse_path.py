@@ -205,7 +205,7 @@ def test_an_ensemble_on_a_sparse_world_runs_on_the_importers_whose_law_moves(wor
     pd.testing.assert_frame_equal(b.quantiles(pairs=[("CHN", "USA"), ("USA", "DEU")]),
                                   a.quantiles(pairs=[("CHN", "USA"), ("USA", "DEU")]), rtol=1e-9)
     assert "flows" not in vars(sparse)
-    e, whole = quiet(ensemble.estimate, scenario, sparse, 6), quiet(budget.estimate, scenario, dense, draws=6)
+    e, whole = quiet(ensemble.estimate, scenario, sparse, draws=6), quiet(budget.estimate, scenario, dense, draws=6)
     assert e.importers == 3 and e.bytes < whole.bytes  # the run's: the importers whose law moves
 
 
