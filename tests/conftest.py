@@ -42,3 +42,16 @@ def random_baseline() -> Baseline:
     tariffs = rng.uniform(0, 1.5, flows.shape)
     imputed = rng.random(flows.shape) < 0.5
     return Baseline(countries, products, flows, tariffs=tariffs, year=2024, imputed=imputed)
+
+
+@pytest.fixture(scope="session")
+def us_china():
+    """The bundled us-china-2025 scenario and its baseline (demo-2024), loaded once: ``(scenario, baseline)``."""
+    import warnings
+
+    import tradesim
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = tradesim.load_scenario("us-china-2025")
+        return s, s.load_baseline()

@@ -250,7 +250,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
         # each distinct market problem once, in batched solves (see `tradesim.scenario.plan.Markets`)
         if by_pair and not products and (out := _elastic_pairs(plan, params, draws)) is not None:
             return out  # the same in closed form
-        return _partial(plan, _market_targets(plan, params, keep, draws), by_pair, products, on)
+        return _partial(plan, _market_targets(plan, params, keep, draws, share=not by_pair), by_pair, products, on)
     solved = {}
     for key in tqdm(plan.keys, desc=label, unit="solve", delay=1.0, disable=not progress,
                     leave=False):  # dates, not products: each solve is vectorised over the whole tensor
@@ -411,18 +411,25 @@ class _Targets:
         its `reference` values on the whole path.
     values : dict of numpy.ndarray
         Pair outputs (``"flows"``, ``"quantity"``, ``"buyer_price"``), ``[key, draw?, cell]``,
-        the keys in the order of `Plan.keys`.
+        the keys in the order of `Plan.keys`; with `paths`, ``[key, draw?, path]``.
     country : dict of numpy.ndarray
         Per-country outputs, ``[key, draw?, country]``, in the order of the model's outputs.
     reference : dict of numpy.ndarray
         The reference solve's pair outputs, ``[draw?, part, exporter, importer]`` (possibly
         read-only broadcast views).
+    paths, column : numpy.ndarray of int, optional
+        ``[path]`` and ``[cell]``: where cells share a path, the positions among `cells` of the
+        ones whose values `values` holds, and the path each cell follows. A cell on another's
+        path has a tariff that never moves: its quantities and buyer prices are that cell's,
+        its flows that cell's scaled by their baseline flows. None: each cell its own path.
     """
 
     cells: np.ndarray
     values: dict
     country: dict
     reference: dict
+    paths: np.ndarray | None = None
+    column: np.ndarray | None = None
 
 
 def _cell_targets(plan: Plan, solved: dict) -> _Targets:
@@ -513,8 +520,7 @@ def _own_sales_move(plan: Plan) -> bool:
     K, n, m = plan.flows.shape
     cells = ((np.arange(K)[:, None] * n + home[j]) * m + j).ravel()  # own sales: [part x importer]
     cells = cells[plan.flows.reshape(-1)[cells] > 0]
-    own = plan.rates_on(cells)[regimes]  # [regime, cell]
-    return bool((own != own[:1]).any())
+    return bool(plan.rates_move(cells, regimes).any())
 
 
 def _on_problems(value, part: np.ndarray, importer: np.ndarray):
@@ -570,11 +576,15 @@ class _ProblemCells:
         return cls(part, importer, p_of, i_of, j_of, (part[p_of] * n + i_of) * m + j_of)
 
 
+#: The PE model's outputs by importer (``[draw?, problem, importer]``) that `_market_targets` adds up, and the
+#: price index's weighted change (``"price"``).
+_BY_IMPORTER = ("consumer_surplus", "revenue_change", "price")
+
 #: Cells with trade (times draws) of the market problems solved at once by `_market_targets`: bounds the model's memory.
 _SOLVE_CELLS = 2**18
 
 
-def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
+def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = False) -> _Targets:
     """`_Targets` from batched solves of the distinct market problems of `plan` (`Plan.markets`).
 
     Markets must be independent (`independent_markets`). The problems are the product axis of
@@ -583,6 +593,9 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     not at all. A solve's per-country outputs are its markets' problems' outputs added up
     (import price index: spending-weighted over all the importer's parts, the unmoved at zero).
     Problems are solved in chunks of about `_SOLVE_CELLS` cells times draws, which bounds memory.
+    With `share`, a market's cells whose tariff never moves share one path (`_Targets.paths`): their
+    exporters' prices fixed, their quantities move alike, by the market's price index only. (Where
+    that leaves more than half the cells with paths, each cell keeps its own.)
     """
 
     spec, mk = plan.spec, plan.markets
@@ -597,12 +610,15 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     t1 = plan.rates_on(at, mk.problem_regime[p_of])
     p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
-    # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market
-    pick = sparse.csr_matrix((np.ones(Q * M), (np.repeat(np.arange(Q), M), mk.of_key.ravel())), shape=(Q, P))
+    # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market; a problem's
+    # market has one importer, so its outputs by importer are that importer's, summed by [key x importer]
+    rows, of_key = np.repeat(np.arange(Q), M), mk.of_key.ravel()
+    pick = sparse.csr_matrix((np.ones(Q * M), (rows, of_key)), shape=(Q, P))
+    pick_importer = sparse.csr_matrix((np.ones(Q * M), (rows * m + importer[of_key], of_key)), shape=(Q * m, P))
     domestic = bool(plan.options.get("domestic", True))
     home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
     spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
-    weights = np.bincount(p_of * m + j_of, weights=spend, minlength=P * m).reshape(P, m)
+    weights = np.bincount(p_of, weights=spend, minlength=P)  # [problem]: its importer's
 
     names = list(dict.fromkeys(("flows", *keep)))
     pairs = {name: np.empty((*lead, index.size)) for name in names}  # [draw?, problem cell]
@@ -619,10 +635,17 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
         for name in names:
             pairs[name][..., ca:cb] = lift(getattr(sol, _PAIR_OUTPUTS[name]))
         chunk_pick = pick[:, a:b]  # once per chunk (a slice of a sparse matrix is a new one)
+        chunk_importer = pick_importer[:, a:b]
         for name in ("consumer_surplus", "producer_surplus", "revenue_change", "welfare", "price"):
-            x = weights[a:b] * (lift(sol.price_index) - 1) if name == "price" else lift(getattr(sol, name))
-            x = np.moveaxis(x, len(lead), 0)  # [problem, draw?, x]
-            add = np.asarray(chunk_pick @ x.reshape(b - a, -1)).reshape(Q, *x.shape[1:])
+            x = lift(sol.price_index if name == "price" else getattr(sol, name))
+            if name in _BY_IMPORTER:  # [draw?, problem]: its importer's
+                x = x[..., np.arange(b - a), importer[a:b]]
+                x = weights[a:b] * (x - 1) if name == "price" else x
+                add = np.asarray(chunk_importer @ np.moveaxis(x, -1, 0).reshape(b - a, -1))  # [key x importer, draw]
+                add = np.moveaxis(add.reshape(Q, m, -1), 1, -1).reshape(Q, *lead, m)
+            else:
+                x = np.moveaxis(x, len(lead), 0)  # [problem, draw?, x]
+                add = np.asarray(chunk_pick @ x.reshape(b - a, -1)).reshape(Q, *x.shape[1:])
             sums[name] = sums[name] + add if name in sums else add
         del sol
 
@@ -632,6 +655,19 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     if plan.split is not None and not plan.split.trivial:
         order = np.argsort(plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m), kind="stable")
         cells, cell_market, cell_exporter = cells[order], cell_market[order], cell_exporter[order]
+    paths = column = None
+    if share:  # a market's cells whose tariff never moves follow one of them (any)
+        still = ~plan.rates_move(cells) & np.isfinite(plan.t0.reshape(-1)[cells])  # not halted throughout
+        source = np.arange(cells.size)
+        follow = np.zeros(M, np.int64)
+        follow[cell_market[still]] = source[still]
+        source[still] = follow[cell_market[still]]
+        on_path = np.zeros(cells.size, bool)
+        on_path[source] = True
+        if 2 * on_path.sum() <= cells.size:  # else few cells share a path: each keeps its own, with less memory
+            paths = np.flatnonzero(on_path)
+            column = (np.cumsum(on_path) - 1)[source]
+            cell_market, cell_exporter = cell_market[paths], cell_exporter[paths]
     small = np.int32 if P * n < 2**31 else np.int64  # positions: half the memory traffic of int64 where they fit
     place = np.full(P * n, -1, dtype=small)
     place[p_of * n + i_of] = np.arange(p_of.size, dtype=small)
@@ -642,7 +678,7 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool) -> _Targets:
     reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
                  "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
                  "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
-    return _Targets(cells, values, country, {name: reference[name] for name in values})
+    return _Targets(cells, values, country, {name: reference[name] for name in values}, paths, column)
 
 
 def _country_sums(plan: Plan, sums: dict, lead: tuple) -> dict:
@@ -662,7 +698,7 @@ def _country_sums(plan: Plan, sums: dict, lead: tuple) -> dict:
         out[..., position] += by_importer
         return out
 
-    by_pair = plan.weights("spending").sum(axis=0)  # [exporter, importer]: flows times one plus the tariff
+    by_pair = plan.flows.sum(axis=0) + _reference_revenue(plan)  # [exporter, importer]: flows times one plus the tariff
     if not domestic:  # not the importers' own sales
         own = np.flatnonzero(home >= 0)
         by_pair[home[own], own] = 0.0
@@ -729,18 +765,20 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     step = max(1, _PATH_ELEMENTS // (len(regime) * int(np.prod(lead))))
     n_pairs = shape[1] * shape[2]
     f0 = plan.flows.reshape(n)[cells]  # [cell]: the baseline's flows, USD
+    held = cells if targets.paths is None else cells[targets.paths]  # the cells whose paths are computed
+    f0_held = f0 if targets.paths is None else f0[targets.paths]
     # quantities from the flows' path (not under persistence, which acts on each series' own falls)
     one_path = (not by_pair and "quantity" in names and dyn.persistence == 0
-                and np.array_equal(targets.values["flows"], f0 * targets.values["quantity"]))
+                and np.array_equal(targets.values["flows"], f0_held * targets.values["quantity"]))
     if by_pair:  # [piece, draw?, pair]: summing by pair and over pieces commute, so sum by pair first
         pair_sums = {name: np.zeros((len(regime), *lead, n_pairs)) for name in ("flows", "revenue")}
     else:
-        moved = {name: np.empty((n_time, *lead, cells.size)) for name in (*names, "revenue")}
-    importer, pair = cells % shape[2], cells % n_pairs
-    rates = plan.rates_on(cells)  # [regime, cell]
+        moved = {name: np.empty((n_time, *lead, held.size)) for name in (*names, "revenue")}
+    importer, pair = cells % shape[2], held % n_pairs
+    rates = plan.rates_on(held)  # [regime, held cell]
     halts = bool(np.isposinf(rates).any())
     key_regime = np.array([r for r, _ in keys])
-    for lo in range(0, cells.size, step):  # chunks of cells bound memory; each is vectorised
+    for lo in range(0, held.size, step):  # chunks of cells bound memory; each is vectorised
         chunk = slice(lo, lo + step)
         sub = {name: targets.values[name][..., chunk] for name in names}
         if halts:  # a halted cell's path runs through its last open target; it trades nothing while halted
@@ -772,15 +810,25 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
             if name == "buyer_price":
                 moved[name][..., chunk] = out[name]
             elif name == "quantity" and one_path:
-                moved[name][..., chunk] = moved["flows"][..., chunk] / f0[chunk]
+                moved[name][..., chunk] = moved["flows"][..., chunk] / f0_held[chunk]
             else:
                 moved[name][..., chunk] = to_periods(out[name])
     targets.values.clear()  # consumed: their memory is free for the products' arrays
+    rate0 = rates[0] if targets.paths is None else plan.t0.reshape(-1)[cells]  # [cell]: the reference tariffs
+    on_products = products and plan.split is not None and not plan.split.trivial
+    followed = None  # pair outputs on products and revenue by importer, where cells follow paths
+    if targets.paths is not None and not by_pair:
+        if on_products:
+            followed = _followed(plan, moved, cells, targets.paths, targets.column, f0, rate0, on)
+        else:
+            moved = _follow(moved, targets.paths, targets.column, f0 / f0_held[targets.column], rate0)
     # the change of tariff revenue by importer, [time, draw?, importer]: the moving cells' revenue less theirs before
-    before = _by_index(rates[0] * f0, importer, shape[2])
+    before = _by_index(rate0 * f0, importer, shape[2])
     if by_pair:
         revenue_change = to_periods(pair_sums["revenue"].reshape(*pair_sums["revenue"].shape[:-1], *shape[1:])
                                     .sum(axis=-2)) - before
+    elif followed is not None:
+        revenue_change = followed[1] - before
     else:
         revenue_change = _by_index(moved["revenue"], importer, shape[2]) - before
     country = _country_path(plan, targets.country, revenue_change, kernel, to_periods)
@@ -792,9 +840,10 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         return {"flows": base_flows + to_periods(pair_sums["flows"]).reshape(n_time, *lead, *shape[1:]),
                 "revenue": base_revenue + to_periods(pair_sums["revenue"]).reshape(n_time, *lead, *shape[1:]),
                 "country": country}
+    if followed is not None:
+        return {**followed[0], "country": country}
     reference = {**targets.reference, "revenue": plan.t0 * plan.flows}
-    at_cells = {"revenue": rates[0] * f0}  # the reference's values on the moving cells, where known
-    on_products = products and plan.split is not None and not plan.split.trivial
+    at_cells = {"revenue": rate0 * f0}  # the reference's values on the moving cells, where known
     groups = _product_groups(plan, cells) if on_products else None
     full = {}
     for name in (*names, "revenue"):
@@ -822,6 +871,73 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         full[name] = a.reshape(n_time, *lead, *shape)
     full["country"] = country
     return full
+
+
+def _followed(plan: Plan, moved: dict, cells: np.ndarray, paths: np.ndarray, column: np.ndarray, f0: np.ndarray,
+              rate: np.ndarray, keep: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """`_on_products` of the period values ``[time, draw?, path]`` of the paths computed (`_Targets`),
+    for every pair output, and the tariff revenue by importer ``[time, draw?, importer]``.
+
+    A cell's change from the reference is a coefficient times its path's change (centred on the
+    reference): on its own path one, or its share of its product cell's weight in means; on
+    another's path (its tariff never moves: `rate` is its tariff, `f0` its baseline flows), its
+    baseline flows times the path's change of quantities, times its tariff for revenue. So the
+    changes of the product cells are one sparse product per output, without a ``[time, cell]``
+    array; the order of the sums is `_on_products`'s.
+    """
+    H, m = paths.size, plan.flows.shape[2]
+    follows = np.ones(cells.size, bool)
+    follows[paths] = False
+    touched, order, runs = _product_groups(plan, cells)
+    group = np.empty(cells.size, np.int64)  # each cell's product cell among `touched`
+    group[slice(None) if order is None else order] = np.repeat(np.arange(runs.size),
+                                                               np.diff(np.append(runs, cells.size)))
+    lead = moved["flows"].shape[:-1]
+    f0_held, rate_held = f0[paths], rate[paths]
+    q = moved["quantity"] if "quantity" in moved else moved["flows"] / f0_held
+    stacked = np.where(follows, column + H, column)  # a cell on another's path reads its quantities (second half)
+    revenue_coef = np.where(follows, rate * f0, 1.0)
+
+    def grouped(a):  # cell values in the order that groups them by product cell
+        return a if order is None else a[order]
+
+    def sums(values, matrix):  # [time, draw?, x] -> [time, draw?, row]
+        return (matrix @ values.reshape(int(np.prod(lead)), -1).T).T.reshape(*lead, matrix.shape[0])
+
+    def by_product(values, at, coef):  # sums of coef x values[at] over each product cell's cells
+        return sums(values, sparse.csr_matrix((grouped(coef), grouped(at), np.append(runs, cells.size)),
+                                              shape=(touched.size, values.shape[-1])))
+
+    change = {"flows": (np.concatenate([moved["flows"] - f0_held, q - 1], axis=-1), stacked,
+                        np.where(follows, f0, 1.0)),
+              "revenue": (np.concatenate([moved["revenue"] - rate_held * f0_held, q - 1], axis=-1), stacked,
+                          revenue_coef)}
+    for name, x in (("quantity", q), ("buyer_price", moved.get("buyer_price"))):
+        if name in moved:  # means: each cell's share of its product cell's weight
+            total = plan.weights(_COLLAPSE[name], on_products=True).reshape(-1)[touched]
+            share = f0 if name == "quantity" else f0 * (1 + rate)  # the parts' weights: flows, spending
+            change[name] = (x - 1, column, share / total[group])
+    base = {"flows": plan.weights("flows", on_products=True), "revenue": plan.collapse_law(plan.reference_charges),
+            "quantity": 1.0, "buyer_price": 1.0}
+    out = {name: _add_on_products(plan, base[name], touched, by_product(x, at, coef) if cells.size else None, lead,
+                                  keep)
+           for name, (x, at, coef) in change.items()}
+    revenue = sums(np.concatenate([moved["revenue"], q], axis=-1),
+                   sparse.csr_matrix((revenue_coef, (cells % m, stacked)), shape=(m, 2 * H)))
+    return {name: out[name] for name in moved}, revenue
+
+
+def _follow(moved: dict, paths: np.ndarray, column: np.ndarray, scale: np.ndarray, rate: np.ndarray) -> dict:
+    """Period values ``[time, draw?, path]`` of the paths computed (`_Targets`) on every cell,
+    ``[time, draw?, cell]``: each cell's `column`'s, flows times `scale` (the cell's baseline flows
+    over its path's: 1 on its own path), and revenue its own `rate` (its tariff, which never moves
+    where it follows another cell) times its flows."""
+    follows = np.ones(column.size, bool)
+    follows[paths] = False
+    out = {name: a[..., column] for name, a in moved.items()}
+    out["flows"] *= scale
+    out["revenue"] = np.where(follows, rate * out["flows"], out["revenue"])
+    return out
 
 
 #: Options of the PE model that the closed form of `_elastic_pairs` honours; any other sends a run to the solver.
@@ -1195,7 +1311,6 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
         base = plan.collapse(reference, weights)  # [draw?, product, exporter, importer]
     if at_cells is None:
         at_cells = np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
-    n_products = plan.split.products.size
     delta = np.subtract(moved, at_cells, out=moved)  # in place, and scaled in place below
     if order is not None:  # cells not already grouped by product cell
         delta = delta[..., order]
@@ -1205,18 +1320,30 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
         delta *= plan.weights(weights).reshape(-1)[grouped] / np.repeat(total[touched],
                                                                          np.diff(np.append(runs, cells.size)))
         # moving cells trade: their product cells' weights are > 0
+    changes = np.add.reduceat(delta, runs, axis=-1) if cells.size else None
+    return _add_on_products(plan, base, touched, changes, moved.shape[:-1], keep)
+
+
+def _add_on_products(plan: Plan, base, touched: np.ndarray, changes: np.ndarray | None, lead: tuple,
+                     keep: np.ndarray | None = None) -> np.ndarray:
+    """`base` (``[draw?, product, exporter, importer]`` or a scalar) plus `changes` ``[time, draw?,
+    touched]`` (`lead` ``(time, draw?)``; None: no change) on the product cells `touched` (flattened
+    ``[product, exporter, importer]``, sorted): ``[time, draw?, product, exporter, importer]``, or with
+    `keep` on those product cells only (``[time, draw?, cell]``)."""
+    K, n, m = plan.flows.shape
+    n_products = plan.split.products.size
     if keep is not None:
-        out = np.empty((moved.shape[0], *lead, keep.size))
+        out = np.empty((*lead, keep.size))
         out[...] = base.reshape(*base.shape[:-3], -1)[..., keep] if np.ndim(base) >= 3 else base
-        if cells.size:
+        if changes is not None:
             pos, hit = _positions(keep, touched)
-            out[..., pos[hit]] += np.add.reduceat(delta, runs, axis=-1)[..., hit]
+            out[..., pos[hit]] += changes[..., hit]
         return out
-    out = np.empty((moved.shape[0], *lead, n_products * n * m))
+    out = np.empty((*lead, n_products * n * m))
     out[...] = base.reshape(*base.shape[:-3], -1) if np.ndim(base) >= 3 else base
-    if cells.size:
-        out[..., touched] += np.add.reduceat(delta, runs, axis=-1)
-    return out.reshape(moved.shape[0], *lead, n_products, n, m)
+    if changes is not None:
+        out[..., touched] += changes
+    return out.reshape(*lead, n_products, n, m)
 
 
 def _positions(sorted_: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1328,7 +1455,7 @@ def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel,
     timing = {o.name: o.timing for o in spec.outputs}
     names = list(targets)
     change = revenue_change
-    before = (plan.t0 * plan.flows).sum(axis=(0, 1))  # [importer]
+    before = _reference_revenue(plan).sum(axis=0)  # [importer]
     out = {}
     for name in names:
         kind = timing.get(name, "quantity")
@@ -1344,6 +1471,15 @@ def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel,
         if timing.get(name) == "rest":
             out[name] = out["welfare_usd"] - sum(out[w] for w in spec.welfare if w != name)
     return {name: out[name] for name in names}
+
+
+def _reference_revenue(plan: Plan) -> np.ndarray:
+    """The reference's tariff revenue by pair, ``[exporter, importer]`` (USD), read on the law's cells only
+    where the plan has them."""
+    K, n, m = plan.flows.shape
+    if plan.split is None or plan.split.cells is None:
+        return (plan.t0 * plan.flows).sum(axis=0)
+    return np.bincount(plan.split.cells % (n * m), plan.reference_charges, minlength=n * m).reshape(n, m)
 
 
 def _on_countries(by_importer: np.ndarray, position: np.ndarray, n_countries: int) -> np.ndarray:

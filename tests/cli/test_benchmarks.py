@@ -35,6 +35,6 @@ def test_quick_run_prints_every_case_and_writes_json(tmp_path):
         assert not installed or math.isclose(r["throughput"], r["pairs"] / r["median_s"])
     # several sizes per scaling case, each fitted
     assert {k: v["against"] for k, v in data["scaling"].items()} == {
-        "pe_products": "products", "pe_countries": "countries", "ge_countries": "countries"}
+        "pe_products": "products", "pe_countries": "countries", "ge_countries": "countries", "ge_sectors": "products"}
     assert all(len(v["sizes"]) >= 3 and math.isfinite(v["exponent"]) for v in data["scaling"].values())
     assert "time ~ products ^" in done.stdout and data["machine"]["cores"] >= 1 and data["quick"] is True

@@ -15,11 +15,10 @@ from tradesim.scenario.plan import compile_plan
 
 
 @pytest.fixture(scope="module")
-def china():
+def china(us_china):
+    s, b = us_china
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s = tradesim.load_scenario("us-china-2025")
-        b = s.load_baseline()
         return s, b, compile_plan(b, s, "pe", None, {"domestic": False})
 
 

@@ -147,7 +147,7 @@ def test_tariff_arrays_are_read_at_the_cells(small):
                         d.summary("pair"))
 
 
-def test_draws_and_a_model_that_needs_every_cell_on_a_sparse_baseline(monkeypatch):
+def test_draws_and_general_equilibrium_on_a_sparse_baseline(monkeypatch):
     demo = tradesim.load_baseline("demo-2024")
     sparse = demo.with_layout("sparse")
     law = small_law()
@@ -156,7 +156,7 @@ def test_draws_and_a_model_that_needs_every_cell_on_a_sparse_baseline(monkeypatc
     for run in (dict(domestic=False, elasticities={"sigma": sigma}), dict(model="ge")):
         d = quiet(tradesim.simulate, demo, *change, **run)
         s = quiet(tradesim.simulate, sparse, *change, **run)
-        assert (s.on_cells("cell") is None) == (run.get("model") == "ge")  # general equilibrium solves dense
+        assert s.on_cells("cell") is sparse.sparse_flows.cells  # general equilibrium too solves on the cells
         for by in ("pair", "country"):
             assert_frames_close(s.summary(by), d.summary(by))
         assert_frames_close(s.to_frame(level="cell"), d.to_frame(level="cell"))
@@ -254,3 +254,21 @@ def test_a_whole_world_like_baseline_runs_in_the_memory_of_its_cells(tmp_path):
     allowance = 20 * cell_bytes + 20 * 8 * K * (n + m) + 30 * 8 * n * m  # 45 MiB here (measured: 24 MiB)
     assert peak < allowance, f"peak {peak / 2**20:.1f} MiB for {flows.cells.size:,} cells"
     assert peak < dense / 3, f"peak {peak / 2**20:.1f} MiB against {dense / 2**20:.1f} MiB for one dense tensor"
+
+
+def test_general_equilibrium_on_a_baci_file_with_domestic_sales_added_stays_on_its_cells(small):
+    dense, sparse = small
+    flows = sparse.sparse_flows
+    K, n = len(sparse.products), len(sparse.countries)
+    # BACI has no domestic sales; GE needs them: twice each product and country's exports, plus USD 1m
+    sales = 2 * np.bincount(flows.cells.product * n + flows.cells.exporter, flows.values, K * n).reshape(K, n) + 1e6
+    change = ((small_law(), "2024-12-31"), (small_law(), "2025-06-01"))
+    with pytest.raises(InputError, match="has no domestic sales on the diagonal"):
+        quiet(tradesim.simulate, sparse, *change, model="ge")
+    d, s = dense.with_domestic(sales, method="test"), sparse.with_domestic(sales, method="test")
+    assert s.layout == "sparse" and "flows" not in vars(s)
+    rd, rs = quiet(tradesim.simulate, d, *change, model="ge"), quiet(tradesim.simulate, s, *change, model="ge")
+    assert rs.on_cells("cell") is s.sparse_flows.cells and "flows" not in vars(s)
+    for by in ("pair", "country"):
+        assert_frames_close(rs.summary(by), rd.summary(by), rtol=1e-8)
+    assert rs.summary("country").loc["CHN", "welfare_usd"] < 0

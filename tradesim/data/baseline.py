@@ -880,12 +880,33 @@ class Baseline:
             k, i = np.nonzero(bad)
             cells = ", ".join(f"{self.products[a]}/{self.countries[b]}={sales[a, b]:g}" for a, b in zip(k[:5], i[:5]))
             raise InputError(f"domestic sales must be finite and >= 0: {cells}", key="sales")
+        provenance = {**self.provenance, "domestic": method}
+        if self.layout == "sparse":
+            return self._with_domestic_cells(sales, provenance)
         flows = np.array(self.flows)
         flows[:, np.arange(n), np.arange(n)] = sales
         imputed = np.zeros(flows.shape, bool) if self.imputed is None else np.array(self.imputed)
         imputed[:, np.arange(n), np.arange(n)] = True
-        return Baseline(self.countries, self.products, flows, self.tariffs, self.year,
-                        {**self.provenance, "domestic": method}, imputed, True, self.groups)
+        return Baseline(self.countries, self.products, flows, self.tariffs, self.year, provenance, imputed, True,
+                        self.groups)
+
+    def _with_domestic_cells(self, sales: np.ndarray, provenance: dict) -> Baseline:
+        """`with_domestic` of a sparse baseline: its cells off the diagonal, and `sales` ``[product, country]``
+        on every diagonal cell (listed even where zero, flagged imputed as in the dense layout), without
+        building a dense tensor."""
+        stored = self.__dict__["_sparse"]
+        cells = stored["flows"].cells
+        n = cells.shape[1]
+        off = cells.exporter != cells.importer
+        k, i = np.indices(sales.shape).reshape(2, -1)
+        index = np.concatenate([cells.index[off], (k * n + i) * n + i])
+        order = np.argsort(index, kind="stable")
+        new = Cells(cells.shape, index[order])
+        flows = SparseTensor(new, np.concatenate([stored["flows"].values[off], sales[k, i]])[order])
+        flags = np.zeros(off.sum(), bool) if stored["imputed"] is None else stored["imputed"].on(cells)[off]
+        imputed = SparseTensor(new, np.concatenate([flags, np.ones(k.size, bool)])[order])
+        return Baseline(None, self.products, flows, stored["tariffs"], self.year, provenance, imputed, True,
+                        self.groups, exporters=self.exporters, importers=self.importers)
 
     def _product_groups(self, products) -> list[str]:
         if products is None:

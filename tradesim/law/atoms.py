@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -283,6 +284,19 @@ def part_shares(atoms: Atoms, part_of_atom: np.ndarray, parent: np.ndarray, shap
 
 def codes_problem(codes) -> str | None:
     """What is wrong with some HS codes (the first five), or None."""
+    if isinstance(codes, np.ndarray) and codes.dtype.kind == "U":  # a table's codes: checked once per table
+        return _array_codes_problem(codes.dtype.str, codes.tobytes())
+    return _codes_problem(codes)
+
+
+@lru_cache(maxsize=4)
+def _array_codes_problem(dtype: str, text: bytes) -> str | None:
+    """`codes_problem` of the array of codes of `dtype` whose bytes are `text`."""
+    return _codes_problem(np.frombuffer(text, dtype=dtype))
+
+
+def _codes_problem(codes) -> str | None:
+    """`codes_problem` of any iterable of codes."""
     codes = list(dict.fromkeys(codes))
     flagged = np.flatnonzero(hs_problem_mask(codes))  # at once; the messages for the flagged ones only
     bad = [hs_problem(codes[i]) for i in flagged]

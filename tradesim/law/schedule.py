@@ -38,6 +38,10 @@ from .measure import Measure
 
 __all__ = ["TariffSchedule", "effective_rate", "read_schedule"]
 
+#: Bytes of an importer's compiled law, and of its totals, that a schedule keeps for runs on the same inputs.
+_KEEP_BYTES = 2**26
+
+
 @dataclass(frozen=True)
 class TariffSchedule:
     """A set of measures and the product lists they refer to.
@@ -219,11 +223,37 @@ class TariffSchedule:
         `reached`, to those that some measure reaches."""
         measures = [m for m in self.measures if m.importer == importer]
         lists = dict(self.product_lists)
+        names = tuple(np.asarray(exporters, dtype=str).tolist())
         # the measures' references on this exporter axis do not depend on the atoms: read once per schedule
-        key = ("references", importer, tuple(np.asarray(exporters, dtype=str).tolist()))
+        key = ("references", importer, names)
         if key not in self._cache:
             self._cache[key] = references(measures, lists, exporters)
-        return compile_law(measures, lists, atoms, exporters, self._members, cells, reached, self._cache[key])
+        # the importer's last law, kept for runs on the same atoms, exporters and cells (repeats and variants of a
+        # scenario): compiling is most of the law's work, and one law per importer bounds the memory kept
+        atoms = np.asarray(atoms, dtype=str)
+        inputs = (atoms.dtype.str, atoms.shape, atoms.tobytes(), names, reached,
+                  None if cells is None else (np.shape(cells), np.packbits(np.asarray(cells, bool)).tobytes()))
+        last = self._cache.get(("compiled", importer))
+        if last is not None and last[0] == inputs:
+            return last[1]
+        law = compile_law(measures, lists, atoms, exporters, self._members, cells, reached, self._cache[key])
+        self._cache.pop(("compiled", importer), None)
+        if sum(a.nbytes for a in vars(law).values() if isinstance(a, np.ndarray)) <= _KEEP_BYTES:
+            self._cache[("compiled", importer)] = [inputs, law, None]  # the law, and its last totals (`_totals`)
+        return law
+
+    def _totals(self, importer: str, law: Compiled, active: np.ndarray) -> np.ndarray:
+        """`stacking.evaluate` of `law` on the regimes `active` ``[regime, measure]``; the last totals of
+        the importer's last law (`compiled`) are kept with it (read-only), for runs on the same days."""
+        last = self._cache.get(("compiled", importer))
+        key = (active.shape, np.packbits(active).tobytes())
+        if last is not None and last[1] is law and last[2] is not None and last[2][0] == key:
+            return last[2][1]
+        totals = stacking.evaluate(law, active)
+        if last is not None and last[1] is law and totals.nbytes <= _KEEP_BYTES:
+            totals.flags.writeable = False  # shared by the runs that read it
+            last[2] = key, totals
+        return totals
 
     def _law(self, importer: str, j: int, atoms: Atoms, exps: np.ndarray, wanted=None, reached: bool = False):
         """`importer`'s law on `atoms`, with the members of aggregate exporters where the fine values name them.
@@ -497,7 +527,7 @@ class TariffSchedule:
             law, cell_atom, cell_exporter, fold, _ = self._law(importer, j, atoms, exps, wanted,
                                                                reached=True)  # the rates that can be nonzero
             regimes, which = np.unique(law.active([*days, *cut_days]), axis=0, return_inverse=True)
-            laws.append((j, (cell_atom, cell_exporter), fold(stacking.evaluate(law, regimes)), which.ravel()))
+            laws.append((j, (cell_atom, cell_exporter), fold(self._totals(importer, law, regimes)), which.ravel()))
         # Atoms with equal law have equal projections of their rates over (change day, exporter, importer)
         # on random weights: two projections, seeded, so a chance collision of unequal atoms is negligible.
         rng = np.random.default_rng(20250402)

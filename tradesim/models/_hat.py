@@ -25,16 +25,16 @@ baseline, which solve the economy ``along(0)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from ._lse import softmax
 
-__all__ = ["Direct", "Economy", "Linked", "OneSector"]
+__all__ = ["Direct", "Economy", "Linked", "OneSector", "TINY", "new_deficit", "normalised_rows", "pick"]
 
 _PROHIBITIVE = 60.0  # on the path to the shock, a prohibitive cost cuts a pair's share by exp(-60)
-_TINY = 1e-250  # a sum of scaled share terms below this has lost digits: OneSector shifts by column instead
+TINY = 1e-250  # a sum of scaled share terms below this has lost digits: OneSector shifts by column instead
 
 
 @dataclass
@@ -91,14 +91,17 @@ class Economy:
         """``(sectors, countries)``."""
         return self.log_pi.shape[1], self.log_pi.shape[2]
 
+    def on_pairs(self, a: np.ndarray) -> np.ndarray:
+        """Sector values ``[b, s]`` broadcast against the pair arrays ``[b, s, i, j]``."""
+        return a[:, :, None, None]
+
     def take(self, idx: np.ndarray) -> Economy:
         """The members `idx`; shared arrays (batch axis 1) stay shared."""
         values = {}
         for f in fields(self):
             a = getattr(self, f.name)
             values[f.name] = a[idx] if isinstance(a, np.ndarray) and a.shape[0] > 1 else a
-        return Economy(**values)
-
+        return type(self)(**values)
 
     def along(self, lam: np.ndarray) -> Economy:
         """The economy a fraction `lam` ``[b]`` of the way from the baseline to the shock.
@@ -110,16 +113,14 @@ class Economy:
         to a finite one that cuts the pair's share by ``exp(-60)`` at ``lam = 1``, so
         that the path is smooth; the shock itself is the economy, not ``along(1)``.
         """
-        lam = lam[:, None, None, None]
-        wall = _PROHIBITIVE / self.theta[:, :, None, None]
+        lam = lam.reshape(-1, *(1,) * (self.log_pi.ndim - 1))
+        wall = _PROHIBITIVE / self.on_pairs(self.theta)
         log_kappa = lam * np.where(np.isinf(self.log_kappa), wall, self.log_kappa)
         log_tariff = (1 - lam) * np.log1p(self.t0) - lam * np.log(self.g)
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(log_kappa=log_kappa, g=np.exp(-log_tariff))
-        return Economy(**values)
+        return replace(self, log_kappa=log_kappa, g=np.exp(-log_tariff))
 
 
-def _deficit(va: np.ndarray, deficit: np.ndarray, closure: str, va_new: np.ndarray, jac: bool):
+def new_deficit(va: np.ndarray, deficit: np.ndarray, closure: str, va_new: np.ndarray, jac: bool):
     """New deficits ``[m, j]`` (and ``d/du [m, j, l]``) under the closure, at new value added.
 
     `va` and `deficit` are the baseline's ``[m or 1, j]`` (`Economy`).
@@ -158,7 +159,7 @@ def _normalised(F: np.ndarray, va_new: np.ndarray, va: np.ndarray) -> np.ndarray
     return np.concatenate([F, np.log(va_new.sum(axis=1) / va.sum(axis=1))[:, None]], axis=1)
 
 
-def _normalised_rows(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.ndarray, np.ndarray]:
+def normalised_rows(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.ndarray, np.ndarray]:
     """The square Jacobian for a Newton step, and which residuals its rows are.
 
     The normalisation's gradient is appended, and the market-clearing row of the country
@@ -232,14 +233,14 @@ class Direct(_Remembered):
         a, top = self._factors()
         th = c.theta[:, :, None]  # [m, s, 1]
         low = x.min(axis=1, keepdims=True)[:, :, None]  # [m, 1, 1]: e <= 1, as theta > 0
-        pi = _pick(a, idx) * np.exp(-th * (x[:, None, :] - low))[:, :, :, None]
+        pi = pick(a, idx) * np.exp(-th * (x[:, None, :] - low))[:, :, :, None]
         col = pi.sum(axis=2)  # [m, s, j]
         present = c.present[:, :, 0, :]
-        if not ((col > _TINY) | ~present).all():  # a column's terms underflow: shift by column
+        if not ((col > TINY) | ~present).all():  # a column's terms underflow: shift by column
             return _shares(c, np.broadcast_to(x[:, None, :], (x.shape[0], c.shape[0], x.shape[1])))
         col = np.where(present, col, 1.0)  # absent columns have no terms: their shares stay 0
         pi /= col[:, :, None, :]
-        log_P = np.where(present, -(np.log(col) + _pick(top, idx) - th * low) / th, 0.0)
+        log_P = np.where(present, -(np.log(col) + pick(top, idx) - th * low) / th, 0.0)
         return pi, log_P
 
     def _state(self, x: np.ndarray, idx: np.ndarray) -> dict:
@@ -250,7 +251,7 @@ class Direct(_Remembered):
         gpi = c.g * pi
         phi = gpi.sum(axis=2)  # [m, s, j]
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
-        d_new, _ = _deficit(c.va, c.deficit, c.closure, va_new, jac=False)
+        d_new, _ = new_deficit(c.va, c.deficit, c.closure, va_new, jac=False)
         # total spending X'[j]; NaN (outside the domain) where deficits would make it negative
         with np.errstate(invalid="ignore", divide="ignore"):
             spend = np.where(va_new + d_new > 0, (va_new + d_new) / psi, np.nan)
@@ -268,13 +269,13 @@ class Direct(_Remembered):
         return _normalised(self.market(st), st["va_new"], st["c"].va)
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
-        """The square Jacobian and its rows (`_normalised_rows`); `drop` picks the market left out."""
+        """The square Jacobian and its rows (`normalised_rows`); `drop` picks the market left out."""
         st = self.state(x, idx)
         c, pi, flows, va_new = st["c"], st["pi"], st["flows"], st["va_new"]
         th = c.theta
         n = x.shape[1]
         diag = (np.arange(n), np.arange(n))
-        _, d_dd = _deficit(c.va, c.deficit, c.closure, va_new, jac=True)
+        _, d_dd = new_deficit(c.va, c.deficit, c.closure, va_new, jac=True)
         terms = pi * (c.g - st["phi"][:, :, None, :])  # [m, s, l, j]
         terms *= (c.alpha * th[:, :, None])[:, :, None, :]
         d_psi = -np.swapaxes(terms.sum(axis=1), 1, 2)  # [m, j, l]
@@ -287,10 +288,10 @@ class Direct(_Remembered):
         J += np.matmul((st["gpi"] * c.alpha[:, :, None, :]).sum(axis=1), d_spend)
         J[:, diag[0], diag[1]] -= ((th[:, :, None] + 1) * by_sector).sum(axis=1)
         J /= va_new[:, :, None]
-        return _normalised_rows(J, va_new, drop)
+        return normalised_rows(J, va_new, drop)
 
 
-def _pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Members `idx` of `a`, or `a` itself when it is shared (batch axis 1)."""
     return a if a.shape[0] == 1 else a[idx]
 
@@ -301,10 +302,10 @@ def _matvec(M: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _replace_row(J: np.ndarray, va_new: np.ndarray, drop=None) -> tuple[np.ndarray, np.ndarray]:
-    """`_normalised_rows` for a Jacobian ``[m, n, n]`` of the ``n`` markets, without a copy.
+    """`normalised_rows` for a Jacobian ``[m, n, n]`` of the ``n`` markets, without a copy.
 
     The market row of the country with the largest value added (or of `drop`) is overwritten
-    with the normalisation's gradient, so the rows are those of `_normalised_rows` in another
+    with the normalisation's gradient, so the rows are those of `normalised_rows` in another
     order: the same Newton step.
     """
     m, n = va_new.shape
@@ -363,20 +364,20 @@ class OneSector(Direct):
         if core is not None:
             return core
         c = self.c
-        th, va, deficit = _pick(c.theta, idx), _pick(c.va, idx), _pick(c.deficit, idx)
+        th, va, deficit = pick(c.theta, idx), pick(c.va, idx), pick(c.deficit, idx)
         low = x.min(axis=1, keepdims=True)
-        pi = _pick(self.a, idx) * np.exp(-th * (x - low))[:, :, None]
+        pi = pick(self.a, idx) * np.exp(-th * (x - low))[:, :, None]
         col = pi.sum(axis=1)
-        if (col > _TINY).all():
+        if (col > TINY).all():
             pi /= col[:, None, :]
-            log_P = -(np.log(col) + _pick(self.log_top, idx) - th * low) / th
+            log_P = -(np.log(col) + pick(self.log_top, idx) - th * low) / th
         else:  # wages so far apart that a column's terms underflow: the shift by column of `Direct`
             pi, log_P = _shares(c.take(idx), x[:, None, :])
             pi, log_P = pi[:, 0], log_P[:, 0]
-        gpi = pi if self.g is None else np.multiply(_pick(self.g, idx), pi, out=pi)
+        gpi = pi if self.g is None else np.multiply(pick(self.g, idx), pi, out=pi)
         phi = gpi.sum(axis=1)
         va_new = np.exp(x) * va
-        d_new, _ = _deficit(va, deficit, c.closure, va_new, jac=False)
+        d_new, _ = new_deficit(va, deficit, c.closure, va_new, jac=False)
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN outside the domain, as in `Direct`
             spend = np.where(va_new + d_new > 0, (va_new + d_new) / phi, np.nan)
         sales = _matvec(gpi, spend)
@@ -398,17 +399,17 @@ class OneSector(Direct):
 
     def residual(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         k = self._core(x, idx)
-        return _normalised(k["market"], k["va_new"], _pick(self.c.va, idx))
+        return _normalised(k["market"], k["va_new"], pick(self.c.va, idx))
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
         """The square Jacobian and its rows (`_replace_row`); `drop` picks the market left out."""
         k = self._core(x, idx)
         gpi, phi, spend, va_new, d_new = k["gpi"], k["phi"], k["spend"], k["va_new"], k["d_new"]
-        th = _pick(self.c.theta, idx)
+        th = pick(self.c.theta, idx)
         K = gpi * np.sqrt(th * spend / phi)[:, None, :]
         # K[0] @ K[0].T is BLAS syrk; a batch takes a general product per member
         J = (K[0] @ K[0].T)[None] if K.shape[0] == 1 else np.matmul(K, np.swapaxes(K, 1, 2))
-        va, deficit = _pick(self.c.va, idx), _pick(self.c.deficit, idx)
+        va, deficit = pick(self.c.va, idx), pick(self.c.deficit, idx)
         # d spend / d u: own value added (and own deficit, under "share") and a rank-one deficit term
         if self.c.closure == "fixed":
             own = va_new / phi
@@ -459,7 +460,7 @@ class Linked(_Remembered):
         tariff = pi * spend[:, :, None, :] - flows
         output = flows.sum(axis=3)
         revenue = tariff.sum(axis=(1, 2))
-        d_new, _ = _deficit(c.va, c.deficit, c.closure, va_new, jac=False)
+        d_new, _ = new_deficit(c.va, c.deficit, c.closure, va_new, jac=False)
         return dict(c=c, x=x, log_cost=log_cost, u=u, q=q, e=e, va_new=va_new, pi=pi, log_P=log_P, sector_spend=spend, flows=flows,
                     tariff=tariff, output=output, revenue=revenue, d_new=d_new)
 
@@ -486,7 +487,7 @@ class Linked(_Remembered):
         return _normalised(F, st["va_new"], st["c"].va)
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
-        """The square Jacobian and its rows (`_normalised_rows`); `drop` picks the market left out."""
+        """The square Jacobian and its rows (`normalised_rows`); `drop` picks the market left out."""
         st = self.state(x, idx)
         c = st["c"]
         S, n = c.shape
@@ -507,7 +508,7 @@ class Linked(_Remembered):
         dR_u = -np.einsum("ms,msl,mslj->mjl", th, beta, V)
         dR_q = -np.einsum("ms,mksl,mslj->mjkl", th, gamma, V)
         rate = (pi - c.g * pi) * c.spend[:, :, None, :]  # d revenue / d e, summed over i below
-        _, dD = _deficit(c.va, c.deficit, c.closure, va_new, jac=True)
+        _, dD = new_deficit(c.va, c.deficit, c.closure, va_new, jac=True)
         d_income_u = dR_u + dD + va_new[:, :, None] * eye_n
 
         N = n + 2 * S * n
@@ -535,4 +536,4 @@ class Linked(_Remembered):
         J2e *= (present / scale)[:, :, :, None, None]
         own = np.broadcast_to(np.where(present, c.spend / scale, -1.0), (m, S, n)).reshape(m, S * n)
         J[:, E, E] = J2e.reshape(m, S * n, S * n) - own[:, :, None] * np.eye(S * n)
-        return _normalised_rows(J, va_new, drop)
+        return normalised_rows(J, va_new, drop)

@@ -1,19 +1,20 @@
-r"""The partial-equilibrium model on the cells that trade: an accelerated fixed point on sparse matrices.
+r"""The partial-equilibrium model on the cells that trade: an accelerated fixed point on sparse or dense matrices.
 
 `tradesim.models.pe` states the model. Where the elasticity of substitution ``sigma`` of a
 problem (one product under one elasticity draw) is the same for every importer and not within
 ``1e-3`` of one, the exporter price ``p[i]`` enters every cell through ``p[i]**(1 - sigma)`` and
-``p[i]**-sigma``, so the model's sums over sources and over markets are two sparse matrix-vector
-products with constant matrices (rows: a problem's exporters; columns: its importers)::
+``p[i]**-sigma``, so the model's sums over sources and over markets are two matrix-vector products
+with constant matrices (rows: a problem's exporters; columns: its importers)::
 
     T[j] = sum_i c0[i,j] p[i]**(1 - sigma) / E0[j]     c0 = spend tau**(1 - sigma)    P[j] = T[j]**(1 / (1 - sigma))
     D[i] = p[i]**-sigma sum_j c1[i,j] G[j] / X[i]      c1 = v tau**-sigma             G[j] = P[j]**(sigma - eta[j])
 
 (``spend = v (1 + t0)``; dividing the sums by baseline spending ``E0`` and sales ``X`` costs a
 pass over importers and exporters, where dividing every cell would cost a pass over the cells;
-and ``tau**-sigma = 1`` wherever the tariff does not change, so powers are taken only where it
-does). Market clearing ``D[i] = p[i]**epsilon[i]`` is, in logs, ``F[i] = log(D'[i]) - (sigma +
-epsilon[i]) x[i] = 0`` with ``x = log p`` and ``D' = p**sigma D``. The fixed-point map is the
+``tau**-sigma = 1`` wherever the tariff does not change, so powers are taken only where it does;
+and ``G = T**((sigma - eta) / (1 - sigma))`` is one power). Market clearing ``D[i] =
+p[i]**epsilon[i]`` is, in logs, ``F[i] = log(D'[i]) - (sigma + epsilon[i]) x[i] = 0`` with ``x =
+log p`` and ``D' = p**sigma D``. The fixed-point map is the
 Jacobi-Newton step ``g(x) = x + F(x) / d`` with ``d`` the diagonal of ``-dF/dx``, taken once at
 the start (a third product with the same pattern; see `_Chunk.diagonal`): the diagonal at the
 start serves as well as the current one, and costs one product per solve instead of one per
@@ -21,9 +22,12 @@ step. Anderson acceleration (depth `DEPTH`, one least-squares problem per proble
 makes it converge in 10 to 15 evaluations where the plain iteration needs hundreds. An
 evaluation costs two matrix-vector products over the cells and elementwise work over the
 problem's exporters and importers: time and memory grow with the cells that trade, and no
-``exporter x exporter`` Jacobian is formed. Problems converge after different numbers of
-steps; when half of those being solved are done, the open ones move to a smaller chunk, so
-the last steps cost what the open problems cost.
+``exporter x exporter`` Jacobian is formed. A problem whose cells are at least `_DENSE` of its
+``exporter x importer`` block has dense blocks (`_Blocks`), multiplied as batched matrix products
+in BLAS at a fraction of a sparse product's cost per cell; the others have sparse matrices
+(`_Cells`). Problems converge after different numbers of steps; when half of those being solved
+are done, the open ones move to a smaller chunk, so the last steps cost what the open problems
+cost.
 
 The stopping rule is the dense solver's: ``max |F| <= tol``, ``F`` the log excess demand. A
 problem that does not converge in `MAX_ANDERSON` steps (strong complementarity, ``eta >>
@@ -48,6 +52,7 @@ __all__ = ["CellMarkets", "DEPTH", "MAX_ANDERSON", "cell_ranges", "segment_sum",
 DEPTH = 6  # Anderson history
 MAX_ANDERSON = 60  # steps before a problem goes to the dense Newton solver
 _COMPACT = 0.5  # when the open problems are this share of those being solved, the rest move to a smaller chunk
+_DENSE = 0.15  # share of a problem's block that trades from which it is solved on dense blocks (`_Blocks`)
 _REG = 1e-13  # Tikhonov term of Anderson's least squares, relative to its scale
 
 
@@ -80,14 +85,14 @@ def _index_dtype(size: int):
 
 
 class CellMarkets:
-    """The model cells and their values, read chunk by chunk (`_Chunk` derives everything else).
+    """The model cells and their values, read chunk by chunk (`_Cells` and `_Blocks` derive everything else).
 
     Nothing is computed over all cells here: each chunk reads its own cells and builds its
     constants, so that work runs on every core, chunk by chunk, and stays in cache. The cells
     are listed (`cells`, values ``[cell]``), or found chunk by chunk in dense tensors: where
     flows are positive, except the ``(exporter, importer)`` cells in `drop`. On dense tensors a
-    chunk finds its cells in its own block of products while that block is in cache, and no
-    list of every cell is built.
+    chunk reads its own block of products (`block`) while that block is in cache, and no list of
+    every cell is built.
 
     Attributes
     ----------
@@ -109,14 +114,42 @@ class CellMarkets:
         self.drop = drop
 
     def counts(self, products: np.ndarray) -> np.ndarray:
-        """The work of each of `products`, in cells: those it has, or on dense tensors its block (all of it is read)."""
+        """The work of each of `products`, in cells: those it has, or its block where that is read whole (dense
+        tensors) or solved whole (`dense`)."""
         K, n, m = self.shape
         if self.cells is None:
             return np.full(products.size, n * m)
-        return np.diff(self.cells.bounds)[products]
+        cells = np.diff(self.cells.bounds)[products]
+        return np.where(cells >= _DENSE * (n * m), n * m, cells)
 
-    def take(self, problems: np.ndarray):
+    def block(self, problems: np.ndarray):
+        """Dense tensors: ``v, t0, t1`` on the blocks ``[problem, exporter, importer]`` of `problems` (``b = draw * K
+        + product``, ascending; views where the products are consecutive) and the mask of the model cells."""
+        K = self.shape[0]
+        P = problems.size
+        k = problems % K
+        consecutive = bool(P) and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1
+        block = slice(k[0], k[-1] + 1) if consecutive else k  # a view, or a copy of the products' blocks
+        v = self.v[block]
+        mask = v > 0
+        if self.drop is not None:
+            mask[:, self.drop[0], self.drop[1]] = False
+        return v, self.t0[block], self.t1[block], mask
+
+    def dense(self, problems: np.ndarray, block=None) -> np.ndarray:
+        """``[problem]`` bool: whether each of `problems` trades in at least `_DENSE` of its block's cells, and so is
+        solved on dense blocks (`_Blocks`): the same answer on listed cells and on dense tensors (their `block`)."""
+        K, n, m = self.shape
+        if self.cells is None:
+            cells = np.einsum("pc->p", block[3].reshape(problems.size, -1).view(np.uint8), dtype=np.int64)
+        else:
+            cells = np.diff(self.cells.bounds)[problems % K]
+        return cells >= _DENSE * (n * m)
+
+    def take(self, problems: np.ndarray, block=None):
         """The cells of `problems` (``b = draw * K + product``, ascending), one problem after another.
+
+        On dense tensors they are found in `block` (as `block` gives it; read here when None).
 
         Returns
         -------
@@ -135,54 +168,127 @@ class CellMarkets:
         K, n, m = self.shape
         P = problems.size
         k = problems % K
-        consecutive = bool(P) and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1
         if self.cells is None:
-            block = slice(k[0], k[-1] + 1) if consecutive else k  # a view, or a copy of the products' blocks
-            v = self.v[block]
-            mask = v > 0
-            if self.drop is not None:
-                mask[:, self.drop[0], self.drop[1]] = False
+            v, t0, t1, mask = self.block(problems) if block is None else block
             # cells per problem and exporter: a pass over the block's mask (a byte per cell), not over the cells
             row_counts = np.einsum("ij->i", mask.reshape(P * n, m).view(np.uint8), dtype=np.int64)
             index = np.flatnonzero(mask)
             counts = row_counts.reshape(P, n).sum(axis=1)
-            values = tuple(np.take(a.reshape(-1), index) for a in (v, self.t0[block], self.t1[block]))
+            values = tuple(np.take(a.reshape(-1), index) for a in (v, t0, t1))
             return index, counts, row_counts, values, mask
         bounds = self.cells.bounds
-        if consecutive:  # one draw, consecutive products: one slice
+        if bool(P) and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1:  # one draw, one slice
             at = slice(bounds[k[0]], bounds[k[-1] + 1])
             counts = np.diff(bounds[k[0]:k[-1] + 2])
             index = self.cells.index[at] - k[0] * (n * m)
+            values = tuple(a[at] for a in (self.v, self.t0, self.t1))
         else:
             at, counts = cell_ranges(bounds, k)
             index = np.repeat(np.arange(P) * (n * m), counts) + self.cells.index[at] % (n * m)
-        values = tuple(a[at] if consecutive else np.take(a, at) for a in (self.v, self.t0, self.t1))
+            values = tuple(np.take(a, at) for a in (self.v, self.t0, self.t1))
         return index, counts, None, values, at
 
 
 class _Chunk:
-    """Problems ``b = draw * K + product`` of one chunk as sparse matrices and the elasticities.
+    """Problems ``b = draw * K + product`` of one chunk: their constants, the model's residual and its diagonal.
 
-    Rows are ``problem * n + exporter`` and columns ``problem * m + importer`` (``[problem x
-    exporter]`` and ``[problem x importer]`` vectors). ``C1`` holds ``c1 = v tau**-sigma`` and
-    ``C0T`` (the transposed pattern) ``c0 = spend tau**(1 - sigma)``, ``spend = v (1 + t0)``: the
-    shares of `tradesim.models.pe` without their divisors, ``sales`` ``X`` ``[P, n]`` and ``buys``
-    ``E0`` ``[P, m]``, which divide the products instead (a pass over exporters and importers,
-    not over cells). Most tariffs do not change, and there ``tau**-sigma = 1``: the powers are
-    taken only on the cells whose tariff moved (``moved``, with ``r = tau**-sigma`` there). For
-    the results, ``revenue_before`` ``[P, m]`` sums ``t0 v`` and ``t1c1`` holds ``t1 c1`` per cell
-    (0 where trade is halted): both come from the baseline pass that gives ``spend``, and the
-    chunk keeps no copy of the tariffs.
+    A problem's sums over cells are three products with its matrices (rows: exporters, columns:
+    importers) that the two layouts, `_Cells` (sparse) and `_Blocks` (dense), compute:
+    `importer_sums` ``T'[j] = sum_i c0[i,j] A[i]``, `exporter_sums` ``D'[i] = sum_j c1[i,j]
+    G[j]`` and `cross_sums` ``sum_j c0[i,j] c1[i,j] w[j]``, with ``c1 = v tau**-sigma`` and ``c0
+    = spend tau**(1 - sigma)``, ``spend = v (1 + t0)``: the shares of `tradesim.models.pe` without
+    their divisors, ``sales`` ``X`` ``[P, n]`` and ``buys`` ``E0`` ``[P, m]``, which divide the sums
+    instead (a pass over exporters and importers, not over cells). Most tariffs do not change,
+    and there ``tau**-sigma = 1``: the powers are taken only on the cells whose tariff moved
+    (``moved``, with ``r = tau**-sigma`` there). For the results, ``revenue_before`` ``[P, m]``
+    sums ``t0 v`` and ``t1c1`` holds ``t1 c1`` per cell (0 where trade is halted): both come from
+    the baseline pass that gives ``spend``, and the chunk keeps no copy of the tariffs.
     """
 
-    def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray):
+    #: The per-problem arrays that `evaluate` and `diagonal` read, kept by `subset` for the problems still open.
+    _KEPT = ("a", "power", "own", "free", "has_sales", "has_buys", "sales_or_1", "buys_or_1")
+
+    def _constants(self, sigma, eta, eps, log_tau, sigma_moved):
+        """The per-problem arrays from the elasticities (``[P]``, ``[P, m]``, ``[P, n]``) and ``sales`` and ``buys``,
+        and ``r`` on the moved cells from their ``log tau`` and sigma; returns ``tau**(1 - sigma)`` there."""
+        self.sigma = sigma  # [P]
+        self.r = np.exp(-sigma_moved * log_tau)  # tau**-sigma on the moved cells (0 where halted)
+        self.has_sales = self.sales > 0
+        self.has_buys = self.buys > 0
+        self.free = self.has_sales & np.isfinite(eps)
+        self.a = 1.0 - sigma  # [P]
+        self.power = (sigma[:, None] - eta) / self.a[:, None]  # [P, m]: G = T**power, (sigma - eta) / (1 - sigma)
+        self.own = sigma[:, None] + np.where(self.free, eps, 0.0)  # [P, n]: -dF[i]/dx[i] at fixed price indices
+        self.sales_or_1 = np.where(self.has_sales, self.sales, 1.0)
+        self.buys_or_1 = np.where(self.has_buys, self.buys, 1.0)
+        self._masks()
+        return np.exp((1 - sigma_moved) * log_tau)  # tau**(1 - sigma), 0 where halted (sigma > 1)
+
+    def _masks(self):
+        """Where `evaluate` overwrites its values (None where it has nothing to overwrite)."""
+        self.no_sales, self.no_buys, self.fixed = (None if a.all() else ~a for a in (self.has_sales, self.has_buys,
+                                                                                     self.free))
+
+    def _subset(self, keep: np.ndarray) -> _Chunk:
+        """A chunk of the same layout with the per-problem arrays of problems `keep` (its matrices are the caller's)."""
+        sub = object.__new__(type(self))
+        sub.P, sub.n, sub.m = keep.size, self.n, self.m
+        for name in self._KEPT:
+            setattr(sub, name, getattr(self, name)[keep])
+        sub._masks()
+        return sub
+
+    def evaluate(self, x: np.ndarray):
+        """Log excess demand ``F`` ``[P, n]`` at log exporter prices `x`, the price indices' ``T = P**(1 - sigma)``
+        and ``G = P**(sigma - eta)`` ``[P, m]``, and the pieces `diagonal` needs (``A``, ``T``, ``D'``)."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # in place where it can: fewer temporaries
+            A = np.multiply(self.a[:, None], x)
+            np.exp(A, out=A)
+            T = self.importer_sums(A)
+            T /= self.buys_or_1
+            if self.no_buys is not None:
+                T[self.no_buys] = 1.0
+            G = np.power(T, self.power)
+            Dp = self.exporter_sums(G)
+            Dp /= self.sales_or_1
+            if self.no_sales is not None:
+                Dp[self.no_sales] = 1.0
+            F = np.log(Dp)
+            F -= self.own * x
+            if self.fixed is not None:
+                F[self.fixed] = 0.0
+        return F, T, G, (A, T, Dp)
+
+    def diagonal(self, G, parts) -> np.ndarray:
+        """``-dF[i]/dx[i]`` ``[P, n]`` at the point `evaluate` gave `G` and `parts` for.
+
+        ``-dF[i]/dx[i] = sigma + epsilon[i] - sum_j omega[i,j] (sigma - eta[j]) S[i,j]`` (the module
+        notes of `tradesim.models.pe`) is positive, and ``omega[i,j] S[i,j] = A[i] c0 c1 G[j] /
+        (D'[i] T[j])``: a third product with the same pattern, taken once per solve (at the start,
+        and where a step is rejected): the fixed-point map divides by it, and the diagonal at the
+        start serves as well as the current one (the acceleration corrects the rest).
+        """
+        A, T, Dp = parts
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            w = self.power * self.a[:, None] * G / (T * self.buys_or_1)  # (sigma - eta) G / T'
+            cross = self.cross_sums(w) * A / (Dp * self.sales_or_1)
+            return np.where(self.free, self.own - cross, 1.0)
+
+
+class _Cells(_Chunk):
+    """A chunk on the cells that trade: its matrices sparse.
+
+    Rows are ``problem * n + exporter`` and columns ``problem * m + importer`` (``[problem x
+    exporter]`` and ``[problem x importer]`` vectors): ``C1`` holds ``c1`` and ``C0T`` (the
+    transposed pattern) ``c0``.
+    """
+
+    def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray,
+                 block=None):
         K, n, m = mk.shape
-        P = problems.size
-        k = problems % K
-        self.P, self.n, self.m = P, n, m
-        self.problems, self.k = problems, k
+        self.P, self.n, self.m = P, n, m = problems.size, n, m
         dtype = _index_dtype(P * n * m)  # int32 arithmetic where it fits: several times faster than int64
-        index, counts, row_counts, (v, t0, t1), at = mk.take(problems)
+        index, counts, row_counts, (v, t0, t1), at = mk.take(problems, block)
         # dense tensors: the cells' places in the block, where `block_quantity` writes; listed cells: `at`
         self.index, self.idx = (index, None) if mk.cells is None else (None, at)
         index = index.astype(dtype)  # positions in this chunk's [P, n, m]
@@ -193,9 +299,6 @@ class _Chunk:
         del rows
         indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(dtype)
         self.counts, self.indptr = counts, indptr
-        self.sigma = sigma  # [P]
-        self.eta = eta  # [P, m]
-        self.eps = eps  # [P, n]
         self.moved = np.flatnonzero(t1 != t0)
         # the chunk's own copies: c1 and c0 are v and spend changed in place (a slice of listed cells is a view)
         if self.moved.size and not v.flags.owndata:
@@ -207,28 +310,41 @@ class _Chunk:
         self.sales = (sparse.csr_matrix((v, self.cols, indptr), shape=shape) @ ones[:P * m]).reshape(P, n)
         self.buys = self.column_sums(spend, ones)
         self.revenue_before = self.column_sums(tv, ones)  # [P, m]: sum_i t0 v
-        s_moved = sigma[index[self.moved] // dtype(n * m)]
-        del index
         log_tau = np.log1p(t1[self.moved]) - np.log1p(t0[self.moved])  # inf where trade is halted
-        self.r = np.exp(-s_moved * log_tau)  # tau**-sigma on the moved cells (0 where halted)
-        self.c1 = v
-        self.c0 = spend
+        grow = self._constants(sigma, eta, eps, log_tau, sigma[index[self.moved] // dtype(n * m)])
+        self.c1, self.c0 = v, spend
         self.c1[self.moved] *= self.r
-        self.c0[self.moved] *= np.exp((1 - s_moved) * log_tau)  # tau**(1 - sigma), 0 where halted (sigma > 1)
+        self.c0[self.moved] *= grow
         # t1 c1: the duty at the new rates per unit of G p**(1 - sigma), t0 v where the tariff did not move
         tv[self.moved] = charged(t1[self.moved], self.c1[self.moved])
         self.t1c1 = tv
-        self.C1 = sparse.csr_matrix((self.c1, self.cols, indptr), shape=shape)
-        self.C0T = sparse.csc_matrix((self.c0, self.cols, indptr), shape=shape[::-1])
-        self.has_sales = self.sales > 0
-        self.has_buys = self.buys > 0
-        self.free = self.has_sales & np.isfinite(eps)
-        self.a = 1.0 - sigma  # [P]
-        self.slope = sigma[:, None] - eta  # [P, m]: d log G / d log P
-        self.own = sigma[:, None] + np.where(self.free, eps, 0.0)  # [P, n]: -dF[i]/dx[i] at fixed price indices
-        self.sales_or_1 = np.where(self.has_sales, self.sales, 1.0)
-        self.buys_or_1 = np.where(self.has_buys, self.buys, 1.0)
-        self._masks()
+        self._matrices()
+
+    def _matrices(self):
+        """``C1`` and ``C0T`` from ``c1``, ``c0`` and the pattern."""
+        shape = (self.P * self.n, self.P * self.m)
+        self.C1 = sparse.csr_matrix((self.c1, self.cols, self.indptr), shape=shape)
+        self.C0T = sparse.csc_matrix((self.c0, self.cols, self.indptr), shape=shape[::-1])
+
+    def importer_sums(self, A: np.ndarray) -> np.ndarray:
+        """``sum_i c0[i,j] A[i]`` ``[P, m]`` for `A` ``[P, n]``."""
+        return (self.C0T @ A.reshape(-1)).reshape(self.P, self.m)
+
+    def exporter_sums(self, G: np.ndarray) -> np.ndarray:
+        """``sum_j c1[i,j] G[j]`` ``[P, n]`` for `G` ``[P, m]``."""
+        return (self.C1 @ G.reshape(-1)).reshape(self.P, self.n)
+
+    def cross_sums(self, w: np.ndarray) -> np.ndarray:
+        """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``."""
+        C01 = sparse.csr_matrix((self.c0 * self.c1, self.cols, self.indptr), shape=(self.P * self.n, self.P * self.m))
+        return (C01 @ w.reshape(-1)).reshape(self.P, self.n)
+
+    def column_sums(self, values: np.ndarray, by: np.ndarray) -> np.ndarray:
+        """``[P, m]``: sums over exporters of chunk cell `values` times ``by[P, n]`` of the cell's exporter (ones
+        for plain sums; a longer vector is cut)."""
+        shape = (self.P * self.m, self.P * self.n)
+        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ by.reshape(-1)[:shape[1]]).reshape(
+            self.P, self.m)
 
     def quantity(self, x: np.ndarray, G: np.ndarray) -> np.ndarray:
         """``q = p**-sigma tau**-sigma G`` ``[chunk cell]`` at log exporter prices `x` ``[P, n]`` and `G` ``[P, m]``."""
@@ -243,78 +359,113 @@ class _Chunk:
         out.fill(1.0)
         out.reshape(-1)[self.index] = self.quantity(x, G)
 
-    def _masks(self):
-        """Where `evaluate` overwrites its values (None where it has nothing to overwrite)."""
-        self.no_sales, self.no_buys, self.fixed = (None if a.all() else ~a for a in (self.has_sales, self.has_buys,
-                                                                                     self.free))
-
-    def subset(self, keep: np.ndarray) -> _Chunk:
+    def subset(self, keep: np.ndarray) -> _Cells:
         """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
-        P, n, m = keep.size, self.n, self.m
+        P, m = keep.size, self.m
         idx, counts = cell_ranges(np.concatenate([[0], np.cumsum(self.counts)]), keep)
         shift = np.repeat((keep - np.arange(P)).astype(self.cols.dtype) * m, counts)  # problems move down by this
-        sub = object.__new__(type(self))
-        sub.P, sub.n, sub.m, sub.counts = P, n, m, counts
+        sub = self._subset(keep)
+        sub.counts = counts
         sub.cols = np.take(self.cols, idx)
         sub.cols -= shift
         sub.c0, sub.c1 = np.take(self.c0, idx), np.take(self.c1, idx)
-        row_counts = np.diff(self.indptr).reshape(self.P, n)[keep].reshape(-1)
+        row_counts = np.diff(self.indptr).reshape(self.P, self.n)[keep].reshape(-1)
         sub.indptr = np.concatenate([[0], np.cumsum(row_counts)]).astype(self.indptr.dtype)
-        sub.C1 = sparse.csr_matrix((sub.c1, sub.cols, sub.indptr), shape=(P * n, P * m))
-        sub.C0T = sparse.csc_matrix((sub.c0, sub.cols, sub.indptr), shape=(P * m, P * n))
-        for name in ("a", "slope", "own", "free", "has_sales", "has_buys", "sales_or_1", "buys_or_1"):
-            setattr(sub, name, getattr(self, name)[keep])
-        sub._masks()
+        sub._matrices()
         return sub
 
+
+class _Blocks(_Chunk):
+    """A chunk on dense ``[problem, exporter, importer]`` blocks, 0 where no model cell is.
+
+    From a fifth or so of a block's cells trading up (`_DENSE`; a trade-shaped world has a third
+    or more), products with the blocks beat sparse ones: no index is read, and they run as
+    batched matrix products in BLAS. Dense input is copied block by block; listed cells are put
+    in zero blocks, so that a problem's numbers are the same from either (and in any chunk: the
+    products are problem by problem). ``c1``, ``c0``, ``t1c1`` and a scratch block are one
+    allocation: the chunks of a thread then reuse the same memory, where four would go back to
+    the system and fault in anew.
+    """
+
+    def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray,
+                 block=None):
+        self.P, self.n, self.m = P, n, m = problems.size, *mk.shape[1:]
+        self.work = np.empty((4, P, n, m))
+        c1, c0, tv = self.work[:3]
+        if mk.cells is None:
+            v, t0, t1, self.mask = mk.block(problems) if block is None else block
+            np.copyto(c1, v)
+            if mk.drop is not None:
+                c1[:, mk.drop[0], mk.drop[1]] = 0.0
+            np.multiply(t0, c1, out=tv)  # baseline tariff revenue, then (below) t1 c1
+            moved = np.flatnonzero(t1 != t0)
+            moved = moved[self.mask.reshape(-1)[moved]]  # on the model cells only
+            t0m, t1m = t0.reshape(-1)[moved], t1.reshape(-1)[moved]
+        else:  # listed cells: `quantity` gives their values, `idx` and `counts` say where they go
+            index, self.counts, _, (v, t0, t1), self.idx = mk.take(problems)
+            self.index = index
+            c1.fill(0.0)
+            tv.fill(0.0)
+            c1.reshape(-1)[index] = v
+            tv.reshape(-1)[index] = t0 * v
+            on = np.flatnonzero(t1 != t0)
+            moved, t0m, t1m = index[on], t0[on], t1[on]
+        np.add(tv, c1, out=c0)  # spend = v (1 + t0)
+        self.sales = np.einsum("pij->pi", c1)
+        ones = np.ones(n)  # (a batched product: each problem's sums come out the same in any chunk)
+        self.buys = np.matmul(ones, c0)
+        self.revenue_before = np.matmul(ones, tv)
+        self.moved = moved
+        grow = self._constants(sigma, eta, eps, np.log1p(t1m) - np.log1p(t0m), sigma[moved // (n * m)])
+        c1f, c0f, tvf = (a.reshape(-1) for a in (c1, c0, tv))
+        c1f[moved] *= self.r
+        c0f[moved] *= grow
+        tvf[moved] = charged(t1m, c1f[moved])
+        self.c1, self.c0, self.t1c1 = c1, c0, tv
+
+    def importer_sums(self, A: np.ndarray) -> np.ndarray:
+        """``sum_i c0[i,j] A[i]`` ``[P, m]`` for `A` ``[P, n]``."""
+        return np.matmul(A[:, None, :], self.c0)[:, 0]
+
+    def exporter_sums(self, G: np.ndarray) -> np.ndarray:
+        """``sum_j c1[i,j] G[j]`` ``[P, n]`` for `G` ``[P, m]``."""
+        return np.matmul(self.c1, G[:, :, None])[..., 0]
+
+    def cross_sums(self, w: np.ndarray) -> np.ndarray:
+        """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``."""
+        return np.matmul(np.multiply(self.c0, self.c1, out=self.work[3, :self.P]), w[:, :, None])[..., 0]
+
     def column_sums(self, values: np.ndarray, by: np.ndarray) -> np.ndarray:
-        """``[P, m]``: sums over exporters of chunk cell `values` times ``by[P, n]`` of the cell's exporter (ones
-        for plain sums; a longer vector is cut)."""
-        shape = (self.P * self.m, self.P * self.n)
-        return (sparse.csc_matrix((values, self.cols, self.indptr), shape=shape) @ by.reshape(-1)[:shape[1]]).reshape(
-            self.P, self.m)
+        """``[P, m]``: sums over exporters of block `values` ``[P, n, m]`` times ``by[P, n]``."""
+        return np.matmul(by[:, None, :], values)[:, 0]
 
-    def evaluate(self, x: np.ndarray):
-        """Log excess demand ``F`` ``[P, n]`` at log exporter prices `x`, log price indices ``[P, m]``, ``G``
-        ``[P, m]``, and the pieces `diagonal` needs (``A``, ``T``, ``D'``)."""
-        P, n, m = self.P, self.n, self.m
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # in place where it can: fewer temporaries
-            A = np.multiply(self.a[:, None], x)
-            np.exp(A, out=A)
-            T = (self.C0T @ A.reshape(-1)).reshape(P, m)
-            T /= self.buys_or_1
-            if self.no_buys is not None:
-                T[self.no_buys] = 1.0
-            log_P = np.log(T)
-            log_P /= self.a[:, None]
-            G = np.multiply(self.slope, log_P)
-            np.exp(G, out=G)
-            Dp = (self.C1 @ G.reshape(-1)).reshape(P, n)
-            Dp /= self.sales_or_1
-            if self.no_sales is not None:
-                Dp[self.no_sales] = 1.0
-            F = np.log(Dp)
-            F -= self.own * x
-            if self.fixed is not None:
-                F[self.fixed] = 0.0
-        return F, log_P, G, (A, T, Dp)
+    def _all_quantities(self, x: np.ndarray, G: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``q = p**-sigma tau**-sigma G`` on every cell of the blocks, written into `out` ``[P, n, m]`` (returned
+        flat)."""
+        flat = out.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.multiply(np.exp(-self.sigma[:, None] * x)[:, :, None], G[:, None, :], out=out)
+            flat[self.moved] *= self.r
+        return flat
 
-    def diagonal(self, G, parts) -> np.ndarray:
-        """``-dF[i]/dx[i]`` ``[P, n]`` at the point `evaluate` gave `G` and `parts` for.
+    def quantity(self, x: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """``q`` ``[chunk cell]`` on listed cells, at log exporter prices `x` ``[P, n]`` and `G` ``[P, m]``."""
+        return self._all_quantities(x, G, self.work[3])[self.index]
 
-        ``-dF[i]/dx[i] = sigma + epsilon[i] - sum_j omega[i,j] (sigma - eta[j]) S[i,j]`` (the module
-        notes of `tradesim.models.pe`) is positive, and ``omega[i,j] S[i,j] = A[i] c0 c1 G[j] /
-        (D'[i] T[j])``: a third product with the same pattern, taken once per solve (at the start,
-        and where a step is rejected): the fixed-point map divides by it, and the diagonal at the
-        start serves as well as the current one (the acceleration corrects the rest).
-        """
-        A, T, Dp = parts
-        P, n, m = self.P, self.n, self.m
-        C01 = sparse.csr_matrix((self.c0 * self.c1, self.cols, self.indptr), shape=(P * n, P * m))
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            cross = (C01 @ (self.slope * G / (T * self.buys_or_1)).reshape(-1)).reshape(P, n) * A / (
-                Dp * self.sales_or_1)
-            return np.where(self.free, self.own - cross, 1.0)
+    def block_quantity(self, x: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
+        """``q`` written into the chunk's ``[P, n, m]`` block `out` (dense input), 1 where no cell trades."""
+        flat = self._all_quantities(x, G, out)
+        index = np.flatnonzero(self.mask)
+        q = flat[index]
+        out.fill(1.0)
+        flat[index] = q
+
+    def subset(self, keep: np.ndarray) -> _Blocks:
+        """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
+        sub = self._subset(keep)
+        sub.work = self.work  # the scratch block of `cross_sums`
+        sub.c0, sub.c1 = self.c0[keep], self.c1[keep]
+        return sub
 
 
 def _gram_solve(g: np.ndarray, b: np.ndarray, ridge: bool = False) -> np.ndarray:
@@ -323,31 +474,45 @@ def _gram_solve(g: np.ndarray, b: np.ndarray, ridge: bool = False) -> np.ndarray
     Gaussian elimination without pivoting (stable on a positive definite matrix), with the
     problems on the last axis: a loop over the ``h <= DEPTH`` history columns, not over
     problems, several times faster than batched LAPACK calls on ``6 x 6`` systems. `b` rides
-    along as the last column of the eliminated matrix (one update per column, not two). With
-    `ridge`, ``_REG`` times the trace is added to the diagonal first (one where the trace is
-    zero: an empty history). A pivot that rounding made zero or negative gives a non-finite or
-    far step, which `_anderson` rejects (a plain step instead, the history cleared).
+    along as the last column of the eliminated matrix (one update per column, not two), and each
+    pivot row is divided by its pivot as it is reached, so that a step of the back substitution
+    is one dot product and one subtraction. With `ridge`, ``_REG`` times the trace is added to the
+    diagonal first (one where the trace is zero: an empty history). A pivot that rounding made
+    zero or negative gives a non-finite or far step, which `_anderson` rejects (a plain step
+    instead, the history cleared).
     """
     h, P = b.shape
     a = np.empty((h, h + 1, P))
     a[:, :h] = g
     a[:, h] = b
     if ridge:
-        diag = np.arange(h)
-        scale = np.einsum("hhp->p", g)
-        a[diag, diag] += _REG * scale + (scale == 0)
-    for k in range(h - 1):
-        lk = a[k + 1:, k] / a[k, k]
-        a[k + 1:, k + 1:] -= lk[:, None] * a[k, k + 1:][None]
-    y = np.empty((h, P))
-    y[h - 1] = a[h - 1, h] / a[h - 1, h - 1]
+        diag = a.reshape(-1, P)[::h + 2]  # every (h + 2)-th row of the flattened matrices: their diagonals
+        scale = diag.sum(axis=0)
+        diag += _REG * scale + (scale == 0)
+    for k in range(h):
+        a[k, k + 1:] /= a[k, k]
+        a[k + 1:, k + 1:] -= a[k + 1:, k, None] * a[k, k + 1:]
+    y = a[:, h]  # back substitution in place: y[k] = a[k, h] - sum_j a[k, j] y[j] over j > k
     for k in range(h - 2, -1, -1):
-        y[k] = (a[k, h] - np.einsum("hp,hp->p", a[k, k + 1:h], y[k + 1:])) / a[k, k]
+        y[k] -= np.einsum("hp,hp->p", a[k, k + 1:h], y[k + 1:])
     return y
 
 
+def _dots(history: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``[h, P]``: the dot products of `history` ``[h, P, n]`` with `v` ``[P, n]``, problem by problem.
+
+    A batched matrix product (BLAS) over the history's problems axis: faster than `np.einsum` here.
+    """
+    return np.matmul(history.transpose(1, 0, 2), v[:, :, None])[..., 0].T
+
+
+def _combine(weights: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """``[P, n]``: the sums over ``h`` of `weights` ``[h, P]`` times `history` ``[h, P, n]`` (as `_dots`)."""
+    return np.matmul(weights.T[:, None, :], history.transpose(1, 0, 2))[:, 0]
+
+
 def _anderson(ch: _Chunk, tol: float, max_iter: int):
-    """Anderson-accelerated fixed point on every problem of `ch`; returns x, F, log P, G, steps, unsolved mask.
+    """Anderson-accelerated fixed point on every problem of `ch`; returns x, F, T, G, steps, unsolved mask.
 
     The map is ``g(x) = x + F(x) / d``, ``d`` the diagonal of ``-dF/dx`` at the start (a Jacobi-Newton
     step). The history of differences is kept ``[DEPTH, problem, exporter]`` with its Gram matrix
@@ -359,12 +524,12 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     """
     P, n = ch.P, ch.n
     x = np.zeros((P, n))
-    F, log_P, G, parts = ch.evaluate(x)
+    F, T, G, parts = ch.evaluate(x)
     res = np.abs(F).max(axis=1, initial=0.0)
     active = res > tol
     if not active.any():
-        return x, F, log_P, G, 0, ~np.isfinite(res)
-    out = [x.copy(), F, log_P, G]  # every problem's values, written as problems leave the working set
+        return x, F, T, G, 0, ~np.isfinite(res)
+    out = [x.copy(), F, T, G]  # every problem's values, written as problems leave the working set
     at = np.arange(P)  # the working problems' positions in `ch`
     d = ch.diagonal(G, parts)
     f = F / d
@@ -379,10 +544,10 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
             break
         if open_ <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
             done, keep = np.flatnonzero(~active), np.flatnonzero(active)
-            for a, values in zip(out, (x, F, log_P, G)):
+            for a, values in zip(out, (x, F, T, G)):
                 a[at[done]] = values[done]
             ch, at = ch.subset(keep), at[keep]
-            x, F, f, d, best, log_P, G = (a[keep] for a in (x, F, f, d, best, log_P, G))
+            x, F, f, d, best, T, G = (a[keep] for a in (x, F, f, d, best, T, G))
             dX, dF, gram = dX[:, keep], dF[:, keep], gram[..., keep]
             active = np.ones(keep.size, bool)
         steps += 1
@@ -390,19 +555,19 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
         x_new = x + f
         if h:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bad pivot: a step rejected below
-                gamma = _gram_solve(gram[:h, :h], np.einsum("hpn,pn->hp", dF[:h], f), ridge=True)
-                x_new -= np.einsum("hp,hpn->pn", gamma, dX[:h])
+                gamma = _gram_solve(gram[:h, :h], _dots(dF[:h], f), ridge=True)
+                x_new -= _combine(gamma, dX[:h])
         idle = None if open_ == active.size else ~active
         if idle is not None:
             x_new[idle] = x[idle]
-        F_new, log_P_new, G_new, parts = ch.evaluate(x_new)
+        F_new, T_new, G_new, parts = ch.evaluate(x_new)
         res_new = np.abs(F_new).max(axis=1, initial=0.0)
         # a step off the domain or far uphill: back to a plain step from the point before, history cleared
         bad = active & (~np.isfinite(res_new) | (res_new > 1e3 * np.maximum(best, tol)))
         any_bad = bad.any()
         if any_bad:
             x_new[bad] = x[bad] + f[bad]
-            F_new, log_P_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
+            F_new, T_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
             res_new = np.abs(F_new).max(axis=1, initial=0.0)
             d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
             dX[:, bad] = 0.0
@@ -419,21 +584,22 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
             held = bad if idle is None else bad | idle
             df[held] = 0.0
             dx[held] = 0.0
-        row = np.einsum("hpn,pn->hp", dF, df)
+        row = _dots(dF, df)
         gram[col] = row
         gram[:, col] = row
-        x, F, f, log_P, G, res = x_new, F_new, f_new, log_P_new, G_new, res_new
+        x, F, f, T, G, res = x_new, F_new, f_new, T_new, G_new, res_new
         best = np.fmin(best, res)  # a residual that is not a number leaves the best as it was
         active &= ~(res <= tol)
-    for a, values in zip(out, (x, F, log_P, G)):
+    for a, values in zip(out, (x, F, T, G)):
         a[at] = values
     unsolved = np.zeros(P, bool)
     unsolved[at] = active | ~np.isfinite(res)
     return *out, steps, unsolved
 
 
-def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: float, max_iter: int):
-    """Solve `problems` (``b = draw * K + product``) on the cells.
+def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: float, max_iter: int) -> list[dict]:
+    """Solve `problems` (``b = draw * K + product``) on the cells, on dense blocks or sparse matrices
+    (`CellMarkets.dense`).
 
     Parameters
     ----------
@@ -442,18 +608,28 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
 
     Returns
     -------
-    dict
-        ``x`` ``[P, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[P, m]``, the
-        ``chunk`` (a `_Chunk`: its quantities by `_Chunk.quantity` or `_Chunk.block_quantity`, its
-        ``idx``, ``counts`` per problem and ``column_sums``), ``steps``, ``residual`` (per problem) and
-        ``unsolved`` ``[P]`` bool.
+    list of dict
+        One for each layout some problems take: ``at``, their positions in `problems`; ``x``
+        ``[p, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[p, m]``, the
+        ``chunk`` (a `_Chunk`: its quantities by ``block_quantity`` on dense input, by ``quantity``
+        on listed cells with its ``idx`` and ``counts`` per problem; its ``column_sums``),
+        ``steps``, ``residual`` (per problem) and ``unsolved`` ``[p]`` bool.
     """
-    ch = _Chunk(mk, problems, sigma, eta, eps)
-    if ch.free.any():
-        x, F, log_P, G, steps, unsolved = _anderson(ch, tol, min(max_iter, MAX_ANDERSON))
-    else:  # every exporter price fixed: one pass, closed form per cell
-        x = np.zeros((ch.P, ch.n))
-        F, log_P, G, _ = ch.evaluate(x)
-        steps, unsolved = 0, np.zeros(ch.P, bool)
-    return {"x": x, "log_P": log_P, "G": G, "chunk": ch, "steps": steps,
-            "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved}
+    block = mk.block(problems) if mk.cells is None else None  # dense tensors: read once when every problem takes it
+    dense = mk.dense(problems, block)
+    parts = []
+    for layout, at in ((_Blocks, np.flatnonzero(dense)), (_Cells, np.flatnonzero(~dense))):
+        if not at.size:
+            continue
+        ch = layout(mk, problems[at], sigma[at], eta[at], eps[at], block if at.size == problems.size else None)
+        if ch.free.any():
+            x, F, T, G, steps, unsolved = _anderson(ch, tol, min(max_iter, MAX_ANDERSON))
+        else:  # every exporter price fixed: one pass, closed form per cell
+            x = np.zeros((ch.P, ch.n))
+            F, T, G, _ = ch.evaluate(x)
+            steps, unsolved = 0, np.zeros(ch.P, bool)
+        with np.errstate(divide="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
+            log_P = np.log(T) / ch.a[:, None]
+        parts.append({"at": at, "x": x, "log_P": log_P, "G": G, "chunk": ch, "steps": steps,
+                      "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved})
+    return parts

@@ -74,6 +74,11 @@ Globalisation. Three methods, each for the draws the one before left unsolved:
    and Levenberg-Marquardt trust-region methods) on the same square system with the same
    Jacobian, from where the path stopped and from the baseline, polished by Newton.
 
+On the cells that trade. `solve_sectors` given a `tradesim.data.layout.SparseTensor` solves the
+system without links on its cells (`tradesim.models._hat_cells`): the same unknowns, equations,
+Jacobian and globalisation, with sums over the cells in place of sums over dense ``[s, i, j]``
+arrays, so that time and memory grow with the cells that trade.
+
 ``max_iter`` bounds each draw's Newton steps (and the fallback's function evaluations) over
 all three. A path that stops where a country's trade surplus takes nearly all its income has
 met the edge of the closure's domain: no equilibrium lies further along, and the error says so.
@@ -102,9 +107,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.baseline import MAX_RATE
+from ..data.layout import Cells, SparseTensor
 from ..errors import ConvergenceError, InputError
-from . import _hat
+from . import _hat, _hat_cells
 from ._newton import check_options, newton, solve_linear
+from ._pe_cells import segment_sum
 from ._revenue import PairRevenue
 
 __all__ = ["GESolution", "solve", "solve_products", "solve_sectors"]
@@ -133,7 +140,8 @@ class GESolution(PairRevenue):
     Axes: ``[draw?, country]`` for country results and the shape of `flows` (with ``draw``
     first when there are draws) for pair results; ``draw`` is present when the flows or the
     trade elasticity had a draw axis. Nominal values are in numeraire units: baseline USD
-    when the numeraire is world GDP.
+    when the numeraire is world GDP. Solved on the cells that trade (`flows` given as a
+    `tradesim.data.layout.SparseTensor`), every pair array is ``[draw?, cell]`` on `cells`.
 
     Attributes
     ----------
@@ -167,6 +175,8 @@ class GESolution(PairRevenue):
         The closure, ``"fixed"`` or ``"share"``.
     numeraire : tuple
         ``("world",)``, ``("price_index", country)`` or ``("wage", country)``.
+    cells : tradesim.data.layout.Cells or None
+        The cells of the pair arrays when solved on the cells that trade; None on dense flows.
     """
 
     flows: np.ndarray
@@ -188,6 +198,7 @@ class GESolution(PairRevenue):
     deficits: str
     numeraire: tuple
     draws: bool
+    cells: Cells | None = None
 
     @property
     def real_wage(self) -> np.ndarray:
@@ -197,14 +208,15 @@ class GESolution(PairRevenue):
     @property
     def quantity(self) -> np.ndarray:
         """Volume relative to the baseline, ``flows_after / (flows * unit_cost[i])``, like `flows_after`; 1 without trade."""
-        cost = self.unit_cost[..., :, None]
+        cost = self._at_exporter(self.unit_cost)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.flows > 0, self.flows_after / (self.flows * cost), 1.0)
 
     @property
     def buyer_price(self) -> np.ndarray:
         """Tariff-inclusive delivered price relative to the baseline, ``unit_cost[i] * d_hat * (1 + t1) / (1 + t0)``."""
-        return self.unit_cost[..., :, None] * self.trade_cost_change * (1 + self.tariff_after) / (1 + self.tariff_before)
+        return (self._at_exporter(self.unit_cost) * self.trade_cost_change * (1 + self.tariff_after)
+                / (1 + self.tariff_before))
 
     def country_table(self) -> dict[str, np.ndarray]:
         """Headline results per country, ``[draw?, country]`` each, names ending in their unit.
@@ -230,8 +242,16 @@ class GESolution(PairRevenue):
             "revenue_after_usd": self._by_importer(self.revenue),
         }
 
+    def _at_exporter(self, a: np.ndarray) -> np.ndarray:
+        """Exporter values ``[draw?, sector?, country]`` against the pair arrays."""
+        if self.cells is None:
+            return a[..., :, None]
+        return a[..., self.cells.product, self.cells.exporter]  # on cells only from solve_sectors: sectors
+
     def _by_importer(self, pairs: np.ndarray) -> np.ndarray:
-        """Pair values ``[draw?, sector?, exporter, importer]`` summed to ``[draw?, importer]``."""
+        """Pair values ``[draw?, sector?, exporter, importer]`` (or ``[draw?, cell]``) summed to ``[draw?, importer]``."""
+        if self.cells is not None:
+            return segment_sum(pairs, self.cells.importer, self.cells.shape[2])
         total = pairs.sum(axis=-2)
         return total.sum(axis=-2) if self.sector_price_index is not None else total
 
@@ -347,9 +367,15 @@ def solve_sectors(
     Parameters
     ----------
     flows : array_like, ``[sector, exporter, importer]`` or ``[draw, sector, exporter, importer]``
-        Baseline trade, USD, tariff-exclusive, domestic sales on the diagonal.
+        Baseline trade, USD, tariff-exclusive, domestic sales on the diagonal. A
+        `tradesim.data.layout.SparseTensor` (the cells that trade, `Baseline.sparse_flows`) is
+        solved on its cells when there are no input-output links: time and memory then grow
+        with the cells, not with ``sector x country x country``, and the pair arrays of the
+        solution are on them (`GESolution.cells`). With links (`io`) it is made dense: their
+        system is dense in sectors and countries anyway.
     trade_cost_change, tariff_before, tariff_after : array_like, optional
-        As in `solve`, broadcastable to `flows`.
+        As in `solve`, broadcastable to `flows`. With a sparse `flows`, also a `SparseTensor`
+        (read at its cells) or one value per cell of `flows`.
     theta : float or array_like
         Trade elasticity of each sector (> 0): ``()``, ``[sector]`` or ``[draw, sector]``.
     value_added : array_like ``[sector, country]``, optional
@@ -388,13 +414,15 @@ def solve_sectors(
     >>> bool(np.allclose(sol.welfare, acr))
     True
     """
-    a = _array("flows", flows)
+    sparse = isinstance(flows, SparseTensor)
+    if sparse and io is not None:  # the linked system is dense in sectors and countries: so are its flows
+        flows, sparse = flows.toarray(), False
+    a = flows if sparse else _array("flows", flows)
     if a.ndim not in (3, 4):
         raise InputError(f"has shape {a.shape}; expected [sector, exporter, importer] or "
                          "[draw, sector, exporter, importer]", key="flows")
     drawn = a.ndim == 4
-    f4 = a if drawn else a[None]
-    S = f4.shape[1]
+    S = a.shape[1] if drawn else a.shape[0]
     th = _array("theta", theta)
     if th.ndim == 0 or (th.ndim == 1 and th.shape[0] in (1, S)):
         th2, theta_drawn = np.broadcast_to(th, (S,))[None], False
@@ -403,6 +431,10 @@ def solve_sectors(
     else:
         raise InputError(f"has shape {th.shape}; expected (), [sector] or [draw, sector] with sector={S}",
                          key="theta")
+    if sparse:
+        return _solve_cells(a, trade_cost_change, tariff_before, tariff_after, th2, value_added, deficits, numeraire,
+                            countries, tol, max_iter, theta_drawn)
+    f4 = a if drawn else a[None]
     return _solve(f4, trade_cost_change, tariff_before, tariff_after, th2, value_added, io, deficits,
                   numeraire, countries, tol, max_iter, drawn, theta_drawn, user_shape=a.shape, sectors=True)
 
@@ -413,7 +445,8 @@ def solve_products(flows, tariff_before, tariff_after, theta=4.0, *, deficits: s
 
     `solve_sectors` with no trade-cost change, so `tradesim.simulate` can run general
     equilibrium on a `Baseline` of ``[product, exporter, importer]`` flows with domestic
-    sales on the diagonal. Parameters as in `solve_sectors`.
+    sales on the diagonal; on a sparse baseline (`Baseline.sparse_flows`), on its cells that
+    trade. Parameters as in `solve_sectors`.
     """
     return solve_sectors(flows, None, tariff_before, tariff_after, theta, deficits=deficits, numeraire=numeraire,
                          countries=countries, tol=tol, max_iter=max_iter)
@@ -475,29 +508,35 @@ def _along(name: str, value, default: float, user_shape: tuple, shape: tuple) ->
                          key=name) from None
 
 
-def _check_flows(f: np.ndarray, names: _Names) -> None:
+def _check_flows(f: np.ndarray, names: _Names, at=_at) -> None:
+    """Flows ``[b, s, i, j]`` (or ``[cell]``, placed by `at`) are USD values >= 0."""
     if (f < 0).any() or np.isinf(f).any():
-        raise InputError(f"has negative or infinite values at {_at((f < 0) | np.isinf(f))}; "
+        raise InputError(f"has negative or infinite values at {at((f < 0) | np.isinf(f))}; "
                          "expected USD values >= 0", key="flows")
-    for what, total in (("sells nothing (its row of flows is zero)", f.sum(axis=(1, 3))),
-                        ("buys nothing (its column of flows is zero)", f.sum(axis=(1, 2))),
+
+
+def _check_countries(sells: np.ndarray, buys: np.ndarray, own: np.ndarray, names: _Names) -> None:
+    """Every country ``[b, n]`` sells, buys and has domestic sales."""
+    for what, total in (("sells nothing (its row of flows is zero)", sells),
+                        ("buys nothing (its column of flows is zero)", buys),
                         ("has no domestic sales on the diagonal, which general equilibrium needs "
-                         "(add gross output minus exports)", np.einsum("bsii->bi", f))):
+                         "(add gross output minus exports; Baseline.with_domestic puts them there)", own)):
         bad = ~(total > 0)
         if bad.any():
             d, i = np.argwhere(bad)[0]
-            raise InputError(f"{names(i)} {what}" + (f" in draw {d}" if f.shape[0] > 1 else ""), key="flows")
+            raise InputError(f"{names(i)} {what}" + (f" in draw {d}" if total.shape[0] > 1 else ""), key="flows")
 
 
-def _check_tariff(name: str, t: np.ndarray) -> None:
+def _check_tariff(name: str, t: np.ndarray, own: np.ndarray, at=_at) -> None:
+    """Tariffs `t` are fractions in range (a halt only after) and zero on the domestic cells `own`
+    (`t`'s values there); `at` places a mask of `t`, or of `own`, in messages."""
     after = name == "tariff_after"  # a halt (inf) may come after, not at the baseline
     bad = ~((t >= 0) & ((t <= MAX_RATE) | (after & np.isposinf(t))))
     if bad.any():
-        raise InputError(f"has {float(t[bad][0])!r} at {_at(bad)}; expected fractions from 0 to {MAX_RATE:g}"
+        raise InputError(f"has {float(t[bad][0])!r} at {at(bad)}; expected fractions from 0 to {MAX_RATE:g}"
                          + (" or inf (trade halted)" if after else ""), key=name)
-    diag = np.einsum("bsii->bsi", t)
-    if (diag != 0).any():
-        raise InputError(f"is nonzero on the diagonal at {_at(diag != 0)}; "
+    if (own != 0).any():
+        raise InputError(f"is nonzero on the diagonal at {at(own != 0)}; "
                          "a country does not levy tariffs on its own sales", key=name)
 
 
@@ -544,26 +583,16 @@ def _numeraire(numeraire, names: _Names) -> tuple:
 
 def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_added, io, deficits, numeraire,
            countries, tol, max_iter, flows_drawn, theta_drawn, *, user_shape, sectors=False) -> GESolution:
-    if deficits not in ("fixed", "share"):
-        raise InputError(f"is {deficits!r}; expected 'fixed' or 'share'", key="deficits")
-    check_options(tol, max_iter)
-    Bf, S, n, n2 = f4.shape
-    if n != n2:
-        raise InputError(f"has shape {user_shape}; expected square exporter and importer axes", key="flows")
-    names = _Names(countries, n)
-    num = _numeraire(numeraire, names)
-    if num[0] != "world" and not 0 <= num[2] < n:
-        raise InputError(f"index {num[2]} is out of range for {n} countries", key="numeraire")
-    if not (np.isfinite(theta) & (theta > 0)).all():
-        raise InputError(f"has {float(theta[~(np.isfinite(theta) & (theta > 0))][0])!r}; expected finite values > 0",
-                         key="theta")
+    Bf, S, n, _ = f4.shape
+    names, num = _settings(deficits, tol, max_iter, theta, countries, numeraire, user_shape, f4.shape[1:])
     if flows_drawn and theta_drawn and theta.shape[0] != Bf:
         raise InputError(f"has {theta.shape[0]} draws; flows have {Bf}", key="theta")
     _check_flows(f4, names)
+    _check_countries(f4.sum(axis=(1, 3)), f4.sum(axis=(1, 2)), np.einsum("bsii->bi", f4), names)
     t0 = _along("tariff_before", tariff_before, 0.0, user_shape, f4.shape)
     t1 = _along("tariff_after", tariff_after, 0.0, user_shape, f4.shape)
     for name, t in (("tariff_before", t0), ("tariff_after", t1)):
-        _check_tariff(name, t)
+        _check_tariff(name, t, np.einsum("bsii->bsi", t))
     d_hat = _along("trade_cost_change", trade_cost_change, 1.0, user_shape, f4.shape)
     if not (d_hat > 0).all():
         raise InputError(f"has {float(d_hat[~(d_hat > 0)][0])!r} at {_at(~(d_hat > 0))}; expected values > 0 "
@@ -578,8 +607,126 @@ def _solve(f4, trade_cost_change, tariff_before, tariff_after, theta, value_adde
     system = _hat.Linked if gamma is not None else _hat.OneSector if S == 1 else _hat.Direct
     B = max(Bf, theta.shape[0])
     st, iterations, residual = _run(system, economy, B, tol, max_iter, names)
-    return _solution(st, economy, num, f4, t0, t1, d_hat, flows_drawn or theta_drawn, flows_drawn, user_shape,
-                     deficits, iterations, residual, sectors)
+    draws = flows_drawn or theta_drawn
+    core = user_shape[1:] if flows_drawn else user_shape
+
+    def pairs(a):  # [B, s, i, j] -> the user's flows shape, with the draw axis first when there are draws
+        return np.broadcast_to(a, (a.shape[0], *f4.shape[1:])).reshape((-1, *core) if draws else core)
+
+    inputs = {name: np.broadcast_to(a, f4.shape).reshape(user_shape) for name, a in
+              (("flows", f4), ("tariff_before", t0), ("tariff_after", t1), ("trade_cost_change", d_hat))}
+    return _solution(st, economy, num, inputs, pairs, (f4 * t0).sum(axis=(1, 2)), draws, deficits, iterations,
+                     residual, sectors)
+
+
+def _settings(deficits, tol, max_iter, theta, countries, numeraire, user_shape, shape) -> tuple[_Names, tuple]:
+    """The options checked; country names for messages and the numeraire (`_numeraire`).
+
+    `shape` is ``(sector, exporter, importer)`` of the flows, `user_shape` theirs as given.
+    """
+    if deficits not in ("fixed", "share"):
+        raise InputError(f"is {deficits!r}; expected 'fixed' or 'share'", key="deficits")
+    check_options(tol, max_iter)
+    _, n, n2 = shape
+    if n != n2:
+        raise InputError(f"has shape {user_shape}; expected square exporter and importer axes", key="flows")
+    names = _Names(countries, n)
+    num = _numeraire(numeraire, names)
+    if num[0] != "world" and not 0 <= num[2] < n:
+        raise InputError(f"index {num[2]} is out of range for {n} countries", key="numeraire")
+    if not (np.isfinite(theta) & (theta > 0)).all():
+        raise InputError(f"has {float(theta[~(np.isfinite(theta) & (theta > 0))][0])!r}; expected finite values > 0",
+                         key="theta")
+    return names, num
+
+
+def _solve_cells(flows: SparseTensor, trade_cost_change, tariff_before, tariff_after, theta, value_added, deficits,
+                 numeraire, countries, tol, max_iter, theta_drawn) -> GESolution:
+    """`_solve` on the cells of `flows` without input-output links (`tradesim.models._hat_cells`)."""
+    cells = flows.cells
+    S, n, _ = cells.shape
+    names, num = _settings(deficits, tol, max_iter, theta, countries, numeraire, cells.shape, cells.shape)
+    at = _cells_at(cells)
+    f = _array("flows", flows.values)
+    _check_flows(f, names, at)
+    own = cells.exporter == cells.importer
+    _check_countries(*(np.bincount(k, weights=w, minlength=n)[None] for k, w in
+                       ((cells.exporter, f), (cells.importer, f), (cells.exporter[own], f[own]))), names)
+    t0 = _on_cells("tariff_before", tariff_before, 0.0, cells)
+    t1 = _on_cells("tariff_after", tariff_after, 0.0, cells)
+    for name, t in (("tariff_before", t0), ("tariff_after", t1)):
+        _check_tariff(name, t, np.where(own, t, 0.0) if t.size > 1 else t[:0], at)
+    d_hat = _on_cells("trade_cost_change", trade_cost_change, 1.0, cells)
+    if not (d_hat > 0).all():
+        raise InputError(f"has {float(d_hat[~(d_hat > 0)][0])!r} at {at(~(d_hat > 0))}; expected values > 0 "
+                         "(inf for prohibitive)", key="trade_cost_change")
+    _production(value_added, None, S, n, names)  # checked only: without links value added is all of output
+    halt = np.isposinf(t1)
+    shock = (np.where(halt, t0, t1), np.where(halt, np.inf, d_hat)) if halt.any() else (t1, d_hat)
+    economy = _cell_economy(f, t0, *shock, theta, cells, deficits)
+    st, iterations, residual = _run(_hat_cells.CellDirect, economy, theta.shape[0], tol, max_iter, names)
+
+    def pairs(a):  # [B, cell] -> [draw?, cell]
+        return a if theta_drawn else a[0]
+
+    inputs = {name: np.broadcast_to(a, f.shape) for name, a in
+              (("flows", f), ("tariff_before", t0), ("tariff_after", t1), ("trade_cost_change", d_hat))}
+    return _solution(st, economy, num, inputs, pairs, segment_sum(f * t0, cells.importer, n)[None], theta_drawn,
+                     deficits, iterations, residual, sectors=True, cells=cells)
+
+
+def _cells_at(cells: Cells):
+    """`_at` for a mask over `cells`: the first cell's ``(sector, exporter, importer)``."""
+    def at(mask: np.ndarray) -> str:
+        hits = np.flatnonzero(mask)
+        c = hits[0]
+        where = (int(cells.product[c]), int(cells.exporter[c]), int(cells.importer[c]))
+        return f"index {where}" + (f" and {hits.size - 1} more" if hits.size > 1 else "")
+    return at
+
+
+def _on_cells(name: str, value, default: float, cells: Cells) -> np.ndarray:
+    """A ``[sector, exporter, importer]`` argument at `cells`, ``[cell]`` (``[1]``, broadcast, for the default).
+
+    `value` may be a `SparseTensor` of the same shape (zero where it lists no cell), one value per cell,
+    or anything that broadcasts to the dense shape (read at the cells, without making the dense tensor).
+    """
+    if value is None:
+        return np.full(1, default)
+    if isinstance(value, SparseTensor):
+        if value.shape != cells.shape:
+            raise InputError(f"has shape {value.shape}; expected {cells.shape} like flows", key=name)
+        return _array(name, value.on(cells))
+    a = _array(name, value)
+    if a.shape == (cells.size,):
+        return a
+    try:
+        dense = np.broadcast_to(a, cells.shape)
+    except ValueError:
+        raise InputError(f"has shape {a.shape}; expected a shape that broadcasts to flows {cells.shape}, or one value "
+                         f"per cell of flows ({cells.size})", key=name) from None
+    return dense[cells.product, cells.exporter, cells.importer]
+
+
+def _cell_economy(f, t0, t1, d_hat, theta, cells: Cells, closure) -> _hat_cells.CellEconomy:
+    """`_economy` on cells without links: pair arrays ``[1, cell]`` (``[1, 1]`` where one value serves all)."""
+    grid = _hat_cells.Grid(cells)
+    S, n = grid.S, grid.n
+    tariffs = bool(t0.any() or t1.any())
+    spend_cells = f * (1 + t0) if tariffs else f
+    spend = segment_sum(spend_cells, grid.sector_importer, S * n).reshape(S, n)
+    present = spend > 0
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(spend_cells / np.where(present, spend, 1.0).reshape(-1)[grid.sector_importer])
+        log_kappa = np.log(d_hat)
+    if tariffs:
+        log_kappa = log_kappa + (np.log1p(t1) - np.log1p(t0))
+    va = np.bincount(grid.exporter, weights=f, minlength=n)
+    deficit = np.bincount(grid.importer, weights=f, minlength=n) - va  # imports minus exports, domestic in both
+    return _hat_cells.CellEconomy(
+        log_pi=log_pi[None], log_kappa=log_kappa[None], g=1 / (1 + t1[None]), theta=theta, present=present[None],
+        spend=spend[None], alpha=(spend / spend.sum(axis=0))[None], beta=np.ones((1, S, n)), gamma=None, va=va[None],
+        deficit=deficit[None], t0=t0[None], closure=closure, grid=grid)
 
 
 def _economy(f4, t0, t1, d_hat, theta, beta, gamma, closure, names) -> _hat.Economy:
@@ -620,7 +767,7 @@ def _run(system_type, economy: _hat.Economy, B: int, tol: float, max_iter: int, 
     """Solve every batch member; return the solved state, iterations and the largest residual."""
     S, n = economy.shape
     N = n * (1 + 2 * S) if system_type is _hat.Linked else n
-    size = max(1, _CHUNK_CELLS // max(S * n * n, N * N))
+    size = max(1, _CHUNK_CELLS // max(economy.log_pi[0].size, N * N))  # a member's pair arrays: S n n, or its cells
     if B <= size:  # one batched solve; its system may keep the state at the solution
         x, iterations, system = _path(system_type, economy, B, N, tol, max_iter, names, 0, B)
     else:
@@ -923,8 +1070,14 @@ def _max_residual(system, st, x) -> float:
     return worst
 
 
-def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, user_shape, deficits,
-              iterations, residual, sectors) -> GESolution:
+def _solution(st, c: _hat.Economy, num, inputs: dict, pairs, revenue0, draws, deficits, iterations, residual, sectors,
+              cells=None) -> GESolution:
+    """The solution from the solved state `st` of economy `c`.
+
+    `inputs` are the flows, tariffs and trade-cost change as the solution shows them; `pairs` shapes
+    a pair array of the state ``[B, ...]`` the same way; `revenue0` is the baseline tariff revenue by
+    importer ``[b, n]``.
+    """
     wage = np.exp(st["x"][:, :c.va.shape[1]])
     log_P = st["log_P"]  # [B, s, j]
     price = np.exp((c.alpha * log_P).sum(axis=1))
@@ -933,7 +1086,7 @@ def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, u
     else:
         scale = (price if num[0] == "price_index" else wage)[:, num[2]]
     k = scale[:, None]
-    income0 = c.va + (f4 * t0).sum(axis=(1, 2))
+    income0 = c.va + revenue0
     income1 = st["va_new"] + st["revenue"]
     cost = np.exp(st["log_cost"]) / k[:, :, None]  # [B, s, i]
     welfare = income1 / income0 / price
@@ -941,22 +1094,14 @@ def _solution(st, c: _hat.Economy, num, f4, t0, t1, d_hat, draws, flows_drawn, u
     def country(a):  # [B, n] -> [draw?, n]
         return a if draws else a[0]
 
-    core = user_shape[1:] if flows_drawn else user_shape
-
-    def pairs(a):  # [B, s, i, j] -> the user's flows shape, with the draw axis first when there are draws
-        return np.broadcast_to(a, (a.shape[0], *f4.shape[1:])).reshape((-1, *core) if draws else core)
-
-    def inputs(a):  # [b, s, i, j] -> the user's flows shape
-        return np.broadcast_to(a, f4.shape).reshape(user_shape)
-
+    flows_after = st["flows"] / k.reshape(-1, *(1,) * (st["flows"].ndim - 1))
     return GESolution(
-        flows=inputs(f4), tariff_before=inputs(t0), tariff_after=inputs(t1), trade_cost_change=inputs(d_hat),
-        welfare=country(welfare), wage=country(wage / k), price_index=country(price / k),
+        **inputs, welfare=country(welfare), wage=country(wage / k), price_index=country(price / k),
         sector_price_index=(country(np.exp(log_P) / k[:, :, None]) if sectors else None),
         unit_cost=(country(cost) if sectors else country(cost[:, 0])),
-        flows_after=pairs(st["flows"] / k[:, :, None, None]),
+        flows_after=pairs(flows_after),
         income_before=country(np.broadcast_to(income0, wage.shape)), income_after=country(income1 / k),
         deficit_before=country(np.broadcast_to(c.deficit, wage.shape)), deficit_after=country(st["d_new"] / k),
         iterations=int(iterations), max_residual=residual, deficits=deficits,
-        numeraire=num[:2], draws=draws,
+        numeraire=num[:2], draws=draws, cells=cells,
     )

@@ -961,8 +961,9 @@ def solve(
     With ``epsilon = inf`` for every exporter (the default elasticities) exporter prices do not
     move and the solution is closed-form per cell. Otherwise the problems whose ``sigma`` is
     the same for all importers (and not within ``1e-3`` of one) are solved on the cells that
-    trade by an Anderson-accelerated fixed point (`tradesim.models._pe_cells`): two sparse
-    matrix-vector products per step, no ``exporter x exporter`` system. The others, and any
+    trade by an Anderson-accelerated fixed point (`tradesim.models._pe_cells`): two
+    matrix-vector products per step (with dense blocks where a product trades in a good share of
+    its cells, sparse matrices elsewhere), no ``exporter x exporter`` system. The others, and any
     that fixed point does not solve in 60 steps, go to Newton's method with continuation on
     dense ``[exporter, importer]`` blocks (see the module notes). Both stop on the same
     residual, so the numbers agree to `tol`.
@@ -1031,11 +1032,15 @@ def solve(
             ok, sells = _values_ok(flows[a:b], t0[a:b], t1[a:b], home, domestic)
             if not ok:
                 return 0, 0.0, 0, ids[:0], ids, sells
-        r = solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
-                        elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter)
-        model.write(out, ids, r, elasticities, home)
-        done = ~r["unsolved"]
-        return r["steps"], float(r["residual"][done].max(initial=0.0)), 0, ids[r["unsolved"]], None, sells
+        steps, residual, unsolved = 0, 0.0, []
+        for r in solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
+                             elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter):
+            part = ids[r["at"]]  # the problems of one layout (dense blocks or sparse)
+            model.write(out, part, r, elasticities, home)
+            done = ~r["unsolved"]
+            steps, residual = max(steps, r["steps"]), max(residual, float(r["residual"][done].max(initial=0.0)))
+            unsolved.append(part[r["unsolved"]])
+        return steps, residual, 0, np.concatenate(unsolved), None, sells
 
     runs = _run(fast_work, model.chunks(np.flatnonzero(fast), n))
     if by_chunk:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from ..codes import GROUP_MEMBERS
 from ..data import Baseline
-from ..data.bundled import fine_values_problem, load_fine_values
+from ..data.bundled import FINE_VALUES, fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from ..law.atoms import FineRows, Parts, fine_rows, row_ids
@@ -110,7 +111,9 @@ class Plan:
 
     def __getstate__(self) -> dict:
         # the dense copies are formed again where asked for, not sent to workers with the plan
-        return {k: v for k, v in self.__dict__.items() if k not in ("rates", "_rate_position", "_weights", "_memo")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("rates", "_rate_position", "_law_moves", "_law_products", "reference_charges", "_weights",
+                             "_memo")}
 
     @cached_property
     def rates(self) -> np.ndarray:
@@ -143,18 +146,41 @@ class Plan:
         if not self.split.cells.size:  # no law reaches a cell with trade
             return np.zeros((self.n_regimes, *at.shape) if isinstance(regime, slice) else np.broadcast(regime, at).shape)
         rates = self.split.rates
-        out = np.take(rates[regime], at, axis=1) if isinstance(regime, slice) else rates[regime, at]
+        if isinstance(regime, slice):
+            out = np.take(rates[regime], at, axis=1)
+        else:  # one gather of the flattened rates: faster than indexing two axes
+            out = rates.reshape(-1)[np.asarray(regime) * rates.shape[1] + at]
         off = at < 0  # cells no law reaches (their gathered value is another cell's)
         if off.any():
             out[..., off] = 0.0
         return out
 
+    def rates_move(self, cells: np.ndarray, regimes: np.ndarray | None = None) -> np.ndarray:
+        """Whether the tariff on each of `cells` (positions in the flattened ``[part, exporter, importer]``
+        tensor) differs between regimes (those of `regimes` only, ints, where given): bool, the shape of `cells`."""
+        if not self.split.cells.size:
+            return np.zeros(np.shape(cells), bool)
+        at = self._rate_position[cells]
+        if regimes is None:
+            moves = self._law_moves
+        else:
+            rates = self.split.rates[regimes]
+            moves = (rates != rates[0]).any(axis=0)
+        return moves[at] & (at >= 0)  # cells no law reaches keep 0
+
+    @cached_property
+    def _law_moves(self) -> np.ndarray:
+        """``[law cell]``: `rates_move` on ``split.cells``, over every regime."""
+        rates = self.split.rates
+        return (rates != rates[0]).any(axis=0)
+
     @cached_property
     def _rate_position(self) -> np.ndarray:
         """``[part x exporter x importer]``: each cell's position among ``split.cells``, -1 for none
         (a lookup as large as `flows`, against a binary search per cell)."""
-        out = np.full(self.flows.size, -1, np.int64)
-        out[self.split.cells] = np.arange(self.split.cells.size)
+        small = np.int32 if self.split.cells.size < 2**31 else np.int64  # half the memory traffic where it fits
+        out = np.full(self.flows.size, -1, small)
+        out[self.split.cells] = np.arange(self.split.cells.size, dtype=small)
         return out
 
     def weights(self, kind: str, on_products: bool = False) -> np.ndarray:
@@ -164,7 +190,9 @@ class Plan:
         Each is formed once per plan."""
         key = (kind, on_products)
         if key not in self._weights:
-            if on_products:
+            if on_products and kind == "spending" and self.split.cells is not None:  # tariffs on the law's cells only
+                self._weights[key] = self.weights("flows", True) + self.collapse_law(self.reference_charges)
+            elif on_products:
                 self._weights[key] = self.collapse(self.weights(kind))
             else:
                 self._weights[key] = self.flows if kind == "flows" else self.flows * (1 + self.t0)
@@ -225,6 +253,24 @@ class Plan:
             mean = np.where(den > 0, mean, plain)
         out[..., cut, :, :] = mean
         return out
+
+    @cached_property
+    def reference_charges(self) -> np.ndarray:
+        """``[law cell]``: the reference tariffs times the flows on ``split.cells`` (USD), the tariff revenue
+        of the reference."""
+        return self.split.rates[0] * self.flows.reshape(-1)[self.split.cells]
+
+    def collapse_law(self, values: np.ndarray) -> np.ndarray:
+        """`collapse` (sums) of part values that are zero off the law's cells, given on them (``[law cell]``,
+        as ``split.rates[r]``): ``[product, exporter, importer]``, with work on the law's cells only."""
+        P, (_, n, m) = self.split.products.size, self.flows.shape
+        return np.bincount(self._law_products, values, minlength=P * n * m).reshape(P, n, m)
+
+    @cached_property
+    def _law_products(self) -> np.ndarray:
+        """``[law cell]``: each law cell's product cell (flattened ``[product, exporter, importer]``)."""
+        K, n, m = self.flows.shape
+        return self.split.parent[self.split.cells // (n * m)] * (n * m) + self.split.cells % (n * m)
 
     @cached_property
     def _part_groups(self) -> tuple:
@@ -465,30 +511,22 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     """
     spec = get_model(model)
     dyn = scenario.dynamics
-    if fine_values is None:
-        fine_values = scenario.load_fine_values()
-    elif isinstance(fine_values, str):  # a bundled name or a path
-        fine_values = load_fine_values(fine_values)
-    if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
-        raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
+    own = fine_values is None and (scenario.fine_values is None or scenario.fine_values in FINE_VALUES)
+    law = _last_law(baseline, scenario) if own else None
+    if law is None:
+        if fine_values is None:
+            fine_values = scenario.load_fine_values()
+        elif isinstance(fine_values, str):  # a bundled name or a path
+            fine_values = load_fine_values(fine_values)
+        if (problem := fine_values_problem(fine_values, baseline.products)) is not None:
+            raise InputError(problem, source=scenario.fine_values or "fine_values", key="fine_values")
     notes = model_options(spec, baseline, options)
-    # a table is read once, for the note on exporters and the atoms
-    table = fine_rows(fine_values, np.asarray(baseline.exporters, dtype=str), np.asarray(baseline.importers, dtype=str))
-    notes += _missing_exporters(scenario.schedule, baseline, fine_values, table)
-    schedule = scenario.schedule
-    # once, for both; `fine_values_problem` above checked the member column
-    atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values,
-                           members_checked=True, fine_rows=table)
-    fallback = _fallback_notes(schedule, baseline, atoms)
+    missing, fallback, regime_days, split = law or _scenario_law(baseline, scenario, fine_values, keep=own)
+    notes += missing
     for note in fallback[:-1] if fallback and "exact value shares" in fallback[-1] else fallback:
         warn_at_caller(note, TradesimWarning)
     notes += fallback
     starts, ends = scenario.periods()
-    regime_days = scenario.regime_days(baseline)
-    # the tariffs on the cells the law reaches only: no [regime, part, exporter, importer] tensor
-    split = schedule.parts_path(regime_days, baseline.products, baseline.exporters, baseline.importers,
-                                fine_values=fine_values, cells=baseline.flows > 0, warn=False, atoms=atoms,
-                                on_cells=True)
     rates = split.rates  # [regime, cell]
     if split.n_split:
         n_parts = split.parent.size - len(baseline.products) + split.n_split
@@ -512,6 +550,49 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
     return Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
                 payback, dict(options), shock, tuple(notes), baseline.home)
+
+
+#: The law of the last scenario run on a baseline with its own fine values (`_scenario_law`), kept for the next run
+#: of the same scenario on the same baseline (`_last_law`): ``(baseline, scenario)`` as weak references, and the law.
+_LAST_LAW: dict = {}
+
+#: Bytes of tariffs that `_scenario_law` keeps.
+_KEEP_BYTES = 2**26
+
+
+def _last_law(baseline: Baseline, scenario: Scenario) -> tuple | None:
+    """`_scenario_law` of the last run, where it was of this scenario on this baseline (both immutable) with
+    the scenario's own fine values, and kept; else None."""
+    last = _LAST_LAW.get("law")
+    if last is None or last[0]() is not baseline or last[1]() is not scenario:
+        return None
+    missing, fallback, regime_days, split = last[2]
+    return list(missing), list(fallback), list(regime_days), split
+
+
+def _scenario_law(baseline: Baseline, scenario: Scenario, fine_values, keep: bool = False) -> tuple:
+    """The scenario's law on the baseline, with fine values already checked: notes on exporters the fine values
+    miss and on the fallback shares (`_fallback_notes`), the regimes' days, and the tariffs of every regime on
+    the parts (`TariffSchedule.parts_path` on the cells the law reaches; read-only). With `keep`, kept for the
+    next run of the same scenario on the same baseline (`_last_law`): a scenario's repeats read the law once."""
+    # a table is read once, for the note on exporters and the atoms
+    table = fine_rows(fine_values, np.asarray(baseline.exporters, dtype=str), np.asarray(baseline.importers, dtype=str))
+    missing = _missing_exporters(scenario.schedule, baseline, fine_values, table)
+    schedule = scenario.schedule
+    # once, for both; `compile_plan` checked the member column (`fine_values_problem`)
+    atoms = schedule.atoms(baseline.products, baseline.exporters, baseline.importers, fine_values,
+                           members_checked=True, fine_rows=table)
+    fallback = _fallback_notes(schedule, baseline, atoms)
+    regime_days = scenario.regime_days(baseline)
+    # the tariffs on the cells the law reaches only: no [regime, part, exporter, importer] tensor
+    split = schedule.parts_path(regime_days, baseline.products, baseline.exporters, baseline.importers,
+                                fine_values=fine_values, cells=baseline.flows > 0, warn=False, atoms=atoms,
+                                on_cells=True)
+    for a in (split.parent, split.share, split.rates, split.cells):
+        a.flags.writeable = False  # shared by the plans of later runs
+    if keep and split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
+        _LAST_LAW["law"] = weakref.ref(baseline), weakref.ref(scenario), (missing, fallback, regime_days, split)
+    return missing, fallback, list(regime_days), split
 
 
 def _announcements(schedule, changes: list, ref: dt.date) -> list[tuple]:
