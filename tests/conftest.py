@@ -1,10 +1,12 @@
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
 
+import tradesim
 from tradesim import Baseline
 
 # Property tests draw their examples from a fixed seed, so that a run (and CI) is reproducible; set
@@ -47,10 +49,6 @@ def random_baseline() -> Baseline:
 @pytest.fixture(scope="session")
 def us_china():
     """The bundled us-china-2025 scenario and its baseline (demo-2024), loaded once: ``(scenario, baseline)``."""
-    import warnings
-
-    import tradesim
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = tradesim.load_scenario("us-china-2025")

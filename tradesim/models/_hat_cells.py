@@ -4,7 +4,7 @@ r"""The hat-algebra model without input-output links on the cells that trade.
 `_hat.Direct` system (unknowns: the ``n`` log wages) runs on the cells of a sparse baseline
 (`tradesim.data.layout.Cells`, sectors on the product axis), every pair array ``[m, cell]``:
 
-- sums over exporters or importers are sums by segment (``numpy.bincount``);
+- sums over exporters or importers are sums by segment (`segment_sum`, ``numpy.bincount``);
 - the Jacobian's ``sum_{s, j} theta[s] flows'[s, i, j] pi'[s, l, j]`` is a sparse matrix (rows
   the countries, columns the ``sector x importer`` markets) times a dense one, by blocks of
   markets (`Grid.cross`): work ``cells x countries``;
@@ -56,12 +56,6 @@ class Grid:
         self._by_market = np.argsort(self.sector_importer, kind="stable")
         self._market_ptr = np.searchsorted(self.sector_importer[self._by_market], np.arange(self.S * self.n + 1))
         self._layout = None
-
-    def sum(self, values: np.ndarray, key: np.ndarray, size: int) -> np.ndarray:
-        """Sums of `values` ``[m, cell]`` by `key` ``[cell]``, ``[m, size]``."""
-        if values.shape[0] == 1:  # one member: no offsets by member to make
-            return np.bincount(key, weights=values[0], minlength=size)[None]
-        return segment_sum(values, key, size)
 
     def gather(self, values: np.ndarray, key: np.ndarray) -> np.ndarray:
         """``[m, s, n]`` (or ``[m, size]``) values at each cell's `key`, ``[m, cell]``."""
@@ -169,7 +163,7 @@ class CellDirect(Direct):
         low = x.min(axis=1, keepdims=True)[:, :, None]  # [m, 1, 1]: e <= 1, as theta > 0
         e = np.exp(-th * (x[:, None, :] - low))  # [m, s, i]
         pi = pick(a, idx) * G.gather(e, G.sector_exporter)
-        col = G.sum(pi, G.sector_importer, S * n).reshape(-1, S, n)
+        col = segment_sum(pi, G.sector_importer, S * n).reshape(-1, S, n)
         if not ((col > TINY) | ~c.present).all():  # a market's terms underflow: shift by market
             return _lse_shares(c, x)
         col = np.where(c.present, col, 1.0)
@@ -183,7 +177,7 @@ class CellDirect(Direct):
         va_new = np.exp(x) * c.va
         pi, log_P = self._shares(c, x, idx)
         gpi = c.g * pi
-        phi = G.sum(gpi, G.sector_importer, S * n).reshape(m, S, n)  # factory-gate share of sector spending
+        phi = segment_sum(gpi, G.sector_importer, S * n).reshape(m, S, n)  # factory-gate share of sector spending
         psi = (c.alpha * phi).sum(axis=1)  # [m, j]
         d_new, _ = new_deficit(c.va, c.deficit, c.closure, va_new, jac=False)
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN outside the domain, as in `Direct`
@@ -196,7 +190,7 @@ class CellDirect(Direct):
 
     def market(self, st: dict) -> np.ndarray:
         G = st["c"].grid
-        return G.sum(st["flows"], G.exporter, G.n) / st["va_new"] - 1
+        return segment_sum(st["flows"], G.exporter, G.n) / st["va_new"] - 1
 
     def jacobian(self, x: np.ndarray, idx: np.ndarray, drop=None) -> np.ndarray:
         """The square Jacobian and its rows (`_hat.normalised_rows`); `drop` picks the market left out.
@@ -211,13 +205,13 @@ class CellDirect(Direct):
         diag = (np.arange(n), np.arange(n))
         _, d_n = new_deficit(c.va, c.deficit, c.closure, va_new, jac=True)
         # d Psi[j] / d u[l] = -sum_s alpha theta pi'[s, l, j] (g[s, l, j] - Phi[s, j])
-        d_psi = -G.sum(pi * (c.g - G.gather(st["phi"], G.sector_importer)) * (alpha * th),
+        d_psi = -segment_sum(pi * (c.g - G.gather(st["phi"], G.sector_importer)) * (alpha * th),
                        G.importer * n + G.exporter, n * n).reshape(-1, n, n)
         d_n[:, diag[0], diag[1]] += va_new
         d_spend = (d_n - st["spend"][:, :, None] * d_psi) / st["psi"][:, :, None]
-        J = np.matmul(G.sum(st["gpi"] * alpha, G.exporter * n + G.importer, n * n).reshape(-1, n, n), d_spend)
+        J = np.matmul(segment_sum(st["gpi"] * alpha, G.exporter * n + G.importer, n * n).reshape(-1, n, n), d_spend)
         J += G.cross(th * flows, pi)
-        J[:, diag[0], diag[1]] -= G.sum((th + 1) * flows, G.exporter, n)
+        J[:, diag[0], diag[1]] -= segment_sum((th + 1) * flows, G.exporter, n)
         J /= va_new[:, :, None]
         return normalised_rows(J, va_new, drop)
 
@@ -230,7 +224,7 @@ def _lse_shares(c: CellEconomy, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = G.max(z, G.sector_importer, S * n)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(z - G.gather(top, G.sector_importer))
-    col = G.sum(e, G.sector_importer, S * n)
+    col = segment_sum(e, G.sector_importer, S * n)
     with np.errstate(divide="ignore"):
         lse = (np.log(col) + top).reshape(-1, S, n)
     log_P = np.where(c.present, -lse / c.theta[:, :, None], 0.0)

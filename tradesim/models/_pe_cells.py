@@ -62,6 +62,8 @@ def segment_sum(values: np.ndarray, segment: np.ndarray, size: int) -> np.ndarra
     if not lead:
         return np.bincount(segment, weights=values, minlength=size)
     rows = int(np.prod(lead))
+    if rows == 1:  # no offsets by row to make
+        return np.bincount(segment, weights=values.reshape(-1), minlength=size).reshape(*lead, size)
     offset = (np.arange(rows) * size)[:, None] + segment[None, :]
     return np.bincount(offset.ravel(), weights=values.reshape(rows, -1).ravel(), minlength=rows * size).reshape(
         *lead, size)
