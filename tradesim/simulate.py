@@ -97,15 +97,18 @@ def simulate(
     On a baseline stored on its cells that trade (``baseline.layout == "sparse"``, a whole-world
     BACI year at HS6) a single change stays on those cells: a schedule is read at them only
     (`TariffSchedule.rates` with ``cells``), tariffs given as arrays are read there (their values
-    elsewhere meet no trade and do not matter), a model that takes a `SparseTensor` (``"pe"``)
-    solves on them, and the result's tables sum them (`SimulationResult`). Memory and time grow
-    with the cells, not with products x exporters x importers. A model that needs every cell
-    (``"ge"``) gets the dense tensors.
+    elsewhere meet no trade and do not matter), the models solve on them (``"pe"``, and ``"ge"``
+    without input-output links, which needs the domestic sales `Baseline.with_domestic` adds),
+    and the result's tables sum them (`SimulationResult`). Memory and time grow with the cells,
+    not with products x exporters x importers.
 
     A scenario's path on such a baseline stays on its cells where every market clears by itself
     (PE with perfectly elastic export supply): it runs on the importers whose law the scenario
     holds (`tradesim.scenario.cut`), every other importer keeping its baseline, and the
     `ScenarioResult` holds their cells (`ScenarioResult.cells`) and tables of the whole baseline.
+    Any other path (general equilibrium, or PE with upward-sloping export supply) links every
+    market, and its plan is dense (``[regime, part, exporter, importer]``): the size check
+    refuses it before any work where that does not fit.
 
     Examples
     --------
@@ -1040,21 +1043,24 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
     at = np.take(np.concatenate([log_G, np.zeros((D, 1))], axis=1), st.slot_problem, axis=1)  # [draw, key, slot]
     path = (st.to_pieces @ np.ascontiguousarray(at.transpose(1, 0, 2)).reshape(Q, -1)).reshape(-1, D, S)
     del at
-    # the cells whose tariff moves: their market's path and their own tariff's, [piece, draw, cell]
-    if st.slot_runs is None:
-        flows = np.take(path, st.cell_slot, axis=2)
-    else:  # the cells' slots are a few runs of consecutive slots: copies of slices, not a gather
-        flows = np.empty(path.shape[:2] + st.cell_slot.shape)
+    # the cells whose tariff moves: their market's path less their own tariff's, [piece, draw, cell]
+    one_sigma = bool((sigma == sigma[:, :1]).all())  # one sigma per draw: the path of log tau is every draw's
+    if one_sigma and st.slot_runs is not None:  # the cells' slots are a few runs of consecutive slots: the
+        # tariff's path written in place, then the slices of the market's added (no [piece, draw, cell] temporary;
+        # -b + a is a - b to the bit)
+        flows = np.multiply(-sigma[:, 0, None], st.cell_shift[:, None, :])
         for at_cell, at_slot, size in st.slot_runs:
-            flows[..., at_cell:at_cell + size] = path[..., at_slot:at_slot + size]
-    if (sigma == sigma[:, :1]).all():  # one sigma per draw: the path of log tau is the same for every draw
-        shift = np.multiply(sigma[:, 0, None], st.cell_shift[:, None, :])
-    else:  # log tau**-sigma with each problem's sigma, then its path
-        own = sigma[:, st.cell_problem] * np.where(np.isinf(st.cell_log_tau), 0.0, st.cell_log_tau)  # [draw, key, cell]
-        shift = (st.to_pieces @ np.ascontiguousarray(own.transpose(1, 0, 2)).reshape(Q, -1)).reshape(flows.shape)
-        del own
-    flows -= shift
-    del shift
+            flows[..., at_cell:at_cell + size] += path[..., at_slot:at_slot + size]
+    else:
+        flows = np.take(path, st.cell_slot, axis=2)
+        if one_sigma:
+            shift = np.multiply(sigma[:, 0, None], st.cell_shift[:, None, :])
+        else:  # log tau**-sigma with each problem's sigma, then its path
+            own = sigma[:, st.cell_problem] * np.where(np.isinf(st.cell_log_tau), 0.0, st.cell_log_tau)  # [draw, key, cell]
+            shift = (st.to_pieces @ np.ascontiguousarray(own.transpose(1, 0, 2)).reshape(Q, -1)).reshape(flows.shape)
+            del own
+        flows -= shift
+        del shift
     if st.halted.size:  # the halted cells' paths run through their last open targets (`_shadow`)
         h = st.halted
         problem = st.cell_problem[:, h]  # [key, halted cell]
@@ -1538,17 +1544,21 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         was = f3[block]
         # USD per year taken back; a piece that imports nothing (its trade halted: model flows are positive
         # otherwise) takes nothing back, the stock bought ahead standing in for the halted imports
-        new = np.where(was > 0, was - extra / span, 0.0)
+        new = was - extra / span  # a new array: `was` may be a view of the flows
+        shut = was > 0
+        np.logical_not(shut, out=shut)
+        np.copyto(new, 0.0, where=shut)
         # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
         if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
             raise InputError(
                 f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
                 f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
                 f"({dyn.payback_months})", key="dynamics.front_loading")
+        np.maximum(new, 0.0, out=new)  # in place: these arrays are pieces x draws x cells
         if q3 is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                q3[block] = np.where(was > 0, q3[block] * np.clip(new, 0, None) / was, q3[block])
-        f3[block] = np.clip(new, 0, None)
+                q3[block] = np.where(shut, q3[block], q3[block] * new / was)
+        f3[block] = new
     for a, view in zip((flows, qty), views):  # where a reshape had to copy, write back
         if not np.shares_memory(a, view):
             a[...] = view.reshape(a.shape)

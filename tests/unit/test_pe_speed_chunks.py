@@ -191,3 +191,56 @@ def test_the_small_least_squares_with_the_ridge_and_an_empty_history():
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
     # a history that a rejected step cleared: no step from it
     np.testing.assert_array_equal(_pe_cells._gram_solve(np.zeros((3, 3, 4)), np.zeros((3, 4)), ridge=True), 0.0)
+
+
+# --------------------------------------------------------------------------- a chunk read in parts
+
+
+@pytest.mark.parametrize("domestic", [True, False])
+def test_a_chunk_read_in_parts_gives_the_numbers_of_listed_cells(domestic, monkeypatch):
+    # parts of a few products: the constants, the check and the quantities are made part by part
+    monkeypatch.setattr(_pe_cells, "_PART", 3 * 144 + 5)
+    flows, t0, t1, elasticities = _mixed(4)
+    flows[:, :, :] = np.where(flows > 0, flows, 1.0)  # every product dense: each chunk built while it is read
+    on_dense = pe.solve(flows, t0, t1, *elasticities, domestic=domestic)
+    on_cells = pe.solve(SparseTensor.from_dense(flows), t0, t1, *elasticities, domestic=domestic)
+    for name in ("exporter_price", "price_index", "consumer_surplus", "producer_surplus", "welfare"):
+        np.testing.assert_array_equal(getattr(on_dense, name), getattr(on_cells, name), err_msg=name)
+    np.testing.assert_array_equal(on_dense.quantity, on_cells.dense().quantity)
+
+
+@pytest.mark.parametrize("domestic", [True, False])
+def test_a_sparse_product_in_a_later_part_sends_the_chunk_to_both_layouts(domestic, monkeypatch):
+    monkeypatch.setattr(_pe_cells, "_PART", 4 * 144)
+    flows, t0, t1, elasticities = _mixed(5)
+    K, n, _ = flows.shape
+    dense_rows = np.arange(K) % 3 > 0
+    flows[:, :, :] = np.where(dense_rows[:, None, None] & (flows == 0), 1.0, flows)
+    flows[:40] = np.where(flows[:40] > 0, flows[:40], 1.0)  # the first parts dense, a sparse product after them
+    markets = pe._ModelCells(flows, t0, t1, None, domestic, np.arange(n)).markets
+    read = markets.read(np.arange(K))
+    assert read.work is None and markets.dense(np.arange(K), read)[:40].all()
+    np.testing.assert_array_equal(read.mask, markets.block(np.arange(K))[3])
+    on_dense = pe.solve(flows, t0, t1, *elasticities, domestic=domestic)
+    on_cells = pe.solve(SparseTensor.from_dense(flows), t0, t1, *elasticities, domestic=domestic)
+    for name in ("exporter_price", "price_index", "consumer_surplus", "producer_surplus", "welfare"):
+        np.testing.assert_array_equal(getattr(on_dense, name), getattr(on_cells, name), err_msg=name)
+    np.testing.assert_array_equal(on_dense.quantity, on_cells.dense().quantity)
+
+
+@pytest.mark.parametrize("where, value, message", [
+    ("flows", np.inf, r"negative or infinite values at index \(2300, 3, 4\)"),
+    ("tariff_after", -1.0, r"has .*-1\.0\)? at index \(2300, 3, 4\)"),
+    ("tariff_before", np.nan, r"NaN at index \(2300, 3, 4\)"),
+])
+def test_bad_values_in_a_later_part_of_a_chunk_are_found_before_it_is_solved(monkeypatch, where, value, message):
+    flows, t0, t1, elasticities = _chunked(monkeypatch)
+    monkeypatch.setattr(_pe_cells, "_PART", 50 * 144)  # several parts per chunk: the bad one is not the first
+    arrays = {"flows": flows, "tariff_before": t0, "tariff_after": t1}
+    arrays[where][2300, 3, 4] = value
+    seen = []
+    check = pe._values_ok
+    monkeypatch.setattr(pe, "_values_ok", lambda *a: seen.append(a[0].shape[0]) or check(*a))
+    with pytest.raises(pe.InputError, match=message):
+        pe.solve(flows, t0, t1, *elasticities)
+    assert max(seen) <= 50 and len(seen) > 5  # checked part by part

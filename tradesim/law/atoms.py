@@ -18,6 +18,7 @@ law expands the exporter axis by them as it expands products into atoms (`trades
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,7 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask, hs_subheadings
-from ..data.bundled import load_fine_values, member_column, members_problem
+from ..data.bundled import load_fine_values, member_column, members_problem, table_kept
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from .members import Members
@@ -373,6 +374,15 @@ def fine_rows(fine_values, exporters: np.ndarray, importers: np.ndarray) -> Fine
     and `importers` (`FineRows`); None for other fine values."""
     if not isinstance(fine_values, pd.DataFrame) or not {"product", "value"} <= set(fine_values.columns):
         return None
+    # a table of the same content read for the same axes before: its rows kept (`table_kept`), with a value
+    # column of its own
+    rows = table_kept(fine_values, ("fine_rows", _axis_key(exporters), _axis_key(importers)),
+                      lambda: _fine_rows(fine_values, exporters, importers))
+    return dataclasses.replace(rows, value=rows.value.copy())
+
+
+def _fine_rows(fine_values: pd.DataFrame, exporters: np.ndarray, importers: np.ndarray) -> FineRows:
+    """`fine_rows` of a table, read."""
     # the distinct codes by hashing (no sort of every row's text), in the order they first appear, and each
     # row's code among them
     row_code, product = pd.factorize(fine_values["product"], use_na_sentinel=False)
@@ -382,8 +392,13 @@ def fine_rows(fine_values, exporters: np.ndarray, importers: np.ndarray) -> Fine
         e_idx, i_idx = (indexer(np.asarray(axis), fine_values[c]) for axis, c in ((exporters, "exporter"),
                                                                                   (importers, "importer")))
     names, row_member = member_ids(fine_values) if "member" in fine_values.columns else (None, None)
-    return FineRows(product, row_code, pd.to_numeric(fine_values["value"], errors="coerce"), e_idx, i_idx, names,
-                    row_member)
+    value = pd.to_numeric(fine_values["value"], errors="coerce").copy()  # its own: never the table's column
+    return FineRows(product, row_code, value, e_idx, i_idx, names, row_member)
+
+
+def _axis_key(labels) -> tuple:
+    """An axis of country codes as a key (`table_kept`)."""
+    return tuple(np.asarray(labels, dtype=str).tolist())
 
 
 def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray, rows: FineRows | None = None):
@@ -412,6 +427,13 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray, rows: 
             "or the name or path of a fine-values table",
             key="fine_values",
         )
+    # a table of the same content read for the same axes before: its weights kept (`table_kept`; read-only)
+    return table_kept(frame, ("fine_table", _axis_key(exporters), _axis_key(importers)),
+                      lambda: _frame_table(frame, exporters, importers, rows))
+
+
+def _frame_table(frame: pd.DataFrame, exporters: np.ndarray, importers: np.ndarray, rows: FineRows | None):
+    """`fine_table` of a table (with ``product`` and ``value`` columns, checked here), read."""
     if rows is None:
         missing = [c for c in ("product", "value") if c not in frame.columns]
         if missing:
@@ -452,14 +474,10 @@ def member_rows(fine_values, atoms: np.ndarray, exporters: np.ndarray, importers
         return None
     if not checked and (p := members_problem(fine_values)):
         raise InputError(p, key="fine_values.member")
-    if rows is not None:
-        names, row_member = rows.member_names, rows.row_member
-        named = names[row_member] != ""
-        if not named.any():
-            return None
-        return Members.from_coded(atoms, rows.product, rows.row_code[named], rows.exporter[named],
-                                  rows.importer[named], names, row_member[named],
-                                  rows.value.fillna(0.0).to_numpy(float)[named])
+    if rows is not None:  # the rows of members a table of the same content had on these axes, kept (`table_kept`)
+        named = table_kept(fine_values, ("member_rows", _axis_key(exporters), _axis_key(importers)),
+                           lambda: _named_rows(rows))
+        return None if named is None else Members.from_coded(atoms, rows.product, *named)
     member = member_column(fine_values)
     named = member != ""
     if not named.any():
@@ -468,6 +486,18 @@ def member_rows(fine_values, atoms: np.ndarray, exporters: np.ndarray, importers
     return Members.from_rows(atoms, table["product"].to_numpy(str), indexer(exporters, table["exporter"]),
                              indexer(importers, table["importer"]), member[named].astype(str),
                              pd.to_numeric(table["value"], errors="coerce").fillna(0.0).to_numpy(float))
+
+
+def _named_rows(rows: FineRows) -> tuple | None:
+    """The rows of a table read (`fine_rows`) that `Members.from_coded` keeps: a member named, on the axes, with
+    value; as its arguments after the atoms and codes. None where no row names a member."""
+    names, row_member = rows.member_names, rows.row_member
+    named = names[row_member] != ""
+    if not named.any():
+        return None
+    value = rows.value.fillna(0.0).to_numpy(float)
+    at = np.flatnonzero(named & (rows.exporter >= 0) & (rows.importer >= 0) & (value > 0))
+    return rows.row_code[at], rows.exporter[at], rows.importer[at], names, row_member[at], value[at]
 
 
 def indexer(axis: np.ndarray, column: pd.Series) -> np.ndarray:
@@ -514,12 +544,57 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
             split_ |= (lengths == n) & np.isin(products, finer)
     if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
         fine_values = load_fine_values(fine_values)
+    if isinstance(fine_values, pd.DataFrame):  # a table of the same content cut so before: its atoms, kept
+        key = ("split", tuple(products.tolist()), _axis_key(exporters), _axis_key(importers), split_.tobytes(),
+               bool(members_checked))
+        cut = table_kept(fine_values, key, lambda: _cut(products, split_, exporters, importers, fine_values,
+                                                        members_checked, rows))
+    else:
+        cut = _cut(products, split_, exporters, importers, fine_values, members_checked, rows)
+    if cut.parent is None:
+        return Atoms(products, products, None, None, members=cut.members)
+    # equal weights (per pair when the given weights are per pair), the given ones written in place: one array,
+    # made afresh by every call (the atoms' weights are the callers' own)
+    weights = np.empty((cut.parent.size,) + ((exporters.size, importers.size) if cut.pair_weights else ()))
+    lo = 0
+    for n, w in cut.given:  # a few kinds of atoms, each of its rows written once
+        if w is not None and sparse.issparse(w):  # densified straight into its rows (`toarray` adds to `out`)
+            out = weights[lo:lo + n].reshape(w.shape)
+            out[:] = 0.0
+            w.toarray(out=out)
+        elif w is not None:
+            weights[lo:lo + n] = w
+        else:
+            weights[lo:lo + n] = 1.0
+        lo += n
+    return Atoms(products, cut.atoms, cut.parent, weights, products[split_], cut.n_exact,
+                 int(split_.sum()) - cut.n_exact, cut.fallback, cut.n_whole, cut.members)
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """What `split` reads from the fine values for the products it cuts: all of `Atoms` but the weights, and the
+    weights given (``(atoms, weights or None)`` for each kind of atoms, in order; None: equal weights)."""
+
+    parent: np.ndarray | None
+    atoms: np.ndarray | None
+    given: tuple
+    pair_weights: bool
+    n_exact: int
+    fallback: np.ndarray | None
+    n_whole: int
+    members: Members | None
+
+
+def _cut(products: np.ndarray, split_: np.ndarray, exporters: np.ndarray, importers: np.ndarray, fine_values,
+         members_checked: bool, rows: FineRows | None) -> _Cut:
+    """`split`'s reading of the fine values for the products marked in `split_` (``[product]`` bool: the law's
+    codes are finer than them)."""
     if rows is None:  # a table is read once, for its weights and its members
         rows = fine_rows(fine_values, exporters, importers)
     if not split_.any():
-        return Atoms(products, products, None, None,
-                     members=member_rows(fine_values, products, exporters, importers, rows, members_checked))
-    pairs = (exporters.size, importers.size)
+        return _Cut(None, None, (), False, 0, None, 0,
+                    member_rows(fine_values, products, exporters, importers, rows, members_checked))
     fine = fine_table(fine_values, exporters, importers, rows)
     pair_weights = fine is not None and (sparse.issparse(fine[1]) or fine[1].ndim == 3)
 
@@ -556,30 +631,8 @@ def split(products: np.ndarray, codes: list[str], exporters: np.ndarray, importe
         n_whole = 0
     parent = np.concatenate([p[0] for p in parts])
     atom_codes = np.concatenate([p[1].astype(str) for p in parts])
-    # equal weights (per pair when the given weights are per pair), the given ones written in place: one array
-    weights = np.ones((parent.size,) + (pairs if pair_weights else ()))
-    lo = 0
-    for at, _, w in parts:  # a few kinds of atoms
-        n = at.size
-        if w is not None and sparse.issparse(w):  # densified straight into its rows (`toarray` adds to `out`)
-            out = weights[lo:lo + n].reshape(w.shape)
-            out[:] = 0.0
-            w.toarray(out=out)
-        elif w is not None:
-            weights[lo:lo + n] = w
-        lo += n
-    return Atoms(
-        products,
-        atom_codes,
-        parent,
-        weights,
-        products[split_],
-        n_exact,
-        int(split_.sum()) - n_exact,
-        todo,
-        n_whole,
-        member_rows(fine_values, atom_codes, exporters, importers, rows, members_checked),
-    )
+    return _Cut(parent, atom_codes, tuple((p[0].size, p[2]) for p in parts), pair_weights, n_exact, todo, n_whole,
+                member_rows(fine_values, atom_codes, exporters, importers, rows, members_checked))
 
 
 def halt_mean(mean, values: np.ndarray) -> np.ndarray:

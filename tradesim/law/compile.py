@@ -236,6 +236,17 @@ def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndar
     return out
 
 
+def _by_prefix(values: np.ndarray, keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndarray,
+               table: tuple) -> np.ndarray:
+    """`values` ``[query]`` where the table (columns of `_code_table` or `_line_table` with the codes as integers)
+    has no prefix of the query's atom, and the table's value (`_prefix_values`) where it has; `values` itself
+    for an empty table."""
+    if not table[1].size:
+        return values
+    found = _prefix_values(keys_lead, prefixes, atom_idx, *table)
+    return np.where(np.isnan(found), values, found)
+
+
 def _assign(out: np.ndarray, rows: np.ndarray, qkey: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray):
     pos = np.searchsorted(sorted_keys, qkey)
     pos = np.minimum(pos, sorted_keys.size - 1)
@@ -246,31 +257,42 @@ def _assign(out: np.ndarray, rows: np.ndarray, qkey: np.ndarray, sorted_keys: np
 # --------------------------------------------------------------------------- compiling
 
 
-def _refs(refs, lists: dict[str, ProductList], m: int, exporters: np.ndarray):
-    """(measure, code, exporter or -1) rows of a measure's product references."""
-    ms, codes, exps = [], [], []
+def _refs(refs, lists: dict[str, ProductList], exporters: np.ndarray, codes: list, exps: list,
+          read: dict[str, np.ndarray]) -> None:
+    """The (code, exporter or -1) rows of a measure's product references, appended to `codes` and `exps` as
+    arrays, in the order of `refs` (a run of codes as one array, each list as one array per exporter). `read`
+    holds the lists' codes as arrays, each list read once (many measures name the same lists)."""
+    plain: list[str] = []
+
+    def flush():
+        if plain:
+            codes.append(np.asarray(plain, dtype=str))
+            exps.append(np.full(len(plain), -1, np.int64))
+            plain.clear()
+
     for r in refs:
         if r[:1].isdigit():
-            ms.append(m), codes.append(r), exps.append(-1)
+            plain.append(r)
             continue
+        flush()
         pl = lists[r]
+        if r not in read:
+            read[r] = np.asarray(pl.codes, dtype=str)
+        listed = read[r]
         if pl.code_exporters is not None:
             e = _positions(exporters, pl.code_exporters)
             keep = e >= 0
-            ms += [m] * int(keep.sum())
-            codes += [c for c, k in zip(pl.codes, keep) if k]
-            exps += e[keep].tolist()
+            codes.append(listed[keep])
+            exps.append(e[keep].astype(np.int64))
         elif pl.exporters is not None:
             for e in _positions(exporters, pl.exporters):
                 if e >= 0:
-                    ms += [m] * len(pl.codes)
-                    codes += list(pl.codes)
-                    exps += [int(e)] * len(pl.codes)
+                    codes.append(listed)
+                    exps.append(np.full(listed.size, e, np.int64))
         else:
-            ms += [m] * len(pl.codes)
-            codes += list(pl.codes)
-            exps += [-1] * len(pl.codes)
-    return ms, codes, exps
+            codes.append(listed)
+            exps.append(np.full(listed.size, -1, np.int64))
+    flush()
 
 
 def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,15 +321,16 @@ def _positions(axis: np.ndarray, labels) -> np.ndarray:
     return np.where(axis[order[at]] == labels, order[at], -1)
 
 
-def _code_table(measures: list[Measure], field: str):
-    """Columns (lead key, code, value) of the HS code -> value tables of the measures (for any exporter)."""
+def _code_table(measures: list[Measure], field: str, keys: list | None = None):
+    """Columns (lead key, code, value) of the HS code -> value tables of the measures (for any exporter);
+    `keys`, each measure's table's codes as an array where already read."""
     leads, codes, values = [], [], []
     for i, m in enumerate(measures):  # one table per measure, each read as arrays
         table = getattr(m, field)
         if not table:
             continue
         leads.append(np.full(len(table), i * 4096, np.int64))
-        codes.append(np.array(list(table.keys()), dtype=str))
+        codes.append(np.array(list(table.keys()), dtype=str) if keys is None or keys[i] is None else keys[i])
         values.append(np.fromiter(table.values(), float, len(table)))
     if not leads:
         return np.zeros(0, np.int64), np.zeros(0, dtype="<U10"), np.zeros(0)
@@ -369,17 +392,25 @@ def references(measures: list[Measure], lists: dict[str, ProductList], exporters
     """The `References` of `measures` (an importer's, in schedule order) on `exporters`."""
     exporters = np.asarray(exporters, dtype=str)
     M, E = len(measures), exporters.size
-    sel, exc = ([], [], []), ([], [], [])
+    sel, exc = ([], [], []), ([], [], [])  # (measure, code, exporter) arrays of each measure's references
+    rate_codes: list = [None] * M  # each measure's codes with rates (in `product_rates`' order), read once
     all_products = np.zeros(M, bool)
+    read: dict[str, np.ndarray] = {}  # each list's codes as an array
     for i, m in enumerate(measures):  # gathering references; the matching (`compile_law`) is one join
+        if m.product_rates:  # its keys are HS codes (checked), selected after the products
+            rate_codes[i] = np.array(list(m.product_rates.keys()), dtype=str)
+        n = len(sel[1])
         if m.products is None:
             all_products[i] = True
         else:
-            refs = list(m.products) + (list(m.product_rates) if m.product_rates else [])
-            for acc, part in zip(sel, _refs(refs, lists, i, exporters)):
-                acc += part
-        for acc, part in zip(exc, _refs(m.exclude, lists, i, exporters)):
-            acc += part
+            _refs(m.products, lists, exporters, sel[1], sel[2], read)
+            if rate_codes[i] is not None:
+                sel[1].append(rate_codes[i])
+                sel[2].append(np.full(rate_codes[i].size, -1, np.int64))
+        sel[0].extend(np.full(c.size, i, np.int64) for c in sel[1][n:])
+        n = len(exc[1])
+        _refs(m.exclude, lists, exporters, exc[1], exc[2], read)
+        exc[0].extend(np.full(c.size, i, np.int64) for c in exc[1][n:])
     exporter = np.stack([m.exporter_mask(exporters) for m in measures]) if M else np.zeros((0, E), bool)
     by_exporter = np.full((M, E), np.nan)
     q_exporter = np.zeros((M, E))
@@ -392,14 +423,14 @@ def references(measures: list[Measure], lists: dict[str, ProductList], exporters
             q_exporter[i, pos[pos >= 0]] = np.array(list(m.qualifying.values()))[pos >= 0]
 
     def rows(table):
-        ms, codes, exps = (np.asarray(x) for x in table)
-        codes = codes.astype(str)
-        return ms.astype(np.int64), codes, exps.astype(np.int64), _as_ints(codes)
+        ms, codes, exps = (np.concatenate(x) if x else np.zeros(0, t) for x, t in zip(table, (np.int64, str, np.int64)))
+        return ms, codes, exps, _as_ints(codes)
 
     def with_ints(table):  # the codes read as integers once
         return (*table, _as_ints(table[1]))
 
-    return References(rows(sel), rows(exc), all_products, exporter, with_ints(_code_table(measures, "product_rates")),
+    return References(rows(sel), rows(exc), all_products, exporter,
+                      with_ints(_code_table(measures, "product_rates", rate_codes)),
                       with_ints(_code_table(measures, "value_shares")),
                       with_ints(_line_table(measures, "line_rates", exporters)),
                       with_ints(_line_table(measures, "qualifying_lines", exporters)), by_exporter, q_exporter)
@@ -436,6 +467,10 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     if refs is None:
         refs = references(measures, lists, exporters)
     all_products, exporter = refs.all_products, refs.exporter
+    if reached:  # a cell whose exporter no measure covers is reached by none: it is not evaluated at all
+        covered = exporter.any(axis=0)
+        if not covered.all():
+            cells = (np.ones((A, E), bool) if cells is None else np.asarray(cells, bool)) & covered
 
     atom_ints = _as_ints(atoms)  # the atoms' text read once
 
@@ -503,21 +538,18 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     prefixes = _Prefixes(atoms, atom_ints)
     lead_me = em * 4096 + (ee + 1)  # measure and exporter
     lead_m = em * 4096  # measure, any exporter
-    rate = np.array([m.rate for m in measures])[em]
-    by_code = _prefix_values(lead_m, prefixes, ea, *refs.product_rates)
-    rate = np.where(np.isnan(by_code), rate, by_code)
-    per_exporter = refs.by_exporter[em, ee]
-    rate = np.where(np.isnan(per_exporter), rate, per_exporter)
-    by_line = _prefix_values(lead_me, prefixes, ea, *refs.line_rates)
-    rate = np.where(np.isnan(by_line), rate, by_line)
+    rate = np.array([m.rate for m in measures], dtype=float)[em]
+    rate = _by_prefix(rate, lead_m, prefixes, ea, refs.product_rates)
+    if not np.isnan(refs.by_exporter).all():  # rates by exporter (most measures have none)
+        per_exporter = refs.by_exporter[em, ee]
+        rate = np.where(np.isnan(per_exporter), rate, per_exporter)
+    rate = _by_prefix(rate, lead_me, prefixes, ea, refs.line_rates)
 
-    value_share = np.array([m.value_share for m in measures])[em]
-    shares = _prefix_values(lead_m, prefixes, ea, *refs.value_shares)
-    value_share = np.where(np.isnan(shares), value_share, shares)
+    value_share = np.array([m.value_share for m in measures], dtype=float)[em]
+    value_share = _by_prefix(value_share, lead_m, prefixes, ea, refs.value_shares)
 
-    qualifying = refs.q_exporter[em, ee]
-    q_line = _prefix_values(lead_me, prefixes, ea, *refs.qualifying_lines)
-    qualifying = np.where(np.isnan(q_line), qualifying, q_line)
+    qualifying = refs.q_exporter[em, ee] if refs.q_exporter.any() else np.zeros(em.size)
+    qualifying = _by_prefix(qualifying, lead_me, prefixes, ea, refs.qualifying_lines)
 
     coverage = np.array([m.coverage for m in measures])[em]
     cover = np.where(exempt, 0.0, coverage * (1.0 - qualifying))

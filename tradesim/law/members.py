@@ -17,6 +17,7 @@ exporter's cells), and a sparse matrix averages them back: work grows with the m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -162,6 +163,22 @@ class Members:
             The cells asked for (all when None): members count only where their aggregate's
             cell is asked for.
         """
+        # the last expansion of each importer, kept with these members (read-only) for runs on the same cells
+        key = (importer, tuple(np.asarray(exporters, dtype=str).tolist()), n_atoms,
+               None if wanted is None else (np.shape(wanted), np.packbits(np.asarray(wanted, bool)).tobytes()))
+        kept = self.__dict__.setdefault("_expansions", {})
+        if importer in kept and kept[importer][0] == key:
+            return kept[importer][1]
+        out = self._expansion(importer, exporters, n_atoms, wanted)
+        if out is not None:
+            for a in (out.sources, out.wanted, out.atom, out.exporter, out.source, out.value):
+                a.flags.writeable = False
+        kept[importer] = key, out
+        return out
+
+    def _expansion(self, importer: int, exporters: np.ndarray, n_atoms: int,
+                   wanted: np.ndarray | None) -> Expansion | None:
+        """`expansion`, computed."""
         rows = self.importer == importer
         if wanted is not None:
             rows &= np.asarray(wanted, bool)[self.atom, self.exporter]
@@ -202,6 +219,15 @@ class Expansion:
     source: np.ndarray
     value: np.ndarray
 
+    @cached_property
+    def _aggregates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(key, aggregates, inverse, total)``: each member row's aggregate cell ``atom x exporter`` as a key,
+        the distinct keys, each row's among them, and each aggregate's value (USD). Read once (`fold`)."""
+        key = self.atom * self.n_exporters + self.exporter
+        agg, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.ravel()
+        return key, agg, inverse, np.bincount(inverse, weights=self.value)
+
     def fold(self, cell_atom: np.ndarray, cell_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
         """The cells ``(atom, exporter)`` of the law's cells ``(atom, source)`` and the matrix between them.
 
@@ -225,10 +251,7 @@ class Expansion:
         where[cell_atom * S + cell_source] = np.arange(cell_atom.size)
         own = np.flatnonzero(cell_source < E)
         own_key = cell_atom[own] * E + cell_source[own]
-        key = self.atom * E + self.exporter
-        agg, inverse = np.unique(key, return_inverse=True)
-        inverse = inverse.ravel()
-        total = np.bincount(inverse, weights=self.value)
+        key, agg, inverse, total = self._aggregates
         has_members = np.zeros(n_atoms * E, bool)
         has_members[agg] = True
         alone = ~has_members[own_key]  # the exporters' own cells, where they have no members

@@ -550,7 +550,7 @@ class TariffSchedule:
             cell_atom, cell_exporter = law
             take = is_rep[cell_atom]  # one atom per part: each (part, exporter, importer) once
             on.append((part_of_atom[cell_atom[take]] * exps.size + cell_exporter[take]) * imps.size + j)
-            rates.append(totals[which[:len(days)]][:, take])
+            rates.append(totals[:, take][which[:len(days)]])
         on = np.concatenate(on)
         order = np.argsort(on, kind="stable")
         out = Parts(atoms.products, parent, part_shares(atoms, part_of_atom, parent, shape),

@@ -361,9 +361,12 @@ def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None, 
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """A 64-bit finaliser (splitmix64) on unsigned integers: equal inputs give equal outputs, others scatter."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    x = x ^ (x >> np.uint64(30))  # a new array: the rest works in place on it
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def alike_cells(law: Compiled) -> tuple[np.ndarray, Compiled] | None:

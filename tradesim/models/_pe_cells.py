@@ -54,6 +54,7 @@ MAX_ANDERSON = 60  # steps before a problem goes to the dense Newton solver
 _COMPACT = 0.5  # when the open problems are this share of those being solved, the rest move to a smaller chunk
 _DENSE = 0.15  # share of a problem's block that trades from which it is solved on dense blocks (`_Blocks`)
 _REG = 1e-13  # Tikhonov term of Anderson's least squares, relative to its scale
+_PART = 2**17  # dense tensors: cells of a part of a chunk that `CellMarkets.read` checks and copies while in cache
 
 
 def segment_sum(values: np.ndarray, segment: np.ndarray, size: int) -> np.ndarray:
@@ -86,6 +87,17 @@ def _index_dtype(size: int):
     return np.int32 if size < 2**31 - 1 else np.int64
 
 
+class _Read:
+    """What `CellMarkets.read` found in the blocks of a chunk's problems (dense tensors).
+
+    ``mask`` ``[P, n, m]`` (the model cells) and ``counts`` ``[P]`` (cells per problem); ``work`` is
+    `_Blocks.work` with ``c1``, ``c0``, ``t0 v`` and ``c0 c1`` filled, or None where some problem is not solved
+    on dense blocks, and then the rest are absent: ``sales`` ``[P, n]``, ``buys`` and
+    ``revenue_before`` ``[P, m]``, and the model cells whose tariff moved (``moved``, positions in the
+    blocks, ascending) with their ``t0m`` and ``t1m``.
+    """
+
+
 class CellMarkets:
     """The model cells and their values, read chunk by chunk (`_Cells` and `_Blocks` derive everything else).
 
@@ -93,8 +105,9 @@ class CellMarkets:
     constants, so that work runs on every core, chunk by chunk, and stays in cache. The cells
     are listed (`cells`, values ``[cell]``), or found chunk by chunk in dense tensors: where
     flows are positive, except the ``(exporter, importer)`` cells in `drop`. On dense tensors a
-    chunk reads its own block of products (`block`) while that block is in cache, and no list of
-    every cell is built.
+    chunk reads its own block of products in parts that stay in cache (`read`): each part is
+    checked, its model cells found and the constants of `_Blocks` made from it in one pass
+    through memory, and no list of every cell is built.
 
     Attributes
     ----------
@@ -124,26 +137,97 @@ class CellMarkets:
         cells = np.diff(self.cells.bounds)[products]
         return np.where(cells >= _DENSE * (n * m), n * m, cells)
 
-    def block(self, problems: np.ndarray):
-        """Dense tensors: ``v, t0, t1`` on the blocks ``[problem, exporter, importer]`` of `problems` (``b = draw * K
-        + product``, ascending; views where the products are consecutive) and the mask of the model cells."""
+    def _rows(self, problems: np.ndarray):
+        """Dense tensors: where the blocks of `problems` (ascending) are on the product axis: a slice where they are
+        consecutive products (views), else the products (copies)."""
         K = self.shape[0]
         P = problems.size
         k = problems % K
         consecutive = bool(P) and problems[-1] - problems[0] == P - 1 and k[-1] - k[0] == P - 1
-        block = slice(k[0], k[-1] + 1) if consecutive else k  # a view, or a copy of the products' blocks
-        v = self.v[block]
-        mask = v > 0
-        if self.drop is not None:
-            mask[:, self.drop[0], self.drop[1]] = False
-        return v, self.t0[block], self.t1[block], mask
+        return slice(k[0], k[-1] + 1) if consecutive else k
+
+    def block(self, problems: np.ndarray, mask=None):
+        """Dense tensors: ``v, t0, t1`` on the blocks ``[problem, exporter, importer]`` of `problems` (``b = draw * K
+        + product``, ascending; views where the products are consecutive) and the mask of the model cells (`mask`
+        when given: `read` found it)."""
+        rows = self._rows(problems)
+        v = self.v[rows]
+        if mask is None:
+            mask = v > 0
+            if self.drop is not None:
+                mask[:, self.drop[0], self.drop[1]] = False
+        return v, self.t0[rows], self.t1[rows], mask
+
+    def read(self, problems: np.ndarray, check=None, blocks: bool = False) -> _Read | None:
+        """Dense tensors: one pass through the blocks of `problems`, a part of `_PART` cells at a time.
+
+        Each part is read from memory once: `check` (when given) sees its ``v, t0, t1`` first, then
+        its mask of model cells and their count per problem are taken and, while every problem so
+        far is solved on dense blocks (`dense`; every problem with `blocks`), the constants of
+        `_Blocks` are made from it while it is in cache. None, and nothing more read, where `check`
+        returns False.
+        """
+        K, n, m = self.shape
+        P, nm = problems.size, n * m
+        rows = self._rows(problems)
+        r = _Read()
+        r.mask = mask = np.empty((P, n, m), bool)
+        r.counts = counts = np.empty(P, np.int64)
+        least = _DENSE * nm
+        count_type = np.uint16 if nm < 2**16 else np.int64  # a narrow sum is several times faster
+        build = True
+        work = np.empty((4, P, n, m))  # `_Blocks.work`: nothing is written where a problem is not dense
+        c1, c0, tv, c01 = work
+        sales, buys, before = np.empty((P, n)), np.empty((P, m)), np.empty((P, m))
+        moved, t0m, t1m = [], [], []
+        ones = np.ones(n)
+        drop = self.drop
+        step = max(1, _PART // nm)
+        for a in range(0, P, step):
+            b = min(P, a + step)
+            part = slice(rows.start + a, rows.start + b) if isinstance(rows, slice) else rows[a:b]
+            v, t0, t1 = self.v[part], self.t0[part], self.t1[part]
+            if check is not None and not check(v, t0, t1):
+                return None
+            ms = mask[a:b]
+            np.greater(v, 0, out=ms)
+            if drop is not None:
+                ms[:, drop[0], drop[1]] = False
+            counts[a:b] = ms.reshape(b - a, nm).view(np.uint8).sum(axis=1, dtype=count_type)
+            build = build and (blocks or bool((counts[a:b] >= least).all()))
+            if not build:
+                continue
+            # the constants of `_Blocks` (see there), on this part
+            c1p, c0p, tvp = c1[a:b], c0[a:b], tv[a:b]
+            np.copyto(c1p, v)
+            if drop is not None:
+                c1p[:, drop[0], drop[1]] = 0.0
+            np.multiply(t0, c1p, out=tvp)  # baseline tariff revenue, then (`_Blocks`) t1 c1
+            np.add(tvp, c1p, out=c0p)  # spend = v (1 + t0)
+            np.multiply(c0p, c1p, out=c01[a:b])  # for `_Blocks.cross_sums`
+            on = np.flatnonzero(t1 != t0)
+            on = on[ms.reshape(-1)[on]]  # on the model cells only
+            t0m.append(t0.reshape(-1)[on])
+            t1m.append(t1.reshape(-1)[on])
+            moved.append(on + a * nm)
+            np.einsum("pij->pi", c1p, out=sales[a:b])
+            np.matmul(ones, c0p, out=buys[a:b])  # a batched product: each problem's sums come out the same in any chunk
+            np.matmul(ones, tvp, out=before[a:b])
+        r.work = None
+        if build:
+            r.work, r.sales, r.buys, r.revenue_before = work, sales, buys, before
+            r.moved = np.concatenate(moved) if moved else np.zeros(0, np.int64)
+            r.t0m = np.concatenate(t0m) if t0m else np.zeros(0)
+            r.t1m = np.concatenate(t1m) if t1m else np.zeros(0)
+        return r
 
     def dense(self, problems: np.ndarray, block=None) -> np.ndarray:
         """``[problem]`` bool: whether each of `problems` trades in at least `_DENSE` of its block's cells, and so is
         solved on dense blocks (`_Blocks`): the same answer on listed cells and on dense tensors (their `block`)."""
         K, n, m = self.shape
         if self.cells is None:
-            cells = np.einsum("pc->p", block[3].reshape(problems.size, -1).view(np.uint8), dtype=np.int64)
+            cells = block.counts if isinstance(block, _Read) else \
+                np.einsum("pc->p", block[3].reshape(problems.size, -1).view(np.uint8), dtype=np.int64)
         else:
             cells = np.diff(self.cells.bounds)[problems % K]
         return cells >= _DENSE * (n * m)
@@ -382,7 +466,7 @@ class _Blocks(_Chunk):
 
     From a fifth or so of a block's cells trading up (`_DENSE`; a trade-shaped world has a third
     or more), products with the blocks beat sparse ones: no index is read, and they run as
-    batched matrix products in BLAS. Dense input is copied block by block; listed cells are put
+    batched matrix products in BLAS. Dense input is copied part by part (`CellMarkets.read`); listed cells are put
     in zero blocks, so that a problem's numbers are the same from either (and in any chunk: the
     products are problem by problem). ``c1``, ``c0``, ``t1c1`` and a scratch block are one
     allocation: the chunks of a thread then reuse the same memory, where four would go back to
@@ -392,18 +476,17 @@ class _Blocks(_Chunk):
     def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray,
                  block=None):
         self.P, self.n, self.m = P, n, m = problems.size, *mk.shape[1:]
-        self.work = np.empty((4, P, n, m))
-        c1, c0, tv = self.work[:3]
-        if mk.cells is None:
-            v, t0, t1, self.mask = mk.block(problems) if block is None else block
-            np.copyto(c1, v)
-            if mk.drop is not None:
-                c1[:, mk.drop[0], mk.drop[1]] = 0.0
-            np.multiply(t0, c1, out=tv)  # baseline tariff revenue, then (below) t1 c1
-            moved = np.flatnonzero(t1 != t0)
-            moved = moved[self.mask.reshape(-1)[moved]]  # on the model cells only
-            t0m, t1m = t0.reshape(-1)[moved], t1.reshape(-1)[moved]
+        ones = np.ones(n)  # (a batched product: each problem's sums come out the same in any chunk)
+        if mk.cells is None:  # dense tensors: `CellMarkets.read` made c1, c0 and t0 v, a part at a time
+            r = block if isinstance(block, _Read) and block.work is not None else mk.read(problems, blocks=True)
+            self.work, self.mask = r.work, r.mask
+            self.sales, self.buys, self.revenue_before = r.sales, r.buys, r.revenue_before
+            moved, t0m, t1m = r.moved, r.t0m, r.t1m
+            c1, c0, tv, self.c01 = self.work
         else:  # listed cells: `quantity` gives their values, `idx` and `counts` say where they go
+            self.work = np.empty((4, P, n, m))
+            c1, c0, tv = self.work[:3]
+            self.c01 = None  # `cross_sums` makes it in the scratch block
             index, self.counts, _, (v, t0, t1), self.idx = mk.take(problems)
             self.index = index
             c1.fill(0.0)
@@ -412,17 +495,18 @@ class _Blocks(_Chunk):
             tv.reshape(-1)[index] = t0 * v
             on = np.flatnonzero(t1 != t0)
             moved, t0m, t1m = index[on], t0[on], t1[on]
-        np.add(tv, c1, out=c0)  # spend = v (1 + t0)
-        self.sales = np.einsum("pij->pi", c1)
-        ones = np.ones(n)  # (a batched product: each problem's sums come out the same in any chunk)
-        self.buys = np.matmul(ones, c0)
-        self.revenue_before = np.matmul(ones, tv)
+            np.add(tv, c1, out=c0)  # spend = v (1 + t0)
+            self.sales = np.einsum("pij->pi", c1)
+            self.buys = np.matmul(ones, c0)
+            self.revenue_before = np.matmul(ones, tv)
         self.moved = moved
         grow = self._constants(sigma, eta, eps, np.log1p(t1m) - np.log1p(t0m), sigma[moved // (n * m)])
         c1f, c0f, tvf = (a.reshape(-1) for a in (c1, c0, tv))
         c1f[moved] *= self.r
         c0f[moved] *= grow
         tvf[moved] = charged(t1m, c1f[moved])
+        if self.c01 is not None:
+            self.c01.reshape(-1)[moved] = c0f[moved] * c1f[moved]
         self.c1, self.c0, self.t1c1 = c1, c0, tv
 
     def importer_sums(self, A: np.ndarray) -> np.ndarray:
@@ -435,7 +519,8 @@ class _Blocks(_Chunk):
 
     def cross_sums(self, w: np.ndarray) -> np.ndarray:
         """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``."""
-        return np.matmul(np.multiply(self.c0, self.c1, out=self.work[3, :self.P]), w[:, :, None])[..., 0]
+        c01 = self.c01 if self.c01 is not None else np.multiply(self.c0, self.c1, out=self.work[3, :self.P])
+        return np.matmul(c01, w[:, :, None])[..., 0]
 
     def column_sums(self, values: np.ndarray, by: np.ndarray) -> np.ndarray:
         """``[P, m]``: sums over exporters of block `values` ``[P, n, m]`` times ``by[P, n]``."""
@@ -455,17 +540,31 @@ class _Blocks(_Chunk):
         return self._all_quantities(x, G, self.work[3])[self.index]
 
     def block_quantity(self, x: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
-        """``q`` written into the chunk's ``[P, n, m]`` block `out` (dense input), 1 where no cell trades."""
-        flat = self._all_quantities(x, G, out)
-        index = np.flatnonzero(self.mask)
-        q = flat[index]
-        out.fill(1.0)
-        flat[index] = q
+        """``q`` written into the chunk's ``[P, n, m]`` block `out` (dense input), 1 where no cell trades.
+
+        A part of `_PART` cells at a time, each written once and then kept in cache: ``q * mask +
+        ~mask`` is ``q`` on the model cells and 1 elsewhere (``q`` is finite where a problem is
+        solved; the others are written again by the dense solver).
+        """
+        P, n, m = out.shape
+        step = max(1, _PART // (n * m))
+        empty = np.empty((min(step, P), n, m), bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = np.exp(-self.sigma[:, None] * x)
+            for a in range(0, P, step):
+                b = min(P, a + step)
+                part, mask, no = out[a:b], self.mask[a:b], empty[:b - a]
+                np.multiply(p[a:b, :, None], G[a:b, None, :], out=part)
+                np.logical_not(mask, out=no)
+                np.multiply(part, mask.view(np.uint8), out=part)  # (bytes cast to float faster than bools)
+                np.add(part, no.view(np.uint8), out=part)
+            out.reshape(-1)[self.moved] *= self.r
 
     def subset(self, keep: np.ndarray) -> _Blocks:
         """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
         sub = self._subset(keep)
-        sub.work = self.work  # the scratch block of `cross_sums`
+        sub.work = self.work  # the scratch block of `cross_sums`, over the chunk's c0 c1 (not read once it has subsets)
+        sub.c01 = None
         sub.c0, sub.c1 = self.c0[keep], self.c1[keep]
         return sub
 
@@ -491,9 +590,10 @@ def _gram_solve(g: np.ndarray, b: np.ndarray, ridge: bool = False) -> np.ndarray
         diag = a.reshape(-1, P)[::h + 2]  # every (h + 2)-th row of the flattened matrices: their diagonals
         scale = diag.sum(axis=0)
         diag += _REG * scale + (scale == 0)
-    for k in range(h):
+    for k in range(h - 1):
         a[k, k + 1:] /= a[k, k]
         a[k + 1:, k + 1:] -= a[k + 1:, k, None] * a[k, k + 1:]
+    a[h - 1, h] /= a[h - 1, h - 1]  # the last pivot: nothing below it to eliminate
     y = a[:, h]  # back substitution in place: y[k] = a[k, h] - sum_j a[k, j] y[j] over j > k
     for k in range(h - 2, -1, -1):
         y[k] -= np.einsum("hp,hp->p", a[k, k + 1:h], y[k + 1:])
@@ -599,7 +699,8 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     return *out, steps, unsolved
 
 
-def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: float, max_iter: int) -> list[dict]:
+def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: float, max_iter: int,
+                check=None) -> list[dict] | None:
     """Solve `problems` (``b = draw * K + product``) on the cells, on dense blocks or sparse matrices
     (`CellMarkets.dense`).
 
@@ -607,18 +708,28 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
     ----------
     sigma : ``[P]``; eta : ``[P, importer]``; eps : ``[P, exporter]``
         Each problem's elasticities (sigma the same for all its importers).
+    check : callable, optional
+        Dense tensors: ``check(v, t0, t1)`` on each part of the problems' blocks before anything
+        else reads it (`CellMarkets.read`); where it returns False nothing is solved.
 
     Returns
     -------
-    list of dict
+    list of dict or None
+        None where `check` returned False. Otherwise
         One for each layout some problems take: ``at``, their positions in `problems`; ``x``
         ``[p, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[p, m]``, the
         ``chunk`` (a `_Chunk`: its quantities by ``block_quantity`` on dense input, by ``quantity``
         on listed cells with its ``idx`` and ``counts`` per problem; its ``column_sums``),
         ``steps``, ``residual`` (per problem) and ``unsolved`` ``[p]`` bool.
     """
-    block = mk.block(problems) if mk.cells is None else None  # dense tensors: read once when every problem takes it
+    block = None
+    if mk.cells is None:  # dense tensors: read once (`CellMarkets.read`), checked by `check` on the way
+        block = mk.read(problems, check)
+        if block is None:
+            return None
     dense = mk.dense(problems, block)
+    if block is not None and block.work is None:  # not every problem on dense blocks: `take` finds the cells in these
+        block = mk.block(problems, block.mask)
     parts = []
     for layout, at in ((_Blocks, np.flatnonzero(dense)), (_Cells, np.flatnonzero(~dense))):
         if not at.size:

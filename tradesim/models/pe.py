@@ -985,8 +985,9 @@ def solve(
     if method not in ("exact", "linear"):
         raise InputError(f"unknown method {method!r}; expected 'exact' or 'linear'", key="method")
     check_options(tol, max_iter)
-    # on dense tensors the checks that read every value wait (`_values_ok`): each chunk then checks its products
-    # while they are in cache, where a check of the whole would read them from memory once more
+    # on dense tensors the checks that read every value wait (`_values_ok`): each chunk then checks its products,
+    # a part at a time as the solver first reads them (`CellMarkets.read`), where a check of the whole would read
+    # them from memory once more
     args = (flows, tariff_before, tariff_after, sigma, eta, epsilon, domestic, home)
     lazy = method == "exact" and not isinstance(flows, SparseTensor)
     try:
@@ -1024,23 +1025,28 @@ def solve(
             _check_inputs(*args)  # raises its error, or finds halts that the model answers (`check_halts`)
 
     def fast_work(ids, check=by_chunk):
-        """Solve problems `ids` on the cells; first check their values when `check` (then ``ids`` are products
-        ``a`` to ``b``), and return them as ``recheck`` where that fails, unsolved."""
-        sells = True
-        if check:
-            a, b = ids[0], ids[-1] + 1
-            ok, sells = _values_ok(flows[a:b], t0[a:b], t1[a:b], home, domestic)
-            if not ok:
-                return 0, 0.0, 0, ids[:0], ids, sells
+        """Solve problems `ids` on the cells; check their values when `check`, part by part before the solver
+        uses them, and return them as ``recheck`` where that fails, unsolved."""
+        sells = []
+
+        def values_ok(v, a0, a1):  # a part of the products' blocks, checked as the solver first reads it
+            ok, some = _values_ok(v, a0, a1, home, domestic)
+            sells.append(some)
+            return ok
+
+        parts = solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
+                            elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter,
+                            check=values_ok if check else None)
+        if parts is None:
+            return 0, 0.0, 0, ids[:0], ids, True
         steps, residual, unsolved = 0, 0.0, []
-        for r in solve_cells(model.markets, ids, elasticities[0][ids // K, ids % K, 0],
-                             elasticities[1][ids // K, ids % K], elasticities[2][ids // K, ids % K], tol, max_iter):
+        for r in parts:
             part = ids[r["at"]]  # the problems of one layout (dense blocks or sparse)
             model.write(out, part, r, elasticities, home)
             done = ~r["unsolved"]
             steps, residual = max(steps, r["steps"]), max(residual, float(r["residual"][done].max(initial=0.0)))
             unsolved.append(part[r["unsolved"]])
-        return steps, residual, 0, np.concatenate(unsolved), None, sells
+        return steps, residual, 0, np.concatenate(unsolved), None, any(sells) or not check
 
     runs = _run(fast_work, model.chunks(np.flatnonzero(fast), n))
     if by_chunk:
