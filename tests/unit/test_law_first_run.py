@@ -176,6 +176,19 @@ def test_what_is_kept_is_bounded(monkeypatch):
     assert sum(len(kept) for _, kept in bundled._KEPT_TABLES) == 0
 
 
+def test_a_table_larger_than_a_result_is_read_every_time(monkeypatch):
+    frame = _table()
+    monkeypatch.setattr(bundled, "_KEEP_BYTES", bundled._table_bytes(frame) - 1)  # no snapshot of it is kept
+    calls = []
+    for _ in range(2):
+        assert bundled.table_kept(frame, ("x",), lambda: calls.append(1) or 7) == 7
+    assert len(calls) == 2 and not bundled._KEPT_TABLES
+    monkeypatch.setattr(bundled, "_KEEP_BYTES", bundled._table_bytes(frame))  # at the limit: kept
+    for _ in range(2):
+        bundled.table_kept(frame, ("x",), lambda: calls.append(1) or 7)
+    assert len(calls) == 3 and len(bundled._KEPT_TABLES) == 1
+
+
 def test_tables_of_python_objects_are_read_every_time():
     frame = _table().astype({"product": object})
     calls = []

@@ -367,12 +367,13 @@ def table_kept(frame: pd.DataFrame, key, compute):
     text, numbers bit for bit); a table that differs in anything, or whose columns cannot be
     compared that way (Python objects), is read afresh. What is kept is a snapshot of the table
     (its own copy: a caller changing theirs never reaches it) and at most `_KEEP_RESULTS` results
-    of at most `_KEEP_BYTES` each for each of the last `_KEEP_TABLES` tables. A `compute` that
+    of at most `_KEEP_BYTES` each for each of the last `_KEEP_TABLES` tables of at most
+    `_KEEP_BYTES` (a larger table is read afresh every time). A `compute` that
     raises keeps no result (bad tables raise on every call). Results are shared: numpy arrays in
     them are made read-only; callers must not change them.
     """
-    if not isinstance(frame, pd.DataFrame) or not _comparable(frame):
-        return compute()
+    if not isinstance(frame, pd.DataFrame) or not _comparable(frame) or _table_bytes(frame) > _KEEP_BYTES:
+        return compute()  # a larger table is read afresh: its snapshot would double its memory
     with _KEPT_LOCK:  # the bookkeeping only: two threads may compute the same result, never mix the lists up
         at = next((k for k, (snapshot, _) in enumerate(_KEPT_TABLES) if _same_table(snapshot, frame)), None)
         entry = [frame.copy(deep=True), {}] if at is None else _KEPT_TABLES.pop(at)
@@ -396,6 +397,11 @@ def table_kept(frame: pd.DataFrame, key, compute):
             oldest = next(kept for _, kept in reversed(_KEPT_TABLES) if kept)
             del oldest[next(iter(oldest))]
     return value
+
+
+def _table_bytes(frame: pd.DataFrame) -> int:
+    """The bytes of a table's columns (their arrays' own, without reading the values)."""
+    return sum(int(column.array.nbytes) for _, column in frame.items())
 
 
 def _comparable(frame: pd.DataFrame) -> bool:
