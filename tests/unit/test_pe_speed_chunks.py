@@ -244,3 +244,98 @@ def test_bad_values_in_a_later_part_of_a_chunk_are_found_before_it_is_solved(mon
     with pytest.raises(pe.InputError, match=message):
         pe.solve(flows, t0, t1, *elasticities)
     assert max(seen) <= 50 and len(seen) > 5  # checked part by part
+
+
+# --------------------------------------------------------------------------- the accelerated fixed point's bookkeeping
+
+
+def _chunk(seed, K=150, n=10, share=0.5):
+    """A chunk of random problems on dense blocks, with elasticities drawn per problem."""
+    flows, t0, t1 = _problem(seed, K=K, n=n, share=share)
+    rng = np.random.default_rng(seed + 100)
+    sigma, eta, eps = rng.uniform(1.5, 8.0, K), rng.uniform(0.3, 1.5, (K, n)), rng.uniform(0.5, 5.0, (K, n))
+    markets = pe._ModelCells(flows, t0, t1, None, True, np.arange(n)).markets
+    return lambda: _pe_cells._Blocks(markets, np.arange(K), sigma, eta, eps)
+
+
+def _reference_anderson(ch, tol, steps):
+    """Anderson on the map ``x + F / d`` written plainly: the history as lists (the newest `DEPTH` differences), the
+    Gram matrix and its right side computed afresh at every step and solved by LAPACK; a problem stops where it
+    meets `tol`."""
+    P, n = ch.P, ch.n
+    x = np.zeros((P, n))
+    F, _, G, parts = ch.evaluate(x)
+    d = ch.diagonal(G, parts)
+    f = F / d
+    open_ = np.abs(F).max(axis=1) > tol
+    dX, dF = [], []
+    for _ in range(steps):
+        x_new = x + f
+        if dF:
+            A, B = np.stack(dF, axis=1), np.stack(dX, axis=1)  # [P, h, n]
+            gram = np.einsum("phn,pgn->phg", A, A)
+            trace = np.trace(gram, axis1=1, axis2=2)[:, None, None]
+            gram += (_pe_cells._REG * trace + (trace == 0)) * np.eye(len(dF))  # (a problem held: no history)
+            gamma = np.linalg.solve(gram, np.einsum("phn,pn->ph", A, f)[..., None])[..., 0]
+            x_new -= np.einsum("ph,phn->pn", gamma, B)
+        x_new[~open_] = x[~open_]
+        F_new = ch.evaluate(x_new)[0]
+        f_new = F_new / d
+        held = ~open_[:, None]
+        dF.append(np.where(held, 0.0, f_new - f))
+        dX.append(np.where(held, 0.0, x_new - x + f_new - f))
+        dF, dX = dF[-_pe_cells.DEPTH:], dX[-_pe_cells.DEPTH:]
+        x, f = x_new, f_new
+        open_ &= ~(np.abs(F_new).max(axis=1) <= tol)
+    return x
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_kept_gram_matrix_and_right_side_give_the_steps_of_the_plain_least_squares(seed):
+    # the ring, the Gram row from the kept right side (dF.f_new - dF.f) and the compaction of converged problems
+    # take the same steps as the least squares formed afresh, step by step, to rounding
+    make = _chunk(seed)
+    for steps in range(1, 11):
+        x = _pe_cells._anderson(make(), 1e-10, steps)[0]
+        want = _reference_anderson(make(), 1e-10, steps)
+        np.testing.assert_allclose(x, want, rtol=0, atol=1e-12, err_msg=f"after {steps} steps")
+
+
+def test_the_row_maxima_are_those_of_numpy():
+    rng = np.random.default_rng(4)
+    F = rng.normal(size=(37, 11))
+    F[3, 4], F[5, 0] = np.nan, -np.inf
+    np.testing.assert_array_equal(_pe_cells._max_abs(F), np.abs(F).max(axis=1, initial=0.0))
+    np.testing.assert_array_equal(_pe_cells._max_abs(np.zeros((4, 0))), np.zeros(4))
+
+
+@pytest.mark.parametrize("domestic", [True, False])
+def test_the_diagonal_sums_made_part_by_part_are_those_of_the_whole_block(monkeypatch, domestic):
+    # c0 c1 is not kept by the chunk: made a part at a time, the sums are those of the whole product, to the bit
+    monkeypatch.setattr(_pe_cells, "_PART", 7 * 100 + 3)  # several parts, the last one short
+    flows, t0, t1 = _problem(8, K=30, n=10)
+    K, n, _ = flows.shape
+    rng = np.random.default_rng(9)
+    markets = pe._ModelCells(flows, t0, t1, None, domestic, np.arange(n)).markets
+    ch = _pe_cells._Blocks(markets, np.arange(K), rng.uniform(1.5, 8.0, K), rng.uniform(0.3, 1.5, (K, n)),
+                           rng.uniform(0.5, 5, (K, n)))
+    w = rng.uniform(-1, 1, (K, n))
+    np.testing.assert_array_equal(ch.cross_sums(w), np.matmul(ch.c0 * ch.c1, w[:, :, None])[..., 0])
+    sub = ch.subset(np.array([1, 4, 5, 17, 29]))
+    np.testing.assert_array_equal(sub.cross_sums(w[[1, 4, 5, 17, 29]]), ch.cross_sums(w)[[1, 4, 5, 17, 29]])
+
+
+def test_solutions_meet_the_equations_as_a_tightly_solved_fixed_point_does():
+    # the fixed point at the default tolerance against the same problems solved to 1e-13: prices, quantities and
+    # welfare within what the tolerance allows
+    flows, t0, t1 = _problem(10, K=150, n=15)
+    rng = np.random.default_rng(11)
+    elasticities = rng.uniform(1.5, 8.0, (150, 1)), rng.uniform(0.3, 1.5, (150, 1)), rng.uniform(0.5, 5.0, (150, 15))
+    sol = pe.solve(flows, t0, t1, *elasticities)
+    tight = pe.solve(flows, t0, t1, *elasticities, tol=1e-13)
+    assert sol.max_residual <= 1e-10 and tight.max_residual <= 1e-13
+    np.testing.assert_allclose(sol.exporter_price, tight.exporter_price, rtol=1e-10)
+    np.testing.assert_allclose(sol.price_index, tight.price_index, rtol=1e-10)
+    np.testing.assert_allclose(sol.quantity, tight.quantity, rtol=1e-9)
+    scale = (flows * (1 + t0)).sum(axis=1).max()
+    np.testing.assert_allclose(sol.welfare, tight.welfare, rtol=0, atol=1e-9 * scale)

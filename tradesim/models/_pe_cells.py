@@ -91,7 +91,7 @@ class _Read:
     """What `CellMarkets.read` found in the blocks of a chunk's problems (dense tensors).
 
     ``mask`` ``[P, n, m]`` (the model cells) and ``counts`` ``[P]`` (cells per problem); ``work`` is
-    `_Blocks.work` with ``c1``, ``c0``, ``t0 v`` and ``c0 c1`` filled, or None where some problem is not solved
+    `_Blocks.work` with ``c1``, ``c0`` and ``t0 v`` filled, or None where some problem is not solved
     on dense blocks, and then the rest are absent: ``sales`` ``[P, n]``, ``buys`` and
     ``revenue_before`` ``[P, m]``, and the model cells whose tariff moved (``moved``, positions in the
     blocks, ascending) with their ``t0m`` and ``t1m``.
@@ -176,8 +176,8 @@ class CellMarkets:
         least = _DENSE * nm
         count_type = np.uint16 if nm < 2**16 else np.int64  # a narrow sum is several times faster
         build = True
-        work = np.empty((4, P, n, m))  # `_Blocks.work`: nothing is written where a problem is not dense
-        c1, c0, tv, c01 = work
+        work = np.empty((3, P, n, m))  # `_Blocks.work`: nothing is written where a problem is not dense
+        c1, c0, tv = work
         sales, buys, before = np.empty((P, n)), np.empty((P, m)), np.empty((P, m))
         moved, t0m, t1m = [], [], []
         ones = np.ones(n)
@@ -204,7 +204,6 @@ class CellMarkets:
                 c1p[:, drop[0], drop[1]] = 0.0
             np.multiply(t0, c1p, out=tvp)  # baseline tariff revenue, then (`_Blocks`) t1 c1
             np.add(tvp, c1p, out=c0p)  # spend = v (1 + t0)
-            np.multiply(c0p, c1p, out=c01[a:b])  # for `_Blocks.cross_sums`
             on = np.flatnonzero(t1 != t0)
             on = on[ms.reshape(-1)[on]]  # on the model cells only
             t0m.append(t0.reshape(-1)[on])
@@ -468,9 +467,9 @@ class _Blocks(_Chunk):
     or more), products with the blocks beat sparse ones: no index is read, and they run as
     batched matrix products in BLAS. Dense input is copied part by part (`CellMarkets.read`); listed cells are put
     in zero blocks, so that a problem's numbers are the same from either (and in any chunk: the
-    products are problem by problem). ``c1``, ``c0``, ``t1c1`` and a scratch block are one
-    allocation: the chunks of a thread then reuse the same memory, where four would go back to
-    the system and fault in anew.
+    products are problem by problem). ``c1``, ``c0`` and ``t1c1`` are one allocation: the chunks of
+    a thread then reuse the same memory, where three would go back to the system and fault in anew.
+    ``c0 c1`` is not kept: `cross_sums` makes it a part at a time when the diagonal needs it.
     """
 
     def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray,
@@ -482,11 +481,10 @@ class _Blocks(_Chunk):
             self.work, self.mask = r.work, r.mask
             self.sales, self.buys, self.revenue_before = r.sales, r.buys, r.revenue_before
             moved, t0m, t1m = r.moved, r.t0m, r.t1m
-            c1, c0, tv, self.c01 = self.work
+            c1, c0, tv = self.work
         else:  # listed cells: `quantity` gives their values, `idx` and `counts` say where they go
-            self.work = np.empty((4, P, n, m))
-            c1, c0, tv = self.work[:3]
-            self.c01 = None  # `cross_sums` makes it in the scratch block
+            self.work = np.empty((3, P, n, m))
+            c1, c0, tv = self.work
             index, self.counts, _, (v, t0, t1), self.idx = mk.take(problems)
             self.index = index
             c1.fill(0.0)
@@ -505,8 +503,6 @@ class _Blocks(_Chunk):
         c1f[moved] *= self.r
         c0f[moved] *= grow
         tvf[moved] = charged(t1m, c1f[moved])
-        if self.c01 is not None:
-            self.c01.reshape(-1)[moved] = c0f[moved] * c1f[moved]
         self.c1, self.c0, self.t1c1 = c1, c0, tv
 
     def importer_sums(self, A: np.ndarray) -> np.ndarray:
@@ -518,9 +514,21 @@ class _Blocks(_Chunk):
         return np.matmul(self.c1, G[:, :, None])[..., 0]
 
     def cross_sums(self, w: np.ndarray) -> np.ndarray:
-        """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``."""
-        c01 = self.c01 if self.c01 is not None else np.multiply(self.c0, self.c1, out=self.work[3, :self.P])
-        return np.matmul(c01, w[:, :, None])[..., 0]
+        """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``.
+
+        ``c0 c1`` is made when asked (once per solve, after the first evaluation has brought ``c0`` and
+        ``c1`` into cache), a part of `_PART` cells at a time in a scratch block that stays in cache: not
+        stored by `CellMarkets.read`, which saves a pass through memory and a block per chunk.
+        """
+        P, n, m = self.c0.shape
+        step = max(1, _PART // (n * m))
+        scratch = np.empty((min(step, P), n, m))
+        out = np.empty((P, n))
+        for a in range(0, P, step):
+            b = min(P, a + step)
+            c01 = np.multiply(self.c0[a:b], self.c1[a:b], out=scratch[:b - a])
+            np.matmul(c01, w[a:b, :, None], out=out[a:b, :, None])
+        return out
 
     def column_sums(self, values: np.ndarray, by: np.ndarray) -> np.ndarray:
         """``[P, m]``: sums over exporters of block `values` ``[P, n, m]`` times ``by[P, n]``."""
@@ -537,7 +545,7 @@ class _Blocks(_Chunk):
 
     def quantity(self, x: np.ndarray, G: np.ndarray) -> np.ndarray:
         """``q`` ``[chunk cell]`` on listed cells, at log exporter prices `x` ``[P, n]`` and `G` ``[P, m]``."""
-        return self._all_quantities(x, G, self.work[3])[self.index]
+        return self._all_quantities(x, G, np.empty(self.c1.shape))[self.index]
 
     def block_quantity(self, x: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
         """``q`` written into the chunk's ``[P, n, m]`` block `out` (dense input), 1 where no cell trades.
@@ -563,8 +571,6 @@ class _Blocks(_Chunk):
     def subset(self, keep: np.ndarray) -> _Blocks:
         """What `evaluate` and `diagonal` need, for problems `keep` (positions in this chunk) only."""
         sub = self._subset(keep)
-        sub.work = self.work  # the scratch block of `cross_sums`, over the chunk's c0 c1 (not read once it has subsets)
-        sub.c01 = None
         sub.c0, sub.c1 = self.c0[keep], self.c1[keep]
         return sub
 
@@ -613,6 +619,15 @@ def _combine(weights: np.ndarray, history: np.ndarray) -> np.ndarray:
     return np.matmul(weights.T[:, None, :], history.transpose(1, 0, 2))[:, 0]
 
 
+def _max_abs(F: np.ndarray) -> np.ndarray:
+    """``max |F|`` over each row of `F` ``[P, n]`` (0 for an empty row; NaN where a row has NaN).
+
+    Taken on a transposed copy: a reduction over the leading axis is one vectorised pass, where
+    one over each short row costs a call of the inner loop per row (twice the time).
+    """
+    return np.abs(F.T, out=np.empty(F.shape[::-1])).max(axis=0, initial=0.0)
+
+
 def _anderson(ch: _Chunk, tol: float, max_iter: int):
     """Anderson-accelerated fixed point on every problem of `ch`; returns x, F, T, G, steps, unsolved mask.
 
@@ -620,14 +635,17 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     step). The history of differences is kept ``[DEPTH, problem, exporter]`` with its Gram matrix
     ``[DEPTH, DEPTH, problem]`` updated one column per step (a ring), so a step costs one evaluation
     and ``O(DEPTH)`` passes over ``[problem, exporter]``; problems on the last axis make every
-    operation on the history one contiguous pass. Problems converge after different numbers of
+    operation on the history one contiguous pass. The right side of the least squares, ``rhs[s] =
+    dF[s] . f``, is kept over the whole ring, and the new Gram row comes from it: ``dF[s] . df =
+    dF[s] . f_new - dF[s] . f`` for the columns ``s`` that stay (one product with the history per
+    step, not two), ``df . df`` for the new one. Problems converge after different numbers of
     steps: when half of those being solved are done, the rest move to a smaller chunk
     (`_Chunk.subset`), so the last steps cost what the problems still open cost.
     """
     P, n = ch.P, ch.n
     x = np.zeros((P, n))
     F, T, G, parts = ch.evaluate(x)
-    res = np.abs(F).max(axis=1, initial=0.0)
+    res = _max_abs(F)
     active = res > tol
     if not active.any():
         return x, F, T, G, 0, ~np.isfinite(res)
@@ -638,6 +656,7 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     dX = np.zeros((DEPTH, P, n))  # x differences plus f differences: what the step subtracts
     dF = np.zeros((DEPTH, P, n))
     gram = np.zeros((DEPTH, DEPTH, P))
+    rhs = np.zeros((DEPTH, P))  # dF . f at the current point, every column of the ring
     steps = 0
     best = res.copy()
     while steps < max_iter:
@@ -650,27 +669,28 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
                 a[at[done]] = values[done]
             ch, at = ch.subset(keep), at[keep]
             x, F, f, d, best, T, G = (a[keep] for a in (x, F, f, d, best, T, G))
-            dX, dF, gram = dX[:, keep], dF[:, keep], gram[..., keep]
+            dX, dF, gram, rhs = dX[:, keep], dF[:, keep], gram[..., keep], rhs[:, keep]
             active = np.ones(keep.size, bool)
         steps += 1
         h = min(steps - 1, DEPTH)
         x_new = x + f
         if h:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bad pivot: a step rejected below
-                gamma = _gram_solve(gram[:h, :h], _dots(dF[:h], f), ridge=True)
+                gamma = _gram_solve(gram[:h, :h], rhs[:h], ridge=True)
                 x_new -= _combine(gamma, dX[:h])
         idle = None if open_ == active.size else ~active
         if idle is not None:
             x_new[idle] = x[idle]
         F_new, T_new, G_new, parts = ch.evaluate(x_new)
-        res_new = np.abs(F_new).max(axis=1, initial=0.0)
-        # a step off the domain or far uphill: back to a plain step from the point before, history cleared
-        bad = active & (~np.isfinite(res_new) | (res_new > 1e3 * np.maximum(best, tol)))
+        res_new = _max_abs(F_new)
+        # a step off the domain (NaN or inf) or far uphill: back to a plain step from the point before, history
+        # cleared
+        bad = active & ~(res_new <= 1e3 * np.maximum(best, tol))
         any_bad = bad.any()
         if any_bad:
             x_new[bad] = x[bad] + f[bad]
             F_new, T_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
-            res_new = np.abs(F_new).max(axis=1, initial=0.0)
+            res_new = _max_abs(F_new)
             d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
             dX[:, bad] = 0.0
             dF[:, bad] = 0.0
@@ -682,14 +702,19 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
         dx = dX[col]
         np.subtract(x_new, x, out=dx)
         dx += df
+        held = None
         if any_bad or idle is not None:
             held = bad if idle is None else bad | idle
             df[held] = 0.0
             dx[held] = 0.0
-        row = _dots(dF, df)
+        rhs_new = _dots(dF, f_new)
+        row = rhs_new - rhs  # dF[s] . df for the columns that stay
+        row[col] = np.einsum("pn,pn->p", df, df)
+        if held is not None:
+            row[:, held] = 0.0  # (a cleared history: nothing; one held still: df = 0)
         gram[col] = row
         gram[:, col] = row
-        x, F, f, T, G, res = x_new, F_new, f_new, T_new, G_new, res_new
+        x, F, f, T, G, res, rhs = x_new, F_new, f_new, T_new, G_new, res_new, rhs_new
         best = np.fmin(best, res)  # a residual that is not a number leaves the best as it was
         active &= ~(res <= tol)
     for a, values in zip(out, (x, F, T, G)):
@@ -744,5 +769,5 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
         with np.errstate(divide="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
             log_P = np.log(T) / ch.a[:, None]
         parts.append({"at": at, "x": x, "log_P": log_P, "G": G, "chunk": ch, "steps": steps,
-                      "residual": np.abs(F).max(axis=1, initial=0.0), "unsolved": unsolved})
+                      "residual": _max_abs(F), "unsolved": unsolved})
     return parts
