@@ -42,6 +42,8 @@ on Numerical Analysis 49(4), 1715-1735.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse
 
@@ -87,15 +89,26 @@ def _index_dtype(size: int):
     return np.int32 if size < 2**31 - 1 else np.int64
 
 
+@dataclass
 class _Read:
     """What `CellMarkets.read` found in the blocks of a chunk's problems (dense tensors).
 
     ``mask`` ``[P, n, m]`` (the model cells) and ``counts`` ``[P]`` (cells per problem); ``work`` is
     `_Blocks.work` with ``c1``, ``c0`` and ``t0 v`` filled, or None where some problem is not solved
-    on dense blocks, and then the rest are absent: ``sales`` ``[P, n]``, ``buys`` and
+    on dense blocks, and then the rest are None: ``sales`` ``[P, n]``, ``buys`` and
     ``revenue_before`` ``[P, m]``, and the model cells whose tariff moved (``moved``, positions in the
     blocks, ascending) with their ``t0m`` and ``t1m``.
     """
+
+    mask: np.ndarray
+    counts: np.ndarray
+    work: np.ndarray | None = None
+    sales: np.ndarray | None = None
+    buys: np.ndarray | None = None
+    revenue_before: np.ndarray | None = None
+    moved: np.ndarray | None = None
+    t0m: np.ndarray | None = None
+    t1m: np.ndarray | None = None
 
 
 class CellMarkets:
@@ -170,9 +183,8 @@ class CellMarkets:
         K, n, m = self.shape
         P, nm = problems.size, n * m
         rows = self._rows(problems)
-        r = _Read()
-        r.mask = mask = np.empty((P, n, m), bool)
-        r.counts = counts = np.empty(P, np.int64)
+        r = _Read(mask=np.empty((P, n, m), bool), counts=np.empty(P, np.int64))
+        mask, counts = r.mask, r.counts
         least = _DENSE * nm
         count_type = np.uint16 if nm < 2**16 else np.int64  # a narrow sum is several times faster
         build = True
@@ -212,7 +224,6 @@ class CellMarkets:
             np.einsum("pij->pi", c1p, out=sales[a:b])
             np.matmul(ones, c0p, out=buys[a:b])  # a batched product: each problem's sums come out the same in any chunk
             np.matmul(ones, tvp, out=before[a:b])
-        r.work = None
         if build:
             r.work, r.sales, r.buys, r.revenue_before = work, sales, buys, before
             r.moved = np.concatenate(moved) if moved else np.zeros(0, np.int64)
