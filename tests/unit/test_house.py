@@ -18,7 +18,7 @@ PACKAGE = Path(tradesim.__file__).parent
 
 # The layers, bottom first: a module may import only from its own layer and the ones before it.
 LAYERS = [
-    {"tradesim.errors", "tradesim.codes", "tradesim.files"},
+    {"tradesim.errors", "tradesim.codes", "tradesim.files", "tradesim.kept"},
     {"tradesim.data"},
     {"tradesim.law"},
     {"tradesim.models"},

@@ -1,5 +1,5 @@
 """A scenario's first run: what is read from a fine-values table is kept for tables of the same content
-(`tradesim.data.bundled.table_kept`), never for a changed or different table; the law compiles to the
+(`tradesim.kept.table_kept`), never for a changed or different table; the law compiles to the
 same entries however its cells are pruned; a first run gives the tariffs of a repeat, bit for bit."""
 
 import dataclasses
@@ -11,6 +11,7 @@ import pytest
 from scipy import sparse
 
 import tradesim
+from tradesim import kept
 from tradesim.data import bundled
 from tradesim.errors import InputError
 from tradesim.law import Measure, TariffSchedule
@@ -38,7 +39,7 @@ def _table(**changes) -> pd.DataFrame:
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch):
     """Each test starts with nothing kept (and leaves the session's kept tables alone)."""
-    monkeypatch.setattr(bundled, "_KEPT_TABLES", [])
+    monkeypatch.setattr(kept, "_KEPT_TABLES", [])
 
 
 def _split(frame, checked=False):
@@ -96,7 +97,7 @@ def test_the_bundled_table_is_kept_across_its_copies():
     a = fine_rows(first, EXPORTERS, IMPORTERS)
     b = fine_rows(second, EXPORTERS, IMPORTERS)
     assert a.row_code is b.row_code  # kept: read once
-    assert len(bundled._KEPT_TABLES) == 1
+    assert len(kept._KEPT_TABLES) == 1
 
 
 @pytest.mark.parametrize("change", [
@@ -162,39 +163,39 @@ def test_bad_tables_raise_every_time():
 
 
 def test_what_is_kept_is_bounded(monkeypatch):
-    monkeypatch.setattr(bundled, "_KEEP_RESULTS", 3)
+    monkeypatch.setattr(kept, "_KEEP_RESULTS", 3)
     for k in range(5):
         fine_rows(_table(value=(0, float(k + 10))), EXPORTERS, IMPORTERS)
-    assert len(bundled._KEPT_TABLES) == bundled._KEEP_TABLES
+    assert len(kept._KEPT_TABLES) == kept._KEEP_TABLES
     frame = _table()
     for k in range(6):
         fine_rows(frame, EXPORTERS[: k % 3 + 1], IMPORTERS[: k // 3 + 1])
-    assert all(len(kept) <= 3 for _, kept in bundled._KEPT_TABLES)
-    monkeypatch.setattr(bundled, "_KEEP_ALL", 0)  # nothing fits: nothing is kept, the answers are the same
+    assert all(len(kept) <= 3 for _, kept in kept._KEPT_TABLES)
+    monkeypatch.setattr(kept, "_KEEP_ALL", 0)  # nothing fits: nothing is kept, the answers are the same
     rows = fine_rows(_table(value=(3, 1.5)), EXPORTERS, IMPORTERS)
     assert rows.value.iloc[3] == 1.5
-    assert sum(len(kept) for _, kept in bundled._KEPT_TABLES) == 0
+    assert sum(len(kept) for _, kept in kept._KEPT_TABLES) == 0
 
 
 def test_a_table_larger_than_a_result_is_read_every_time(monkeypatch):
     frame = _table()
-    monkeypatch.setattr(bundled, "_KEEP_BYTES", bundled._table_bytes(frame) - 1)  # no snapshot of it is kept
+    monkeypatch.setattr(kept, "_KEEP_BYTES", kept._table_bytes(frame) - 1)  # no snapshot of it is kept
     calls = []
     for _ in range(2):
-        assert bundled.table_kept(frame, ("x",), lambda: calls.append(1) or 7) == 7
-    assert len(calls) == 2 and not bundled._KEPT_TABLES
-    monkeypatch.setattr(bundled, "_KEEP_BYTES", bundled._table_bytes(frame))  # at the limit: kept
+        assert kept.table_kept(frame, ("x",), lambda: calls.append(1) or 7) == 7
+    assert len(calls) == 2 and not kept._KEPT_TABLES
+    monkeypatch.setattr(kept, "_KEEP_BYTES", kept._table_bytes(frame))  # at the limit: kept
     for _ in range(2):
-        bundled.table_kept(frame, ("x",), lambda: calls.append(1) or 7)
-    assert len(calls) == 3 and len(bundled._KEPT_TABLES) == 1
+        kept.table_kept(frame, ("x",), lambda: calls.append(1) or 7)
+    assert len(calls) == 3 and len(kept._KEPT_TABLES) == 1
 
 
 def test_tables_of_python_objects_are_read_every_time():
     frame = _table().astype({"product": object})
     calls = []
-    bundled.table_kept(frame, ("x",), lambda: calls.append(1))
-    bundled.table_kept(frame, ("x",), lambda: calls.append(1))
-    assert len(calls) == 2 and not bundled._KEPT_TABLES
+    kept.table_kept(frame, ("x",), lambda: calls.append(1))
+    kept.table_kept(frame, ("x",), lambda: calls.append(1))
+    assert len(calls) == 2 and not kept._KEPT_TABLES
 
 
 def _schedule():

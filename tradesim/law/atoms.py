@@ -28,7 +28,8 @@ import pandas as pd
 from scipy import sparse
 
 from ..codes import COUNTRY_GROUPS, country_problem, hs_problem, hs_problem_mask, hs_subheadings
-from ..data.bundled import load_fine_values, member_column, members_problem, table_kept
+from ..data.bundled import load_fine_values, member_column, members_problem
+from ..kept import table_kept
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from .members import Members

@@ -22,6 +22,8 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
+from ..kept import freeze, mask_key
+
 __all__ = ["Members", "Expansion"]
 
 
@@ -165,14 +167,11 @@ class Members:
         """
         # the last expansion of each importer, kept with these members (read-only) for runs on the same cells
         key = (importer, tuple(np.asarray(exporters, dtype=str).tolist()), n_atoms,
-               None if wanted is None else (np.shape(wanted), np.packbits(np.asarray(wanted, bool)).tobytes()))
+               None if wanted is None else mask_key(wanted))
         kept = self.__dict__.setdefault("_expansions", {})
         if importer in kept and kept[importer][0] == key:
             return kept[importer][1]
-        out = self._expansion(importer, exporters, n_atoms, wanted)
-        if out is not None:
-            for a in (out.sources, out.wanted, out.atom, out.exporter, out.source, out.value):
-                a.flags.writeable = False
+        out = freeze(self._expansion(importer, exporters, n_atoms, wanted))
         kept[importer] = key, out
         return out
 

@@ -26,6 +26,7 @@ from scipy import sparse
 from ..data.layout import Cells
 from ..errors import InputError, TradesimWarning
 from ..files import parse_date, warn_at_caller
+from ..kept import freeze, mask_key
 from . import stacking
 from .atoms import Atoms, Parts, aggregate, aggregate_cells, halt_mean, labels, part_shares, partition, split
 from .compile import Compiled, compile_law, references
@@ -232,7 +233,7 @@ class TariffSchedule:
         # scenario): compiling is most of the law's work, and one law per importer bounds the memory kept
         atoms = np.asarray(atoms, dtype=str)
         inputs = (atoms.dtype.str, atoms.shape, atoms.tobytes(), names, reached,
-                  None if cells is None else (np.shape(cells), np.packbits(np.asarray(cells, bool)).tobytes()))
+                  None if cells is None else mask_key(cells))
         last = self._cache.get(("compiled", importer))
         if last is not None and last[0] == inputs:
             return last[1]
@@ -246,13 +247,12 @@ class TariffSchedule:
         """`stacking.evaluate` of `law` on the regimes `active` ``[regime, measure]``; the last totals of
         the importer's last law (`compiled`) are kept with it (read-only), for runs on the same days."""
         last = self._cache.get(("compiled", importer))
-        key = (active.shape, np.packbits(active).tobytes())
+        key = mask_key(active)
         if last is not None and last[1] is law and last[2] is not None and last[2][0] == key:
             return last[2][1]
         totals = stacking.evaluate(law, active)
         if last is not None and last[1] is law and totals.nbytes <= _KEEP_BYTES:
-            totals.flags.writeable = False  # shared by the runs that read it
-            last[2] = key, totals
+            last[2] = key, freeze(totals)  # shared by the runs that read it
         return totals
 
     def _law(self, importer: str, j: int, atoms: Atoms, exps: np.ndarray, wanted=None, reached: bool = False):

@@ -23,6 +23,7 @@ from ..data import Baseline
 from ..data.bundled import FINE_VALUES, fine_values_problem, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
+from ..kept import freeze
 from ..law.atoms import FineRows, Parts, fine_rows, row_ids
 from ..models import ModelSpec, get_model
 from . import dynamics
@@ -588,8 +589,7 @@ def _scenario_law(baseline: Baseline, scenario: Scenario, fine_values, keep: boo
     split = schedule.parts_path(regime_days, baseline.products, baseline.exporters, baseline.importers,
                                 fine_values=fine_values, cells=baseline.flows > 0, warn=False, atoms=atoms,
                                 on_cells=True)
-    for a in (split.parent, split.share, split.rates, split.cells):
-        a.flags.writeable = False  # shared by the plans of later runs
+    freeze((split.parent, split.share, split.rates, split.cells))  # shared by the plans of later runs
     if keep and split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
         _LAST_LAW["law"] = weakref.ref(baseline), weakref.ref(scenario), (missing, fallback, regime_days, split)
     return missing, fallback, list(regime_days), split
