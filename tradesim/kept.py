@@ -1,5 +1,6 @@
-"""What a run keeps for later runs: results read from a table, matched by the table's content, and the
-helpers other caches share (keys of masks, read-only results).
+"""What a run keeps for later runs: results read from a table, matched by the table's content (`table_kept`),
+results matched by a key of their inputs' content (`kept`: a compiled law), and the helpers other caches share
+(keys of masks and arrays, read-only results).
 
 Runs of a scenario read the same tables and compile the same law again; what depends only on
 their inputs is kept, bounded, read-only, and matched by content (never by identity alone), so a
@@ -13,7 +14,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-__all__ = ["table_kept", "freeze", "mask_key"]
+__all__ = ["table_kept", "kept", "kept_key", "forget", "Key", "freeze", "mask_key", "array_key"]
 
 #: Tables (fine values) whose preparation is kept, most recent first: ``[snapshot, {key: value}]`` each.
 _KEPT_TABLES: list = []
@@ -22,6 +23,9 @@ _KEPT_LOCK = threading.Lock()
 
 #: How many tables, results per table, bytes per result and bytes in all are kept (`table_kept`).
 _KEEP_TABLES, _KEEP_RESULTS, _KEEP_BYTES, _KEEP_ALL = 2, 8, 2**26, 2**27
+
+#: Results kept by the content of their inputs (`kept`): ``{kind: {key: (value, bytes)}}``, the most recent last.
+_KEPT_BY_KEY: dict = {}
 
 
 def table_kept(frame: pd.DataFrame, key, compute):
@@ -39,17 +43,60 @@ def table_kept(frame: pd.DataFrame, key, compute):
     raises keeps no result (bad tables raise on every call). Results are shared: numpy arrays in
     them are made read-only; callers must not change them.
     """
-    if not isinstance(frame, pd.DataFrame) or not _comparable(frame) or _table_bytes(frame) > _KEEP_BYTES:
+    read = _read(frame) if isinstance(frame, pd.DataFrame) else None
+    if read is None or read[1] > _KEEP_BYTES:
         return compute()  # a larger table is read afresh: its snapshot would double its memory
     with _KEPT_LOCK:  # the bookkeeping only: two threads may compute the same result, never mix the lists up
-        at = next((k for k, (snapshot, _) in enumerate(_KEPT_TABLES) if _same_table(snapshot, frame)), None)
-        entry = [frame.copy(deep=True), {}] if at is None else _KEPT_TABLES.pop(at)
+        at = next((k for k, (snapshot, _) in enumerate(_KEPT_TABLES) if _same_read(snapshot[1], read[0])), None)
+        if at is None:  # a snapshot of the table, read as its columns once (later tables are compared with them)
+            copy = frame.copy(deep=True)
+            entry = [(copy, _read(copy)[0]), {}]
+        else:
+            entry = _KEPT_TABLES.pop(at)
         _KEPT_TABLES.insert(0, entry)
         del _KEPT_TABLES[_KEEP_TABLES:]
         results = entry[1]
         if key in results:
             results[key] = results.pop(key)  # the most recent last
             return results[key][0]
+    # the oldest results (of the oldest tables first) make room within the bytes kept in all
+    return _computed(results, key, compute, _KEEP_RESULTS, lambda: [kept for _, kept in _KEPT_TABLES],
+                     lambda: next(kept for _, kept in reversed(_KEPT_TABLES) if kept))
+
+
+def kept(kind: str, key, compute, keep: int = 4):
+    """``compute()``, kept for later calls with an equal `key` (under `kind`: what is kept, e.g. ``"law"``).
+
+    `key` must hold the content of everything `compute` reads (numbers bit for bit, arrays as their
+    dtype, shape and bytes, never the identity of an object that could change), so that an equal key
+    means an equal result; None, or a key that cannot be hashed, keeps nothing (a `Key` is hashed
+    once). At most `keep` results of each kind are kept, each of at most `_KEEP_BYTES` and all of at
+    most `_KEEP_ALL` (besides `table_kept`'s; the oldest of the fullest kind go first). A `compute`
+    that raises keeps nothing. Results are shared: numpy arrays in them are made read-only; callers
+    must not change them.
+    """
+    if key is None:
+        return compute()
+    if not isinstance(key, Key):
+        try:
+            key = Key(key)
+        except TypeError:  # not a key of content (a mutable part): read afresh
+            return compute()
+    with _KEPT_LOCK:
+        results = _KEPT_BY_KEY.setdefault(kind, {})
+        found = results.pop(key, None)
+        if found is not None:
+            results[key] = found  # the most recent last
+            return found[0]
+    # the oldest of the fullest kind makes room within the bytes kept in all
+    return _computed(results, key, compute, keep, lambda: list(_KEPT_BY_KEY.values()),
+                     lambda: max((r for r in _KEPT_BY_KEY.values() if r), key=len))
+
+
+def _computed(results: dict, key, compute, most: int, stores, fullest):
+    """``compute()``, kept in `results` under `key` (read-only) where it fits: at most `most` results there,
+    `_KEEP_BYTES` each and `_KEEP_ALL` in all of `stores()` (each a ``{key: (value, bytes)}``); the oldest
+    result of `fullest()` goes first. A `compute` that raises keeps nothing."""
     value = compute()
     size = _nbytes(value)
     if size > _KEEP_BYTES:
@@ -57,24 +104,112 @@ def table_kept(frame: pd.DataFrame, key, compute):
     freeze(value)
     with _KEPT_LOCK:
         results[key] = value, size
-        while len(results) > _KEEP_RESULTS:
+        while len(results) > most:
             del results[next(iter(results))]
-        # the oldest results (of the oldest tables first) make room within the bytes kept in all
-        while sum(n for _, kept in _KEPT_TABLES for _, n in kept.values()) > _KEEP_ALL:
-            oldest = next(kept for _, kept in reversed(_KEPT_TABLES) if kept)
+        while sum(n for kept_ in stores() for _, n in kept_.values()) > _KEEP_ALL:
+            oldest = fullest()
             del oldest[next(iter(oldest))]
     return value
+
+
+def kept_key(kind: str, value) -> Key | None:
+    """The key (a `Key`) under which `value` itself (this object, not an equal one) is kept by `kept`, or None.
+
+    A kept result is held by the store, so its identity is its own while it is kept; a result that
+    was let go (or never kept) has no key."""
+    with _KEPT_LOCK:
+        for key, (held, _) in _KEPT_BY_KEY.get(kind, {}).items():
+            if held is value:
+                return key
+    return None
+
+
+def forget(tables: bool = False) -> None:
+    """Let go of every result `kept` holds (with `tables`, also of `table_kept`'s): later calls compute afresh.
+
+    To free their memory, or to time a first run (a law compiled, not found). Nothing else
+    changes: what is computed again is what was kept.
+    """
+    with _KEPT_LOCK:
+        _KEPT_BY_KEY.clear()
+        if tables:
+            _KEPT_TABLES.clear()
+
+
+class Key:
+    """A hashable key hashed once, equal to another `Key` of an equal key: keys of `kept` hold whole arrays' bytes
+    and tables, and a dict (or a key holding this one) hashes a key at every lookup. Raises TypeError for a key
+    that cannot be hashed."""
+
+    __slots__ = ("key", "hash")
+
+    def __init__(self, key):
+        self.key, self.hash = key, hash(key)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other) -> bool:
+        return self is other or (isinstance(other, Key) and self.hash == other.hash and self.key == other.key)
+
+
+def _read(frame: pd.DataFrame) -> tuple[tuple, int] | None:
+    """A table as what `_same_read` compares, and its bytes (`_table_bytes`); None where it cannot be compared
+    exactly and fast (columns not unique, a MultiIndex, Python objects). Each column is taken out of the table
+    once (pandas makes a Series each time)."""
+    if not frame.columns.is_unique:
+        return None
+    index = frame.index
+    index_kind = _index_kind(index)
+    if index_kind is None:
+        return None
+    columns = [column for _, column in frame.items()]
+    kinds = [_kind(column) for column in columns]
+    if None in kinds:
+        return None
+    if index_kind == "range":
+        labels = ("range", index.dtype, (index.start, index.stop, index.step))
+    else:  # the index's labels compared as a column's values
+        labels = _values(index_kind, pd.Series(index, copy=False))
+    head = (frame.shape, tuple(frame.columns), type(index), labels)
+    return (head, *map(_values, kinds, columns)), sum(int(column.array.nbytes) for column in columns)
+
+
+def _values(kind: str, column: pd.Series) -> tuple:
+    """A column as ``(kind, dtype, values)``: its Arrow array (text) or its bytes as a numpy array (numbers)."""
+    if kind == "arrow":
+        return kind, column.dtype, column.array.__arrow_array__()
+    return kind, column.dtype, np.ascontiguousarray(column.to_numpy()).reshape(-1).view(np.uint8)
+
+
+def _same_read(a: tuple, b: tuple) -> bool:
+    """Whether two tables read by `_read` have the same columns, index, dtypes and values (text as text, numbers
+    bit for bit)."""
+    if len(a) != len(b):
+        return False
+    (shape_a, names_a, type_a, labels_a), (shape_b, names_b, type_b, labels_b) = a[0], b[0]
+    if shape_a != shape_b or names_a != names_b or type_a is not type_b:
+        return False
+    if labels_a[0] == "range" or labels_b[0] == "range":
+        if labels_a[0] != labels_b[0] or labels_a[1] != labels_b[1] or labels_a[2] != labels_b[2]:
+            return False
+        pairs = zip(a[1:], b[1:])
+    else:
+        pairs = zip((labels_a, *a[1:]), (labels_b, *b[1:]))
+    for (kind_a, dtype_a, x), (kind_b, dtype_b, y) in pairs:
+        if kind_a != kind_b or dtype_a != dtype_b:
+            return False
+        if kind_a == "arrow":
+            if x.type != y.type or not x.equals(y):
+                return False
+        elif x.shape != y.shape or not np.array_equal(x, y):
+            return False
+    return True
 
 
 def _table_bytes(frame: pd.DataFrame) -> int:
     """The bytes of a table's columns (their arrays' own, without reading the values)."""
     return sum(int(column.array.nbytes) for _, column in frame.items())
-
-
-def _comparable(frame: pd.DataFrame) -> bool:
-    """Whether every column of `frame` can be compared exactly and fast: text held by Arrow, numbers in numpy."""
-    return (frame.columns.is_unique and _index_kind(frame.index) is not None
-            and all(_kind(column) is not None for _, column in frame.items()))
 
 
 def _index_kind(index: pd.Index) -> str | None:
@@ -97,31 +232,8 @@ def _kind(column: pd.Series) -> str | None:
     return None
 
 
-def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two tables have the same columns, index, dtypes and values (text as text, numbers bit for bit)."""
-    if a.shape != b.shape or list(a.columns) != list(b.columns) or type(a.index) is not type(b.index) \
-            or a.index.dtype != b.index.dtype or _index_kind(a.index) != _index_kind(b.index):
-        return False
-    if isinstance(a.index, pd.RangeIndex):
-        if (a.index.start, a.index.stop, a.index.step) != (b.index.start, b.index.stop, b.index.step):
-            return False
-        pairs = zip(a.items(), b.items())
-    else:  # the index's labels compared as a column's values
-        pairs = zip([(None, pd.Series(a.index, copy=False)), *a.items()], [(None, pd.Series(b.index, copy=False)),
-                                                                            *b.items()])
-    for (_, x), (_, y) in pairs:
-        kind = _kind(x)
-        if x.dtype != y.dtype or kind is None or _kind(y) != kind:
-            return False
-        if kind == "arrow":
-            px, py = x.array.__arrow_array__(), y.array.__arrow_array__()
-            if px.type != py.type or not px.equals(py):
-                return False
-        else:
-            u, v = np.ascontiguousarray(x.to_numpy()), np.ascontiguousarray(y.to_numpy())
-            if u.shape != v.shape or u.dtype != v.dtype or not np.array_equal(u.view(np.uint8), v.view(np.uint8)):
-                return False
-    return True
+#: Values that hold no arrays (`_leaves` does not look inside them).
+_SCALARS = (str, bytes, int, float, bool, type(None))
 
 
 def _leaves(value):
@@ -130,7 +242,8 @@ def _leaves(value):
         yield value
     elif isinstance(value, (tuple, list)):
         for v in value:
-            yield from _leaves(v)
+            if not isinstance(v, _SCALARS):  # a tuple of codes: thousands of texts, no arrays
+                yield from _leaves(v)
     elif hasattr(value, "__dataclass_fields__"):
         for name in value.__dataclass_fields__:
             yield from _leaves(getattr(value, name))
@@ -155,3 +268,9 @@ def mask_key(mask) -> tuple:
     """A bool array (the cells or regimes asked for) as a hashable key: its shape and its bits."""
     mask = np.asarray(mask, bool)
     return mask.shape, np.packbits(mask).tobytes()
+
+
+def array_key(a) -> tuple:
+    """An array as a hashable key of its content: its dtype, shape and bytes."""
+    a = np.ascontiguousarray(a)
+    return a.dtype.str, a.shape, a.tobytes()

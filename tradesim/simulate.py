@@ -404,6 +404,42 @@ _PATH_ELEMENTS = 2**21  # elements of one [piece, draw?, cell] array of a partia
 
 
 @dataclasses.dataclass(frozen=True)
+class _Solves:
+    """Values ``[key, draw?, cell]`` read from each solve's own arrays at `at` only when a chunk of cells
+    is asked for: a full solve's outputs on every cell it moves, without a copy of them all at once
+    (whose first writes alone cost more than the path; `_cell_targets`).
+
+    Attributes
+    ----------
+    arrays : list of numpy.ndarray
+        ``[key]`` of ``[draw?, n]``: each solve's output on the flattened tensor.
+    at : numpy.ndarray of int, ``[cell]``
+        The positions the values are read at.
+    """
+
+    arrays: list
+    at: np.ndarray
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self.arrays), *self.arrays[0].shape[:-1], self.at.size)
+
+    def __getitem__(self, index) -> np.ndarray:
+        """``values[..., cells]`` (`cells` a slice or positions among `at`): one gather per solve."""
+        if not (isinstance(index, tuple) and len(index) == 2 and index[0] is Ellipsis):
+            raise TypeError("_Solves takes values[..., cells] only")
+        at = self.at[index[1]]
+        out = np.empty((*self.shape[:-1], at.size))
+        for q, a in enumerate(self.arrays):  # the solves (dates), each a vectorised gather of the cells
+            np.take(a, at, axis=-1, out=out[q])
+        return out
+
+    def reordered(self, order: np.ndarray) -> _Solves:
+        """The same values with the cells in `order` (positions among `at`)."""
+        return _Solves(self.arrays, self.at[order])
+
+
+@dataclasses.dataclass(frozen=True)
 class _Targets:
     """Each solve's equilibrium on the cells a partial-adjustment path moves.
 
@@ -412,9 +448,10 @@ class _Targets:
     cells : numpy.ndarray of int, ``[cell]``
         Positions in the flattened ``[part, exporter, importer]`` tensor; every other cell keeps
         its `reference` values on the whole path.
-    values : dict of numpy.ndarray
+    values : dict of numpy.ndarray or _Solves
         Pair outputs (``"flows"``, ``"quantity"``, ``"buyer_price"``), ``[key, draw?, cell]``,
-        the keys in the order of `Plan.keys`; with `paths`, ``[key, draw?, path]``.
+        the keys in the order of `Plan.keys`; with `paths`, ``[key, draw?, path]``. `_Solves`
+        where they are read from full solves chunk by chunk.
     country : dict of numpy.ndarray
         Per-country outputs, ``[key, draw?, country]``, in the order of the model's outputs.
     reference : dict of numpy.ndarray
@@ -459,10 +496,9 @@ def _cell_targets(plan: Plan, solved: dict) -> _Targets:
         for name in names:
             moving |= (flat(t[name]) != flat(first[name])).reshape(-1, n).any(axis=0)
     cells = np.flatnonzero(moving & (plan.flows.reshape(n) > 0))
-    values = {name: np.empty((len(targets), *lead, cells.size)) for name in names}
-    for q, t in enumerate(targets):  # each solve's arrays freed once copied (the first is the reference)
-        for name in names:
-            values[name][q] = flat(t[name] if q == 0 else t.pop(name))[..., cells]
+    # read chunk by chunk by the path; the solves' arrays move here (the first, the reference, also stays there)
+    values = {name: _Solves([flat(t[name] if q == 0 else t.pop(name)) for q, t in enumerate(targets)], cells)
+              for name in names}
     return _Targets(cells, values, {name: np.stack([t["country"][name] for t in targets]) for name in first["country"]},
                     {name: first[name] for name in names})
 
@@ -734,7 +770,9 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     The path is computed on the cells of `targets` (those with trade that some regime moves),
     in chunks of cells that bound memory; every other cell keeps its reference values, so the
     work grows with the trade the scenario touches, not with the baseline. With `products`,
-    pair outputs are on products (see `run_plan`), built from the reference's the same way.
+    pair outputs are on products (see `run_plan`), built from the reference's the same way;
+    where each cell has its own path, chunk by chunk (a chunk holds every part of its product
+    cells), so that memory does not grow with periods times cells of parts.
     Where every solve's flows are the baseline's times its quantities (exporters' prices do not
     move: PE with ``epsilon = inf``), one path serves both: a period's quantities are its flows
     over the baseline's, the same numbers to rounding. With `on` (and `products`), pair outputs
@@ -764,25 +802,49 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         names = ["flows"]  # a chunk's sums by pair are sums over runs of cells
         order = np.argsort(cells % (shape[1] * shape[2]), kind="stable")
         cells = cells[order]
-        targets = dataclasses.replace(targets, cells=cells, values={"flows": targets.values.pop("flows")[..., order]})
+        targets = dataclasses.replace(targets, cells=cells, values={"flows": _reorder(targets.values.pop("flows"), order)})
     step = max(1, _PATH_ELEMENTS // (len(regime) * int(np.prod(lead))))
+    on_products = products and plan.split is not None and not plan.split.trivial
+    # Pair outputs on products are formed chunk by chunk where each cell has its own path: a chunk then holds
+    # every part of its product cells, and no [time, cell] array of every moving cell is made (under GE every
+    # cell with trade moves). Elsewhere the chunks are runs of `step` cells.
+    streamed = on_products and targets.paths is None and not by_pair
+    order, chunks = _path_chunks(plan, cells if targets.paths is None else cells[targets.paths], step,
+                                 by_product=streamed)  # of the cells whose paths are computed
+    if order is not None:  # cells grouped by product cell, once: each chunk's arrays are then slices
+        cells = cells[order]
+        targets = dataclasses.replace(targets, cells=cells, values={name: _reorder(v, order)
+                                                                    for name, v in targets.values.items()})
     n_pairs = shape[1] * shape[2]
     f0 = plan.flows.reshape(n)[cells]  # [cell]: the baseline's flows, USD
     held = cells if targets.paths is None else cells[targets.paths]  # the cells whose paths are computed
     f0_held = f0 if targets.paths is None else f0[targets.paths]
     # quantities from the flows' path (not under persistence, which acts on each series' own falls)
     one_path = (not by_pair and "quantity" in names and dyn.persistence == 0
-                and np.array_equal(targets.values["flows"], f0_held * targets.values["quantity"]))
-    if by_pair:  # [piece, draw?, pair]: summing by pair and over pieces commute, so sum by pair first
-        pair_sums = {name: np.zeros((len(regime), *lead, n_pairs)) for name in ("flows", "revenue")}
-    else:
-        moved = {name: np.empty((n_time, *lead, held.size)) for name in (*names, "revenue")}
+                and _scaled(targets.values["flows"], targets.values["quantity"], f0_held))
     importer, pair = cells % shape[2], held % n_pairs
     rates = plan.rates_on(held)  # [regime, held cell]
     halts = bool(np.isposinf(rates).any())
     key_regime = np.array([r for r, _ in keys])
-    for lo in range(0, held.size, step):  # chunks of cells bound memory; each is vectorised
-        chunk = slice(lo, lo + step)
+    rate0 = rates[0] if targets.paths is None else plan.t0.reshape(-1)[cells]  # [cell]: the reference tariffs
+    # the reference's pair outputs, and where known without a gather or a collapse, on the moving cells and on products
+    reference = {} if by_pair else {**targets.reference, "revenue": plan.t0 * plan.flows}
+    at_cells, base = {"revenue": rate0 * f0}, {}
+    for name in reference:
+        ref = reference[name]
+        if ref.ndim and not any(ref.strides):  # one value everywhere (1: the reference tariffs move nothing)
+            at_cells[name] = base[name] = ref.flat[0]  # a mean of one value is that value
+        elif (ref.shape, ref.strides, ref.__array_interface__["data"][0]) == \
+                (shape, plan.flows.strides, plan.flows.__array_interface__["data"][0]):  # the baseline's flows
+            at_cells[name], base[name] = f0, plan.weights("flows", on_products=True)  # summed once per plan
+    if by_pair:  # [piece, draw?, pair]: summing by pair and over pieces commute, so sum by pair first
+        pair_sums = {name: np.zeros((len(regime), *lead, n_pairs)) for name in ("flows", "revenue")}
+    elif streamed:
+        found = {name: [] for name in (*names, "revenue")}  # [chunk] of (touched, changes)
+        revenue = np.zeros((n_time, *lead, shape[2]))  # [time, draw?, importer]
+    else:
+        moved = {name: np.empty((n_time, *lead, held.size)) for name in (*names, "revenue")}
+    for chunk in chunks:  # chunks bound memory; each is vectorised
         sub = {name: targets.values[name][..., chunk] for name in names}
         if halts:  # a halted cell's path runs through its last open target; it trades nothing while halted
             stopped = np.isposinf(rates[:, chunk])
@@ -809,16 +871,26 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
             for name in pair_sums:
                 pair_sums[name][..., pair[chunk][runs]] += np.add.reduceat(out[name], runs, axis=-1)
             continue
-        for name in moved:  # flows before quantities
+        period = {}  # the chunk's period values, flows before quantities
+        for name in (*names, "revenue"):
             if name == "buyer_price":
-                moved[name][..., chunk] = out[name]
+                period[name] = out.pop(name)
             elif name == "quantity" and one_path:
-                moved[name][..., chunk] = moved["flows"][..., chunk] / f0_held[chunk]
+                period[name] = period["flows"] / f0_held[chunk]
             else:
-                moved[name][..., chunk] = to_periods(out[name])
+                period[name] = to_periods(out.pop(name))
+        if not streamed:
+            for name, values in period.items():
+                moved[name][..., chunk] = values
+            continue
+        revenue += _by_index(period["revenue"], importer[chunk], shape[2])
+        for name, values in period.items():
+            at = at_cells[name][chunk] if np.ndim(at_cells.get(name)) else at_cells.get(name)
+            if at is None:
+                at = _reference_at(plan, reference[name], held[chunk], lead)
+            found[name].append(_product_changes(plan, values, held[chunk], at, _COLLAPSE[name]))
+    sub = out = period = None  # the last chunk's views would keep the targets' arrays alive
     targets.values.clear()  # consumed: their memory is free for the products' arrays
-    rate0 = rates[0] if targets.paths is None else plan.t0.reshape(-1)[cells]  # [cell]: the reference tariffs
-    on_products = products and plan.split is not None and not plan.split.trivial
     followed = None  # pair outputs on products and revenue by importer, where cells follow paths
     if targets.paths is not None and not by_pair:
         if on_products:
@@ -832,6 +904,8 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
                                     .sum(axis=-2)) - before
     elif followed is not None:
         revenue_change = followed[1] - before
+    elif streamed:
+        revenue_change = revenue - before
     else:
         revenue_change = _by_index(moved["revenue"], importer, shape[2]) - before
     country = _country_path(plan, targets.country, revenue_change, kernel, to_periods)
@@ -845,20 +919,19 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
                 "country": country}
     if followed is not None:
         return {**followed[0], "country": country}
-    reference = {**targets.reference, "revenue": plan.t0 * plan.flows}
-    at_cells = {"revenue": rate0 * f0}  # the reference's values on the moving cells, where known
-    groups = _product_groups(plan, cells) if on_products else None
+    groups = _product_groups(plan, cells) if on_products and not streamed else None
     full = {}
     for name in (*names, "revenue"):
         ref = reference[name]
-        base = None  # the reference on products, where known without a collapse
-        if ref.ndim and not any(ref.strides):  # one value everywhere (1: the reference tariffs move nothing)
-            at_cells[name] = base = ref.flat[0]  # a mean of one value is that value
-        elif (ref.shape, ref.strides, ref.__array_interface__["data"][0]) == \
-                (shape, plan.flows.strides, plan.flows.__array_interface__["data"][0]):  # the baseline's flows
-            at_cells[name], base = f0, plan.weights("flows", on_products=True)  # summed once per plan
+        if streamed:  # the chunks' product cells are disjoint and in order
+            touched = np.concatenate([t for t, _ in found[name]]) if found[name] else np.zeros(0, np.int64)
+            changes = [c for _, c in found.pop(name) if c is not None]
+            full[name] = _add_on_products(plan, base[name] if name in base else plan.collapse(ref, _COLLAPSE[name]),
+                                          touched, np.concatenate(changes, axis=-1) if changes else None,
+                                          (n_time, *lead), on)
+            continue
         if on_products:
-            full[name] = _on_products(plan, moved.pop(name), cells, ref, _COLLAPSE[name], groups, base=base,
+            full[name] = _on_products(plan, moved.pop(name), cells, ref, _COLLAPSE[name], groups, base=base.get(name),
                                       at_cells=at_cells.get(name), keep=on)
             continue
         if on is not None and products:  # parts are products: the cells of `on` only
@@ -874,6 +947,37 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         full[name] = a.reshape(n_time, *lead, *shape)
     full["country"] = country
     return full
+
+
+def _path_chunks(plan: Plan, cells: np.ndarray, step: int, by_product: bool = False) -> tuple:
+    """``(order, chunks)``: slices of `cells` (increasing positions in the flattened ``[part, exporter,
+    importer]``) of about `step` cells each, in the order `order` of the cells (None: as they are).
+
+    With `by_product`, the cells are grouped by product cell (`_product_groups`: in increasing order of
+    their product cells, each one's parts in their order) and a chunk holds every cell of each product
+    cell it touches: it is cut only between product cells, so it exceeds `step` by less than one product
+    cell's parts.
+    """
+    if not (by_product and cells.size):
+        return None, [slice(lo, lo + step) for lo in range(0, cells.size, step)]
+    _, order, runs = _product_groups(plan, cells)
+    # the first product cell starting at or after each multiple of `step`
+    at = np.searchsorted(runs, np.arange(0, cells.size, step))
+    edges = np.unique(np.append(runs[at[at < runs.size]], cells.size))
+    return order, [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def _reorder(values, order: np.ndarray):
+    """Values ``[key, draw?, cell]`` (an array or `_Solves`) with their cells in `order`."""
+    return values.reordered(order) if isinstance(values, _Solves) else values[..., order]
+
+
+def _scaled(values, by, scale: np.ndarray) -> bool:
+    """Whether `values` equal `by` times `scale` ``[cell]`` exactly (each ``[key, draw?, cell]``, arrays or
+    `_Solves`, the solves compared one at a time up to the first that differs)."""
+    if not isinstance(values, _Solves):
+        return np.array_equal(values, scale * by)
+    return all(np.array_equal(a[..., values.at], scale * b[..., by.at]) for a, b in zip(values.arrays, by.arrays))
 
 
 def _followed(plan: Plan, moved: dict, cells: np.ndarray, paths: np.ndarray, column: np.ndarray, f0: np.ndarray,
@@ -1310,13 +1414,27 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
     flattened ``[product, exporter, importer]``), the output is on those product cells only,
     ``[time, draw?, cell]``.
     """
-    K, n, m = plan.flows.shape
-    lead = moved.shape[1:-1]
-    touched, order, runs = _product_groups(plan, cells) if groups is None else groups
     if base is None:
         base = plan.collapse(reference, weights)  # [draw?, product, exporter, importer]
     if at_cells is None:
-        at_cells = np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
+        at_cells = _reference_at(plan, reference, cells, moved.shape[1:-1])
+    touched, changes = _product_changes(plan, moved, cells, at_cells, weights, groups)
+    return _add_on_products(plan, base, touched, changes, moved.shape[:-1], keep)
+
+
+def _reference_at(plan: Plan, reference: np.ndarray, cells: np.ndarray, lead: tuple) -> np.ndarray:
+    """The reference's values ``[draw?, part, exporter, importer]`` on `cells`, ``[draw?, cell]``."""
+    K, n, m = plan.flows.shape
+    return np.broadcast_to(reference, (*lead, K, n, m)).reshape(*lead, K * n * m)[..., cells]
+
+
+def _product_changes(plan: Plan, moved: np.ndarray, cells: np.ndarray, at_cells, weights,
+                     groups: tuple | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(touched, changes)``: the product cells that the moving `cells` fall in (`_product_groups`) and the
+    change of each, ``[time, draw?, touched]`` (None where there are no cells), from the cells' values
+    `moved` ``[time, draw?, cell]`` less the reference's `at_cells`: summed, or with `weights` each cell's
+    change weighted by its share of its product cell's weight (see `_on_products`). `moved` is used up."""
+    touched, order, runs = _product_groups(plan, cells) if groups is None else groups
     delta = np.subtract(moved, at_cells, out=moved)  # in place, and scaled in place below
     if order is not None:  # cells not already grouped by product cell
         delta = delta[..., order]
@@ -1326,8 +1444,7 @@ def _on_products(plan: Plan, moved: np.ndarray, cells: np.ndarray, reference: np
         delta *= plan.weights(weights).reshape(-1)[grouped] / np.repeat(total[touched],
                                                                          np.diff(np.append(runs, cells.size)))
         # moving cells trade: their product cells' weights are > 0
-    changes = np.add.reduceat(delta, runs, axis=-1) if cells.size else None
-    return _add_on_products(plan, base, touched, changes, moved.shape[:-1], keep)
+    return touched, (np.add.reduceat(delta, runs, axis=-1) if cells.size else None)
 
 
 def _add_on_products(plan: Plan, base, touched: np.ndarray, changes: np.ndarray | None, lead: tuple,

@@ -10,18 +10,28 @@ Work and memory grow with the entries, not with measures x lines x partners.
 Lookups by HS prefix (lists, exclusions, rates, value shares and qualifying shares by line) are
 joins on integer keys, one per code length, never a loop over codes, lines or partners. The
 loop over an importer's measures gathers their references (list names, tables) into those joins.
+
+A law and its references are kept for later calls on inputs of the same content
+(`tradesim.kept.kept`): a scenario loaded again, or a copy of its schedule, compiles nothing,
+while a changed measure, list, axis or set of cells compiles afresh. Each measure's and list's
+content is read into a key once (both are frozen).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..kept import Key, array_key, kept, kept_key, mask_key
+from .checks import is_code
 from .lists import ProductList
 from .measure import Measure
 
-__all__ = ["Compiled", "References", "compile_law", "match_codes", "references"]
+__all__ = ["Compiled", "References", "codes_used", "compile_law", "match_codes", "references"]
 
 
 @dataclass(frozen=True)
@@ -132,9 +142,10 @@ def match_codes(codes: np.ndarray, atoms: np.ndarray, atom_ints: np.ndarray | No
 
     The second case is the whole-line rule: an atom coarser than a code counts as covered (atoms
     are split where finer trade values are known, so it arises only where they are not). Codes
-    and atoms are read as integers once; one integer `searchsorted` per code length (and per atom
-    length for the coarser atoms), never a loop over codes or atoms. Pairs come grouped by length.
-    `atom_ints` and `code_ints` are the atoms and codes as integers (``"0101"`` -> 101), when already known.
+    and atoms are read as integers once; the atoms are sorted once and every code's atoms found by
+    two binary searches (and one per atom length for the coarser atoms), never a loop over codes
+    or atoms. Pairs come in no particular order. `atom_ints` and `code_ints` are the atoms and codes
+    as integers (``"0101"`` -> 101), when already known.
     """
     codes = np.asarray(codes, dtype=str)
     atoms = np.asarray(atoms, dtype=str)
@@ -143,17 +154,20 @@ def match_codes(codes: np.ndarray, atoms: np.ndarray, atom_ints: np.ndarray | No
     code_len, atom_len = np.char.str_len(codes), np.char.str_len(atoms)
     code_int = _as_ints(codes) if code_ints is None else code_ints
     atom_int = _as_ints(atoms) if atom_ints is None else atom_ints
-    pairs = []
-    for n in np.unique(code_len):  # atoms at least as long as a code: their first n digits equal it
-        of_code = np.flatnonzero(code_len == n)
-        longer = np.flatnonzero(atom_len >= n)
-        keys = _leading(atom_int[longer], atom_len[longer], int(n))
-        order = np.argsort(keys, kind="stable")
-        keys, wanted = keys[order], code_int[of_code]
-        lo = np.searchsorted(keys, wanted, side="left")
-        counts = np.searchsorted(keys, wanted, side="right") - lo
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        pairs.append((np.repeat(of_code, counts), longer[order[np.repeat(lo, counts) + offsets]]))
+    # atoms at least as long as a code that start with it: padded with zeros to the longest length, the atoms
+    # that start with a code of n digits are those as long in [code, code + one in its n-th digit)
+    top = int(max(code_len.max(), atom_len.max()))
+    scale = np.int64(10) ** (top - np.arange(top + 1, dtype=np.int64))
+    padded = atom_int * scale[atom_len]
+    order = np.argsort(padded, kind="stable")
+    keys = padded[order]
+    low = code_int * scale[code_len]
+    lo = np.searchsorted(keys, low, side="left")
+    counts = np.searchsorted(keys, low + scale[code_len], side="left") - lo
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    ci, ai = np.repeat(np.arange(codes.size), counts), order[np.repeat(lo, counts) + offsets]
+    long = atom_len[ai] >= code_len[ci]  # a shorter atom padded into the range is a case of the second kind
+    pairs = [(ci[long], ai[long])]
     for n in np.unique(atom_len):  # atoms coarser than a code: the code's first n digits equal the atom
         longer = np.flatnonzero(code_len > n)
         if not longer.size:
@@ -220,10 +234,16 @@ def _prefix_values(keys_lead: np.ndarray, prefixes: _Prefixes, atom_idx: np.ndar
         if not finer.size:
             continue
         at = np.flatnonzero(q_len == n)
+        qkey = lead[at] * base + prefixes.of_length(int(n))[atom[at]]
         tkey = table_lead[finer].astype(np.int64) * base + _leading(t_whole[finer], t_len[finer], int(n))
+        if at.size < finer.size:  # the means of the prefixes some query asks for only (a few coarser atoms
+            hit = _contains(np.unique(qkey), tkey)  # among many codes), each over its codes in table order, as all
+            finer, tkey = finer[hit], tkey[hit]
+            if not finer.size:
+                continue
         ukeys, inverse = np.unique(tkey, return_inverse=True)
         means = np.bincount(inverse, weights=table_values[finer]) / np.bincount(inverse)
-        _assign(out, rows[at], lead[at] * base + prefixes.of_length(int(n))[atom[at]], ukeys, means)
+        _assign(out, rows[at], qkey, ukeys, means)
     for n in np.unique(t_len):
         at = np.flatnonzero(q_len >= n)
         if not at.size:
@@ -254,6 +274,86 @@ def _assign(out: np.ndarray, rows: np.ndarray, qkey: np.ndarray, sorted_keys: np
     out[rows[hit]] = values[pos[hit]]
 
 
+# --------------------------------------------------------------------------- keys of the inputs
+
+#: Each measure's and list's content as a key (`_content_key`), by the object's identity: ``{id: (object, key)}``.
+_CONTENT_KEYS: dict = {}
+_CONTENT_KEYS_LOCK = threading.Lock()
+_KEEP_CONTENT_KEYS = 4096
+
+
+def _value_key(value):
+    """A field's value as a key of its content: floats bit for bit (``-0.0`` is not ``0.0``), tables as their
+    keys and values in order, and each value's type (``1`` is not ``1.0``)."""
+    if isinstance(value, float):
+        return float, value.hex()
+    if isinstance(value, Mapping):
+        keys, values = tuple(value.keys()), list(value.values())
+        if all(type(v) is float for v in values):  # the checked tables: floats, read at once
+            return Mapping, keys, np.array(values, dtype=np.float64).tobytes()
+        return Mapping, keys, tuple(map(_value_key, values))
+    if isinstance(value, tuple):
+        return tuple, tuple(map(_value_key, value))
+    return type(value), value
+
+
+def _content_key(obj: Measure | ProductList) -> tuple[Key, tuple[str, ...]]:
+    """A measure's or a list's fields as a `Key` of their content (`_value_key`), and the names of the lists a
+    measure refers to. Read once per object: both are frozen, and a measure's tables are read-only copies of its
+    own (`tradesim.law.fields.check_fields`); raises TypeError for a value that is not content (mutable)."""
+    with _CONTENT_KEYS_LOCK:
+        found = _CONTENT_KEYS.get(id(obj))
+    if found is not None and found[0] is obj:  # the entry holds the object: its id is its own
+        return found[1]
+    key = Key((type(obj), *(_value_key(getattr(obj, f.name)) for f in dataclasses.fields(obj))))
+    names = () if not isinstance(obj, Measure) else \
+        tuple(r for r in (*(obj.products or ()), *obj.exclude) if not is_code(r))
+    with _CONTENT_KEYS_LOCK:
+        if len(_CONTENT_KEYS) >= _KEEP_CONTENT_KEYS:
+            _CONTENT_KEYS.clear()
+        _CONTENT_KEYS[id(obj)] = obj, (key, names)
+    return key, names
+
+
+def _measures_key(measures: list[Measure], lists: dict[str, ProductList]) -> Key | None:
+    """Measures and the lists they name, as a key of their content (None where they cannot be read as one)."""
+    try:
+        keys, names = zip(*map(_content_key, measures)) if measures else ((), ())
+        return Key((keys, tuple((name, _content_key(lists[name])[0]) for name in sorted(set().union(*names)))))
+    except (KeyError, TypeError):  # an unknown list or a value that is not content: read afresh (and raise there)
+        return None
+
+
+def _references_key(measures: list[Measure], lists: dict[str, ProductList], exporters: np.ndarray) -> Key | None:
+    """What `references` reads, as a key of its content (None where it cannot be read as one: nothing kept)."""
+    key = _measures_key(measures, lists)
+    return None if key is None else Key((key, array_key(np.asarray(exporters, dtype=str))))
+
+
+def codes_used(measures, lists: dict[str, ProductList], importers) -> tuple[str, ...]:
+    """The HS codes that the measures of `importers` use, sorted: only these can split a product into atoms.
+
+    The codes of their ``products`` and ``exclude`` (each list's codes for a list's name), and of
+    their tables by code and by line. Kept for later calls on measures and lists of the same content
+    (`tradesim.kept.kept`): a scenario loaded again, or a copy of its schedule, reads them once.
+    """
+    wanted = set(importers)
+    chosen = [m for m in measures if m.importer in wanted]
+    return kept("codes", _measures_key(chosen, lists), lambda: _codes_used(chosen, lists), keep=8)
+
+
+def _codes_used(measures: list[Measure], lists: dict[str, ProductList]) -> tuple[str, ...]:
+    codes: set[str] = set()
+    for m in measures:  # each measure's references and tables, a set update each
+        for r in (*(m.products or ()), *m.exclude):
+            codes.update((r,) if is_code(r) else lists[r].codes)
+        for table in (m.product_rates, m.value_shares):
+            codes.update(table or ())
+        for table in (m.line_rates, m.qualifying_lines):
+            codes.update(c for _, c in (table or ()))
+    return tuple(sorted(codes))
+
+
 # --------------------------------------------------------------------------- compiling
 
 
@@ -271,7 +371,7 @@ def _refs(refs, lists: dict[str, ProductList], exporters: np.ndarray, codes: lis
             plain.clear()
 
     for r in refs:
-        if r[:1].isdigit():
+        if is_code(r):
             plain.append(r)
             continue
         flush()
@@ -389,7 +489,16 @@ class References:
 
 
 def references(measures: list[Measure], lists: dict[str, ProductList], exporters: np.ndarray) -> References:
-    """The `References` of `measures` (an importer's, in schedule order) on `exporters`."""
+    """The `References` of `measures` (an importer's, in schedule order) on `exporters`.
+
+    Kept for later calls on measures, lists and exporters of the same content (`tradesim.kept.kept`):
+    a scenario loaded again, or a copy of its schedule, reads the same law. Read-only."""
+    measures = list(measures)
+    return kept("references", _references_key(measures, lists, exporters),
+                lambda: _references(measures, lists, exporters))
+
+
+def _references(measures: list[Measure], lists: dict[str, ProductList], exporters: np.ndarray) -> References:
     exporters = np.asarray(exporters, dtype=str)
     M, E = len(measures), exporters.size
     sel, exc = ([], [], []), ([], [], [])  # (measure, code, exporter) arrays of each measure's references
@@ -441,6 +550,10 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
                 refs: References | None = None) -> Compiled:
     """Compile an importer's measures on `atoms` x `exporters` into entries (see `Compiled`).
 
+    The law is kept for later calls on inputs of the same content (`tradesim.kept.kept`; with
+    `refs`, only when they are the ones `references` keeps for them): a scenario loaded again, or a
+    copy of its schedule, compiles the same law. Its arrays are read-only then.
+
     Parameters
     ----------
     measures : list of Measure
@@ -458,6 +571,20 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     refs : References, optional
         `references` of `measures` on `exporters`, when already read.
     """
+    measures = list(measures)
+    key = _references_key(measures, lists, exporters)
+    if key is not None and refs is not None and kept_key("references", refs) != key:
+        key = None  # references of the caller's own: not known to be these inputs'
+    if key is not None:  # (members that cannot be read as a key: compiled afresh, as `kept` does)
+        replaced = sorted({r for m in measures for r in m.replaces if r in members})  # the groups it reads
+        key = (key, array_key(np.asarray(atoms, dtype=str)), tuple((r, tuple(members[r])) for r in replaced),
+               None if cells is None else mask_key(cells), bool(reached))
+    return kept("law", key, lambda: _compile_law(measures, lists, atoms, exporters, members, cells, reached, refs))
+
+
+def _compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: np.ndarray, exporters: np.ndarray,
+                 members: dict[str, list[str]], cells: np.ndarray | None, reached: bool,
+                 refs: References | None) -> Compiled:
     atoms = np.asarray(atoms, dtype=str)
     exporters = np.asarray(exporters, dtype=str)
     M, A, E = len(measures), atoms.size, exporters.size
@@ -528,7 +655,7 @@ def compile_law(measures: list[Measure], lists: dict[str, ProductList], atoms: n
     x_every = x_e < 0
     dropped = np.zeros((M, A), bool)
     dropped[x_m[x_every], x_a[x_every]] = True
-    exempt = dropped[em, ea]
+    exempt = dropped.reshape(-1).take(em * A + ea)  # by flat positions: faster than by two indices
     pos = position[x_a[~x_every] * E + x_e[~x_every]]
     if (pos >= 0).any():
         specific = np.unique(x_m[~x_every][pos >= 0] * cell_atom.size + pos[pos >= 0])

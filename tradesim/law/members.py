@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
-from ..kept import freeze, mask_key
+from ..kept import array_key, freeze, mask_key
 
 __all__ = ["Members", "Expansion"]
 
@@ -230,6 +230,9 @@ class Expansion:
     def fold(self, cell_atom: np.ndarray, cell_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
         """The cells ``(atom, exporter)`` of the law's cells ``(atom, source)`` and the matrix between them.
 
+        The last fold is kept with the expansion (read-only), for law cells of the same content: the
+        expansion is kept with its members (`expansion`) across a scenario's runs, and so is the law.
+
         Parameters
         ----------
         cell_atom, cell_source : numpy.ndarray of int, ``[law cell]``
@@ -244,6 +247,17 @@ class Expansion:
             Value weights of the members for an aggregate's cell where it has members, 1 on an
             exporter's own law cell otherwise: ``average @ totals[law cell]`` is ``[cell]``.
         """
+        key = (array_key(cell_atom), array_key(cell_source))
+        last = self.__dict__.get("_last_fold")
+        if last is not None and last[0] == key:
+            return last[1]
+        out = freeze(self._fold(cell_atom, cell_source))
+        self.__dict__["_last_fold"] = key, out  # a frozen dataclass: kept beside its fields, as cached_property
+        return out
+
+    def _fold(self, cell_atom: np.ndarray, cell_source: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                              sparse.csr_matrix]:
+        """`fold`, computed."""
         E, S = self.n_exporters, self.sources.size
         n_atoms = self.wanted.shape[0]
         where = np.full(n_atoms * S, -1)

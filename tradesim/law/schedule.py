@@ -29,7 +29,7 @@ from ..files import parse_date, warn_at_caller
 from ..kept import freeze, mask_key
 from . import stacking
 from .atoms import Atoms, Parts, aggregate, aggregate_cells, halt_mean, labels, part_shares, partition, split
-from .compile import Compiled, compile_law, references
+from .compile import Compiled, codes_used, compile_law, references
 from .checks import is_code, resolved_dates, schedule_problems
 from .explain import explain
 from .fields import KINDS, MEASURE_FIELDS, FieldErrors, to_text
@@ -189,17 +189,8 @@ class TariffSchedule:
     def codes_of(self, importers: Iterable[str]) -> list[str]:
         """HS codes that the measures of `importers` use: only these can split a product."""
         key = ("codes", tuple(sorted(set(importers))))
-        if key not in self._cache:
-            codes: set[str] = set()
-            for m in self.measures:
-                if m.importer in key[1]:
-                    codes.update(self.codes(m.products or ()))
-                    codes.update(self.codes(m.exclude))
-                    for table in (m.product_rates, m.value_shares):
-                        codes.update(table or ())
-                    for table in (m.line_rates, m.qualifying_lines):
-                        codes.update(c for _, c in (table or ()))
-            self._cache[key] = sorted(codes)
+        if key not in self._cache:  # read once for measures and lists of the same content (`codes_used`)
+            self._cache[key] = list(codes_used(self.measures, self.product_lists, key[1]))
         return self._cache[key]
 
     # -- evaluation ------------------------------------------------------------------------

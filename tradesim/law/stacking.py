@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..kept import kept, kept_key, mask_key
 from .compile import Compiled
 from .fields import MEASURE_FIELDS
 
@@ -339,7 +340,9 @@ def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None, 
     Cells that the law treats alike (the same measures with the same cover, value share and charge;
     many atoms and exporters are) are stacked once (`alike_cells`), and regimes together, in chunks
     that bound the dense ``[regime, cell]`` arrays and the gathered entries (a loop over chunks, not
-    over regimes or measures).
+    over regimes or measures). The totals of a law that `compile_law` keeps are kept with it, for the
+    same regimes and `keep` (`tradesim.kept.kept`: a scenario's first runs stack the same law on the
+    same regimes); they are read-only then.
 
     Parameters
     ----------
@@ -349,6 +352,15 @@ def evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None = None, 
         Look for alike cells (False: the cells are known to differ).
     """
     active = np.asarray(active, bool)
+    law_key = kept_key("law", law)
+    if law_key is None:
+        return _evaluate(law, active, keep, alike)
+    key = (law_key, mask_key(active), None if keep is None else mask_key(keep), alike)
+    return kept("totals", key, lambda: _evaluate(law, active, keep, alike), keep=8)
+
+
+def _evaluate(law: Compiled, active: np.ndarray, keep: np.ndarray | None, alike: bool) -> np.ndarray:
+    """`evaluate`, computed."""
     found = alike_cells(law) if alike else None
     if found is not None:  # the rules act on each cell's own elements: alike cells have equal totals
         of_cell, sub = found
@@ -403,14 +415,15 @@ def alike_cells(law: Compiled) -> tuple[np.ndarray, Compiled] | None:
     rep = first[of_cell]
     if (count != count[rep]).any():
         return None
-    kept = np.zeros(n, bool)
-    kept[first] = True
-    take = kept[law.cell]
-    number = np.cumsum(kept) - 1  # a kept cell's position among the kept
+    first_of = np.zeros(n, bool)
+    first_of[first] = True
+    take = first_of[law.cell]
+    number = np.cumsum(first_of) - 1  # a kept cell's position among the kept
     if len(law) * distinct.size <= _CELLS_PER_CHUNK // 2:  # each kept entry's position by (measure, kept cell)
-        where = np.full((len(law), distinct.size), -1, np.int32 if entries < 2**31 else np.int64)
-        where[law.m[take], number[law.cell[take]]] = np.flatnonzero(take)
-        at = where[law.m, number[rep[law.cell]]]
+        where = np.full(len(law) * distinct.size, -1, np.int32 if entries < 2**31 else np.int64)
+        # flat positions: a gather by one index, some times faster than by two
+        where[law.m[take].astype(np.int64) * distinct.size + number[law.cell[take]]] = np.flatnonzero(take)
+        at = where.take(law.m.astype(np.int64) * distinct.size + number[rep[law.cell]])
         found = at >= 0
     else:  # one binary search per entry among the keys (measure, cell), increasing as entries are
         key = law.m.astype(np.int64) * n + law.cell
@@ -421,7 +434,7 @@ def alike_cells(law: Compiled) -> tuple[np.ndarray, Compiled] | None:
         return None
     m = law.m[take]
     sub = dataclasses.replace(
-        law, cell_atom=law.cell_atom[kept], cell_exporter=law.cell_exporter[kept], m=m,
+        law, cell_atom=law.cell_atom[first_of], cell_exporter=law.cell_exporter[first_of], m=m,
         cell=number[law.cell[take]], cover=law.cover[take], exempt=law.exempt[take],
         qualifying=law.qualifying[take], charge=law.charge[take], value_share=law.value_share[take],
         offsets=np.searchsorted(m, np.arange(len(law) + 1)))
