@@ -94,7 +94,7 @@ class _Read:
     """What `CellMarkets.read` found in the blocks of a chunk's problems (dense tensors).
 
     ``mask`` ``[P, n, m]`` (the model cells) and ``counts`` ``[P]`` (cells per problem); ``work`` is
-    `_Blocks.work` with ``c1``, ``c0`` and ``t0 v`` filled, or None where some problem is not solved
+    `_Blocks.work` with ``c1`` and ``c0`` filled, or None where some problem is not solved
     on dense blocks, and then the rest are None: ``sales`` ``[P, n]``, ``buys`` and
     ``revenue_before`` ``[P, m]``, and the model cells whose tariff moved (``moved``, positions in the
     blocks, ascending) with their ``t0m`` and ``t1m``.
@@ -188,13 +188,14 @@ class CellMarkets:
         least = _DENSE * nm
         count_type = np.uint16 if nm < 2**16 else np.int64  # a narrow sum is several times faster
         build = True
-        work = np.empty((3, P, n, m))  # `_Blocks.work`: nothing is written where a problem is not dense
-        c1, c0, tv = work
+        work = np.empty((2, P, n, m))  # `_Blocks.work`: nothing is written where a problem is not dense
+        c1, c0 = work
         sales, buys, before = np.empty((P, n)), np.empty((P, m)), np.empty((P, m))
         moved, t0m, t1m = [], [], []
         ones = np.ones(n)
         drop = self.drop
         step = max(1, _PART // nm)
+        tv = np.empty((min(step, P), n, m))  # t0 v of a part: summed while in cache, never stored for the chunk
         for a in range(0, P, step):
             b = min(P, a + step)
             part = slice(rows.start + a, rows.start + b) if isinstance(rows, slice) else rows[a:b]
@@ -210,11 +211,11 @@ class CellMarkets:
             if not build:
                 continue
             # the constants of `_Blocks` (see there), on this part
-            c1p, c0p, tvp = c1[a:b], c0[a:b], tv[a:b]
+            c1p, c0p, tvp = c1[a:b], c0[a:b], tv[:b - a]
             np.copyto(c1p, v)
             if drop is not None:
                 c1p[:, drop[0], drop[1]] = 0.0
-            np.multiply(t0, c1p, out=tvp)  # baseline tariff revenue, then (`_Blocks`) t1 c1
+            np.multiply(t0, c1p, out=tvp)  # baseline tariff revenue
             np.add(tvp, c1p, out=c0p)  # spend = v (1 + t0)
             on = np.flatnonzero(t1 != t0)
             on = on[ms.reshape(-1)[on]]  # on the model cells only
@@ -297,8 +298,8 @@ class _Chunk:
     instead (a pass over exporters and importers, not over cells). Most tariffs do not change,
     and there ``tau**-sigma = 1``: the powers are taken only on the cells whose tariff moved
     (``moved``, with ``r = tau**-sigma`` there). For the results, ``revenue_before`` ``[P, m]``
-    sums ``t0 v`` and ``t1c1`` holds ``t1 c1`` per cell (0 where trade is halted): both come from
-    the baseline pass that gives ``spend``, and the chunk keeps no copy of the tariffs.
+    sums ``t0 v`` (from the baseline pass that gives ``spend``; the chunk keeps no copy of the
+    tariffs) and `duty` gives the new revenue.
     """
 
     #: The per-problem arrays that `evaluate` and `diagonal` read, kept by `subset` for the problems still open.
@@ -337,23 +338,34 @@ class _Chunk:
     def evaluate(self, x: np.ndarray):
         """Log excess demand ``F`` ``[P, n]`` at log exporter prices `x`, the price indices' ``T = P**(1 - sigma)``
         and ``G = P**(sigma - eta)`` ``[P, m]``, and the pieces `diagonal` needs (``A``, ``T``, ``D'``)."""
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # in place where it can: fewer temporaries
-            A = np.multiply(self.a[:, None], x)
-            np.exp(A, out=A)
-            T = self.importer_sums(A)
-            T /= self.buys_or_1
-            if self.no_buys is not None:
-                T[self.no_buys] = 1.0
-            G = np.power(T, self.power)
-            Dp = self.exporter_sums(G)
-            Dp /= self.sales_or_1
-            if self.no_sales is not None:
-                Dp[self.no_sales] = 1.0
-            F = np.log(Dp)
-            F -= self.own * x
-            if self.fixed is not None:
-                F[self.fixed] = 0.0
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return self._evaluate(x)
+
+    def _evaluate(self, x: np.ndarray):
+        """`evaluate` without its `numpy.errstate` (the caller's, once for many evaluations)."""
+        A = np.multiply(self.a[:, None], x)  # in place where it can: fewer temporaries
+        np.exp(A, out=A)
+        T = self.importer_sums(A)
+        T /= self.buys_or_1
+        if self.no_buys is not None:
+            T[self.no_buys] = 1.0
+        G = np.power(T, self.power)
+        Dp = self.exporter_sums(G)
+        Dp /= self.sales_or_1
+        if self.no_sales is not None:
+            Dp[self.no_sales] = 1.0
+        F = np.log(Dp)
+        F -= self.own * x
+        if self.fixed is not None:
+            F[self.fixed] = 0.0
         return F, T, G, (A, T, Dp)
+
+    def duty(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """``sum_i t1[i,j] c1[i,j] p[i]**(1 - sigma)`` ``[P, m]``, at log exporter prices `x` ``[P, n]`` and the
+        ``T`` ``[P, m]`` that `evaluate` gave there: times ``G``, the tariff revenue at the new rates, USD (nothing
+        where trade is halted)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
+            return self.column_sums(self.t1c1, np.exp(self.a[:, None] * x))
 
     def diagonal(self, G, parts) -> np.ndarray:
         """``-dF[i]/dx[i]`` ``[P, n]`` at the point `evaluate` gave `G` and `parts` for.
@@ -478,28 +490,31 @@ class _Blocks(_Chunk):
     or more), products with the blocks beat sparse ones: no index is read, and they run as
     batched matrix products in BLAS. Dense input is copied part by part (`CellMarkets.read`); listed cells are put
     in zero blocks, so that a problem's numbers are the same from either (and in any chunk: the
-    products are problem by problem). ``c1``, ``c0`` and ``t1c1`` are one allocation: the chunks of
-    a thread then reuse the same memory, where three would go back to the system and fault in anew.
-    ``c0 c1`` is not kept: `cross_sums` makes it a part at a time when the diagonal needs it.
+    products are problem by problem). ``c1`` and ``c0`` are one allocation: the chunks of a thread
+    then reuse the same memory, where two would go back to the system and fault in anew. ``c0 c1``
+    is not kept: `cross_sums` makes it a part at a time when the diagonal needs it. Nor is ``t1
+    c1`` (a third block, written once and read once at the end, from memory): ``c0 = c1 (1 + t1)``
+    cell by cell (``spend tau**(1 - sigma) = v tau**-sigma (1 + t0) tau``), so `duty` takes ``sum_i
+    t1 c1 p**(1 - sigma)`` as ``T' - sum_i c1 p**(1 - sigma)``, from ``T`` and a product with ``c1``.
     """
 
     def __init__(self, mk: CellMarkets, problems: np.ndarray, sigma: np.ndarray, eta: np.ndarray, eps: np.ndarray,
                  block=None):
         self.P, self.n, self.m = P, n, m = problems.size, *mk.shape[1:]
         ones = np.ones(n)  # (a batched product: each problem's sums come out the same in any chunk)
-        if mk.cells is None:  # dense tensors: `CellMarkets.read` made c1, c0 and t0 v, a part at a time
+        if mk.cells is None:  # dense tensors: `CellMarkets.read` made c1 and c0, a part at a time
             r = block if isinstance(block, _Read) and block.work is not None else mk.read(problems, blocks=True)
             self.work, self.mask = r.work, r.mask
             self.sales, self.buys, self.revenue_before = r.sales, r.buys, r.revenue_before
             moved, t0m, t1m = r.moved, r.t0m, r.t1m
-            c1, c0, tv = self.work
+            c1, c0 = self.work
         else:  # listed cells: `quantity` gives their values, `idx` and `counts` say where they go
-            self.work = np.empty((3, P, n, m))
-            c1, c0, tv = self.work
+            self.work = np.empty((2, P, n, m))
+            c1, c0 = self.work
+            tv = np.zeros((P, n, m))
             index, self.counts, _, (v, t0, t1), self.idx = mk.take(problems)
             self.index = index
             c1.fill(0.0)
-            tv.fill(0.0)
             c1.reshape(-1)[index] = v
             tv.reshape(-1)[index] = t0 * v
             on = np.flatnonzero(t1 != t0)
@@ -510,11 +525,10 @@ class _Blocks(_Chunk):
             self.revenue_before = np.matmul(ones, tv)
         self.moved = moved
         grow = self._constants(sigma, eta, eps, np.log1p(t1m) - np.log1p(t0m), sigma[moved // (n * m)])
-        c1f, c0f, tvf = (a.reshape(-1) for a in (c1, c0, tv))
+        c1f, c0f = c1.reshape(-1), c0.reshape(-1)
         c1f[moved] *= self.r
         c0f[moved] *= grow
-        tvf[moved] = charged(t1m, c1f[moved])
-        self.c1, self.c0, self.t1c1 = c1, c0, tv
+        self.c1, self.c0 = c1, c0
 
     def importer_sums(self, A: np.ndarray) -> np.ndarray:
         """``sum_i c0[i,j] A[i]`` ``[P, m]`` for `A` ``[P, n]``."""
@@ -523,6 +537,18 @@ class _Blocks(_Chunk):
     def exporter_sums(self, G: np.ndarray) -> np.ndarray:
         """``sum_j c1[i,j] G[j]`` ``[P, n]`` for `G` ``[P, m]``."""
         return np.matmul(self.c1, G[:, :, None])[..., 0]
+
+    def duty(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """`_Chunk.duty`, as ``T' - sum_i c1[i,j] p[i]**(1 - sigma)`` with ``T' = T E0`` (see the class notes).
+
+        ``c1`` is still in cache from the solve, where ``t1 c1`` would be read from memory. (The
+        difference rounds to ``1e-16`` of ``T'``, spending at the baseline: below a cent on a
+        trillion dollars.)
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
+            paid = np.multiply(T, self.buys)  # T' (0 where a market buys nothing: T is 1 there)
+            paid -= self.column_sums(self.c1, np.exp(self.a[:, None] * x))
+        return paid
 
     def cross_sums(self, w: np.ndarray) -> np.ndarray:
         """``sum_j c0[i,j] c1[i,j] w[j]`` ``[P, n]`` for `w` ``[P, m]``.
@@ -670,64 +696,71 @@ def _anderson(ch: _Chunk, tol: float, max_iter: int):
     rhs = np.zeros((DEPTH, P))  # dF . f at the current point, every column of the ring
     steps = 0
     best = res.copy()
-    while steps < max_iter:
-        open_ = np.count_nonzero(active)
-        if not open_:
-            break
-        if open_ <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
-            done, keep = np.flatnonzero(~active), np.flatnonzero(active)
-            for a, values in zip(out, (x, F, T, G)):
-                a[at[done]] = values[done]
-            ch, at = ch.subset(keep), at[keep]
-            x, F, f, d, best, T, G = (a[keep] for a in (x, F, f, d, best, T, G))
-            dX, dF, gram, rhs = dX[:, keep], dF[:, keep], gram[..., keep], rhs[:, keep]
-            active = np.ones(keep.size, bool)
-        steps += 1
-        h = min(steps - 1, DEPTH)
-        x_new = x + f
-        if h:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bad pivot: a step rejected below
+    # one error state for every step (entering one costs as much as a small operation): a bad pivot or a step off the
+    # domain gives values that are not finite, and a step rejected below
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while steps < max_iter:
+            open_ = np.count_nonzero(active)
+            if not open_:
+                break
+            if open_ <= _COMPACT * active.size and active.size > 64:  # leave the converged problems behind
+                done, keep = np.flatnonzero(~active), np.flatnonzero(active)
+                for a, values in zip(out, (x, F, T, G)):
+                    a[at[done]] = values[done]
+                ch, at = ch.subset(keep), at[keep]
+                x, F, f, d, best, T, G = (a[keep] for a in (x, F, f, d, best, T, G))
+                dX, dF, gram, rhs = dX[:, keep], dF[:, keep], gram[..., keep], rhs[:, keep]
+                active = np.ones(keep.size, bool)
+            steps += 1
+            h = min(steps - 1, DEPTH)
+            x_new = x + f
+            comb = None
+            if h:
                 gamma = _gram_solve(gram[:h, :h], rhs[:h], ridge=True)
-                x_new -= _combine(gamma, dX[:h])
-        idle = None if open_ == active.size else ~active
-        if idle is not None:
-            x_new[idle] = x[idle]
-        F_new, T_new, G_new, parts = ch.evaluate(x_new)
-        res_new = _max_abs(F_new)
-        # a step off the domain (NaN or inf) or far uphill: back to a plain step from the point before, history
-        # cleared
-        bad = active & ~(res_new <= 1e3 * np.maximum(best, tol))
-        any_bad = bad.any()
-        if any_bad:
-            x_new[bad] = x[bad] + f[bad]
-            F_new, T_new, G_new, parts = ch.evaluate(x_new)  # the others' values do not change
+                comb = _combine(gamma, dX[:h])
+                x_new -= comb
+            idle = None if open_ == active.size else ~active
+            if idle is not None:
+                x_new[idle] = x[idle]
+            F_new, T_new, G_new, parts = ch._evaluate(x_new)
             res_new = _max_abs(F_new)
-            d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
-            dX[:, bad] = 0.0
-            dF[:, bad] = 0.0
-            gram[..., bad] = 0.0
-        f_new = F_new / d
-        col = (steps - 1) % DEPTH  # a ring: the least squares do not depend on the columns' order
-        df = dF[col]
-        np.subtract(f_new, f, out=df)
-        dx = dX[col]
-        np.subtract(x_new, x, out=dx)
-        dx += df
-        held = None
-        if any_bad or idle is not None:
-            held = bad if idle is None else bad | idle
-            df[held] = 0.0
-            dx[held] = 0.0
-        rhs_new = _dots(dF, f_new)
-        row = rhs_new - rhs  # dF[s] . df for the columns that stay
-        row[col] = np.einsum("pn,pn->p", df, df)
-        if held is not None:
-            row[:, held] = 0.0  # (a cleared history: nothing; one held still: df = 0)
-        gram[col] = row
-        gram[:, col] = row
-        x, F, f, T, G, res, rhs = x_new, F_new, f_new, T_new, G_new, res_new, rhs_new
-        best = np.fmin(best, res)  # a residual that is not a number leaves the best as it was
-        active &= ~(res <= tol)
+            # a step off the domain (NaN or inf) or far uphill: back to a plain step from the point before, history
+            # cleared
+            bad = active & ~(res_new <= 1e3 * np.maximum(best, tol))
+            any_bad = bad.any()
+            if any_bad:
+                x_new[bad] = x[bad] + f[bad]
+                F_new, T_new, G_new, parts = ch._evaluate(x_new)  # the others' values do not change
+                res_new = _max_abs(F_new)
+                d[bad] = ch.diagonal(G_new, parts)[bad]  # a new map there: its history restarts from this point
+                dX[:, bad] = 0.0
+                dF[:, bad] = 0.0
+                gram[..., bad] = 0.0
+            f_new = F_new / d
+            col = (steps - 1) % DEPTH  # a ring: the least squares do not depend on the columns' order
+            df = dF[col]
+            np.subtract(f_new, f, out=df)
+            # dx + df with dx = x_new - x = f - comb, the step taken: f_new - comb (rows held below are cleared)
+            dx = dX[col]
+            if comb is None:
+                np.copyto(dx, f_new)
+            else:
+                np.subtract(f_new, comb, out=dx)
+            held = None
+            if any_bad or idle is not None:
+                held = bad if idle is None else bad | idle
+                df[held] = 0.0
+                dx[held] = 0.0
+            rhs_new = _dots(dF, f_new)
+            row = rhs_new - rhs  # dF[s] . df for the columns that stay
+            row[col] = np.einsum("pn,pn->p", df, df)
+            if held is not None:
+                row[:, held] = 0.0  # (a cleared history: nothing; one held still: df = 0)
+            gram[col] = row
+            gram[:, col] = row
+            x, F, f, T, G, res, rhs = x_new, F_new, f_new, T_new, G_new, res_new, rhs_new
+            best = np.fmin(best, res)  # a residual that is not a number leaves the best as it was
+            active &= ~(res <= tol)
     for a, values in zip(out, (x, F, T, G)):
         a[at] = values
     unsolved = np.zeros(P, bool)
@@ -753,9 +786,10 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
     list of dict or None
         None where `check` returned False. Otherwise
         One for each layout some problems take: ``at``, their positions in `problems`; ``x``
-        ``[p, n]`` (log exporter prices), ``log_P`` and ``G = P**(sigma - eta)`` ``[p, m]``, the
-        ``chunk`` (a `_Chunk`: its quantities by ``block_quantity`` on dense input, by ``quantity``
-        on listed cells with its ``idx`` and ``counts`` per problem; its ``column_sums``),
+        ``[p, n]`` (log exporter prices), ``log_P``, ``T = P**(1 - sigma)`` and ``G = P**(sigma -
+        eta)`` ``[p, m]``, the ``chunk`` (a `_Chunk`: its quantities by ``block_quantity`` on dense
+        input, by ``quantity`` on listed cells with its ``idx`` and ``counts`` per problem; the new
+        tariff revenue by ``duty``),
         ``steps``, ``residual`` (per problem) and ``unsolved`` ``[p]`` bool.
     """
     block = None
@@ -779,6 +813,6 @@ def solve_cells(mk: CellMarkets, problems: np.ndarray, sigma, eta, eps, tol: flo
             steps, unsolved = 0, np.zeros(ch.P, bool)
         with np.errstate(divide="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
             log_P = np.log(T) / ch.a[:, None]
-        parts.append({"at": at, "x": x, "log_P": log_P, "G": G, "chunk": ch, "steps": steps,
+        parts.append({"at": at, "x": x, "log_P": log_P, "T": T, "G": G, "chunk": ch, "steps": steps,
                       "residual": _max_abs(F), "unsolved": unsolved})
     return parts

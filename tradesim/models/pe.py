@@ -120,6 +120,7 @@ _CELL_CHUNK = 2**20  # cells that trade per chunk of the sparse solver: a few te
 _BLOCK_CHUNK = 2**19  # on dense input, [product, i, j] cells of a chunk's blocks: its matrices stay in cache between
 # steps (5,000 x 40 with 40% of cells trading: twice this costs a third more time, half of it no less)
 _BLOCK = 2**16  # values per block of the range checks: 512 KiB, within a core's cache
+_LARGEST = float(np.finfo(np.float64).max)  # the largest finite value: flows up to it are finite
 _CELL_SOLVER = True  # False: every problem by Newton on dense blocks (the tests compare the two)
 
 
@@ -603,6 +604,20 @@ def _check_inputs(flows, tariff_before, tariff_after, sigma, eta, epsilon, domes
     return flows, t0, t1, sig, et, eps, bool(draws), home, cells
 
 
+def _up_to(a: np.ndarray, high: float) -> bool:
+    """Whether every value of `a` lies in ``[0, high]`` (`high` > 0 and finite), as `_within`.
+
+    On a contiguous float64 array this is one reduction, not two: read as unsigned integers, the
+    bit patterns of ``+0.0`` up to ``+inf`` and then NaN keep the order of the values, and every
+    negative value (its sign bit set) comes after them, so the largest pattern is at most
+    `high`'s exactly when every value is in range. ``-0.0`` is refused too (a false alarm: the
+    caller's full check then accepts it).
+    """
+    if a.dtype != np.float64 or not a.flags.c_contiguous:
+        return _within(a, 0.0, high)
+    return not a.size or bool(np.max(a.reshape(-1).view(np.uint64)) <= np.float64(high).view(np.uint64))
+
+
 def _values_ok(flows, t0, t1, home, domestic) -> tuple[bool, bool]:
     """The checks `_check_inputs` leaves out without `values`, on dense ``[product, exporter, importer]`` tensors
     (all the products, or some of them).
@@ -611,11 +626,12 @@ def _values_ok(flows, t0, t1, home, domestic) -> tuple[bool, bool]:
     -------
     ok : bool
         Whether flows are finite and >= 0, tariffs from 0 to `MAX_RATE` (no halt) and, with
-        `domestic`, zero on the domestic cells.
+        `domestic`, zero on the domestic cells (False also where a value is ``-0.0``: `_up_to`;
+        the callers' full check then decides).
     sells : bool
         Whether some domestic cell has flows (True without `domestic`).
     """
-    ok = _within(flows, 0.0, np.inf, finite=True) and _within(t0, 0.0, MAX_RATE) and _within(t1, 0.0, MAX_RATE)
+    ok = _up_to(flows, _LARGEST) and _up_to(t0, MAX_RATE) and _up_to(t1, MAX_RATE)
     if not (ok and domestic):
         return ok, True
     j = np.flatnonzero(home >= 0)
@@ -675,8 +691,12 @@ def check_halts(flows, t1, sigma, cells, home, domestic) -> None:
 def _log_ratio(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``(exp(a z) - 1) / a``, with its limit ``z`` as ``a -> 0``."""
     small = np.abs(a) < _TINY
-    a_safe = np.where(small, 1.0, a)
     with np.errstate(over="ignore", invalid="ignore"):
+        if not small.any():  # the usual case: no limit to take
+            out = np.expm1(np.multiply(a, z))
+            out /= a
+            return out
+        a_safe = np.where(small, 1.0, a)
         return np.where(small, z * (1 + a * z / 2), np.expm1(a * z) / a_safe)
 
 
@@ -1229,7 +1249,7 @@ class _ModelCells:
         p_hat = np.exp(x)
         # sum_i t1 v p q = G[j] sum_i t1 c1 p**(1 - sigma), c1 = v tau**-sigma: no [cell] array of new values
         with np.errstate(over="ignore", invalid="ignore"):  # only where unsolved: the dense solver writes those again
-            revenue = G * ch.column_sums(ch.t1c1, np.exp(ch.a[:, None] * x))
+            revenue = G * ch.duty(x, r["T"])
         d_rev = revenue - ch.revenue_before
         if not self.domestic:
             d_rev += self._fixed_revenue(k)
@@ -1238,14 +1258,15 @@ class _ModelCells:
             cs = -ch.buys * _log_ratio(log_P, 1 - eta)
             ps = ch.sales * _log_ratio(x, 1 + np.where(finite, eps, 0.0))
         ps = np.where(finite & ch.has_sales, ps, 0.0)
-        out["exporter_price"][ids] = p_hat
-        out["price_index"][ids] = np.exp(log_P)
-        out["consumer_surplus"][ids] = cs
-        out["producer_surplus"][ids] = ps
-        out["welfare"][ids] = _to_countries(cs + d_rev, ps, home, n)
+        rows = slice(ids[0], ids[-1] + 1) if ids[-1] - ids[0] == ids.size - 1 else ids  # consecutive: a view
+        out["exporter_price"][rows] = p_hat
+        out["price_index"][rows] = np.exp(log_P)
+        out["consumer_surplus"][rows] = cs
+        out["producer_surplus"][rows] = ps
+        out["welfare"][rows] = _to_countries(cs + d_rev, ps, home, n)
         if self.dense_input:  # each problem's [exporter, importer] block, 1 where nothing trades
-            if ids[-1] - ids[0] == ids.size - 1:
-                ch.block_quantity(x, G, out["quantity"][ids[0]:ids[-1] + 1])
+            if isinstance(rows, slice):
+                ch.block_quantity(x, G, out["quantity"][rows])
             else:
                 block = np.empty((ids.size, n, m))
                 ch.block_quantity(x, G, block)
