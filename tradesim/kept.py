@@ -98,10 +98,11 @@ def _computed(results: dict, key, compute, most: int, stores, fullest):
     `_KEEP_BYTES` each and `_KEEP_ALL` in all of `stores()` (each a ``{key: (value, bytes)}``); the oldest
     result of `fullest()` goes first. A `compute` that raises keeps nothing."""
     value = compute()
-    size = _nbytes(value)
+    leaves = list(_leaves(value))  # walked once: a law holds tuples of thousands of codes
+    size = sum(int(a.nbytes) for a in leaves)
     if size > _KEEP_BYTES:
         return value
-    freeze(value)
+    _read_only(leaves)
     with _KEPT_LOCK:
         results[key] = value, size
         while len(results) > most:
@@ -251,17 +252,16 @@ def _leaves(value):
         yield from (value.data, value.indices, value.indptr)
 
 
-def _nbytes(value) -> int:
-    """The bytes of the arrays in `value` (`_leaves`)."""
-    return sum(int(a.nbytes) for a in _leaves(value))
-
-
 def freeze(value):
     """`value` with every numpy array in it (`_leaves`) made read-only, for results shared by later runs."""
-    for a in _leaves(value):
+    _read_only(_leaves(value))
+    return value
+
+
+def _read_only(leaves) -> None:
+    for a in leaves:
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
-    return value
 
 
 def mask_key(mask) -> tuple:
