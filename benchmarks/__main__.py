@@ -14,12 +14,14 @@ Cases (see `benchmarks.cases`): load_demo, load_us_imports (the tariff-line base
 rates_by_partner (tariffs-2025's series by partner on us-imports-2024), pe_products (up to 5,000
 products x 40 countries), pe_countries, pe_draws, ge_countries (10 to 500 countries), ge_io
 (sectors with input-output links), ge_draws, ge_gegravity, scenario_path (the bundled us-china-2025
-over its months), scenario_tariffs (tariffs-2025 on us-imports-2024), ensemble_numpy and
+over its months), scenario_tariffs (tariffs-2025 on us-imports-2024), scenario_ge_path (us-china-2025
+with general equilibrium, against its solves alone), ensemble_numpy and
 ensemble_dask (1,000 draws of us-china-2025), pe_baci_world and pe_baci_dask (a BACI-sized world:
 5,000 HS6 x 200 economies, 10 million flows, locally and on a 2-worker Dask cluster) and
 simulate_baci_world (tradesim.simulate of the tariffs-2025 schedule on that world stored on its cells:
 the law, the solve and the tables) and scenario_baci_world (the tariffs-2025 scenario's 24 months on
-that world, on the cells of the importers whose law moves).
+that world, on the cells of the importers whose law moves), ge_sectors (GE on the cells that trade against
+the dense tensor) and ge_baci_world (GE of one change on that world with domestic sales added).
 """
 
 from __future__ import annotations

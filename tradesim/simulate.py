@@ -828,7 +828,9 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     key_regime = np.array([r for r, _ in keys])
     rate0 = rates[0] if targets.paths is None else plan.t0.reshape(-1)[cells]  # [cell]: the reference tariffs
     # the reference's pair outputs, and where known without a gather or a collapse, on the moving cells and on products
-    reference = {} if by_pair else {**targets.reference, "revenue": plan.t0 * plan.flows}
+    # the reference on every cell is not needed by sums by pair, nor where `_followed` forms the products
+    formed_elsewhere = by_pair or (targets.paths is not None and on_products)
+    reference = {} if formed_elsewhere else {**targets.reference, "revenue": plan.t0 * plan.flows}
     at_cells, base = {"revenue": rate0 * f0}, {}
     for name in reference:
         ref = reference[name]

@@ -30,39 +30,40 @@ ensemble's sums by pair and country), twice over while they are gathered. The fa
 (2026-11-27, rounded) on `tracemalloc` peaks of runs of the bundled scenarios, each in a fresh
 process (``ru_maxrss`` is the resident peak of that process, 210-260 MiB of it the interpreter,
 the packages and the baseline before the run; ratio: the estimate over the `tracemalloc` peak).
-The PE rows of us-china-2025 and its variants were measured again after partial adjustment
-began to share one path among a moving market's cells whose tariff does not move, which cut
-their peaks by a third; the factors were kept, as lowering them would let tariffs-2025, whose
-cells mostly move, through at half its need:
+Every row was measured again (the phase row excepted) after GE paths began to read their solves
+a chunk at a time and to form products chunk by chunk, which cut their peaks by a third to two
+thirds; the factors were kept: lowering them would let tariffs-2025, whose cells mostly move,
+through at under half its need in PE, and GE's estimate counts the parts the law can cut
+products into at most (11,090 for us-china-2025 with fine values), not the 3,816 it does:
 
 ================== ===== =============== ================ ============ ======= ======== =========== ======== =====
 scenario           model baseline        fine values      to, grid     regimes estimate tracemalloc resident ratio
 ================== ===== =============== ================ ============ ======= ======== =========== ======== =====
-us-china-2025      pe    demo-2024       fine-values-2024 2026 monthly 36      567 MiB  199 MiB     465 MiB  2.85
-us-china-2025      pe    demo-2024       --               2026 monthly 36      376 MiB  168 MiB     415 MiB  2.23
-april-peak         pe    demo-2024       fine-values-2024 2025 monthly 25      402 MiB  179 MiB     426 MiB  2.24
-truce-lapse        pe    demo-2024       fine-values-2024 2027 monthly 36      605 MiB  203 MiB     508 MiB  2.98
-us-china-2025      pe    demo-2024       fine-values-2024 2026 weekly  36      825 MiB  381 MiB     687 MiB  2.17
-us-china-2025      pe    demo-2024       fine-values-2024 2025 daily   30      1.5 GiB  1.0 GiB     1.3 GiB  1.58
+us-china-2025      pe    demo-2024       fine-values-2024 2026 monthly 36      567 MiB  219 MiB     481 MiB  2.59
+us-china-2025      pe    demo-2024       --               2026 monthly 36      376 MiB  179 MiB     405 MiB  2.10
+april-peak         pe    demo-2024       fine-values-2024 2025 monthly 25      402 MiB  203 MiB     452 MiB  1.98
+truce-lapse        pe    demo-2024       fine-values-2024 2027 monthly 36      605 MiB  231 MiB     526 MiB  2.62
+us-china-2025      pe    demo-2024       fine-values-2024 2026 weekly  36      825 MiB  389 MiB     705 MiB  2.12
+us-china-2025      pe    demo-2024       fine-values-2024 2025 daily   30      1.5 GiB  1013 MiB    1.4 GiB  1.57
 phase of 400 steps pe    demo-2024       fine-values-2024 2027 monthly 406     4.8 GiB  2.2 GiB     2.6 GiB  2.20
-tariffs-2025       pe    us-imports-2024 us-imports-2024  2025-09      32      772 MiB  546 MiB     935 MiB  1.41
-tariffs-2025       pe    us-imports-2024 us-imports-2024  2026 monthly 45      1.1 GiB  972 MiB     1.3 GiB  1.19
-tariffs-2025       pe    demo-2024       fine-values-2024 2026 monthly 45      671 MiB  927 MiB     1.3 GiB  0.72
-tariffs-2025       pe    demo-2024       --               2026 monthly 45      432 MiB  614 MiB     927 MiB  0.70
-us-china-2025      ge    demo-2024       fine-values-2024 2025-06      20      2.0 GiB  988 MiB     1.2 GiB  2.08
-us-china-2025      ge    demo-2024       fine-values-2024 2026 monthly 36      3.6 GiB  2.0 GiB     2.3 GiB  1.77
-us-china-2025      ge    demo-2024       fine-values-2024 2026 weekly  36      3.9 GiB  5.0 GiB     5.2 GiB  0.77
-us-china-2025      ge    demo-2024       --               2026 monthly 36      1.9 GiB  1.5 GiB     1.7 GiB  1.30
-tariffs-2025       ge    demo-2024       fine-values-2024 2025-05      19      1.9 GiB  2.4 GiB     2.7 GiB  0.78
-tariffs-2025       ge    demo-2024       fine-values-2024 2026 monthly 45      4.5 GiB  6.4 GiB     6.7 GiB  0.70
-tariffs-2025       ge    demo-2024       --               2026 monthly 45      2.3 GiB  3.0 GiB     3.3 GiB  0.77
+tariffs-2025       pe    us-imports-2024 us-imports-2024  2025-09      32      772 MiB  443 MiB     819 MiB  1.74
+tariffs-2025       pe    us-imports-2024 us-imports-2024  2026 monthly 45      1.1 GiB  844 MiB     1.3 GiB  1.37
+tariffs-2025       pe    demo-2024       fine-values-2024 2026 monthly 45      671 MiB  776 MiB     1.1 GiB  0.86
+tariffs-2025       pe    demo-2024       --               2026 monthly 45      432 MiB  562 MiB     904 MiB  0.77
+us-china-2025      ge    demo-2024       fine-values-2024 2025-06      20      2.0 GiB  876 MiB     1.1 GiB  2.35
+us-china-2025      ge    demo-2024       fine-values-2024 2026 monthly 36      3.6 GiB  1.3 GiB     1.6 GiB  2.70
+us-china-2025      ge    demo-2024       fine-values-2024 2026 weekly  36      3.9 GiB  1.4 GiB     1.7 GiB  2.68
+us-china-2025      ge    demo-2024       --               2026 monthly 36      1.9 GiB  987 MiB     1.2 GiB  1.98
+tariffs-2025       ge    demo-2024       fine-values-2024 2025-05      19      1.9 GiB  2.1 GiB     2.4 GiB  0.91
+tariffs-2025       ge    demo-2024       fine-values-2024 2026 monthly 45      4.5 GiB  4.4 GiB     4.7 GiB  1.01
+tariffs-2025       ge    demo-2024       --               2026 monthly 45      2.3 GiB  2.1 GiB     2.4 GiB  1.10
 ================== ===== =============== ================ ============ ======= ======== =========== ======== =====
 
-The estimate is between 0.70 and 3.0 times the `tracemalloc` peak (0.47 to 1.8 times the resident
+The estimate is between 0.77 and 2.7 times the `tracemalloc` peak (0.48 to 2.3 times the resident
 one): high where the law cuts products into fewer parts than they have lines (us-china-2025 has
 a third of the bound), where most cells of a moving market keep their tariff (they share one
 path), or where hundreds of regimes share the same cut, low where the law reaches
-most cells of most parts (tariffs-2025) or a general-equilibrium path has many periods. Before
+most cells of most parts (tariffs-2025 in PE). Before
 the parts were counted, tariffs-2025 in general equilibrium was estimated at 0.3 GiB (0.05 of
 its peak). The time is rougher (a factor of 2 either way on the 2-core machine it was fitted
 on): it is there to tell seconds from hours.
