@@ -827,8 +827,8 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
     halts = bool(np.isposinf(rates).any())
     key_regime = np.array([r for r, _ in keys])
     rate0 = rates[0] if targets.paths is None else plan.t0.reshape(-1)[cells]  # [cell]: the reference tariffs
-    # the reference's pair outputs, and where known without a gather or a collapse, on the moving cells and on products
-    # the reference on every cell is not needed by sums by pair, nor where `_followed` forms the products
+    # the reference's pair outputs, and where known without a gather or a collapse, on the moving cells and on
+    # products (sums by pair need none of them, nor do products that `_followed` forms)
     formed_elsewhere = by_pair or (targets.paths is not None and on_products)
     reference = {} if formed_elsewhere else {**targets.reference, "revenue": plan.t0 * plan.flows}
     at_cells, base = {"revenue": rate0 * f0}, {}

@@ -31,8 +31,8 @@ ensemble's sums by pair and country), twice over while they are gathered. The fa
 process (``ru_maxrss`` is the resident peak of that process, 210-260 MiB of it the interpreter,
 the packages and the baseline before the run; ratio: the estimate over the `tracemalloc` peak).
 Every row was measured again (the phase row excepted) after GE paths began to read their solves
-a chunk at a time and to form products chunk by chunk, which cut their peaks by a third to two
-thirds; the factors were kept: lowering them would let tariffs-2025, whose cells mostly move,
+a chunk at a time and to form products chunk by chunk, which cut their peaks by a third to almost
+three quarters; the factors were kept: lowering them would let tariffs-2025, whose cells mostly move,
 through at under half its need in PE, and GE's estimate counts the parts the law can cut
 products into at most (11,090 for us-china-2025 with fine values), not the 3,816 it does:
 
