@@ -293,6 +293,8 @@ def _value_key(value):
             return Mapping, keys, np.array(values, dtype=np.float64).tobytes()
         return Mapping, keys, tuple(map(_value_key, values))
     if isinstance(value, tuple):
+        if set(map(type, value)) <= {str}:  # codes and names (thousands in a list): texts are their own content
+            return tuple, str, value
         return tuple, tuple(map(_value_key, value))
     return type(value), value
 
