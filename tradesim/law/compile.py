@@ -346,13 +346,19 @@ def codes_used(measures, lists: dict[str, ProductList], importers) -> tuple[str,
 
 def _codes_used(measures: list[Measure], lists: dict[str, ProductList]) -> tuple[str, ...]:
     codes: set[str] = set()
+    named: set[str] = set()  # lists named by several measures: their codes read once
     for m in measures:  # each measure's references and tables, a set update each
         for r in (*(m.products or ()), *m.exclude):
-            codes.update((r,) if is_code(r) else lists[r].codes)
+            if is_code(r):
+                codes.add(r)
+            else:
+                named.add(r)
         for table in (m.product_rates, m.value_shares):
             codes.update(table or ())
         for table in (m.line_rates, m.qualifying_lines):
             codes.update(c for _, c in (table or ()))
+    for name in named:
+        codes.update(lists[name].codes)
     return tuple(sorted(codes))
 
 
