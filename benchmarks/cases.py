@@ -17,6 +17,7 @@ import numpy as np
 
 from .harness import Row, peak_mb, stream_floor, timed
 from . import workloads
+from .references import scipy_pe
 
 __all__ = ["CASES"]
 
@@ -205,33 +206,11 @@ def tariff_rates(quick: bool, budget: float) -> list[Row]:
 # --------------------------------------------------------------------------- partial equilibrium
 
 
-def _scipy_pe(flows, t0, t1, sigma, eta, epsilon):
-    """The plain reference: one scipy.optimize.root call per product on log exporter prices."""
-    from scipy.optimize import root
-
-    out = np.ones(flows.shape[:2])
-    for k in range(flows.shape[0]):  # the per-product loop the batched solver replaces
-        v, sg, et, ep = flows[k], sigma[k, 0], eta[k, 0], epsilon[k]
-        share = v * (1 + t0[k])
-        share = share / share.sum(axis=0)
-        tau = (1 + t1[k]) / (1 + t0[k])
-        sales = v.sum(axis=1)
-
-        def residual(x):
-            pb = np.exp(x)[:, None] * tau
-            P = (share * pb ** (1 - sg)).sum(axis=0) ** (1 / (1 - sg))
-            q = (pb / P) ** (-sg) * P ** (-et)
-            return np.log((v * q).sum(axis=1) / sales) - ep * x
-
-        out[k] = np.exp(root(residual, np.zeros(len(sales)), method="hybr", tol=1e-12).x)
-    return out
-
-
 def _pe_rows(case: str, sizes, quick: bool, budget: float, target=lambda K, n: "") -> list[Row]:
     from tradesim.models.pe import solve
 
     rows = []
-    _scipy_pe(*[a[:1] for a in workloads.pe_problem(2, 5)])  # scipy's first call, outside the timing
+    scipy_pe(*[a[:1] for a in workloads.pe_problem(2, 5)])  # scipy's first call, outside the timing
     for K, n in sizes:
         data = workloads.pe_problem(K, n)
 
@@ -242,7 +221,7 @@ def _pe_rows(case: str, sizes, quick: bool, budget: float, target=lambda K, n: "
         timing, repeats = _timing(run, budget)
         sample = min(K, 20 if quick else 100)
         t0 = time.perf_counter()
-        prices = _scipy_pe(*[a[:sample] for a in data])
+        prices = scipy_pe(*[a[:sample] for a in data])[0]
         ref = (time.perf_counter() - t0) * K / sample
         gap = float(np.abs(prices - sol.exporter_price[:sample]).max())
         rows.append(Row(case, K, n, 1, *timing, repeats, peak_mb(run), K * n * (n - 1),
@@ -581,7 +560,7 @@ def scenario_ge_path(quick: bool, budget: float) -> list[Row]:
 
     with _quiet():
         plan = compile_plan(b, scenario, "ge", None, {})
-    params = parameters_for(plan.spec, scenario.elasticities, b)
+    params = plan.expand_parameters(parameters_for(plan.spec, scenario.elasticities, b))  # by part, as run_plan
 
     def solves():
         return [plan.spec.solve(plan.flows, plan.t0, plan.regime_rates(r), **params) for r, _ in plan.keys]

@@ -173,7 +173,7 @@ def _read(frame: pd.DataFrame) -> tuple[tuple, int] | None:
     else:  # the index's labels compared as a column's values
         labels = _values(index_kind, pd.Series(index, copy=False))
     head = (frame.shape, tuple(frame.columns), type(index), labels)
-    return (head, *map(_values, kinds, columns)), sum(int(column.array.nbytes) for column in columns)
+    return (head, *map(_values, kinds, columns)), _table_bytes(frame)
 
 
 def _values(kind: str, column: pd.Series) -> tuple:
