@@ -475,15 +475,23 @@ def _straightforward(run):
         return run()
 
 
+def _first_months(scenario, quick: bool, part: int = 8):
+    """`scenario` as it is, or in a quick run its first `part`-th (an eighth: the first quarter of a two-year path)."""
+    return dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / part) if quick else scenario
+
+
 def scenario_path(quick: bool, budget: float) -> list[Row]:
     """tradesim.simulate on the bundled us-china-2025 scenario: its tariff path and every solve of its months
-    (issue 22: <= 0.2 s), against one PE solve of its peak; the straightforward path (every regime solved in
-    full) is timed too."""
+    (issue 22: <= 0.2 s; its first quarter in a quick run), against one PE solve of its peak; the straightforward
+    path (every regime solved in full) is timed too."""
     import tradesim
     from tradesim import kept
     from tradesim.models.pe import solve
 
-    scenario = tradesim.load_scenario("us-china-2025")
+    def load():
+        return _first_months(tradesim.load_scenario("us-china-2025"), quick)
+
+    scenario = load()
     b = scenario.load_baseline()
 
     def run():
@@ -506,9 +514,10 @@ def scenario_path(quick: bool, budget: float) -> list[Row]:
     e = tradesim.Elasticities.defaults()
     ref = timed(lambda: solve(b.flows, t0, t1, e.sigma, e.eta, e.epsilon, domestic=False), max(repeats, 3))[0]
     full = timed(lambda: _straightforward(run), 1 if quick else 3, warm=False)[0]
-    loaded += [tradesim.load_scenario("us-china-2025") for _ in range(2 * max(repeats, 3) + 2)]
-    cold = timed(first, max(repeats, 3))[0]
-    reloaded = timed(again, max(repeats, 3))[0]
+    again_repeats = 1 if quick else max(repeats, 3)
+    loaded += [load() for _ in range(2 * again_repeats + 2)]
+    cold = timed(first, again_repeats)[0]
+    reloaded = timed(again, again_repeats)[0]
     K, n, T = len(b.products), len(b.countries), len(result.dates)
     return [Row("scenario_path", K, n, 1, *timing, repeats, peak_mb(run), K * n * (n - 1) * T,
                 f"one PE solve of the April 2025 peak (the path has {T} months); timed: repeats of the run, whose "
@@ -519,11 +528,12 @@ def scenario_path(quick: bool, budget: float) -> list[Row]:
 
 
 def scenario_tariffs(quick: bool, budget: float) -> list[Row]:
-    """tradesim.simulate on the bundled tariffs-2025 scenario over us-imports-2024 (every HTS line, 24 months;
-    issue 22: <= 3 s and <= 1 GB), against the same path with every regime solved in full, timed once."""
+    """tradesim.simulate on the bundled tariffs-2025 scenario over us-imports-2024 (every HTS line, 24 months, or
+    the first quarter in a quick run; issue 22: <= 3 s and <= 1 GB), against the same path with every regime solved
+    in full, timed once."""
     import tradesim
 
-    scenario = tradesim.load_scenario("tariffs-2025")
+    scenario = _first_months(tradesim.load_scenario("tariffs-2025"), quick)
     b = scenario.load_baseline()
 
     def run():
@@ -542,16 +552,14 @@ def scenario_tariffs(quick: bool, budget: float) -> list[Row]:
 
 def scenario_ge_path(quick: bool, budget: float) -> list[Row]:
     """tradesim.simulate on us-china-2025 with general equilibrium (demo-2024 with its fine values, which cut 98
-    chapters into about 3,800 parts; 24 months, or the first quarter in a quick run), against its solves alone:
+    chapters into about 3,800 parts; 24 months, or the first month in a quick run), against its solves alone:
     every regime's GE solve of the plan, the work no path can skip. The rest is the path's (partial adjustment,
     front-loading, parts back to products); its peak memory is the solves' outputs plus chunks."""
     import tradesim
     from tradesim.scenario.plan import compile_plan
     from tradesim.simulate import parameters_for
 
-    scenario = tradesim.load_scenario("us-china-2025")
-    if quick:
-        scenario = dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / 8)
+    scenario = _first_months(tradesim.load_scenario("us-china-2025"), quick, part=24)
     b = scenario.load_baseline()
 
     def run():
