@@ -8,7 +8,7 @@ to a reference measured in the same run and to the floor of reading the inputs o
 memory; then the exponents of time against products and countries. The references are a plain
 per-product loop calling scipy.optimize.root (PE), scipy.optimize.root on the GE equations and the
 USITC gegravity package (GE; optional), and loops over draws. Synthetic inputs come from seeds and
-look like real trade (`benchmarks.workloads`). `--quick` runs small sizes in under a minute.
+look like real trade (`benchmarks.workloads`). `--quick` runs small sizes in about a minute.
 
 Cases (see `benchmarks.cases`): load_demo, load_us_imports (the tariff-line baseline), tariff_rates,
 rates_by_partner (tariffs-2025's series by partner on us-imports-2024), pe_products (up to 5,000
@@ -67,7 +67,7 @@ def scaling(rows) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats: under a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats: about a minute")
     parser.add_argument("--only", choices=sorted(CASES), action="append", help="run this case (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows, scaling fits and machine to FILE")
     args = parser.parse_args(argv)

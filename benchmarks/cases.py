@@ -1,6 +1,6 @@
 """The benchmark cases. Each returns rows of `benchmarks.harness.Row`, timed against a reference run here.
 
-Every case takes ``quick`` (smaller sizes, for a run under a minute) and ``budget`` (seconds a case
+Every case takes ``quick`` (smaller sizes, for a run of about a minute) and ``budget`` (seconds a case
 may spend on repeats of its timed call).
 """
 
