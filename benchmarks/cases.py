@@ -477,7 +477,9 @@ def _straightforward(run):
 
 def _first_months(scenario, quick: bool, part: int = 8):
     """`scenario` as it is, or in a quick run its first `part`-th (an eighth: the first quarter of a two-year path)."""
-    return dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / part) if quick else scenario
+    if not quick:
+        return scenario
+    return dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / part)
 
 
 def scenario_path(quick: bool, budget: float) -> list[Row]:
