@@ -534,22 +534,33 @@ def scenario_tariffs(quick: bool, budget: float) -> list[Row]:
     the first quarter in a quick run; issue 22: <= 3 s and <= 1 GB), against the same path with every regime solved
     in full, timed once."""
     import tradesim
+    from tradesim import kept
 
     scenario = _first_months(tradesim.load_scenario("tariffs-2025"), quick)
     b = scenario.load_baseline()
 
-    def run():
+    def run(on=scenario):
         with _quiet():
-            return tradesim.simulate(b, scenario)
+            return tradesim.simulate(b, on)
+
+    loaded = []  # the scenario read from its file again, before the timing: nothing of its run is kept for it
+
+    def first():  # a first run: its law compiled (nothing kept; the data and the scenario already read)
+        kept.forget()
+        return run(loaded.pop())
 
     result = run()
     timing, repeats = _timing(run, min(budget, 10.0))
     peak = peak_mb(run)
+    cold_repeats = 1 if quick else 2
+    loaded += [_first_months(tradesim.load_scenario("tariffs-2025"), quick) for _ in range(cold_repeats + 1)]
+    cold = timed(first, cold_repeats)[0]
     ref = timed(lambda: _straightforward(run), 1, warm=False)[0]
     K, n, T = len(b.products), len(b.exporters), len(result.dates)
     return [Row("scenario_tariffs", K, n, 1, *timing, repeats, peak, int((b.flows > 0).sum()) * T,
-                f"the same path with every regime solved in full ({T} months; speed-up {ref / timing[0]:.3g}x)", ref,
-                stream_floor(b.flows), "" if quick else "<= 3 s, <= 1 GB")]
+                f"the same path with every regime solved in full ({T} months; speed-up {ref / timing[0]:.3g}x); "
+                f"timed: repeats of the run, whose law on the parts is kept from the last run; a first run, "
+                f"compiling its law: {cold:.3g} s", ref, stream_floor(b.flows), "" if quick else "<= 3 s, <= 1 GB")]
 
 
 def scenario_ge_path(quick: bool, budget: float) -> list[Row]:

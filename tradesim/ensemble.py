@@ -30,6 +30,7 @@ from .errors import ConvergenceError, InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, budget, load_scenario
+from .scenario.budget import CHUNK_BYTES
 from .scenario.plan import compile_plan, open_mean
 from .models import get_model
 from .results.base import baseline_pairs
@@ -39,8 +40,6 @@ from .simulate import behaviour_notes, closed_form_bytes, independent_markets, r
 __all__ = ["ENGINES", "run"]
 
 ENGINES = ("numpy", "dask")
-#: Memory a chunk's per-pair arrays may take, bytes; sets the default chunk size.
-CHUNK_BYTES = 2**27
 
 
 @once_per_call()
@@ -84,8 +83,8 @@ def run(
         LocalCluster here is.
     chunk : int, optional
         Draws per chunk. By default as many as keep a chunk's per-pair arrays near
-        `CHUNK_BYTES` (128 MiB) on the numpy engine, and at most a quarter of the draws per
-        worker on Dask, so that every worker gets several chunks.
+        `tradesim.scenario.budget.CHUNK_BYTES` (64 MiB) on the numpy engine, and at most a
+        quarter of the draws per worker on Dask, so that every worker gets several chunks.
     priors : Priors or mapping, optional
         The distributions. A mapping replaces some of the defaults (see
         `tradesim.elasticities.priors`). Parameters the scenario file sets and the mapping

@@ -275,7 +275,7 @@ def run_plan(plan: Plan, params: dict, *, keep=("flows", "quantity", "buyer_pric
     out["country"] = {name: np.stack([o["country"][name] for o in order]) for name in order[0]["country"]}
     if not early:
         if plan.events:
-            _front_load(out, plan.events, plan.parts, plan.rates, plan.regime_days, plan.dyn, plan.payback)
+            _front_load(out, plan, plan.rates)
         tariff = plan.rates[plan.regime]  # [piece, k, i, j]
         out["revenue"] = charged(tariff[:, None] if out["flows"].ndim == 5 else tariff, out["flows"])
         if by_pair:
@@ -863,7 +863,7 @@ def _partial(plan: Plan, targets: _Targets, by_pair: bool, products: bool = Fals
         if "buyer_price" in sub:  # prices move at once: a period's is its pieces' regimes' mean, no [piece, ...]
             out["buyer_price"] = _weighted_sum(parts.period, regime, parts.weight, n_time, sub["buyer_price"])
         if plan.events:
-            _front_load(out, plan.events, parts, rates[:, chunk], plan.regime_days, dyn, plan.payback)
+            _front_load(out, plan, rates[:, chunk])
         tariff = rates[:, chunk][regime]  # [piece, cell]
         if halts:
             tariff[np.isposinf(tariff)] = 0.0  # nothing passes a halt: no revenue
@@ -1178,8 +1178,7 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
     if st.halted.size:
         flows[..., st.halted] *= ~st.piece_shut[:, None, :]
     if plan.events:
-        _front_load({"flows": flows}, plan.events, plan.parts, st.cell_rates, plan.regime_days, plan.dyn,
-                    plan.payback)
+        _front_load({"flows": flows}, plan, st.cell_rates)
     moved = np.zeros((2, flows.shape[0], D, n * m))  # [flows/revenue, piece, draw, pair]
     moved[0][..., st.cell_pair] = np.add.reduceat(flows, st.runs, axis=-1)
     flows *= st.piece_rates[:, None]  # tariff revenue, in place
@@ -1614,28 +1613,21 @@ def _on_countries(by_importer: np.ndarray, position: np.ndarray, n_countries: in
     return out
 
 
-def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: list, dyn, payback) -> None:
-    """Move imports forward into each announcement window and take them back after; in place.
+def _front_load(out: dict, plan: Plan, rates: np.ndarray) -> None:
+    """Move imports forward into each announcement window of `plan` and take them back after; in place.
 
     `out` holds ``"flows"`` (and ``"quantity"``, moved alike where present) as ``[piece, draw?, *cell]``
     and `rates` is ``[regime, *cell]``: cells of a tensor or a list of cells. Each event touches
     only the cells whose tariff rises and the pieces of its windows.
     """
-    years = np.asarray((parts.end - parts.start) / pd.Timedelta(days=1), float) / 365.25
-    starts = parts.start.values.astype("datetime64[D]")
-    ends = parts.end.values.astype("datetime64[D]")
+    years, windows = plan.memo("front_load", _load_windows)
+    dyn = plan.dyn
     n_cells = int(np.prod(rates.shape[1:]))
     flows, qty = out["flows"], out.get("quantity")  # no quantities where only values are kept
     views = [a.reshape(a.shape[0], -1, n_cells) for a in (flows, qty) if a is not None]  # [piece, draw, cell]
     f3, q3 = views[0], (views[1] if qty is not None else None)
     flat_rates = rates.reshape(len(rates), n_cells)
-    for announced, effective in events:  # in order: an event's payback meets the flows the ones before left
-        e = regime_days.index(effective)
-        a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
-        back64 = np.datetime64((pd.Timestamp(effective) + payback).date(), "D")
-        # pieces are in time order: those inside a window are a run
-        window = slice(np.searchsorted(starts, a64), np.searchsorted(ends, e64, side="right"))
-        later = slice(np.searchsorted(starts, e64), np.searchsorted(ends, back64, side="right"))
+    for e, window, later, span in windows:  # in order: an event's payback meets the flows the ones before left
         rising = np.flatnonzero((flat_rates[e] > flat_rates[e - 1]) & np.isfinite(flat_rates[e]))  # not halts
         if window.start >= window.stop or not rising.size:
             continue
@@ -1656,32 +1648,52 @@ def _front_load(out: dict, events: list, parts, rates: np.ndarray, regime_days: 
         f3[block] = ahead * (1 + bump)
         if q3 is not None:
             q3[block] = q3[block] * (1 + bump)
-        span = (back64 - e64).astype(float) / 365.25  # the whole payback window, also where the run ends inside it
         if later.start >= later.stop or span <= 0:
             continue
         block = (later, slice(None), cols)
-        was = f3[block]
+        was = f3[block]  # a view where `cols` is a slice, else a copy
         # USD per year taken back; a piece that imports nothing (its trade halted: model flows are positive
         # otherwise) takes nothing back, the stock bought ahead standing in for the halted imports
-        new = was - extra / span  # a new array: `was` may be a view of the flows
         shut = was > 0
         np.logical_not(shut, out=shut)
+        # in place where the quantities need not the flows before (fresh memory is slow to write the first time);
+        # on a view that writes the flows themselves, which a failed run then discards
+        new = was - extra / span if q3 is not None else np.subtract(was, extra / span, out=was)
         np.copyto(new, 0.0, where=shut)
         # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
         if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
             raise InputError(
-                f"buying ahead of the measures starting {effective} takes back more than the imports after it; "
+                f"buying ahead of the measures starting {plan.regime_days[e]} takes back more than the imports after it; "
                 f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
                 f"({dyn.payback_months})", key="dynamics.front_loading")
         np.maximum(new, 0.0, out=new)  # in place: these arrays are pieces x draws x cells
         if q3 is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 q3[block] = np.where(shut, q3[block], q3[block] * new / was)
-        f3[block] = new
+        if not (new is was and isinstance(cols, slice)):  # else written in place already
+            f3[block] = new
     for a, view in zip((flows, qty), views):  # where a reshape had to copy, write back
         if not np.shares_memory(a, view):
             a[...] = view.reshape(a.shape)
 
+
+def _load_windows(plan: Plan) -> tuple:
+    """``(years, windows)`` of `_front_load`: each piece's length in years ``[piece]``, and for each announced
+    rise ``(regime, window, later, span)``: the regime it starts, the pieces (a slice, in time order) between
+    announcement and effect and those of its payback, and the payback's length in years."""
+    parts = plan.parts
+    years = np.asarray((parts.end - parts.start) / pd.Timedelta(days=1), float) / 365.25
+    starts = parts.start.values.astype("datetime64[D]")
+    ends = parts.end.values.astype("datetime64[D]")
+    windows = []
+    for announced, effective in plan.events:  # a few announcements
+        a64, e64 = np.datetime64(announced, "D"), np.datetime64(effective, "D")
+        back64 = np.datetime64((pd.Timestamp(effective) + plan.payback).date(), "D")
+        windows.append((plan.regime_days.index(effective),
+                        slice(np.searchsorted(starts, a64), np.searchsorted(ends, e64, side="right")),
+                        slice(np.searchsorted(starts, e64), np.searchsorted(ends, back64, side="right")),
+                        (back64 - e64).astype(float) / 365.25))  # the whole payback, also where the run ends in it
+    return years, windows
 
 def _tariffs(name: str, value, baseline: Baseline, fine_values):
     """Tariffs `name` (``"before"`` or ``"after"``) as fractions on the baseline's layout.

@@ -150,7 +150,7 @@ def test_buying_ahead_on_a_span_of_cells_is_buying_ahead_on_the_rising_cells(sce
     flows = rng.uniform(1.0, 1e6, st.cell_flows.size) * rng.uniform(0.9, 1.1, (len(plan.regime), 3, 1))
     # [piece, draw, cell]: a path's flows, USD
     span, alone = flows.copy(), {"flows": flows.copy(), "quantity": np.ones_like(flows)}
-    args = (plan.events, plan.parts, st.cell_rates, plan.regime_days, plan.dyn, plan.payback)
+    args = (plan, st.cell_rates)
     sim._front_load({"flows": span}, *args)
     sim._front_load(alone, *args)
     assert not np.array_equal(span, flows)

@@ -301,3 +301,27 @@ def test_forget_makes_the_next_run_compile_its_law_again(monkeypatch):
     assert calls.count("law") == 2 * compiled  # forgotten: compiled again
     for a in (again, third):
         np.testing.assert_array_equal(a.flows, first.flows)
+
+
+def test_a_scenario_on_a_bundled_baselines_values_keeps_its_law_for_its_next_run(monkeypatch):
+    """tariffs-2025 takes its fine values from the bundled baseline us-imports-2024, which no run changes:
+    its law on the parts is kept for its next run on the same baseline (the same numbers, bit for bit);
+    fine values the caller passes, even the same name, are read afresh."""
+    from tradesim.scenario import plan as plan_module
+
+    scenario = tradesim.load_scenario("tariffs-2025")
+    scenario = dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / 8)
+    baseline = scenario.load_baseline()
+    keeps = []
+    original = plan_module._scenario_law
+    monkeypatch.setattr(plan_module, "_scenario_law", lambda *a, **k: (keeps.append(k["keep"]), original(*a, **k))[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = tradesim.simulate(baseline, scenario).to_xarray()
+        again = tradesim.simulate(baseline, scenario).to_xarray()
+        assert keeps == [True]  # the second run compiled nothing
+        passed = tradesim.simulate(baseline, scenario, fine_values="us-imports-2024").to_xarray()
+    assert keeps == [True, False]
+    for name in first.data_vars:
+        assert np.array_equal(first[name].values, again[name].values, equal_nan=True), name
+        assert np.array_equal(first[name].values, passed[name].values, equal_nan=True), name

@@ -261,3 +261,11 @@ def test_row_labels_equal_as_numbers_are_other_tables(monkeypatch):
     want = [bundled._fine_values_problem(t, tuple(PRODUCTS)) for t in labelled]
     assert want[0] != want[1]  # the row is named by its label
     assert [bundled.fine_values_problem(t, PRODUCTS) for t in labelled] == want
+
+
+def test_bundled_fine_values_are_the_names_list_fine_values_gives():
+    names = list(bundled.list_fine_values().index)
+    assert {"fine-values-2024", "demo-2024", "us-imports-2024"} <= set(names)
+    assert all(bundled.is_bundled_fine_values(name) for name in names)
+    for other in ("fine-values-2023", "us-imports-2024.csv", "data/fine.csv", "", None, 2024):
+        assert not bundled.is_bundled_fine_values(other), other

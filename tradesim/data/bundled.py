@@ -185,6 +185,13 @@ def list_fine_values() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 
+def is_bundled_fine_values(ref) -> bool:
+    """Whether `ref` names bundled fine values (a table of `FINE_VALUES` or a bundled baseline, see
+    `list_fine_values`): data that do not change within a session, so that what is computed from them
+    can be kept for the next run."""
+    return isinstance(ref, str) and (ref in FINE_VALUES or ref in _catalogue())
+
+
 @lru_cache(maxsize=4)
 def _bundled_fine_values(name: str) -> pd.DataFrame:
     """A bundled fine-values table, read once per session (scenario runs and ensembles read it every run)."""

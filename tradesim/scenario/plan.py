@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..codes import GROUP_MEMBERS
 from ..data import Baseline
-from ..data.bundled import FINE_VALUES, fine_values_problem, load_fine_values
+from ..data.bundled import fine_values_problem, is_bundled_fine_values, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
 from ..kept import freeze
@@ -512,7 +512,7 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
     """
     spec = get_model(model)
     dyn = scenario.dynamics
-    own = fine_values is None and (scenario.fine_values is None or scenario.fine_values in FINE_VALUES)
+    own = fine_values is None and (scenario.fine_values is None or is_bundled_fine_values(scenario.fine_values))
     law = _last_law(baseline, scenario) if own else None
     if law is None:
         if fine_values is None:
