@@ -7,13 +7,21 @@ import pytest
 from hypothesis import settings
 
 import tradesim
-from tradesim import Baseline
+from tradesim import Baseline, kept
 
 # Property tests draw their examples from a fixed seed, so that a run (and CI) is reproducible; set
 # HYPOTHESIS_PROFILE=explore to search with fresh examples.
 settings.register_profile("seeded", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
+
+
+@pytest.fixture(autouse=True)
+def _plan_afresh():
+    """Each test plans its runs afresh: the last run's law and plan, which `tradesim.kept.keep_last` holds for a
+    repeat on the same objects (session fixtures share them), would carry what an earlier test formed, with its
+    own monkeypatched settings, into this one."""
+    kept._LAST.clear()
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ changed input is never answered from a stale entry.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["table_kept", "kept", "kept_key", "forget", "Key", "freeze", "mask_key", "array_key"]
+__all__ = ["table_kept", "kept", "kept_key", "keep_last", "last", "forget", "Key", "freeze", "mask_key", "array_key"]
 
 #: Tables (fine values) whose preparation is kept, most recent first: ``[snapshot, {key: value}]`` each.
 _KEPT_TABLES: list = []
@@ -26,6 +27,10 @@ _KEEP_TABLES, _KEEP_RESULTS, _KEEP_BYTES, _KEEP_ALL = 2, 8, 2**26, 2**27
 
 #: Results kept by the content of their inputs (`kept`): ``{kind: {key: (value, bytes)}}``, the most recent last.
 _KEPT_BY_KEY: dict = {}
+
+#: The last result of each kind kept for the next run on the same objects (`keep_last`):
+#: ``{kind: (weak references to the objects, key, value)}``.
+_LAST: dict = {}
 
 
 def table_kept(frame: pd.DataFrame, key, compute):
@@ -125,14 +130,37 @@ def kept_key(kind: str, value) -> Key | None:
     return None
 
 
+def keep_last(kind: str, objects: tuple, key, value) -> None:
+    """Hold `value` for the next run on the very `objects` (immutable objects, matched by identity and held
+    weakly: not kept alive by this) with an equal `key` (`last`), in place of the last value of `kind`."""
+    with _KEPT_LOCK:
+        _LAST[kind] = tuple(weakref.ref(o) for o in objects), key, value
+
+
+def last(kind: str, objects: tuple, key):
+    """The value `keep_last` holds for `kind`, where it was kept for these very `objects` and an equal `key`;
+    else None."""
+    with _KEPT_LOCK:
+        held = _LAST.get(kind)
+    if held is None or len(held[0]) != len(objects) or any(r() is not o for r, o in zip(held[0], objects)):
+        return None
+    try:
+        same = bool(held[1] == key)
+    except (TypeError, ValueError):  # a key that cannot be compared as a whole (arrays): not the same
+        return None
+    return held[2] if same else None
+
+
 def forget(tables: bool = False) -> None:
-    """Let go of every result `kept` holds (with `tables`, also of `table_kept`'s): later calls compute afresh.
+    """Let go of every result `kept` and `keep_last` hold (with `tables`, also of `table_kept`'s): later calls
+    compute afresh.
 
     To free their memory, or to time a first run (a law compiled, not found). Nothing else
     changes: what is computed again is what was kept.
     """
     with _KEPT_LOCK:
         _KEPT_BY_KEY.clear()
+        _LAST.clear()
         if tables:
             _KEPT_TABLES.clear()
 

@@ -325,3 +325,54 @@ def test_a_scenario_on_a_bundled_baselines_values_keeps_its_law_for_its_next_run
     for name in first.data_vars:
         assert np.array_equal(first[name].values, again[name].values, equal_nan=True), name
         assert np.array_equal(first[name].values, passed[name].values, equal_nan=True), name
+
+
+def test_a_repeat_of_the_last_run_takes_its_plan_and_other_options_or_objects_make_their_own():
+    """The plan of a run (law, parts, markets and what the run formed of them) is kept for a repeat on the very
+    same baseline and scenario with the same model and options: the same numbers, bit for bit, with other
+    elasticities too; other options, another scenario object of the same content, or `forget`, plan afresh."""
+    from tradesim.scenario.plan import compile_plan
+
+    scenario = tradesim.load_scenario("us-china-2025")
+    baseline = scenario.load_baseline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(baseline, scenario, "pe", None, {"domestic": False})
+        assert compile_plan(baseline, scenario, "pe", None, {"domestic": False}) is plan
+        assert compile_plan(baseline, scenario, "pe", None, {"domestic": False, "tol": 1e-10}) is not plan
+        first = tradesim.simulate(baseline, scenario, domestic=False)
+        served = compile_plan(baseline, scenario, "pe", None, {"domestic": False})
+        assert served.memo("problem_cells", lambda p: None) is not None  # what the run formed, kept with it
+        again = tradesim.simulate(baseline, scenario, domestic=False)
+        other = tradesim.simulate(baseline, scenario, domestic=False, elasticities={"sigma": 3.0})
+        copy = dataclasses.replace(scenario)
+        assert compile_plan(baseline, copy, "pe", None, {"domestic": False}) is not served
+        fresh = tradesim.simulate(baseline, copy, domestic=False, elasticities={"sigma": 3.0})
+        kept.forget()
+        assert compile_plan(baseline, scenario, "pe", None, {"domestic": False}) is not served
+    for name in ("flows", "quantity", "buyer_price", "revenue", "tariff"):
+        assert np.array_equal(getattr(first, name), getattr(again, name)), name
+        assert np.array_equal(getattr(other, name), getattr(fresh, name)), name
+    assert not np.array_equal(first.flows, other.flows)
+    assert not served.flows.flags.writeable  # shared by the runs
+
+
+def test_keep_last_holds_one_value_per_kind_for_the_very_objects_and_an_equal_key():
+    class Thing:
+        pass
+
+    a, b = Thing(), Thing()
+    kept.keep_last("test", (a, b), ("pe", {"tol": 1e-9}), "value")
+    assert kept.last("test", (a, b), ("pe", {"tol": 1e-9})) == "value"
+    assert kept.last("test", (b, a), ("pe", {"tol": 1e-9})) is None  # the objects, in order
+    assert kept.last("test", (a, Thing()), ("pe", {"tol": 1e-9})) is None
+    assert kept.last("test", (a, b), ("pe", {"tol": 1e-8})) is None
+    assert kept.last("other", (a, b), ("pe", {"tol": 1e-9})) is None
+    kept.keep_last("test", (a, b), {"array": np.zeros(2)}, "arrays")
+    assert kept.last("test", (a, b), {"array": np.zeros(2)}) is None  # not comparable as a whole: not the same
+    kept.keep_last("test", (a, b), None, "again")
+    del b  # held weakly: an object let go matches nothing
+    assert all(kept.last("test", (a, o), None) is None for o in (Thing(), a))
+    kept.keep_last("test", (a,), None, "one")
+    kept.forget()
+    assert kept.last("test", (a,), None) is None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +22,7 @@ from ..data import Baseline
 from ..data.bundled import fine_values_problem, is_bundled_fine_values, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
+from .. import kept
 from ..kept import freeze
 from ..law.atoms import FineRows, Parts, fine_rows, row_ids
 from ..models import ModelSpec, get_model
@@ -549,25 +549,32 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
-    return Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
+    # a repeat of the last run (its law kept, the same model and options) takes its plan, with what its runs
+    # formed of it (markets, positions, sums over the baseline): none of it depends on the elasticities
+    plan_key = (model, dict(options), tuple(notes))
+    if own and (plan := kept.last("plan", (baseline, scenario), plan_key)) is not None and plan.split is split:
+        return plan
+    plan = Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
                 payback, dict(options), shock, tuple(notes), baseline.home)
+    if own and plan.flows.nbytes + split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
+        freeze(plan.flows)  # shared by the runs
+        kept.keep_last("plan", (baseline, scenario), plan_key, plan)
+    return plan
 
 
-#: The law of the last scenario run on a baseline with its own fine values (`_scenario_law`), kept for the next run
-#: of the same scenario on the same baseline (`_last_law`): ``(baseline, scenario)`` as weak references, and the law.
-_LAST_LAW: dict = {}
-
-#: Bytes of tariffs that `_scenario_law` keeps.
+#: Bytes of a scenario's law (tariffs and shares of the parts) that `_scenario_law` keeps for the next run of the
+#: same scenario on the same baseline with its own fine values (`tradesim.kept.keep_last`), and of the law and
+#: flows of the plan `compile_plan` keeps.
 _KEEP_BYTES = 2**26
 
 
 def _last_law(baseline: Baseline, scenario: Scenario) -> tuple | None:
     """`_scenario_law` of the last run, where it was of this scenario on this baseline (both immutable) with
     the scenario's own fine values, and kept; else None."""
-    last = _LAST_LAW.get("law")
-    if last is None or last[0]() is not baseline or last[1]() is not scenario:
+    last = kept.last("scenario law", (baseline, scenario), None)
+    if last is None:
         return None
-    missing, fallback, regime_days, split = last[2]
+    missing, fallback, regime_days, split = last
     return list(missing), list(fallback), list(regime_days), split
 
 
@@ -591,7 +598,7 @@ def _scenario_law(baseline: Baseline, scenario: Scenario, fine_values, keep: boo
                                 on_cells=True)
     freeze((split.parent, split.share, split.rates, split.cells))  # shared by the plans of later runs
     if keep and split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
-        _LAST_LAW["law"] = weakref.ref(baseline), weakref.ref(scenario), (missing, fallback, regime_days, split)
+        kept.keep_last("scenario law", (baseline, scenario), None, (missing, fallback, regime_days, split))
     return missing, fallback, list(regime_days), split
 
 
