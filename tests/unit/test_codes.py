@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from tradesim import InputError
@@ -168,3 +169,13 @@ def test_hs_revision_labels(value, label):
 def test_bad_hs_revision():
     with pytest.raises(InputError, match=r"'HS2019' is not an HS revision"):
         hs_revision_label("HS2019")
+
+
+def test_labels_that_are_all_codes_read_as_they_do_among_names():
+    """Labels that are all alpha-3 codes or groups (a bundled baseline's) skip the name tables: the same table
+    as when a name among them makes the name matching run."""
+    codes = ["USA", "CHN", "ROW", "DEU"]
+    alone = convert_countries(codes)
+    among = convert_countries([*codes, "Viet Nam"])
+    pd.testing.assert_frame_equal(alone, among.loc[codes])
+    assert among.loc["Viet Nam", "code"] == "VNM"

@@ -362,7 +362,8 @@ def count_parts(scenario: Scenario, baseline: Baseline, fine_values=None) -> tup
         fine_values = scenario.fine_values
     lines = _lines_under(products, _fine_codes(fine_values))
     short = (lines == 0) & (np.char.str_len(products) < 6)  # no finer values: the subheadings under it
-    lines[short] = _lines_under(products[short], hs_subheadings())
+    if short.any():  # (the HS table is read on first use)
+        lines[short] = _lines_under(products[short], hs_subheadings())
     parts = np.where(_cut(products, scenario.schedule.codes_of(baseline.importers)), np.maximum(lines, 1), 1)
     return int(parts.sum()), int(traded @ parts)
 
