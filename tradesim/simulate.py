@@ -27,6 +27,7 @@ from .data.layout import Cells, SparseTensor
 from .elasticities import Elasticities
 from .errors import InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
+from .kept import freeze
 from .law import TariffSchedule
 from .models import charged, get_model, pe
 from .results import ScenarioResult, SimulationResult
@@ -308,8 +309,13 @@ def _simulate_path(baseline: Baseline, scenario, model: str, elasticities: Elast
     result's arrays are on these cells only (``[draw?, time, cell]``), its `cells` still to be set."""
     plan = compile_plan(baseline, scenario, model, fine_values, options)
     params = parameters_for(plan.spec, elasticities, baseline)
-    reference = plan.collapse(plan.t0, "flows")  # [product, exporter, importer]
-    tariff, halted = _period_tariffs(plan, reference, on)
+    # the tariffs depend on the plan alone: formed once per plan where every cell is kept, and then shared
+    # (read-only) by the results of its runs
+    reference = plan.memo("reference_tariffs", lambda p: freeze(p.collapse(p.t0, "flows")))  # [product, i, j]
+    if on is None:
+        tariff, halted = plan.memo("period_tariffs", lambda p: freeze(_period_tariffs(p, reference)))
+    else:
+        tariff, halted = _period_tariffs(plan, reference, on)
     out = run_plan(plan, params, progress=progress, label=f"{scenario.name} ({model})", products=True, on=on)
     if on is not None:
         reference = reference.reshape(-1)[on]
@@ -644,9 +650,9 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
     part, importer, p_of, i_of, j_of, at = pc.part, pc.importer, pc.p_of, pc.i_of, pc.j_of, pc.at
     P = part.size
     index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
-    flows = plan.flows.reshape(-1)[at]
-    t0 = plan.t0.reshape(-1)[at]
-    t1 = plan.rates_on(at, mk.problem_regime[p_of])
+    # the problems' flows and tariffs before and after, [problem cell]: once per plan (read-only)
+    flows, t0, t1 = plan.memo("problem_values", lambda p: freeze((
+        p.flows.reshape(-1)[at], p.t0.reshape(-1)[at], p.rates_on(at, mk.problem_regime[p_of]))))
     p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
     # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market; a problem's

@@ -355,6 +355,10 @@ def test_a_repeat_of_the_last_run_takes_its_plan_and_other_options_or_objects_ma
         assert np.array_equal(getattr(other, name), getattr(fresh, name)), name
     assert not np.array_equal(first.flows, other.flows)
     assert not served.flows.flags.writeable  # shared by the runs
+    # the tariffs depend on the law alone: the runs of a plan share them, read-only
+    assert again.tariff is other.tariff and again.tariff_reference is other.tariff_reference
+    assert not (again.tariff.flags.writeable or again.tariff_reference.flags.writeable)
+    assert fresh.tariff is not other.tariff
 
 
 def test_keep_last_holds_one_value_per_kind_for_the_very_objects_and_an_equal_key():

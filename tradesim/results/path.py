@@ -35,7 +35,9 @@ class ScenarioResult(Result):
         Fractions: over a product's parts and a period's days, the mean on the trade that is not
         halted (``inf`` where all of it is).
     tariff_reference : numpy.ndarray, ``[product, exporter, importer]``
-        Tariffs the baseline's flows reflect (the scenario's reference day).
+        Tariffs the baseline's flows reflect (the scenario's reference day). These tariffs (and
+        `halted`) depend on the scenario's law alone: the results of repeated runs share them,
+        read-only.
     flows, revenue : numpy.ndarray, ``[draw?, time, product, exporter, importer]``
         USD per year.
     quantity, buyer_price : numpy.ndarray, ``[draw?, time, product, exporter, importer]``
