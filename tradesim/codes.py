@@ -366,9 +366,9 @@ def convert_countries(
         fill(upper.isin(list(group_upper)), upper.map(group_upper), "letter case")
         fill(text.str.fullmatch(r"\d{1,3}"), text.str.zfill(3).map(numeric), "ISO numeric")
         fill(text.str.fullmatch(r"[A-Za-z]{2}"), upper.map(alpha2), "ISO alpha-2")
-    empty = pd.Series([()] * len(given), index=given, dtype=object)
     if code.notna().all():  # every label a code (a bundled baseline's): no names to match, and no messages
-        return pd.DataFrame({"code": code.astype(object), "how": how, "candidates": empty,
+        return pd.DataFrame({"code": code.astype(object), "how": how,
+                             "candidates": pd.Series([()] * len(given), index=given, dtype=object),
                              "problem": pd.Series([None] * len(given), index=given, dtype=object),
                              "hint": pd.Series("", index=given, dtype=object)})
     exact, words, former = _name_tables()

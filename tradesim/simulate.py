@@ -1662,15 +1662,15 @@ def _front_load(out: dict, plan: Plan, rates: np.ndarray) -> None:
         # otherwise) takes nothing back, the stock bought ahead standing in for the halted imports
         shut = was > 0
         np.logical_not(shut, out=shut)
-        # in place where the quantities need not the flows before (fresh memory is slow to write the first time);
-        # on a view that writes the flows themselves, which a failed run then discards
+        # in place unless the quantities need the flows before the take-back (fresh memory is slow to write the
+        # first time); on a view that writes the flows themselves, which a failed run discards
         new = was - extra / span if q3 is not None else np.subtract(was, extra / span, out=was)
         np.copyto(new, 0.0, where=shut)
         # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
         if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
             raise InputError(
-                f"buying ahead of the measures starting {plan.regime_days[e]} takes back more than the imports after it; "
-                f"lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
+                f"buying ahead of the measures starting {plan.regime_days[e]} takes back more than the imports "
+                f"after it; lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
                 f"({dyn.payback_months})", key="dynamics.front_loading")
         np.maximum(new, 0.0, out=new)  # in place: these arrays are pieces x draws x cells
         if q3 is not None:

@@ -191,5 +191,6 @@ def test_front_loading_moves_trade_in_time_and_keeps_its_total():
     # revenue: the goods bought ahead pay the old (zero) rate
     assert ahead.revenue.sum() < plain.revenue.sum()
     too_much = dataclasses.replace(dyn, front_loading=50, payback_months=0.5)
-    with pytest.raises(InputError, match=r"measures starting 2025-03-01 takes back more .*dynamics\.front_loading \(50"):
+    with pytest.raises(InputError,
+                       match=r"measures starting 2025-03-01 takes back more .*dynamics\.front_loading \(50"):
         run((m,), frequency="daily", end=dt.date(2025, 8, 31), dynamics=too_much)

@@ -17,12 +17,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from .. import kept
 from ..codes import GROUP_MEMBERS
 from ..data import Baseline
 from ..data.bundled import fine_values_problem, is_bundled_fine_values, load_fine_values
 from ..errors import InputError, TradesimWarning
 from ..files import warn_at_caller
-from .. import kept
 from ..kept import freeze
 from ..law.atoms import FineRows, Parts, fine_rows, row_ids
 from ..models import ModelSpec, get_model
