@@ -482,12 +482,25 @@ def _first_months(scenario, quick: bool, part: int = 8):
     return dataclasses.replace(scenario, end=scenario.start + (scenario.end - scenario.start) / part)
 
 
+def _first_run(load, run_on, repeats: int) -> float:
+    """Median seconds of a first run, ``run_on(load())``: nothing kept (`tradesim.kept.forget`), the scenario read
+    from its file again before the timing (its law compiled afresh), the data already read."""
+    from tradesim import kept
+
+    loaded = [load() for _ in range(repeats + 1)]  # and one for the untimed call
+
+    def first():
+        kept.forget()
+        return run_on(loaded.pop())
+
+    return timed(first, repeats)[0]
+
+
 def scenario_path(quick: bool, budget: float) -> list[Row]:
     """tradesim.simulate on the bundled us-china-2025 scenario: its tariff path and every solve of its months
     (issue 22: <= 0.2 s; its first quarter in a quick run), against one PE solve of its peak; the straightforward
     path (every regime solved in full) is timed too."""
     import tradesim
-    from tradesim import kept
     from tradesim.models.pe import solve
 
     def load():
@@ -496,19 +509,14 @@ def scenario_path(quick: bool, budget: float) -> list[Row]:
     scenario = load()
     b = scenario.load_baseline()
 
-    def run():
+    def run(on=scenario):
         with _quiet():
-            return tradesim.simulate(b, scenario, domestic=False)
+            return tradesim.simulate(b, on, domestic=False)
 
     loaded = []  # the scenario read from its file again, before the timings: new measures of the same content
 
     def again():  # a scenario loaded again: its law found by its content (the content read from its new objects)
-        with _quiet():
-            return tradesim.simulate(b, loaded.pop(), domestic=False)
-
-    def first():  # the scenario's first run: its law compiled (nothing of it kept; the data already read)
-        kept.forget()
-        return again()
+        return run(loaded.pop())
 
     result = run()
     timing, repeats = _timing(run, budget)
@@ -517,13 +525,13 @@ def scenario_path(quick: bool, budget: float) -> list[Row]:
     ref = timed(lambda: solve(b.flows, t0, t1, e.sigma, e.eta, e.epsilon, domestic=False), max(repeats, 3))[0]
     full = timed(lambda: _straightforward(run), 1 if quick else 3, warm=False)[0]
     again_repeats = 1 if quick else max(repeats, 3)
-    loaded += [load() for _ in range(2 * again_repeats + 2)]
-    cold = timed(first, again_repeats)[0]
+    cold = _first_run(load, run, again_repeats)
+    loaded += [load() for _ in range(again_repeats + 1)]
     reloaded = timed(again, again_repeats)[0]
     K, n, T = len(b.products), len(b.countries), len(result.dates)
     return [Row("scenario_path", K, n, 1, *timing, repeats, peak_mb(run), K * n * (n - 1) * T,
                 f"one PE solve of the April 2025 peak (the path has {T} months); timed: repeats of the run, whose "
-                f"law is kept from the last run; a first run, compiling its law: {cold:.3g} s; the scenario loaded "
+                f"plan is kept from the last run; a first run, compiling its law: {cold:.3g} s; the scenario loaded "
                 f"again from its file (its law kept by content): {reloaded:.3g} s; every regime solved in "
                 f"full: {full:.3g} s (speed-up {full / timing[0]:.3g}x)", ref,
                 stream_floor(b.flows, t0, t1), "" if quick else "<= 0.2 s")]
@@ -534,32 +542,26 @@ def scenario_tariffs(quick: bool, budget: float) -> list[Row]:
     the first quarter in a quick run; issue 22: <= 3 s and <= 1 GB), against the same path with every regime solved
     in full, timed once."""
     import tradesim
-    from tradesim import kept
 
-    scenario = _first_months(tradesim.load_scenario("tariffs-2025"), quick)
+    def load():
+        return _first_months(tradesim.load_scenario("tariffs-2025"), quick)
+
+    scenario = load()
     b = scenario.load_baseline()
 
     def run(on=scenario):
         with _quiet():
             return tradesim.simulate(b, on)
 
-    loaded = []  # the scenario read from its file again, before the timing: nothing of its run is kept for it
-
-    def first():  # a first run: its law compiled (nothing kept; the data and the scenario already read)
-        kept.forget()
-        return run(loaded.pop())
-
     result = run()
     timing, repeats = _timing(run, min(budget, 10.0))
     peak = peak_mb(run)
-    cold_repeats = 1 if quick else 2
-    loaded += [_first_months(tradesim.load_scenario("tariffs-2025"), quick) for _ in range(cold_repeats + 1)]
-    cold = timed(first, cold_repeats)[0]
+    cold = _first_run(load, run, 1 if quick else 2)
     ref = timed(lambda: _straightforward(run), 1, warm=False)[0]
     K, n, T = len(b.products), len(b.exporters), len(result.dates)
     return [Row("scenario_tariffs", K, n, 1, *timing, repeats, peak, int((b.flows > 0).sum()) * T,
                 f"the same path with every regime solved in full ({T} months; speed-up {ref / timing[0]:.3g}x); "
-                f"timed: repeats of the run, whose law on the parts is kept from the last run; a first run, "
+                f"timed: repeats of the run, whose plan is kept from the last run; a first run, "
                 f"compiling its law: {cold:.3g} s", ref, stream_floor(b.flows), "" if quick else "<= 3 s, <= 1 GB")]
 
 

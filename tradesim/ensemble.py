@@ -30,7 +30,6 @@ from .errors import ConvergenceError, InputError, TradesimWarning
 from .files import once_per_call, warn_at_caller
 from .results import EnsembleResult
 from .scenario import Scenario, budget, load_scenario
-from .scenario.budget import CHUNK_BYTES
 from .scenario.plan import compile_plan, open_mean
 from .models import get_model
 from .results.base import baseline_pairs
@@ -173,7 +172,7 @@ def run(
         per_draw = 8 * (len(plan.keys) + 3 * pieces) * cells
     else:  # one solve's arrays at a time, and the sums by pair and country of every piece
         per_draw = 8 * (6 * cells + pieces * (2 * n * n + 8 * n))
-    largest = max(1, min(draws, CHUNK_BYTES // per_draw))
+    largest = max(1, min(draws, budget.CHUNK_BYTES // per_draw))
     label = f"{scenario.name}: {draws} draws"
     if engine == "numpy":
         from tqdm.auto import tqdm

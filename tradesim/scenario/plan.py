@@ -533,6 +533,11 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         n_parts = split.parent.size - len(baseline.products) + split.n_split
         notes.append(f"{split.n_split} product(s) that measures cover in part are solved as {n_parts} parts that the "
                      "law treats alike (covered and uncovered lines apart) and added back to products in the results")
+    # a repeat of the last run (its law kept, the same model and options) takes its plan, with what its runs
+    # formed of it (markets, positions, tariffs, sums over the baseline): none of it depends on the elasticities
+    plan_key = (model, dict(options), tuple(notes))
+    if own and (plan := kept.last("plan", (baseline, scenario), plan_key)) is not None and plan.split is split:
+        return plan
     changes = regime_days[1:]
     moved = np.flatnonzero((rates != rates[0]).any(axis=1))
     shock = regime_days[moved[0]] if moved.size else None
@@ -549,11 +554,6 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         keys = [(r, 1.0) for r in range(int(regime.max()) + 1)]  # every regime up to the last, for the kernel
     else:
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
-    # a repeat of the last run (its law kept, the same model and options) takes its plan, with what its runs
-    # formed of it (markets, positions, sums over the baseline): none of it depends on the elasticities
-    plan_key = (model, dict(options), tuple(notes))
-    if own and (plan := kept.last("plan", (baseline, scenario), plan_key)) is not None and plan.split is split:
-        return plan
     plan = Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
                 payback, dict(options), shock, tuple(notes), baseline.home)
     if own and plan.flows.nbytes + split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
