@@ -1184,7 +1184,7 @@ def _elastic_pairs(plan: Plan, params: dict, draws: bool) -> dict | None:
     if st.halted.size:
         flows[..., st.halted] *= ~st.piece_shut[:, None, :]
     if plan.events:
-        _front_load({"flows": flows}, plan, st.cell_rates)
+        _front_load({"flows": flows}, plan, st.cell_rates, st.load_events)
     moved = np.zeros((2, flows.shape[0], D, n * m))  # [flows/revenue, piece, draw, pair]
     moved[0][..., st.cell_pair] = np.add.reduceat(flows, st.runs, axis=-1)
     flows *= st.piece_rates[:, None]  # tariff revenue, in place
@@ -1275,6 +1275,8 @@ class _ElasticSetup:
     cell_flows : numpy.ndarray, ``[cell]``; cell_rates : numpy.ndarray, ``[regime, cell]``
     piece_rates : numpy.ndarray, ``[piece, cell]``
         Their baseline flows (USD) and tariffs by regime and by piece.
+    load_events : list of tuple
+        What buying ahead does on them (`_load_events`).
     cell_pair, runs : numpy.ndarray of int
         The pairs those cells fall in and where each pair's run of cells starts.
     periods : scipy.sparse.csr_matrix, ``[time, piece]``
@@ -1360,6 +1362,7 @@ class _ElasticSetup:
         if self.halted.size:  # nothing passes a halt: its pieces collect nothing, and trade nothing
             self.piece_shut = np.isposinf(self.piece_rates[:, self.halted])  # [piece, halted cell]
             self.piece_rates = np.where(np.isposinf(self.piece_rates), 0.0, self.piece_rates)
+        self.load_events = _load_events(plan, self.cell_rates, slices=True) if plan.events else []
         self.cell_problem = mk.of_key[:, mk.cell_market[order]]  # [key, cell]
         self.cell_slot = (slot if self.padded else np.arange(M))[mk.cell_market[order]]
         breaks = np.flatnonzero(np.diff(self.cell_slot) != 1) + 1
@@ -1619,33 +1622,25 @@ def _on_countries(by_importer: np.ndarray, position: np.ndarray, n_countries: in
     return out
 
 
-def _front_load(out: dict, plan: Plan, rates: np.ndarray) -> None:
+def _front_load(out: dict, plan: Plan, rates: np.ndarray, events: list | None = None) -> None:
     """Move imports forward into each announcement window of `plan` and take them back after; in place.
 
     `out` holds ``"flows"`` (and ``"quantity"``, moved alike where present) as ``[piece, draw?, *cell]``
     and `rates` is ``[regime, *cell]``: cells of a tensor or a list of cells. Each event touches
-    only the cells whose tariff rises and the pieces of its windows.
+    only the cells whose tariff rises and the pieces of its windows. `events` is `_load_events` of
+    `plan` and `rates` (with ``slices`` where `out` has no quantities), where it is formed once for
+    many calls.
     """
-    years, windows = plan.memo("front_load", _load_windows)
+    years = plan.memo("front_load", _load_windows)[0]
     dyn = plan.dyn
     n_cells = int(np.prod(rates.shape[1:]))
     flows, qty = out["flows"], out.get("quantity")  # no quantities where only values are kept
     views = [a.reshape(a.shape[0], -1, n_cells) for a in (flows, qty) if a is not None]  # [piece, draw, cell]
     f3, q3 = views[0], (views[1] if qty is not None else None)
-    flat_rates = rates.reshape(len(rates), n_cells)
-    for e, window, later, span in windows:  # in order: an event's payback meets the flows the ones before left
-        rising = np.flatnonzero((flat_rates[e] > flat_rates[e - 1]) & np.isfinite(flat_rates[e]))  # not halts
-        if window.start >= window.stop or not rising.size:
-            continue
-        # the log tariff change of the rising cells only
-        bump = rise = dyn.front_loading * (np.log1p(flat_rates[e, rising]) - np.log1p(flat_rates[e - 1, rising]))
-        cols, still = rising, None
-        lo, hi = int(rising[0]), int(rising[-1]) + 1
-        if q3 is None and 2 * rising.size >= hi - lo:  # mostly rising: their span as a slice (views, not gathers),
-            still = np.ones(hi - lo, bool)  # its other cells bought ahead by nothing: x (1 + 0) and x - 0 are x
-            still[rising - lo] = False
-            cols, bump = slice(lo, hi), np.zeros(hi - lo)
-            bump[rising - lo] = rise
+    if events is None:
+        events = _load_events(plan, rates, slices=q3 is None)
+    for e, window, later, span, cols, bump, still, shut in events:  # in order: an event's payback meets the
+        # flows the ones before left
         block = (window, slice(None), cols)  # the window's pieces, the rising cells
         ahead = f3[block]
         extra = (ahead * years[window][:, None, None]).sum(axis=0) * bump  # USD bought ahead, [draw, cell]
@@ -1654,33 +1649,73 @@ def _front_load(out: dict, plan: Plan, rates: np.ndarray) -> None:
         f3[block] = ahead * (1 + bump)
         if q3 is not None:
             q3[block] = q3[block] * (1 + bump)
-        if later.start >= later.stop or span <= 0:
+        if later is None:
             continue
         block = (later, slice(None), cols)
         was = f3[block]  # a view where `cols` is a slice, else a copy
-        # USD per year taken back; a piece that imports nothing (its trade halted: model flows are positive
-        # otherwise) takes nothing back, the stock bought ahead standing in for the halted imports
-        shut = was > 0
-        np.logical_not(shut, out=shut)
-        # in place unless the quantities need the flows before the take-back (fresh memory is slow to write the
-        # first time); on a view that writes the flows themselves, which a failed run discards
+        # USD per year taken back, in place unless the quantities need the flows before the take-back (fresh
+        # memory is slow to write the first time); on a view that writes the flows themselves, which a failed
+        # run discards
         new = was - extra / span if q3 is not None else np.subtract(was, extra / span, out=was)
-        np.copyto(new, 0.0, where=shut)
-        # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero
-        if (new < 0).any() and (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
-            raise InputError(
-                f"buying ahead of the measures starting {plan.regime_days[e]} takes back more than the imports "
-                f"after it; lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
-                f"({dyn.payback_months})", key="dynamics.front_loading")
-        np.maximum(new, 0.0, out=new)  # in place: these arrays are pieces x draws x cells
+        if shut is not None:  # a halted piece takes nothing back
+            np.copyto(new, 0.0, where=shut[:, None, :])
+        # each piece's largest flow, the scale of rounding: needed only where some flow falls below zero (one
+        # reduction finds out; NaN stays NaN)
+        if new.size and new.min() < 0:
+            if (new < -1e-9 * np.abs(f3[later]).max(axis=(1, 2))[:, None, None]).any():
+                raise InputError(
+                    f"buying ahead of the measures starting {plan.regime_days[e]} takes back more than the imports "
+                    f"after it; lower dynamics.front_loading ({dyn.front_loading}) or raise dynamics.payback_months "
+                    f"({dyn.payback_months})", key="dynamics.front_loading")
+            np.maximum(new, 0.0, out=new)  # in place: these arrays are pieces x draws x cells
         if q3 is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q3[block] = np.where(shut, q3[block], q3[block] * new / was)
+            with np.errstate(invalid="ignore", divide="ignore"):  # where nothing is imported, nothing changes
+                q3[block] = np.where(was > 0, q3[block] * new / was, q3[block])
         if not (new is was and isinstance(cols, slice)):  # else written in place already
             f3[block] = new
     for a, view in zip((flows, qty), views):  # where a reshape had to copy, write back
         if not np.shares_memory(a, view):
             a[...] = view.reshape(a.shape)
+
+
+def _load_events(plan: Plan, rates: np.ndarray, slices: bool) -> list[tuple]:
+    """What `_front_load` does for each announced rise of `plan` on cells with tariffs `rates` (``[regime,
+    *cell]``), the same for every draw: ``(regime, window, later, span, cols, bump, still, shut)``.
+
+    `window` and `later` are the pieces (slices) of the announcement and of the payback (None where the
+    payback is empty), `span` its length in years; `cols` the cells whose tariff rises (not to a halt), or
+    with `slices`, where they are most of their span, that span as a slice (views, not gathers), `still`
+    then marking its other cells (bought ahead by nothing: x (1 + 0) and x - 0 are x); `bump` the
+    front-loading share times their log tariff rise; `shut` ``[later piece, col]`` where the cell's trade
+    is halted in that piece (rate inf: it imports nothing, and takes nothing back, the stock bought
+    ahead standing in for the halted imports), None where the law halts nothing.
+    """
+    n_cells = int(np.prod(rates.shape[1:]))
+    flat = rates.reshape(len(rates), n_cells)
+    halts = bool(np.isposinf(plan.split.rates).any())  # halts come from the law only
+    out = []
+    for e, window, later, span in plan.memo("front_load", _load_windows)[1]:  # a few announcements
+        rising = np.flatnonzero((flat[e] > flat[e - 1]) & np.isfinite(flat[e]))  # not halts
+        if window.start >= window.stop or not rising.size:
+            continue
+        bump = rise = plan.dyn.front_loading * (np.log1p(flat[e, rising]) - np.log1p(flat[e - 1, rising]))
+        cols, still = rising, None
+        lo, hi = int(rising[0]), int(rising[-1]) + 1
+        if slices and 2 * rising.size >= hi - lo:
+            still = np.ones(hi - lo, bool)
+            still[rising - lo] = False
+            cols, bump = slice(lo, hi), np.zeros(hi - lo)
+            bump[rising - lo] = rise
+        shut = None
+        if later.start >= later.stop or span <= 0:
+            later = None
+        elif halts:
+            at = plan.regime[later]
+            shut = np.isposinf(flat[at, cols] if isinstance(cols, slice) else flat[at[:, None], cols[None]])
+            if still is not None:
+                shut[:, still] = False  # nothing to take back: left as they are
+        out.append((e, window, later, span, cols, bump, still, shut))
+    return out
 
 
 def _load_windows(plan: Plan) -> tuple:

@@ -194,3 +194,25 @@ def test_front_loading_moves_trade_in_time_and_keeps_its_total():
     with pytest.raises(InputError,
                        match=r"measures starting 2025-03-01 takes back more .*dynamics\.front_loading \(50"):
         run((m,), frequency="daily", end=dt.date(2025, 8, 31), dynamics=too_much)
+
+
+def test_a_halt_in_the_payback_takes_nothing_back_on_its_days():
+    """Goods bought ahead of a rise are taken back evenly over the payback, except on days the cell's trade is
+    halted (it imports nothing, the stock standing in for it): the path keeps that share of the stock."""
+    rise = Measure("x", "USA", 0.5, "2025-03-01", exporters=["CHN"], announced="2025-02-01")
+    halt = Measure("h", "USA", start="2025-04-01", end="2025-05-01", rule="halt", exporters=["CHN"], products=["01"])
+    kw = dict(frequency="daily", end=dt.date(2025, 8, 31))
+    plain = run((rise, halt), dynamics=Dynamics(front_loading=0), **kw)
+    ahead = run((rise, halt), dynamics=Dynamics(front_loading=0.8, payback_months=3), **kw)
+    days = plain.dates
+    halted = (days >= "2025-04-01") & (days < "2025-05-01")
+    window = (days >= "2025-02-01") & (days < "2025-03-01")
+    payback = (days >= "2025-03-01") & (days < pd.Timestamp("2025-03-01") + pd.Timedelta(days=round(3 * 365.25 / 12)))
+    cell, other = (slice(None), 0, 1, 0), (slice(None), 1, 1, 0)
+    assert (ahead.flows[cell][halted] == 0).all() and (plain.flows[cell][halted] == 0).all()
+    bought = (ahead.flows[cell] - plain.flows[cell])[window].sum()
+    assert bought > 0
+    # open payback days give back their share of the stock; the halted 30 of its 91 days keep theirs
+    kept = ahead.flows[cell].sum() - plain.flows[cell].sum()
+    assert kept == pytest.approx(bought * halted.sum() / payback.sum(), rel=1e-9)
+    assert ahead.flows[other].sum() == pytest.approx(plain.flows[other].sum(), rel=1e-12)  # no halt: all back

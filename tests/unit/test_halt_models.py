@@ -8,6 +8,7 @@ import importlib
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tradesim
@@ -200,6 +201,30 @@ def test_the_closed_form_path_equals_the_general_path_with_halts(halted_scenario
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-10, atol=1e-6, err_msg=name)
     for name, a in fast["country"].items():
         np.testing.assert_allclose(a, slow["country"][name], rtol=1e-9, atol=1e-3, err_msg=name)
+
+
+def test_a_market_whose_other_tariffs_change_during_a_halt_is_a_new_problem(monkeypatch):
+    """A market's versions are told apart by their tariffs: two with the same halt and different tariffs on
+    the other sources are two problems (a halt once projected every version with it alike, so Mexico's rise
+    during China's halt was solved with Mexico's old tariff). The market path equals every regime solved."""
+    sim = importlib.import_module("tradesim.simulate")
+    b = tradesim.Baseline.from_frame(
+        pd.DataFrame([(p, e, i, v) for p, v0 in (("01", 3e9), ("02", 5e9)) for e, i, v in
+                      (("CHN", "USA", v0), ("MEX", "USA", v0 / 3), ("USA", "CHN", v0 / 2), ("MEX", "CHN", v0 / 4))],
+                     columns=["product", "exporter", "importer", "value"]), year=2024, domestic=False)
+    law = TariffSchedule([Measure("h", "USA", start="2025-04-01", end="2025-06-01", rule="halt", exporters=["CHN"],
+                                  products=["01"]),
+                          Measure("m", "USA", 0.4, "2025-04-15", exporters=["MEX"])])
+    s = tradesim.Scenario(name="t", description="", baseline="unused", schedule=law, start=dt.date(2025, 1, 1),
+                          end=dt.date(2025, 8, 31), reference=dt.date(2024, 12, 31))
+    markets = _quiet(tradesim.simulate, b, s)
+    monkeypatch.setattr(sim, "independent_markets", lambda plan, params: False)
+    every = _quiet(tradesim.simulate, b, s)
+    np.testing.assert_allclose(markets.flows, every.flows, rtol=1e-10, atol=1e-3)
+    halt_only = _quiet(tradesim.simulate, b, dataclasses.replace(s, schedule=TariffSchedule(law.measures[:1])))
+    k, i, j = 0, list(b.exporters).index("MEX"), list(b.importers).index("USA")
+    may = list(markets.dates.strftime("%Y-%m")).index("2025-05")
+    assert markets.flows[may, k, i, j] < 0.95 * halt_only.flows[may, k, i, j]  # Mexico's rise bites during the halt
 
 
 def test_a_single_change_reports_the_halted_share_and_the_tariff_on_the_rest():

@@ -435,7 +435,10 @@ def moving_markets(plan: Plan) -> Markets:
         row = np.repeat(np.arange(count.size), count)
         cell = by_market[np.repeat(start - (np.cumsum(count) - count), count) + np.arange(count.sum())]
         tariffs = np.zeros((count.size, n))  # [version, exporter]: the market's tariffs on its cells with trade
-        tariffs[row, law_exporter[cell]] = split.rates[cand_regime[sl][row], cell] * law_traded[cell]
+        rates = split.rates[cand_regime[sl][row], cell]
+        # a halt (inf) as a rate no measure gives (rates are >= 0): inf would project every version with the
+        # halt alike, whatever its other tariffs (and inf x 0 off trade is NaN)
+        tariffs[row, law_exporter[cell]] = np.where(np.isposinf(rates), -1.0, rates) * law_traded[cell]
         proj[sl] = tariffs @ weights
     tariffs_of, _ = row_ids(cand_market, proj[:, 0], proj[:, 1])
     tariffs = tariffs_of[cand_of]  # [key x market]: the tariffs' identity
