@@ -621,6 +621,106 @@ class _ProblemCells:
         return cls(part, importer, p_of, i_of, j_of, (part[p_of] * n + i_of) * m + j_of)
 
 
+@dataclasses.dataclass(frozen=True)
+class _ProblemSetup:
+    """What `_market_targets` needs of a plan that no parameter changes, formed once per plan (`Plan.memo`).
+
+    Attributes
+    ----------
+    index : numpy.ndarray of int, ``[problem cell]``
+        Positions in the ``[problem, exporter, importer]`` tensor, increasing.
+    flows, t0, t1 : numpy.ndarray, ``[problem cell]``
+        The problems' flows (USD) and tariffs before and after (fractions); read-only.
+    pick, pick_importer : scipy.sparse.csc_matrix, ``[key, problem]`` and ``[key x importer, problem]``
+        A one for each market's problem in each solve (by column: a chunk of problems is a slice).
+    weights : numpy.ndarray, ``[problem]``
+        The price index's weights: its importer's spending on the market, USD.
+    ends : numpy.ndarray of int, ``[problem]``
+        Cells of the problems up to each (their running count).
+    """
+
+    index: np.ndarray
+    flows: np.ndarray
+    t0: np.ndarray
+    t1: np.ndarray
+    pick: object
+    pick_importer: object
+    weights: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, plan: Plan) -> _ProblemSetup:
+        mk = plan.markets
+        K, n, m = plan.flows.shape
+        Q, M = len(plan.keys), mk.size
+        pc = plan.memo("problem_cells", _ProblemCells.of)
+        p_of, i_of, j_of, P = pc.p_of, pc.i_of, pc.j_of, pc.part.size
+        flows, t0 = plan.flows.reshape(-1)[pc.at], plan.t0.reshape(-1)[pc.at]
+        t1 = plan.rates_on(pc.at, mk.problem_regime[p_of])
+        # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market; a
+        # problem's market has one importer, so its outputs by importer are that importer's, summed by [key x
+        # importer]
+        rows, of_key = np.repeat(np.arange(Q), M), mk.of_key.ravel()
+        pick = sparse.csc_matrix((np.ones(Q * M), (rows, of_key)), shape=(Q, P))
+        pick_importer = sparse.csc_matrix((np.ones(Q * M), (rows * m + pc.importer[of_key], of_key)), shape=(Q * m, P))
+        domestic = bool(plan.options.get("domestic", True))
+        home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
+        spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
+        return cls(freeze((p_of * n + i_of) * m + j_of), *freeze((flows, t0, t1)), pick, pick_importer,
+                   freeze(np.bincount(p_of, weights=spend, minlength=P)),
+                   freeze(np.cumsum(np.bincount(p_of, minlength=P))))
+
+
+@dataclasses.dataclass(frozen=True)
+class _TargetCells:
+    """The moving cells whose paths `_market_targets` returns and where each reads its solves' values,
+    formed once per plan and `share` (`Plan.memo`); see `_Targets`.
+
+    Attributes
+    ----------
+    cells : numpy.ndarray of int, ``[cell]``
+        Grouped by product cell, as `_on_products` adds them up (then without a gather).
+    paths, column : numpy.ndarray of int or None
+        With `share`, the cells that keep paths of their own and each cell's path.
+    at : numpy.ndarray of int, ``[key, path]``
+        Each path's place among the problems' cells, in every solve.
+    """
+
+    cells: np.ndarray
+    paths: np.ndarray | None
+    column: np.ndarray | None
+    at: np.ndarray
+
+    @classmethod
+    def of(cls, plan: Plan, share: bool) -> _TargetCells:
+        mk = plan.markets
+        K, n, m = plan.flows.shape
+        pc = plan.memo("problem_cells", _ProblemCells.of)
+        P, M = pc.part.size, mk.size
+        cells, cell_market, cell_exporter = mk.cells, mk.cell_market, mk.cell_exporter
+        if plan.split is not None and not plan.split.trivial:
+            order = np.argsort(plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m), kind="stable")
+            cells, cell_market, cell_exporter = cells[order], cell_market[order], cell_exporter[order]
+        paths = column = None
+        if share:  # a market's cells whose tariff never moves follow one of them (any)
+            still = ~plan.rates_move(cells) & np.isfinite(plan.t0.reshape(-1)[cells])  # not halted throughout
+            source = np.arange(cells.size)
+            follow = np.zeros(M, np.int64)
+            follow[cell_market[still]] = source[still]
+            source[still] = follow[cell_market[still]]
+            on_path = np.zeros(cells.size, bool)
+            on_path[source] = True
+            if 2 * on_path.sum() <= cells.size:  # else few cells share a path: each keeps its own, with less memory
+                paths = np.flatnonzero(on_path)
+                column = (np.cumsum(on_path) - 1)[source]
+                cell_market, cell_exporter = cell_market[paths], cell_exporter[paths]
+        small = np.int32 if P * n < 2**31 else np.int64  # positions: half the memory traffic of int64 where they fit
+        place = np.full(P * n, -1, dtype=small)
+        place[pc.p_of * n + pc.i_of] = np.arange(pc.p_of.size, dtype=small)
+        at = place[mk.of_key.astype(small)[:, cell_market] * small(n) + cell_exporter.astype(small)]
+        return cls(*freeze((cells, paths, column, at)))
+
+
 #: The PE model's outputs by importer (``[draw?, problem, importer]``) that `_market_targets` adds up, and the
 #: price index's weighted change (``"price"``).
 _BY_IMPORTER = ("consumer_surplus", "revenue_change", "price")
@@ -643,35 +743,22 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
     that leaves more than half the cells with paths, each cell keeps its own.)
     """
 
-    spec, mk = plan.spec, plan.markets
+    spec = plan.spec
     K, n, m = plan.flows.shape
-    Q, M = len(plan.keys), mk.size
+    Q = len(plan.keys)
     pc = plan.memo("problem_cells", _ProblemCells.of)
-    part, importer, p_of, i_of, j_of, at = pc.part, pc.importer, pc.p_of, pc.i_of, pc.j_of, pc.at
-    P = part.size
-    index = (p_of * n + i_of) * m + j_of  # positions in the [problem, exporter, importer] tensor, increasing
-    # the problems' flows and tariffs before and after, [problem cell]: once per plan (read-only)
-    flows, t0, t1 = plan.memo("problem_values", lambda p: freeze((
-        p.flows.reshape(-1)[at], p.t0.reshape(-1)[at], p.rates_on(at, mk.problem_regime[p_of]))))
+    su = plan.memo("problem_setup", _ProblemSetup.of)
+    part, importer, P = pc.part, pc.importer, pc.part.size
+    index, flows, t0, t1, weights = su.index, su.flows, su.t0, su.t1, su.weights
     p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
-    # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market; a problem's
-    # market has one importer, so its outputs by importer are that importer's, summed by [key x importer]
-    rows, of_key = np.repeat(np.arange(Q), M), mk.of_key.ravel()
-    pick = sparse.csr_matrix((np.ones(Q * M), (rows, of_key)), shape=(Q, P))
-    pick_importer = sparse.csr_matrix((np.ones(Q * M), (rows * m + importer[of_key], of_key)), shape=(Q * m, P))
-    domestic = bool(plan.options.get("domestic", True))
-    home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
-    spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
-    weights = np.bincount(p_of, weights=spend, minlength=P)  # [problem]: its importer's
 
     names = list(dict.fromkeys(("flows", *keep)))
     pairs = {name: np.empty((*lead, index.size)) for name in names}  # [draw?, problem cell]
     sums = {}  # [key, draw?, x]: each solve's sums over its markets
-    cuts = np.searchsorted(np.cumsum(np.bincount(p_of, minlength=P)),
-                           np.arange(1, -(-index.size * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
+    cuts = np.searchsorted(su.ends, np.arange(1, -(-index.size * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
     edges = np.unique(np.concatenate([[0], cuts, [P]]))
-    first = np.searchsorted(p_of, edges)  # each chunk's first cell
+    first = np.concatenate([[0], su.ends])[edges]  # each chunk's first cell
     for a, b, ca, cb in zip(edges[:-1], edges[1:], first[:-1], first[1:]):  # chunks of problems bound memory
         chunk = Cells((b - a, n, m), index[ca:cb] - a * n * m)
         sol = spec.solve(SparseTensor(chunk, flows[ca:cb]), t0[ca:cb], t1[ca:cb],
@@ -679,8 +766,8 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
         lift = (lambda x: np.asarray(x)[None]) if lead and not sol.draws else np.asarray
         for name in names:
             pairs[name][..., ca:cb] = lift(getattr(sol, _PAIR_OUTPUTS[name]))
-        chunk_pick = pick[:, a:b]  # once per chunk (a slice of a sparse matrix is a new one)
-        chunk_importer = pick_importer[:, a:b]
+        chunk_pick = su.pick[:, a:b]  # columns of a CSC matrix: a slice
+        chunk_importer = su.pick_importer[:, a:b]
         for name in ("consumer_surplus", "producer_surplus", "revenue_change", "welfare", "price"):
             x = lift(sol.price_index if name == "price" else getattr(sol, name))
             if name in _BY_IMPORTER:  # [draw?, problem]: its importer's
@@ -694,36 +781,15 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
             sums[name] = sums[name] + add if name in sums else add
         del sol
 
-    # each moving cell's place among the problems' cells, in every solve: [key, cell]; the cells grouped by
-    # product cell, as `_on_products` adds them up (then without a gather)
-    cells, cell_market, cell_exporter = mk.cells, mk.cell_market, mk.cell_exporter
-    if plan.split is not None and not plan.split.trivial:
-        order = np.argsort(plan.split.parent[cells // (n * m)] * (n * m) + cells % (n * m), kind="stable")
-        cells, cell_market, cell_exporter = cells[order], cell_market[order], cell_exporter[order]
-    paths = column = None
-    if share:  # a market's cells whose tariff never moves follow one of them (any)
-        still = ~plan.rates_move(cells) & np.isfinite(plan.t0.reshape(-1)[cells])  # not halted throughout
-        source = np.arange(cells.size)
-        follow = np.zeros(M, np.int64)
-        follow[cell_market[still]] = source[still]
-        source[still] = follow[cell_market[still]]
-        on_path = np.zeros(cells.size, bool)
-        on_path[source] = True
-        if 2 * on_path.sum() <= cells.size:  # else few cells share a path: each keeps its own, with less memory
-            paths = np.flatnonzero(on_path)
-            column = (np.cumsum(on_path) - 1)[source]
-            cell_market, cell_exporter = cell_market[paths], cell_exporter[paths]
-    small = np.int32 if P * n < 2**31 else np.int64  # positions: half the memory traffic of int64 where they fit
-    place = np.full(P * n, -1, dtype=small)
-    place[p_of * n + i_of] = np.arange(p_of.size, dtype=small)
-    at = place[mk.of_key.astype(small)[:, cell_market] * small(n) + cell_exporter.astype(small)]
-    values = {name: np.moveaxis(pairs.pop(name)[..., at], -2, 0) for name in names}
+    # each moving cell's (or shared path's) place among the problems' cells, in every solve: [key, cell]
+    tc = plan.memo(f"target_cells:{bool(share)}", lambda pl: _TargetCells.of(pl, bool(share)))
+    values = {name: np.moveaxis(pairs.pop(name)[..., tc.at], -2, 0) for name in names}
 
     country = _country_sums(plan, sums, lead)
     reference = {"flows": np.broadcast_to(plan.flows, (*lead, K, n, m)),
                  "quantity": np.broadcast_to(1.0, (*lead, K, n, m)),
                  "buyer_price": np.broadcast_to(1.0, (*lead, K, n, m))}  # the reference tariffs move nothing
-    return _Targets(cells, values, country, {name: reference[name] for name in values}, paths, column)
+    return _Targets(tc.cells, values, country, {name: reference[name] for name in values}, tc.paths, tc.column)
 
 
 def _country_sums(plan: Plan, sums: dict, lead: tuple) -> dict:
@@ -1000,46 +1066,69 @@ def _followed(plan: Plan, moved: dict, cells: np.ndarray, paths: np.ndarray, col
     changes of the product cells are one sparse product per output, without a ``[time, cell]``
     array; the order of the sums is `_on_products`'s.
     """
-    H, m = paths.size, plan.flows.shape[2]
-    follows = np.ones(cells.size, bool)
-    follows[paths] = False
-    touched, order, runs = _product_groups(plan, cells)
-    group = np.empty(cells.size, np.int64)  # each cell's product cell among `touched`
-    group[slice(None) if order is None else order] = np.repeat(np.arange(runs.size),
-                                                               np.diff(np.append(runs, cells.size)))
     lead = moved["flows"].shape[:-1]
+    fs = plan.memo("followed", lambda p: _FollowSetup(p, cells, paths, column, f0, rate))
+    if fs.cells is not cells:  # not the cells it was formed for (one set per plan): formed again, not kept
+        fs = _FollowSetup(plan, cells, paths, column, f0, rate)
     f0_held, rate_held = f0[paths], rate[paths]
     q = moved["quantity"] if "quantity" in moved else moved["flows"] / f0_held
-    stacked = np.where(follows, column + H, column)  # a cell on another's path reads its quantities (second half)
-    revenue_coef = np.where(follows, rate * f0, 1.0)
-
-    def grouped(a):  # cell values in the order that groups them by product cell
-        return a if order is None else a[order]
 
     def sums(values, matrix):  # [time, draw?, x] -> [time, draw?, row]
         return (matrix @ values.reshape(int(np.prod(lead)), -1).T).T.reshape(*lead, matrix.shape[0])
 
-    def by_product(values, at, coef):  # sums of coef x values[at] over each product cell's cells
-        return sums(values, sparse.csr_matrix((grouped(coef), grouped(at), np.append(runs, cells.size)),
-                                              shape=(touched.size, values.shape[-1])))
-
-    change = {"flows": (np.concatenate([moved["flows"] - f0_held, q - 1], axis=-1), stacked,
-                        np.where(follows, f0, 1.0)),
-              "revenue": (np.concatenate([moved["revenue"] - rate_held * f0_held, q - 1], axis=-1), stacked,
-                          revenue_coef)}
-    for name, x in (("quantity", q), ("buyer_price", moved.get("buyer_price"))):
-        if name in moved:  # means: each cell's share of its product cell's weight
-            total = plan.weights(_COLLAPSE[name], on_products=True).reshape(-1)[touched]
-            share = f0 if name == "quantity" else f0 * (1 + rate)  # the parts' weights: flows, spending
-            change[name] = (x - 1, column, share / total[group])
+    change = {"flows": lambda: np.concatenate([moved["flows"] - f0_held, q - 1], axis=-1),
+              "revenue": lambda: np.concatenate([moved["revenue"] - rate_held * f0_held, q - 1], axis=-1),
+              "quantity": lambda: q - 1, "buyer_price": lambda: moved["buyer_price"] - 1}
     base = {"flows": plan.weights("flows", on_products=True), "revenue": plan.collapse_law(plan.reference_charges),
             "quantity": 1.0, "buyer_price": 1.0}
-    out = {name: _add_on_products(plan, base[name], touched, by_product(x, at, coef) if cells.size else None, lead,
-                                  keep)
-           for name, (x, at, coef) in change.items()}
-    revenue = sums(np.concatenate([moved["revenue"], q], axis=-1),
-                   sparse.csr_matrix((revenue_coef, (cells % m, stacked)), shape=(m, 2 * H)))
+    out = {name: _add_on_products(plan, base[name], fs.touched, sums(change[name](), fs.by_product(plan, name))
+                                  if cells.size else None, lead, keep)
+           for name in ("flows", "revenue", *(n for n in ("quantity", "buyer_price") if n in moved))}
+    revenue = sums(np.concatenate([moved["revenue"], q], axis=-1), fs.revenue_by_importer)
     return {name: out[name] for name in moved}, revenue
+
+
+class _FollowSetup:
+    """What `_followed` needs of a plan's moving cells and their paths that no parameter changes: the
+    sparse matrices that sum each output's changes on product cells and the revenue by importer,
+    formed once per plan (`Plan.memo`; each product's matrix when first asked for)."""
+
+    def __init__(self, plan: Plan, cells: np.ndarray, paths: np.ndarray, column: np.ndarray, f0: np.ndarray,
+                 rate: np.ndarray):
+        H, m = paths.size, plan.flows.shape[2]
+        self.cells, self.f0, self.rate, self.column = cells, f0, rate, column
+        follows = np.ones(cells.size, bool)
+        follows[paths] = False
+        self.touched, self.order, self.runs = _product_groups(plan, cells)
+        self.group = np.empty(cells.size, np.int64)  # each cell's product cell among `touched`
+        self.group[slice(None) if self.order is None else self.order] = np.repeat(
+            np.arange(self.runs.size), np.diff(np.append(self.runs, cells.size)))
+        # a cell on another's path reads its quantities (the second half of the values summed)
+        self.stacked = np.where(follows, column + H, column)
+        self.revenue_coef = np.where(follows, rate * f0, 1.0)
+        self.flows_coef = np.where(follows, f0, 1.0)
+        self.revenue_by_importer = sparse.csr_matrix((self.revenue_coef, (cells % m, self.stacked)),
+                                                     shape=(m, 2 * H))
+        self.width = 2 * H
+        self._matrices = {}
+
+    def by_product(self, plan: Plan, name: str):
+        """``[touched, x]``: sums of a coefficient times the values of output `name` ``[..., x]`` over each
+        product cell's cells: flows and revenue on their paths or, following another's, their baseline
+        flows (times the tariff) times its quantities' change; means (quantity, buyer price) by each
+        cell's share of its product cell's weight."""
+        if name not in self._matrices:
+            cells = self.cells
+            if name in ("flows", "revenue"):
+                at, coef, width = self.stacked, self.flows_coef if name == "flows" else self.revenue_coef, self.width
+            else:
+                total = plan.weights(_COLLAPSE[name], on_products=True).reshape(-1)[self.touched]
+                share = self.f0 if name == "quantity" else self.f0 * (1 + self.rate)  # the parts' weights
+                at, coef, width = self.column, share / total[self.group], self.width // 2
+            grouped = (lambda a: a) if self.order is None else (lambda a: a[self.order])
+            self._matrices[name] = sparse.csr_matrix((grouped(coef), grouped(at), np.append(self.runs, cells.size)),
+                                                     shape=(self.touched.size, width))
+        return self._matrices[name]
 
 
 def _follow(moved: dict, paths: np.ndarray, column: np.ndarray, scale: np.ndarray, rate: np.ndarray) -> dict:
