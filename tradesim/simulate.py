@@ -1664,7 +1664,8 @@ def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
 
     onehot = sparse.csr_matrix((np.ones(index.size), (np.arange(index.size), index)), shape=(index.size, m))
     lead = values.shape[:-1]
-    return np.asarray(values.reshape(-1, index.size) @ onehot).reshape(*lead, m)
+    rows = int(np.prod(lead))  # not -1: with no cells, a reshape cannot infer it
+    return np.asarray(values.reshape(rows, index.size) @ onehot).reshape(*lead, m)
 
 
 def _country_path(plan: Plan, targets: dict, revenue_change: np.ndarray, kernel, to_periods) -> dict:

@@ -315,3 +315,31 @@ source = "a test"
     path.write_text(text.replace('rule = "halt"', 'rule = "halt"\nrate_pct = 5'))
     with pytest.raises(InputError, match=r"toys.toml:13: measures\[0\].rate_pct: .*a halt has no rate"):
         load_scenario(str(path))
+
+
+def test_a_law_that_halts_every_source_of_a_market_is_refused_by_name_before_any_solve(monkeypatch):
+    """Every way of running a path refuses alike, naming the product, the importer, the day and the sources
+    (once the fast path named a problem's index, which is no index of the user's)."""
+    sim = importlib.import_module("tradesim.simulate")
+    b = tradesim.Baseline.from_frame(
+        pd.DataFrame([("7208", "CHN", "USA", 3e9), ("7208", "MEX", "USA", 1e9), ("8542", "CHN", "USA", 2e9),
+                      ("8542", "USA", "CHN", 2e9)], columns=["product", "exporter", "importer", "value"]),
+        year=2024, domestic=False)
+    law = TariffSchedule([Measure("h1", "USA", start="2025-03-01", rule="halt", exporters=["CHN"], products=["72"]),
+                          Measure("h2", "USA", start="2025-05-01", end="2025-07-01", rule="halt", exporters=["MEX"],
+                                  products=["7208"])])
+    s = tradesim.Scenario(name="t", description="", baseline="unused", schedule=law, start=dt.date(2025, 1, 1),
+                          end=dt.date(2025, 8, 31), reference=dt.date(2024, 12, 31))
+    words = r"on 2025-05-01 the law halts every source of USA's imports of 7208 \(CHN, MEX\); a halt needs another"
+    for baseline in (b, b.with_layout("sparse")):
+        with pytest.raises(InputError, match=words):
+            _quiet(tradesim.simulate, baseline, s)
+    monkeypatch.setattr(sim, "independent_markets", lambda plan, params: False)
+    with pytest.raises(InputError, match=words):
+        _quiet(tradesim.simulate, b, s)
+    # a halt that leaves a source runs, and the halted source trades nothing
+    spared = dataclasses.replace(s, schedule=TariffSchedule(law.measures[:1]))
+    r = _quiet(tradesim.simulate, b, spared)
+    may = list(r.dates.strftime("%Y-%m")).index("2025-05")
+    k, j = list(b.products).index("7208"), list(b.importers).index("USA")
+    assert r.flows[may, k, list(b.exporters).index("CHN"), j] == 0 and r.flows[may, k, :, j].sum() > 0

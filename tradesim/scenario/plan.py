@@ -559,6 +559,8 @@ def compile_plan(baseline: Baseline, scenario: Scenario, model: str, fine_values
         keys = list(dict.fromkeys(piece_keys(regime, mult)))
     plan = Plan(spec, split.expand(baseline.flows), split, regime_days, pieces, regime, mult, keys, events, dyn,
                 payback, dict(options), shock, tuple(notes), baseline.home)
+    if (problem := _halts_problem(plan, baseline)) is not None:
+        raise InputError(problem, source=scenario.source or None, key="schedule")
     if own and plan.flows.nbytes + split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
         freeze(plan.flows)  # shared by the runs
         kept.keep_last("plan", (baseline, scenario), plan_key, plan)
@@ -603,6 +605,39 @@ def _scenario_law(baseline: Baseline, scenario: Scenario, fine_values, keep: boo
     if keep and split.rates.nbytes + split.share.nbytes <= _KEEP_BYTES:
         kept.keep_last("scenario law", (baseline, scenario), None, (missing, fallback, regime_days, split))
     return missing, fallback, list(regime_days), split
+
+
+def _halts_problem(plan: Plan, baseline: Baseline) -> str | None:
+    """What is wrong where the law halts every source of a market in some regime of `plan` (a product's
+    part and an importer: every exporter that trades, and the importer's own sales where the model
+    takes them): a buyer cannot do without all of them (its price index is infinite); None where every
+    halted market keeps a source. Checked on the law's halted cells, before any solve, so that every
+    way of running the path refuses alike and names the product, importer and day."""
+    rates, cells = plan.split.rates, plan.split.cells
+    stop = np.isposinf(rates)
+    if not stop.any():
+        return None
+    K, n, m = plan.flows.shape
+    source = plan.flows > 0
+    if not plan.options.get("domestic", True):  # the importer's own sales are no source
+        j = np.flatnonzero(np.asarray(plan.home) >= 0)
+        source[:, np.asarray(plan.home)[j], j] = False
+    sources = source.sum(axis=1).reshape(-1)  # [part x importer]
+    r, at = np.nonzero(stop & source.reshape(-1)[cells])  # halted sources, [regime] and [law cell]
+    market = cells[at] // (n * m) * m + cells[at] % m
+    halted = np.bincount(r * (K * m) + market, minlength=len(rates) * K * m).reshape(len(rates), K * m)
+    bad = np.argwhere((halted > 0) & (halted >= sources))
+    if not bad.size:
+        return None
+    regime, market = (int(x) for x in bad[0])
+    part, j = divmod(market, m)
+    product = baseline.products[int(plan.split.parent[part])]
+    whole = np.count_nonzero(plan.split.parent == plan.split.parent[part]) == 1
+    exporters = [baseline.exporters[i] for i in np.flatnonzero(source[part, :, j])]
+    return (f"on {plan.regime_days[regime]} the law halts every source of {baseline.importers[j]}'s imports of "
+            f"{product}{'' if whole else ' (the part of its lines those halts reach)'} ({', '.join(exporters)}); a "
+            "halt needs another source that trades in its market (the price index is infinite when every source is "
+            "halted): end a halt sooner or spare an exporter")
 
 
 def _announcements(schedule, changes: list, ref: dt.date) -> list[tuple]:
