@@ -58,7 +58,7 @@ def laws(draw):
                                                        min_size=1, max_size=2, unique=True)))
         products = draw(st.one_of(st.none(), st.lists(st.sampled_from(CODES), min_size=1, max_size=2, unique=True)))
         announced = start - dt.timedelta(days=30) if draw(st.booleans()) and start > DAY0 else None
-        kind = draw(st.sampled_from(["add", "add", "add", "floor", "group", "halt"]))
+        kind = draw(st.sampled_from(["add", "add", "add", "floor", "group", "halt", "share"]))
         if kind == "halt":
             # halted lines, never a whole market: a market needs a source left
             measures.append(Measure(f"m{k}", importer, start=start, end=end, rule="halt", announced=announced,
@@ -68,14 +68,22 @@ def laws(draw):
         rate = draw(st.sampled_from([0.05, 0.1, 0.25, 0.5, 1.25]))
         measures.append(Measure(f"m{k}", importer, rate, start, end=end, exporters=exporters, products=products,
                                 announced=announced, rule="floor" if kind == "floor" else "add",
-                                group="g" if kind == "group" else None))
+                                group="g" if kind == "group" else None,
+                                # on half the value (metal content), on a part of the trade (coverage)
+                                value_share=0.5 if kind == "share" else 1.0,
+                                coverage=draw(st.sampled_from([1.0, 0.5])) if kind == "share" else 1.0))
     return TariffSchedule(measures)
 
 
-def _scenario(law, front_loading: float) -> Scenario:
+def _scenario(law, front_loading: float, dynamics: dict | None = None) -> Scenario:
     return Scenario(name="random", description="", baseline="unused", schedule=law, start=DAY0,
                     end=dt.date(2025, 12, 31), reference=dt.date(2024, 12, 31),
-                    dynamics=Dynamics(front_loading=front_loading))
+                    dynamics=Dynamics(front_loading=front_loading, **(dynamics or {})))
+
+
+#: Dynamics other than the default partial adjustment: every regime's solve then weighs in alike.
+dynamics = st.sampled_from([{}, {}, {"adjustment": "elasticity"}, {"adjustment": "none"}, {"persistence": 0.25},
+                            {"half_life_months": 6.0}])
 
 
 def _run(fn, *args, **kw):
@@ -109,13 +117,16 @@ def _same_result(fast, slow):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(law=laws(), front_loading=st.sampled_from([0.0, 0.8]))
-def test_solving_each_market_problem_once_equals_solving_every_regime(law, front_loading):
-    s = _scenario(law, front_loading)
-    fast = _run(tradesim.simulate, BASELINE, s)
+@given(law=laws(), front_loading=st.sampled_from([0.0, 0.8]), dyn=dynamics)
+def test_solving_each_market_problem_once_equals_solving_every_regime(law, front_loading, dyn):
+    s = _scenario(law, front_loading, dyn)
+    _same_result(_run(tradesim.simulate, BASELINE, s), _slow(s))
+
+
+def _slow(s):
+    """The path of `s` on the baseline with every regime solved in full."""
     with mock.patch.object(sim, "independent_markets", lambda plan, params: False):
-        slow = _run(tradesim.simulate, BASELINE, s)
-    _same_result(fast, slow)
+        return _run(tradesim.simulate, BASELINE, s)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -140,9 +151,9 @@ def test_the_closed_form_sums_by_pair_equal_the_market_path_for_draws(law, front
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(law=laws(), front_loading=st.sampled_from([0.0, 0.8]))
-def test_a_sparse_baseline_gives_the_dense_numbers_on_its_cells(law, front_loading):
-    s = _scenario(law, front_loading)
+@given(law=laws(), front_loading=st.sampled_from([0.0, 0.8]), dyn=dynamics)
+def test_a_sparse_baseline_gives_the_dense_numbers_on_its_cells(law, front_loading, dyn):
+    s = _scenario(law, front_loading, dyn)
     sparse = BASELINE.with_layout("sparse")
     dense = _run(tradesim.simulate, BASELINE, s)
     cut = _run(tradesim.simulate, sparse, s)
