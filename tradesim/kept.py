@@ -280,6 +280,17 @@ def _leaves(value):
         yield from (value.data, value.indices, value.indptr)
 
 
+def nbytes(value) -> int:
+    """Bytes of the numpy arrays inside `value` (as `freeze` finds them; also the values of a dict and the
+    attributes of a plain object)."""
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if not isinstance(value, (np.ndarray, pd.Series, tuple, list)) and not hasattr(value, "__dataclass_fields__") \
+            and not hasattr(value, "indptr") and hasattr(value, "__dict__"):
+        return nbytes(vars(value))
+    return sum(int(a.nbytes) for a in _leaves(value))
+
+
 def freeze(value):
     """`value` with every numpy array in it (`_leaves`) made read-only, for results shared by later runs."""
     _read_only(_leaves(value))

@@ -627,8 +627,6 @@ class _ProblemSetup:
 
     Attributes
     ----------
-    index : numpy.ndarray of int, ``[problem cell]``
-        Positions in the ``[problem, exporter, importer]`` tensor, increasing.
     flows, t0, t1 : numpy.ndarray, ``[problem cell]``
         The problems' flows (USD) and tariffs before and after (fractions); read-only.
     pick, pick_importer : scipy.sparse.csc_matrix, ``[key, problem]`` and ``[key x importer, problem]``
@@ -639,7 +637,6 @@ class _ProblemSetup:
         Cells of the problems up to each (their running count).
     """
 
-    index: np.ndarray
     flows: np.ndarray
     t0: np.ndarray
     t1: np.ndarray
@@ -666,7 +663,7 @@ class _ProblemSetup:
         domestic = bool(plan.options.get("domestic", True))
         home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
         spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
-        return cls(freeze((p_of * n + i_of) * m + j_of), *freeze((flows, t0, t1)), pick, pick_importer,
+        return cls(*freeze((flows, t0, t1)), pick, pick_importer,
                    freeze(np.bincount(p_of, weights=spend, minlength=P)),
                    freeze(np.cumsum(np.bincount(p_of, minlength=P))))
 
@@ -725,6 +722,10 @@ class _TargetCells:
 #: price index's weighted change (``"price"``).
 _BY_IMPORTER = ("consumer_surplus", "revenue_change", "price")
 
+#: Bytes of what a path's runs form of a plan and keep with it for the next run where it is no larger
+#: (`Plan.memo`): a large plan's runs form it again rather than hold it between their steps.
+_MEMO_BYTES = 2**24
+
 #: Cells with trade (times draws) of the market problems solved at once by `_market_targets`: bounds the model's memory.
 _SOLVE_CELLS = 2**18
 
@@ -749,18 +750,20 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
     pc = plan.memo("problem_cells", _ProblemCells.of)
     su = plan.memo("problem_setup", _ProblemSetup.of)
     part, importer, P = pc.part, pc.importer, pc.part.size
-    index, flows, t0, t1, weights = su.index, su.flows, su.t0, su.t1, su.weights
+    flows, t0, t1, weights = su.flows, su.t0, su.t1, su.weights
+    n_cells = flows.size
     p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
 
     names = list(dict.fromkeys(("flows", *keep)))
-    pairs = {name: np.empty((*lead, index.size)) for name in names}  # [draw?, problem cell]
+    pairs = {name: np.empty((*lead, n_cells)) for name in names}  # [draw?, problem cell]
     sums = {}  # [key, draw?, x]: each solve's sums over its markets
-    cuts = np.searchsorted(su.ends, np.arange(1, -(-index.size * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
+    cuts = np.searchsorted(su.ends, np.arange(1, -(-n_cells * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
     edges = np.unique(np.concatenate([[0], cuts, [P]]))
     first = np.concatenate([[0], su.ends])[edges]  # each chunk's first cell
     for a, b, ca, cb in zip(edges[:-1], edges[1:], first[:-1], first[1:]):  # chunks of problems bound memory
-        chunk = Cells((b - a, n, m), index[ca:cb] - a * n * m)
+        # positions in the chunk's [problem, exporter, importer] tensor, increasing
+        chunk = Cells((b - a, n, m), ((pc.p_of[ca:cb] - a) * n + pc.i_of[ca:cb]) * m + pc.j_of[ca:cb])
         sol = spec.solve(SparseTensor(chunk, flows[ca:cb]), t0[ca:cb], t1[ca:cb],
                          **{k: v[..., a:b, :] if np.ndim(v) else v for k, v in p.items()}, **plan.options)
         lift = (lambda x: np.asarray(x)[None]) if lead and not sol.draws else np.asarray
@@ -782,7 +785,7 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
         del sol
 
     # each moving cell's (or shared path's) place among the problems' cells, in every solve: [key, cell]
-    tc = plan.memo(f"target_cells:{bool(share)}", lambda pl: _TargetCells.of(pl, bool(share)))
+    tc = plan.memo(f"target_cells:{bool(share)}", lambda pl: _TargetCells.of(pl, bool(share)), _MEMO_BYTES)
     values = {name: np.moveaxis(pairs.pop(name)[..., tc.at], -2, 0) for name in names}
 
     country = _country_sums(plan, sums, lead)
@@ -1067,7 +1070,7 @@ def _followed(plan: Plan, moved: dict, cells: np.ndarray, paths: np.ndarray, col
     array; the order of the sums is `_on_products`'s.
     """
     lead = moved["flows"].shape[:-1]
-    fs = plan.memo("followed", lambda p: _FollowSetup(p, cells, paths, column, f0, rate))
+    fs = plan.memo("followed", lambda p: _FollowSetup(p, cells, paths, column, f0, rate), _MEMO_BYTES)
     if fs.cells is not cells:  # not the cells it was formed for (one set per plan): formed again, not kept
         fs = _FollowSetup(plan, cells, paths, column, f0, rate)
     f0_held, rate_held = f0[paths], rate[paths]
@@ -1785,7 +1788,7 @@ def _load_events(plan: Plan, rates: np.ndarray, slices: bool) -> list[tuple]:
     """
     n_cells = int(np.prod(rates.shape[1:]))
     flat = rates.reshape(len(rates), n_cells)
-    halts = bool(np.isposinf(plan.split.rates).any())  # halts come from the law only
+    halts = plan.memo("halts", lambda p: bool(np.isposinf(p.split.rates).any()))  # halts come from the law only
     out = []
     for e, window, later, span in plan.memo("front_load", _load_windows)[1]:  # a few announcements
         rising = np.flatnonzero((flat[e] > flat[e - 1]) & np.isfinite(flat[e]))  # not halts

@@ -380,3 +380,28 @@ def test_keep_last_holds_one_value_per_kind_for_the_very_objects_and_an_equal_ke
     kept.keep_last("test", (a,), None, "one")
     kept.forget()
     assert kept.last("test", (a,), None) is None
+
+
+def test_a_plan_keeps_what_its_runs_form_only_up_to_a_size():
+    """`Plan.memo` with `most_bytes`: a value whose arrays take more is formed again by each run rather than
+    held with the plan between them (a large plan's runs would otherwise hold hundreds of MB after use)."""
+    from tradesim.scenario.plan import compile_plan
+
+    scenario = tradesim.load_scenario("april-peak")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(scenario.load_baseline(), scenario, "pe", None, {"domestic": False})
+    calls = []
+
+    def build(p):
+        calls.append(1)
+        return {"a": np.zeros(1000), "b": (np.zeros(24, np.int32), None)}
+
+    assert kept.nbytes(build(plan)) == 8000 + 96
+    calls.clear()
+    plan.memo("big", build, most_bytes=8095)
+    plan.memo("big", build, most_bytes=8095)
+    assert len(calls) == 2  # formed each time, never kept
+    plan.memo("small", build, most_bytes=8096)
+    plan.memo("small", build, most_bytes=8096)
+    assert len(calls) == 3 and plan.memo("small", lambda p: None) is not None

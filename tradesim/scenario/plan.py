@@ -203,13 +203,17 @@ class Plan:
     def _weights(self) -> dict:
         return {}
 
-    def memo(self, name: str, build):
+    def memo(self, name: str, build, most_bytes: int | None = None):
         """``build(self)``, computed once per plan and kept under `name`: what every run of the plan needs
         and no parameter changes (positions, gathers, sums over the baseline). Not pickled with the plan:
-        a Dask worker forms it again, once."""
-        if name not in self._memo:
-            self._memo[name] = build(self)
-        return self._memo[name]
+        a Dask worker forms it again, once. With `most_bytes`, a value whose arrays take more is returned
+        but not kept (formed again by each run): a large plan's runs then hold it only while they need it."""
+        if name in self._memo:
+            return self._memo[name]
+        value = build(self)
+        if most_bytes is None or kept.nbytes(value) <= most_bytes:
+            self._memo[name] = value
+        return value
 
     @cached_property
     def _memo(self) -> dict:
