@@ -12,6 +12,7 @@ import pytest
 
 import tradesim
 from tradesim import InputError
+from tradesim.data import baseline as baseline_module
 from tradesim.data.layout import Cells, SparseTensor, choose_layout
 from tradesim.models import pe
 
@@ -232,3 +233,55 @@ def test_sparse_input_is_checked_like_dense():
     assert err.value.key == "tariff_before"
     with pytest.raises(InputError, match="own sales"):
         pe.solve(sparse, t0 + 0.1, t1, 2.0, 1.0, 1.0)
+
+
+def _aggregated_alike(dense, sparse, **kw):
+    """`aggregate` of a baseline on its cells equals the dense one's: flows summed in another order (to
+    rounding), flow-weighted tariffs (the plain mean where a group has no trade), flags, labels."""
+    a, b = dense.aggregate(**kw), sparse.aggregate(**kw)
+    assert "flows" not in vars(sparse)  # the dense tensors were never made
+    d = b.with_layout("dense")
+    assert (a.products, a.exporters, a.importers, a.groups, a.domestic) == \
+        (d.products, d.exporters, d.importers, d.groups, d.domestic)
+    np.testing.assert_allclose(d.flows, a.flows, rtol=1e-13)
+    if a.tariffs is None:
+        assert d.tariffs is None and d.imputed is None and a.imputed is None
+    else:
+        np.testing.assert_allclose(d.tariffs, a.tariffs, rtol=1e-13, atol=1e-15)
+        assert np.array_equal(d.imputed, a.imputed)
+    assert a.provenance["aggregation"] == d.provenance["aggregation"]
+    return b
+
+
+@pytest.mark.parametrize("kw", [dict(products="chapter"), dict(products="section"),
+                                dict(countries={"MEX": "NAFTA", "USA": "NAFTA"}),
+                                dict(products="chapter", countries={"CHN": "ASIA", "VNM": "ASIA"})],
+                         ids=["chapter", "section", "group", "both"])
+def test_aggregate_on_the_cells_equals_the_dense_sums(random_baseline, kw, monkeypatch):
+    rng = np.random.default_rng(5)
+    tariffs = np.where(rng.random(random_baseline.flows.shape) < 0.4, 0.0, random_baseline.tariffs)  # unlisted
+    dense = tradesim.Baseline(random_baseline.countries, random_baseline.products, random_baseline.flows,
+                              tariffs=tariffs, year=2024, imputed=random_baseline.imputed)
+    assert _aggregated_alike(dense, dense.with_layout("sparse"), **kw).layout == "dense"  # small: dense
+    # a large result stays on its cells
+    monkeypatch.setattr(baseline_module, "choose_layout", lambda shape, n, layout="auto": "sparse")
+    assert _aggregated_alike(dense, dense.with_layout("sparse"), **kw).layout == "sparse"
+
+
+def test_a_world_on_its_cells_aggregates_to_chapters_without_its_dense_tensor():
+    """HS6 trade among 12 economies (a BACI-like world, no domestic sales) summed to chapters: the totals by
+    pair are kept, and the result is what the dense sums give."""
+    rng = np.random.default_rng(8)
+    countries = ("BRA", "CAN", "CHN", "DEU", "IND", "JPN", "KOR", "MEX", "USA", "VNM", "ZAF", "AUS")
+    products = tuple(np.sort(rng.choice(tradesim.codes.hs_subheadings(), 400, replace=False)))
+    shape = (len(products), len(countries), len(countries))
+    flat = np.unique(rng.integers(0, int(np.prod(shape)), 6000))
+    k, i, j = np.unravel_index(flat, shape)
+    cells, order = Cells.from_coords(k[i != j], i[i != j], j[i != j], shape)
+    world = tradesim.Baseline(None, products, SparseTensor(cells, rng.lognormal(15, 2, cells.size)[order]),
+                              year=2024, exporters=countries, importers=countries)
+    dense = world.with_layout("dense")
+    chapters = _aggregated_alike(dense, world, products="chapter")
+    assert "flows" not in vars(world)
+    np.testing.assert_allclose(chapters.flows.sum(axis=0), world.sparse_flows.cells.by_pair(world.sparse_flows.values),
+                               rtol=1e-12)

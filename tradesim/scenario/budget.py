@@ -474,7 +474,9 @@ def check(estimate: Estimate, limit_bytes: int | None = None) -> Estimate:
                  "every market clears by itself (PE with perfectly elastic export supply, epsilon = inf: the path "
                  "then runs on the importers whose law the scenario holds); otherwise its plan and results are "
                  "[time, product, exporter, importer] tensors. A single change, simulate(baseline, (schedule, day), "
-                 "(schedule, day)), stays on the cells with any model that takes them")
+                 "(schedule, day)), stays on the cells with any model that takes them; for a path of such a model, "
+                 "sum the baseline to coarser products first (baseline.aggregate(products=\"chapter\"), which "
+                 "works on the cells)")
     why = "" if limit_bytes is not None else f" ({100 * MEMORY_SHARE:.0f}% of this machine's memory)"
     raise InputError(f"scenario {e.scenario!r} would need about {format_bytes(e.bytes)} of memory, more than the "
                      f"limit of {format_bytes(limit)}{why}: {e.describe()}; to run it, {todo}",
