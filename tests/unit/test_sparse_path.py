@@ -220,3 +220,37 @@ def test_elasticity_draws_and_own_sales_on_a_sparse_baseline(bundled_baselines):
             same_arrays(a, b, level)
         pd.testing.assert_series_equal(b.effective_rate("USA", weights="post"), a.effective_rate("USA", weights="post"),
                                        rtol=1e-9)
+
+
+def test_a_world_summed_to_chapters_runs_a_linked_path_with_its_cells_as_fine_values(world):
+    """A path of a model that links markets (PE with a finite export supply elasticity) runs on the world
+    summed to chapters, the law cutting chapters by the world's own HS6 values on its cells: the numbers of the
+    same run with the dense world as fine values, and the world's dense tensor never made."""
+    sparse, dense = world
+    scenario = tradesim.load_scenario("tariffs-2025")
+    chapters = sparse.aggregate(products="chapter")
+    a = quiet(tradesim.simulate, chapters, scenario, fine_values=sparse, elasticities={"epsilon": 2.0})
+    b = quiet(tradesim.simulate, chapters, scenario, fine_values=dense, elasticities={"epsilon": 2.0})
+    assert "flows" not in vars(sparse)
+    assert any("exact value shares from the finer trade values" in n for n in a.notes)
+    for name in ("flows", "revenue", "quantity", "buyer_price", "tariff"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-6, err_msg=name)
+    pd.testing.assert_frame_equal(a.summary("country"), b.summary("country"), rtol=1e-9, atol=1e-6)
+
+
+def test_the_trackers_tables_read_a_world_on_its_cells(world):
+    """`rate_table` and `effective_rate` weight by the flows into one importer, read from the cells: the dense
+    world's numbers, and its dense tensor never made."""
+    from tradesim.law import effective_rate
+
+    sparse, dense = world
+    law = tradesim.load_scenario("tariffs-2025").schedule
+    for by in ("partner", "section"):
+        a = quiet(law.rate_table, sparse, "USA", "2025-01-01", "2025-12-31", by=by)
+        b = quiet(law.rate_table, dense, "USA", "2025-01-01", "2025-12-31", by=by)
+        pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    for exporter in (None, "CHN", ["MEX", "CAN"]):
+        assert quiet(effective_rate, law, sparse, "2025-06-01", "USA", exporter) == \
+            pytest.approx(quiet(effective_rate, law, dense, "2025-06-01", "USA", exporter), rel=1e-12)
+    assert sparse.trade("CHN", "USA", "85") == pytest.approx(dense.trade("CHN", "USA", "85"), rel=1e-12)
+    assert "flows" not in vars(sparse)

@@ -284,10 +284,36 @@ class Baseline:
             HS prefixes to restrict to (``"85"`` selects all of chapter 85).
         """
         i, j = self.exporter_index(exporter), self.importer_index(importer)
-        column = self.flows[:, i, j]
+        column = self.imports_of(j, [i])[:, 0]
         if products is not None:
             column = column[select_products(self.products, [products] if isinstance(products, str) else products)]
         return float(column.sum())
+
+    def imports_of(self, importer: int, exporters) -> np.ndarray:
+        """The flows into importer position `importer` from exporter positions `exporters` by product,
+        ``[product, exporter]`` USD (`flows[:, exporters, importer]`), from the cells when the baseline is
+        stored on them (its dense tensor is not made).
+
+        Examples
+        --------
+        >>> from tradesim import load_baseline
+        >>> demo = load_baseline("demo-2024")
+        >>> j, i = demo.importer_index("USA"), demo.exporter_index("CHN")
+        >>> bool((demo.with_layout("sparse").imports_of(j, [i]) == demo.flows[:, [i], j]).all())
+        True
+        """
+        exporters = np.asarray(exporters, dtype=np.int64)
+        stored = self.__dict__.get("_sparse")
+        if stored is None:
+            return self.flows[:, exporters, importer]
+        flows = stored["flows"]
+        cells = flows.cells
+        column = np.full(len(self.exporters), -1)
+        column[exporters] = np.arange(exporters.size)
+        mine = (cells.importer == importer) & (column[cells.exporter] >= 0)
+        out = np.zeros((len(self.products), exporters.size))
+        out[cells.product[mine], column[cells.exporter[mine]]] = flows.values[mine]
+        return out
 
     def equals(self, other: Baseline) -> bool:
         """True when labels and all arrays are identical."""

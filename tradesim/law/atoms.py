@@ -413,9 +413,12 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray, rows: 
         return None
     if isinstance(fine_values, (str, os.PathLike)):  # a bundled name or a file, as scenario files give them
         fine_values = load_fine_values(fine_values)
-    if hasattr(fine_values, "flows") and hasattr(fine_values, "exporters"):  # a Baseline, duck-typed
+    # a Baseline, duck-typed by its class (asking the object for `flows` would make a sparse one's dense tensor)
+    if hasattr(type(fine_values), "sparse_flows") and hasattr(fine_values, "exporters"):
         ei = pd.Index(fine_values.exporters).get_indexer(exporters)
         ij = pd.Index(fine_values.importers).get_indexer(importers)
+        if getattr(fine_values, "layout", "dense") == "sparse":  # on its cells, as a table by pair: never dense
+            return np.asarray(fine_values.products, dtype=str), _cells_table(fine_values.sparse_flows, ei, ij)
         w = fine_values.flows[:, ei][:, :, ij] * (ei >= 0)[None, :, None] * (ij >= 0)[None, None, :]
         return np.asarray(fine_values.products, dtype=str), w
     if isinstance(fine_values, pd.Series):
@@ -431,6 +434,19 @@ def fine_table(fine_values, exporters: np.ndarray, importers: np.ndarray, rows: 
     # a table of the same content read for the same axes before: its weights kept (`table_kept`; read-only)
     return table_kept(frame, ("fine_table", _axis_key(exporters), _axis_key(importers)),
                       lambda: _frame_table(frame, exporters, importers, rows))
+
+
+def _cells_table(flows, ei: np.ndarray, ij: np.ndarray):
+    """`fine_table`'s weights ``[fine, exporter x importer]`` (a `scipy.sparse.csr_matrix`) from the flows of
+    a baseline stored on its cells (`tradesim.data.layout.SparseTensor`), on the axes that `ei` and `ij` give
+    (each axis label's position among the baseline's exporters and importers, -1 where it has none)."""
+    cells = flows.cells
+    to_e, to_i = np.full(cells.shape[1], -1), np.full(cells.shape[2], -1)
+    to_e[ei[ei >= 0]], to_i[ij[ij >= 0]] = np.flatnonzero(ei >= 0), np.flatnonzero(ij >= 0)
+    e, i = to_e[cells.exporter], to_i[cells.importer]
+    ok = (e >= 0) & (i >= 0)
+    return sparse.csr_matrix((flows.values[ok], (cells.product[ok], e[ok] * ij.size + i[ok])),
+                             shape=(cells.shape[0], ei.size * ij.size))
 
 
 def _frame_table(frame: pd.DataFrame, exporters: np.ndarray, importers: np.ndarray, rows: FineRows | None):

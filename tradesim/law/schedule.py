@@ -596,7 +596,7 @@ class TariffSchedule:
         days = [first, *changes]
         exps = np.asarray([c for c in baseline.exporters if c != importer])
         e_idx = np.asarray([baseline.exporter_index(c) for c in exps], dtype=int)
-        flows = baseline.flows[:, e_idx, j]  # [product, exporter]
+        flows = baseline.imports_of(j, e_idx)  # [product, exporter]
         atoms = self.atoms(baseline.products, exps, [importer], baseline if fine_values is None else fine_values)
         atoms.warn(stacklevel=2)
         parent = np.arange(atoms.products.size) if atoms.parent is None else atoms.parent
@@ -910,7 +910,7 @@ def effective_rate(schedule: TariffSchedule, baseline, date, importer: str, expo
     else:
         exporters = [exporter] if isinstance(exporter, str) else list(exporter)
     idx = [baseline.exporter_index(c) for c in exporters]
-    flows = baseline.flows[:, idx, j]
+    flows = baseline.imports_of(j, idx)  # [product, exporter]
     if flows.sum() <= 0:
         raise InputError(f"no baseline trade from {list(exporters)} into {importer} to weight by", key="exporter")
     if kinds is None and any(m.rule == "halt" for m in schedule.measures):

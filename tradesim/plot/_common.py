@@ -100,13 +100,7 @@ class Snapshot:
 def pair_flows(baseline, i: int, j: int) -> np.ndarray:
     """The baseline's flows from exporter `i` to importer `j` by product, ``[product]`` USD, from its cells when
     it is sparse."""
-    if baseline.layout != "sparse":
-        return baseline.flows[:, i, j]
-    flows = baseline.sparse_flows
-    mine = (flows.cells.exporter == i) & (flows.cells.importer == j)
-    out = np.zeros(len(baseline.products))
-    out[flows.cells.product[mine]] = flows.values[mine]
-    return out
+    return baseline.imports_of(j, [i])[:, 0]
 
 
 def snapshot(result, date=None) -> Snapshot:
