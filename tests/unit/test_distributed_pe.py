@@ -199,7 +199,8 @@ def test_read_baci_at_hs6_then_simulate_locally_and_on_dask_give_the_same_number
 
 def test_rows_of_a_baci_file_are_estimated_from_its_size(tmp_path):
     path, *_ = write_baci(tmp_path, n_products=400, n_countries=60, density=0.1)
-    rows = sum(1 for _ in path.open()) - 1
+    with path.open() as f:
+        rows = sum(1 for _ in f) - 1
     assert rows > 100_000  # more than the sample that is read
     size, estimate = baci_rows(path)
     assert size == path.stat().st_size and abs(estimate - rows) < 0.02 * rows
@@ -207,7 +208,8 @@ def test_rows_of_a_baci_file_are_estimated_from_its_size(tmp_path):
     packed.write_bytes(gzip.compress(path.read_bytes()))
     assert abs(baci_rows(packed)[1] - rows) < 0.05 * rows
     small, *_ = write_baci(tmp_path / "..", n_products=3, n_countries=5, density=0.5, seed=1)
-    assert baci_rows(small)[1] == sum(1 for _ in small.open()) - 1  # read whole: counted exactly
+    with small.open() as f:
+        assert baci_rows(small)[1] == sum(1 for _ in f) - 1  # read whole: counted exactly
 
 
 def test_a_baci_file_too_large_for_memory_is_refused_before_reading(tmp_path):
