@@ -165,3 +165,36 @@ def test_a_sparse_baseline_gives_the_dense_numbers_on_its_cells(law, front_loadi
         want = cut.cells.gather(np.asarray(getattr(dense, name), float))
         _close(getattr(cut, name), want, name)
     pd.testing.assert_frame_equal(cut.summary("country"), dense.summary("country"), rtol=1e-9, atol=1e-6)
+
+
+def _with_home_sales() -> tradesim.Baseline:
+    """`BASELINE` with each economy's sales at home (general equilibrium needs them): twice its exports."""
+    frame = BASELINE.to_frame()
+    exports = frame.groupby(["product", "exporter"], observed=True)["value"].sum()
+    home = pd.DataFrame({"product": exports.index.get_level_values(0).astype(str),
+                         "exporter": exports.index.get_level_values(1).astype(str),
+                         "value": 2 * exports.to_numpy()})
+    home["importer"] = home["exporter"]
+    rows = pd.concat([frame[["product", "exporter", "importer", "value"]].astype({"product": str, "exporter": str,
+                                                                                 "importer": str}), home])
+    return tradesim.Baseline.from_frame(rows, year=2024, countries=COUNTRIES)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(law=laws(), model=st.sampled_from(["ge", "pe-finite"]), dyn=dynamics)
+def test_a_model_that_links_markets_gives_the_dense_numbers_on_a_sparse_baseline(law, model, dyn):
+    """A path of general equilibrium or of PE with a finite export supply elasticity (no market clears by
+    itself) on a baseline stored on its cells: the numbers of the same baseline stored dense."""
+    s = _scenario(law, 0.8, dyn)
+    dense = _with_home_sales()
+    kw = {"model": "ge"} if model == "ge" else {"elasticities": {"epsilon": 2.0}, "domestic": True}
+    a = _run(tradesim.simulate, dense, s, **kw)
+    b = _run(tradesim.simulate, dense.with_layout("sparse"), s, **kw)
+    if isinstance(a, InputError):
+        assert isinstance(b, InputError) and str(b) == str(a)
+        return
+    assert b.cells is None  # such a path plans on every cell
+    for name in ("flows", "revenue", "quantity", "buyer_price", "tariff"):
+        _close(getattr(b, name), getattr(a, name), name)
+    for name, v in a.country_values.items():
+        _close(b.country_values[name], v, name)
