@@ -4,8 +4,8 @@ A path whose markets clear each by itself (PE with perfectly elastic export supp
 distinct market problem once rather than every regime in full (`tradesim.scenario.plan.Markets`),
 sums by pair in closed form for ensembles (`tradesim.simulate._elastic_pairs`), and on a sparse
 baseline runs on the importers whose law moves. Each must agree with the plain way on any law:
-additive duties, floors, groups, halts, lines finer than the products, announcements that buy
-ahead and phases in and out. A random law found a bug of this kind once (a halt made every
+additive duties, floors, groups, anti-stacking, rates by product, halts, lines finer than the
+products, announcements that buy ahead, and every kind of dynamics. A random law found a bug of this kind once (a halt made every
 version of its market look alike).
 """
 
@@ -47,8 +47,9 @@ BASELINE = _baseline()
 
 @st.composite
 def laws(draw):
-    """A random law of two importers: duties, a floor, grouped duties, halts, with or without an end and an
-    announcement a month ahead."""
+    """A random law of two importers: duties (on a share of the value or of the trade, by product, replacing
+    an earlier one), a floor, grouped duties, halts, with or without an end and an announcement a month
+    ahead."""
     measures = []
     for k in range(draw(st.integers(1, 6))):
         start = DAY0 + dt.timedelta(days=draw(st.integers(0, 10)) * 30)
@@ -58,7 +59,7 @@ def laws(draw):
                                                        min_size=1, max_size=2, unique=True)))
         products = draw(st.one_of(st.none(), st.lists(st.sampled_from(CODES), min_size=1, max_size=2, unique=True)))
         announced = start - dt.timedelta(days=30) if draw(st.booleans()) and start > DAY0 else None
-        kind = draw(st.sampled_from(["add", "add", "add", "floor", "group", "halt", "share"]))
+        kind = draw(st.sampled_from(["add", "add", "add", "floor", "group", "halt", "share", "replace", "by product"]))
         if kind == "halt":
             # halted lines, never a whole market: a market needs a source left
             measures.append(Measure(f"m{k}", importer, start=start, end=end, rule="halt", announced=announced,
@@ -66,9 +67,13 @@ def laws(draw):
                                     products=[draw(st.sampled_from(["720810", "854231", "950300"]))]))
             continue
         rate = draw(st.sampled_from([0.05, 0.1, 0.25, 0.5, 1.25]))
+        earlier = [m.name for m in measures if m.importer == importer and m.rule != "halt"]
         measures.append(Measure(f"m{k}", importer, rate, start, end=end, exporters=exporters, products=products,
                                 announced=announced, rule="floor" if kind == "floor" else "add",
                                 group="g" if kind == "group" else None,
+                                # anti-stacking: where both apply, this one only
+                                replaces=tuple(earlier[-1:]) if kind == "replace" else (),
+                                product_rates={"85": 2 * rate, "720810": 0.0} if kind == "by product" else None,
                                 # on half the value (metal content), on a part of the trade (coverage)
                                 value_share=0.5 if kind == "share" else 1.0,
                                 coverage=draw(st.sampled_from([1.0, 0.5])) if kind == "share" else 1.0))
