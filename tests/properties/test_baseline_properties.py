@@ -50,3 +50,19 @@ def test_country_grouping_keeps_world_total_and_external_trade(b, data):
     for c in outsiders:
         i = b.country_index(c)
         assert np.isclose(agg.flows[:, agg.country_index(c)].sum(), b.flows[:, i].sum(), rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(baselines(), st.sampled_from(["chapter", "section", None]), st.data())
+def test_aggregating_a_baseline_on_its_cells_gives_the_dense_sums(b, level, data):
+    """The sparse layout sums its cells by group (`Baseline.aggregate`) to the dense sums' numbers: flows,
+    flow-weighted tariffs (the plain mean where a group has no trade, unlisted cells at zero), flags."""
+    imputed = data.draw(arrays(bool, b.flows.shape))
+    b = Baseline(b.countries, b.products, b.flows, tariffs=b.tariffs, imputed=imputed)
+    groups = data.draw(st.dictionaries(st.sampled_from(list(b.countries)), st.sampled_from(["AAA", "BBB"])))
+    dense = b.aggregate(products=level, countries=groups or None)
+    cells = b.with_layout("sparse").aggregate(products=level, countries=groups or None).with_layout("dense")
+    assert (cells.products, cells.exporters, cells.importers) == (dense.products, dense.exporters, dense.importers)
+    np.testing.assert_allclose(cells.flows, dense.flows, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(cells.tariffs, dense.tariffs, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(cells.imputed, dense.imputed)
