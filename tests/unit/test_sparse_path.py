@@ -254,3 +254,25 @@ def test_the_trackers_tables_read_a_world_on_its_cells(world):
             pytest.approx(quiet(effective_rate, law, dense, "2025-06-01", "USA", exporter), rel=1e-12)
     assert sparse.trade("CHN", "USA", "85") == pytest.approx(dense.trade("CHN", "USA", "85"), rel=1e-12)
     assert "flows" not in vars(sparse)
+
+
+def test_a_repeat_on_a_sparse_baseline_takes_the_last_cut_and_its_plan(world):
+    """The cut of a sparse baseline to the importers whose law moves is kept for the next run on the very same
+    baseline, so a repeat finds the law and plan kept for that cut (matched by identity), as on a dense
+    baseline: the same numbers, bit for bit; another baseline object cuts afresh."""
+    from tradesim import kept
+    from tradesim.scenario.cut import path_baseline
+
+    sparse, _ = world
+    scenario = tradesim.load_scenario("tariffs-2025")
+    params = {"sigma": 2.75, "eta": 1.0, "epsilon": np.inf}
+    cut = path_baseline(sparse, scenario, "pe", params)
+    assert path_baseline(sparse, scenario, "pe", params) is cut and cut is not sparse
+    first = quiet(tradesim.simulate, sparse, scenario)
+    plan = kept.last("plan", (cut, scenario), kept._LAST["plan"][1])
+    assert plan is not None  # the run planned on the kept cut, and kept its plan for the next
+    again = quiet(tradesim.simulate, sparse, scenario)
+    for name in ("flows", "revenue", "quantity", "buyer_price"):
+        assert np.array_equal(getattr(again, name), getattr(first, name)), name
+    other = sparse.with_layout("dense").with_layout("sparse")
+    assert path_baseline(other, scenario, "pe", params) is not cut

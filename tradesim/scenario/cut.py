@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import kept
 from ..data import Baseline
 from ..models import get_model
 
@@ -31,7 +32,13 @@ def path_baseline(baseline: Baseline, scenario, model: str, params: dict) -> Bas
         return baseline
     imposing = set(scenario.schedule.importers())
     movers = [c for c in baseline.importers if c in imposing] or list(baseline.importers[:1])  # the shape needs one
-    return baseline.restrict(importers=movers)
+    # the last cut is kept for the next run on the very same baseline: a repeat then finds the law and plan
+    # it kept for that cut (they are matched by identity), as on a dense baseline
+    cut = kept.last("cut", (baseline,), tuple(movers))
+    if cut is None:
+        cut = baseline.restrict(importers=movers)
+        kept.keep_last("cut", (baseline,), tuple(movers), cut)
+    return cut
 
 
 def on_world(values: dict, cut: Baseline, world: Baseline) -> dict:
