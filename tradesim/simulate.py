@@ -593,7 +593,8 @@ def _problem_params(plan: Plan, params: dict, part: np.ndarray, importer: np.nda
 
 @dataclasses.dataclass(frozen=True)
 class _ProblemCells:
-    """The market problems' cells with trade (`Plan.markets`), formed once per plan (`Plan.memo`).
+    """The market problems' cells with trade (`Plan.markets`) and what `_market_targets` needs of them that no
+    parameter changes, formed once per plan (`Plan.memo`).
 
     Attributes
     ----------
@@ -602,31 +603,6 @@ class _ProblemCells:
         Each cell's problem, exporter and importer, grouped by problem.
     at : numpy.ndarray of int, ``[problem cell]``
         Positions in the plan's flattened ``[part, exporter, importer]``.
-    """
-
-    part: np.ndarray
-    importer: np.ndarray
-    p_of: np.ndarray
-    i_of: np.ndarray
-    j_of: np.ndarray
-    at: np.ndarray
-
-    @classmethod
-    def of(cls, plan: Plan) -> _ProblemCells:
-        mk = plan.markets
-        K, n, m = plan.flows.shape
-        part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]
-        p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # in the cells' order
-        j_of = importer[p_of]
-        return cls(part, importer, p_of, i_of, j_of, (part[p_of] * n + i_of) * m + j_of)
-
-
-@dataclasses.dataclass(frozen=True)
-class _ProblemSetup:
-    """What `_market_targets` needs of a plan that no parameter changes, formed once per plan (`Plan.memo`).
-
-    Attributes
-    ----------
     flows, t0, t1 : numpy.ndarray, ``[problem cell]``
         The problems' flows (USD) and tariffs before and after (fractions); read-only.
     pick, pick_importer : scipy.sparse.csc_matrix, ``[key, problem]`` and ``[key x importer, problem]``
@@ -637,6 +613,12 @@ class _ProblemSetup:
         Cells of the problems up to each (their running count).
     """
 
+    part: np.ndarray
+    importer: np.ndarray
+    p_of: np.ndarray
+    i_of: np.ndarray
+    j_of: np.ndarray
+    at: np.ndarray
     flows: np.ndarray
     t0: np.ndarray
     t1: np.ndarray
@@ -646,24 +628,27 @@ class _ProblemSetup:
     ends: np.ndarray
 
     @classmethod
-    def of(cls, plan: Plan) -> _ProblemSetup:
+    def of(cls, plan: Plan) -> _ProblemCells:
         mk = plan.markets
         K, n, m = plan.flows.shape
         Q, M = len(plan.keys), mk.size
-        pc = plan.memo("problem_cells", _ProblemCells.of)
-        p_of, i_of, j_of, P = pc.p_of, pc.i_of, pc.j_of, pc.part.size
-        flows, t0 = plan.flows.reshape(-1)[pc.at], plan.t0.reshape(-1)[pc.at]
-        t1 = plan.rates_on(pc.at, mk.problem_regime[p_of])
+        part, importer = mk.part[mk.problem_market], mk.importer[mk.problem_market]
+        P = part.size
+        p_of, i_of = np.nonzero(plan.flows[part, :, importer] > 0)  # in the cells' order
+        j_of = importer[p_of]
+        at = (part[p_of] * n + i_of) * m + j_of
+        flows, t0 = plan.flows.reshape(-1)[at], plan.t0.reshape(-1)[at]
+        t1 = plan.rates_on(at, mk.problem_regime[p_of])
         # a solve's outputs are the sum of its markets' problems': [key, problem] has a one per market; a
         # problem's market has one importer, so its outputs by importer are that importer's, summed by [key x
         # importer]
         rows, of_key = np.repeat(np.arange(Q), M), mk.of_key.ravel()
         pick = sparse.csc_matrix((np.ones(Q * M), (rows, of_key)), shape=(Q, P))
-        pick_importer = sparse.csc_matrix((np.ones(Q * M), (rows * m + pc.importer[of_key], of_key)), shape=(Q * m, P))
+        pick_importer = sparse.csc_matrix((np.ones(Q * M), (rows * m + importer[of_key], of_key)), shape=(Q * m, P))
         domestic = bool(plan.options.get("domestic", True))
         home = np.asarray(plan.home) if plan.home is not None else np.arange(m)
         spend = flows * (1 + t0) * (domestic | (i_of != home[j_of]))  # the price index's weights, USD
-        return cls(*freeze((flows, t0, t1)), pick, pick_importer,
+        return cls(part, importer, p_of, i_of, j_of, at, *freeze((flows, t0, t1)), pick, pick_importer,
                    freeze(np.bincount(p_of, weights=spend, minlength=P)),
                    freeze(np.cumsum(np.bincount(p_of, minlength=P))))
 
@@ -748,9 +733,8 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
     K, n, m = plan.flows.shape
     Q = len(plan.keys)
     pc = plan.memo("problem_cells", _ProblemCells.of)
-    su = plan.memo("problem_setup", _ProblemSetup.of)
     part, importer, P = pc.part, pc.importer, pc.part.size
-    flows, t0, t1, weights = su.flows, su.t0, su.t1, su.weights
+    flows, t0, t1, weights = pc.flows, pc.t0, pc.t1, pc.weights
     n_cells = flows.size
     p, n_draws = _problem_params(plan, params, part, importer)
     lead = (n_draws,) if draws or n_draws > 1 else ()
@@ -758,9 +742,9 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
     names = list(dict.fromkeys(("flows", *keep)))
     pairs = {name: np.empty((*lead, n_cells)) for name in names}  # [draw?, problem cell]
     sums = {}  # [key, draw?, x]: each solve's sums over its markets
-    cuts = np.searchsorted(su.ends, np.arange(1, -(-n_cells * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
+    cuts = np.searchsorted(pc.ends, np.arange(1, -(-n_cells * n_draws // _SOLVE_CELLS)) * _SOLVE_CELLS // n_draws)
     edges = np.unique(np.concatenate([[0], cuts, [P]]))
-    first = np.concatenate([[0], su.ends])[edges]  # each chunk's first cell
+    first = np.concatenate([[0], pc.ends])[edges]  # each chunk's first cell
     for a, b, ca, cb in zip(edges[:-1], edges[1:], first[:-1], first[1:]):  # chunks of problems bound memory
         # positions in the chunk's [problem, exporter, importer] tensor, increasing
         chunk = Cells((b - a, n, m), ((pc.p_of[ca:cb] - a) * n + pc.i_of[ca:cb]) * m + pc.j_of[ca:cb])
@@ -769,8 +753,8 @@ def _market_targets(plan: Plan, params: dict, keep, draws: bool, share: bool = F
         lift = (lambda x: np.asarray(x)[None]) if lead and not sol.draws else np.asarray
         for name in names:
             pairs[name][..., ca:cb] = lift(getattr(sol, _PAIR_OUTPUTS[name]))
-        chunk_pick = su.pick[:, a:b]  # columns of a CSC matrix: a slice
-        chunk_importer = su.pick_importer[:, a:b]
+        chunk_pick = pc.pick[:, a:b]  # columns of a CSC matrix: a slice
+        chunk_importer = pc.pick_importer[:, a:b]
         for name in ("consumer_surplus", "producer_surplus", "revenue_change", "welfare", "price"):
             x = lift(sol.price_index if name == "price" else getattr(sol, name))
             if name in _BY_IMPORTER:  # [draw?, problem]: its importer's
@@ -1663,8 +1647,6 @@ def _weighted_sum(row: np.ndarray, col: np.ndarray, weight: np.ndarray, n_rows: 
 
 def _by_index(values: np.ndarray, index: np.ndarray, m: int) -> np.ndarray:
     """Cell values ``[..., cell]`` summed by `index` (each cell's group) into ``[..., m]``."""
-    from scipy import sparse
-
     onehot = sparse.csr_matrix((np.ones(index.size), (np.arange(index.size), index)), shape=(index.size, m))
     lead = values.shape[:-1]
     rows = int(np.prod(lead))  # not -1: with no cells, a reshape cannot infer it
