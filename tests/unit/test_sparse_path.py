@@ -276,3 +276,13 @@ def test_a_repeat_on_a_sparse_baseline_takes_the_last_cut_and_its_plan(world):
         assert np.array_equal(getattr(again, name), getattr(first, name)), name
     other = sparse.with_layout("dense").with_layout("sparse")
     assert path_baseline(other, scenario, "pe", params) is not cut
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_imports_of_refuses_positions_out_of_range(world, layout):
+    sparse, dense = world
+    b = sparse if layout == "sparse" else dense
+    with pytest.raises(tradesim.InputError, match=r"importers 0 to 11 and exporters 0 to 11.*importer_index"):
+        b.imports_of(12, [0])
+    with pytest.raises(tradesim.InputError, match="exporters \\[-1\\] are out of range"):
+        b.imports_of(0, [-1])

@@ -303,6 +303,11 @@ class Baseline:
         True
         """
         exporters = np.asarray(exporters, dtype=np.int64)
+        n, m = len(self.exporters), len(self.importers)
+        if not 0 <= int(importer) < m or ((exporters < 0) | (exporters >= n)).any():
+            raise InputError(f"positions importer {importer} and exporters {exporters.tolist()} are out of range: "
+                             f"expected importers 0 to {m - 1} and exporters 0 to {n - 1} (importer_index and "
+                             "exporter_index give them from codes)", key="imports_of")
         stored = self.__dict__.get("_sparse")
         if stored is None:
             return self.flows[:, exporters, importer]
